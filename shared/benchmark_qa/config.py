@@ -1,0 +1,72 @@
+"""Settings models: the one reader of os.environ. Each function validates its model at cold start, so a
+missing or malformed variable fails fast with the variable's name."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal, TypeVar
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from benchmark_qa.ingest.layout import Layout
+
+
+class _Env(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+
+class StoreSettings(_Env):
+    state_table: str = Field(description="DynamoDB table holding objects, manifests, jobs, routing and scores")
+    aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
+
+
+class IngestSettings(StoreSettings, Layout):  # type: ignore[misc]
+    upload_bucket: str
+
+
+class EncordSettings(_Env):
+    encord_domain: str = "https://api.encord.com"
+    encord_key_secret: str = Field(description="Secrets Manager id of the Encord SSH private key")
+    encord_timeout_seconds: float = Field(20.0, gt=0, description="per-request timeout, below the Lambda's")
+    encord_max_retries: int = Field(3, ge=0)
+    encord_backoff_factor: float = Field(1.0, ge=0)
+
+
+class RegistrationSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
+    upload_bucket: str
+    integration_id: str = Field(description="Encord cloud integration that can read the upload bucket")
+    benchmark_folder_uuid: str
+    production_folder_uuid: str
+    benchmark_dataset_hash: str
+    production_dataset_hash: str
+
+
+class RoutingSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
+    production_project_hash: str
+    benchmark_dataset_hash: str
+    agent_stage: str = "Benchmark Task?"
+    yes_pathway: str = "YES"
+    no_pathway: str = "NO"
+    dry_run: bool = False
+    lock_seconds: int = Field(900, gt=0)
+    webhook_secret: str | None = Field(None, description="Secrets Manager id of the agent-stage webhook secret")
+
+
+class ScoringSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
+    production_project_hash: str
+    benchmark_project_hash: str
+    review_stage: str = "Consensus 1"
+    archive_stage: str = "Archive"
+    after_scoring: Literal["reject", "archive", "none"] = "archive"
+    comment_feedback: bool = False
+    score_queue_url: str | None = None
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+@cache
+def load(model: type[S]) -> S:
+    """Validate the environment against `model` once per process (cold start)."""
+    return model()

@@ -1,0 +1,1 @@
+"""S3 objects -> typed import items -> Encord import manifests (JSON and CSV)."""
