@@ -1,1 +1,70 @@
-def handler(event, context): return {}
+"""ManifestFunction: S3 upload notifications (via SQS) -> Encord import manifests; on its schedule, the sweep.
+
+Thin handler: parse, call the ingest pipeline, map the result. See benchmark_qa.ingest.pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from benchmark_qa.bucket import S3Bucket
+from benchmark_qa.config import IngestSettings, load
+from benchmark_qa.ingest.pipeline import BadMessage, Ingest, parse_notification
+from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.store.table import state_table
+from benchmark_qa.store.uploads import UploadsRepository
+
+settings = load(IngestSettings)
+repository = UploadsRepository(state_table(settings.state_table, settings.aws_region))
+bucket = S3Bucket(settings.upload_bucket, settings.aws_region)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _ingest() -> Ingest:
+    return Ingest(repository, bucket, settings.layout(), settings.aws_region)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    ingest = _ingest()
+    if "Records" not in event:  # EventBridge Scheduler: the sweep
+        outcome = ingest.sweep()
+        _report(outcome.manifests)
+        return {"sweep": True, "manifests": [m.key for m in outcome.manifests]}
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            events = parse_notification(record.body, settings.aws_region)
+        except BadMessage as error:
+            # Not an S3 notification: retrying cannot help. Record it where `benchmark-qa status` shows it.
+            logger.error("bad ingest message", extra={"message_id": record.message_id, "reason": str(error)})
+            repository.record_bad_message(record.message_id, str(error), record.body)
+            metrics.add_metric(name="BadMessages", unit=MetricUnit.Count, value=1)
+            return
+        for upload in events:
+            ingest.accept(upload)
+
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    try:
+        outcome = ingest.flush()
+    except Exception:
+        # Every object is recorded as pending; the sweep writes its manifest. The messages need no retry.
+        logger.exception("manifest flush failed; the sweep will finish it")
+        metrics.add_metric(name="FlushFailures", unit=MetricUnit.Count, value=1)
+    else:
+        _report(outcome.manifests)
+        metrics.add_metric(name="ObjectsRecorded", unit=MetricUnit.Count, value=outcome.recorded)
+        metrics.add_metric(name="ObjectsSkipped", unit=MetricUnit.Count, value=outcome.skipped)
+    return dict(response)
+
+
+def _report(manifests: list[Any]) -> None:
+    for manifest in manifests:
+        logger.info("manifest written", extra={"key": manifest.key, "entries": manifest.entries})
+    metrics.add_metric(name="ManifestsWritten", unit=MetricUnit.Count, value=len(manifests))

@@ -21,8 +21,15 @@ class StoreSettings(_Env):
     aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
 
 
-class IngestSettings(StoreSettings, Layout):  # type: ignore[misc]
+class LayoutSettings(_Env, Layout):  # type: ignore[misc]
+    """The bucket layout conventions, each overridable by an environment variable of the same name."""
+
+
+class IngestSettings(StoreSettings):
     upload_bucket: str
+
+    def layout(self) -> Layout:
+        return load(LayoutSettings)
 
 
 class EncordSettings(_Env):

@@ -1,4 +1,4 @@
-"""The bucket layout conventions that turn S3 keys into Encord import items (documented in the README).
+"""The bucket layout conventions that turn S3 keys into Encord import items (documented in docs/layout.md).
 
 Every field can be overridden by an environment variable of the same name in upper case (Lambda) or by the
 matching `benchmark-qa manifest` flag.
@@ -6,7 +6,17 @@ matching `benchmark-qa manifest` flag.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+_VIDEO = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg")
+_IMAGE = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".avif", ".heic")
+_AUDIO = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus")
+_PDF = (".pdf",)
+_TEXT = (".txt", ".md", ".json", ".jsonl", ".csv", ".xml", ".html", ".htm")
+_NIFTI = (".nii", ".nii.gz")
+_DICOM = (".dcm", ".dicom")
 
 
 class Layout(BaseModel):
@@ -26,3 +36,99 @@ class Layout(BaseModel):
     skip_duplicate_urls: bool = True
     upsert_metadata: bool = False
     multi_region_access_point_arn: str | None = None
+    require_ready_marker: bool = Field(
+        False, description="batch scan: leave out groups that have no ready marker yet"
+    )
+    # Extensions are matched case-insensitively against the end of the file name, longest first
+    # (so `.nii.gz` wins over `.gz`).
+    video_extensions: tuple[str, ...] = _VIDEO
+    image_extensions: tuple[str, ...] = _IMAGE
+    audio_extensions: tuple[str, ...] = _AUDIO
+    pdf_extensions: tuple[str, ...] = _PDF
+    text_extensions: tuple[str, ...] = _TEXT
+    nifti_extensions: tuple[str, ...] = _NIFTI
+    dicom_extensions: tuple[str, ...] = Field(
+        _DICOM, description="only used to explain where a stray DICOM file belongs; series members need none"
+    )
+
+    # extension (lower case, with dot) -> data type value; built once because classify() runs per object.
+    _by_extension: dict[str, str] = PrivateAttr(default_factory=dict)
+    _suffix_lengths: tuple[int, ...] = PrivateAttr(default=())
+    _table_source: tuple[tuple[str, ...], ...] = PrivateAttr(default=())
+
+    @field_validator(
+        "benchmark_prefix",
+        "production_prefix",
+        "image_groups_dir",
+        "image_sequences_dir",
+        "dicom_dir",
+        "manifest_prefix",
+    )
+    @classmethod
+    def _one_segment(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or "/" in value:
+            raise ValueError("must be a single, non-empty path segment (no '/')")
+        return value
+
+    @field_validator(
+        "video_extensions",
+        "image_extensions",
+        "audio_extensions",
+        "pdf_extensions",
+        "text_extensions",
+        "nifti_extensions",
+        "dicom_extensions",
+    )
+    @classmethod
+    def _dotted_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in value)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._build_table()
+
+    def _sources(self) -> tuple[tuple[str, ...], ...]:
+        return (
+            self.video_extensions,
+            self.image_extensions,
+            self.audio_extensions,
+            self.pdf_extensions,
+            self.text_extensions,
+            self.nifti_extensions,
+        )
+
+    def _build_table(self) -> None:
+        table = {
+            "video": self.video_extensions,
+            "image": self.image_extensions,
+            "audio": self.audio_extensions,
+            "pdf": self.pdf_extensions,
+            "text": self.text_extensions,
+            "nifti": self.nifti_extensions,
+        }
+        by_extension: dict[str, str] = {}
+        for data_type, extensions in table.items():
+            for extension in extensions:
+                if by_extension.setdefault(extension, data_type) != data_type:
+                    raise ValueError(f"extension {extension} is listed for two data types")
+        self._by_extension = by_extension
+        self._suffix_lengths = tuple(sorted({len(e) for e in by_extension}, reverse=True))
+        self._table_source = self._sources()
+
+    def extension_type(self, file_name: str) -> str | None:
+        """The data type value (see `items.DataType`) for a file name, by its longest known extension."""
+        # Read private state through the slot: pydantic's __getattr__ for private attributes is slow here.
+        private = self.__pydantic_private__
+        assert private is not None
+        if private["_table_source"] != self._sources():  # model_copy(update=...) skips model_post_init
+            self._build_table()
+        by_extension = private["_by_extension"]
+        lowered = file_name.lower()
+        for length in private["_suffix_lengths"]:
+            data_type = by_extension.get(lowered[-length:])
+            if data_type is not None and len(lowered) > length:
+                return data_type
+        return None
+
+    def is_dicom_name(self, file_name: str) -> bool:
+        return file_name.lower().endswith(self.dicom_extensions)

@@ -1,0 +1,297 @@
+"""Workflow task state machine: task creation, stage queues with filters and paging, actions and moves.
+
+Real Encord rejects a whole actions/move request when any task in it is not in the stage (agents catch the
+resulting 400 and replay per task), so every mutation here runs on a copy of the task table and is committed
+only when all items succeed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import invalid, not_found
+from .labels import find_row
+from .state import DoubleState, Project, Stage, StageType, Subtask, Task, TaskStatus, utc_now
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    user_emails: Sequence[str] = ()
+    data_hashes: Sequence[str] = ()
+    dataset_hashes: Sequence[str] = ()
+    data_title_contains: str | None = None
+    statuses: Sequence[str] = ()
+
+
+@dataclass
+class _Txn:
+    """A working copy of a project's tasks; committed only if every item of a request succeeded."""
+
+    state: DoubleState
+    project: Project
+    tasks: dict[str, Task] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tasks = {k: t.model_copy(deep=True) for k, t in self.project.tasks.items()}
+
+    def commit(self) -> None:
+        self.project.tasks = self.tasks
+
+
+def get_project(state: DoubleState, project_hash: str) -> Project:
+    project = state.projects.get(project_hash)
+    if project is None:
+        raise not_found(f"Project {project_hash} not found")
+    return project
+
+
+def get_stage(project: Project, stage_uuid: str) -> Stage:
+    stage = project.workflow.stage(stage_uuid)
+    if stage is None:
+        raise not_found(f"Stage {stage_uuid} not found in project {project.project_hash}")
+    return stage
+
+
+def consensus_branch_name(task: Task, index: int) -> str:
+    return f"consensus-{index + 1}-{task.uuid[:8]}"
+
+
+def _enter_stage(state: DoubleState, project: Project, task: Task, stage_uuid: str, *, keep_assignee: bool) -> None:
+    stage = get_stage(project, stage_uuid)
+    task.stage_uuid = stage.uuid
+    task.seq = state.take_seq()
+    task.updated_at = utc_now()
+    task.status = TaskStatus.COMPLETED if stage.stage_type is StageType.DONE else TaskStatus.NEW
+    if not keep_assignee:
+        task.assignee = None
+    if stage.stage_type is StageType.CONSENSUS_ANNOTATION:
+        # A fresh round of consensus: one subtask, and so one label branch, per annotator.
+        task.subtasks = [
+            Subtask(annotator=annotator, branch_name=consensus_branch_name(task, i))
+            for i, annotator in enumerate(stage.annotators)
+        ]
+
+
+def create_task(state: DoubleState, project: Project, data_hash: str) -> Task:
+    existing = next((t for t in project.tasks.values() if t.data_hash == data_hash), None)
+    if existing is not None:
+        return existing
+    task = Task(data_hash=data_hash, stage_uuid=project.workflow.start_uuid)
+    _enter_stage(state, project, task, project.workflow.start_uuid, keep_assignee=False)
+    project.tasks[task.uuid] = task
+    return task
+
+
+def sync_project_tasks(state: DoubleState, project: Project) -> None:
+    """Every data unit of an attached dataset has a task, as in Encord."""
+    for unit in list(state.data_units.values()):
+        if unit.dataset_hash in project.dataset_hashes:
+            create_task(state, project, unit.data_hash)
+
+
+def on_data_unit_added(state: DoubleState, data_hash: str) -> None:
+    unit = state.data_units[data_hash]
+    for project in state.projects.values():
+        if unit.dataset_hash in project.dataset_hashes:
+            create_task(state, project, data_hash)
+
+
+def _matches(state: DoubleState, task: Task, filters: TaskFilters) -> bool:
+    unit = state.data_units.get(task.data_hash)
+    title = unit.title if unit else ""
+    dataset_hash = unit.dataset_hash if unit else ""
+    checks = [
+        not filters.user_emails or task.assignee in filters.user_emails,
+        not filters.data_hashes or task.data_hash in filters.data_hashes,
+        not filters.dataset_hashes or dataset_hash in filters.dataset_hashes,
+        not filters.data_title_contains or filters.data_title_contains.lower() in title.lower(),
+        not filters.statuses or task.status.value in filters.statuses,
+    ]
+    return all(checks)
+
+
+def _encode_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
+
+
+def _decode_token(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if not text.startswith("seq:"):
+            raise ValueError(text)
+        return int(text[4:])
+    except ValueError as exc:
+        raise invalid(f"Invalid page token {token!r}") from exc
+
+
+def list_tasks(
+    state: DoubleState, project: Project, stage_uuid: str, filters: TaskFilters, page_token: str | None
+) -> tuple[list[Task], str | None]:
+    """One page of a stage queue, ordered by arrival. The token is a cursor (the last seq seen), so tasks
+    leaving the stage between pages do not shift the rest, while tasks arriving later show up at the end."""
+    get_stage(project, stage_uuid)
+    after = _decode_token(page_token) if page_token else 0
+    queue = sorted(
+        (
+            t
+            for t in project.tasks.values()
+            if t.stage_uuid == stage_uuid and t.seq > after and _matches(state, t, filters)
+        ),
+        key=lambda t: t.seq,
+    )
+    page = queue[: state.settings.page_size]
+    more = len(queue) > len(page)
+    return page, (_encode_token(page[-1].seq) if more else None)
+
+
+def _task_in_stage(txn: _Txn, stage: Stage, task_uuid: str) -> Task:
+    task = txn.tasks.get(task_uuid)
+    if task is None or task.stage_uuid != stage.uuid:
+        raise invalid(f"Task {task_uuid} is not in stage '{stage.title}' ({stage.uuid})")
+    return task
+
+
+def _subtask_in_stage(txn: _Txn, stage: Stage, subtask_uuid: str) -> tuple[Task, Subtask]:
+    for task in txn.tasks.values():
+        if task.stage_uuid != stage.uuid:
+            continue
+        for sub in task.subtasks:
+            if sub.uuid == subtask_uuid:
+                return task, sub
+    raise invalid(f"Subtask {subtask_uuid} is not in stage '{stage.title}' ({stage.uuid})")
+
+
+def _require_edge(stage: Stage, destination: str | None, action: str) -> str:
+    if destination is None:
+        raise invalid(f"Stage '{stage.title}' has no edge for {action}")
+    return destination
+
+
+def _pathway_destination(stage: Stage, action: dict[str, Any]) -> str:
+    by_uuid, by_name = action.get("pathwayUuid"), action.get("pathwayName")
+    for pathway in stage.pathways:
+        if (by_uuid and pathway.uuid == str(by_uuid)) or (by_name and pathway.name == by_name):
+            return pathway.destination_uuid
+    raise invalid(f"Pathway {by_uuid or by_name!r} does not exist in stage '{stage.title}'")
+
+
+def _apply_consensus_annotation(txn: _Txn, stage: Stage, action: dict[str, Any], actor: str) -> None:
+    kind = action.get("action")
+    task, sub = _subtask_in_stage(txn, stage, str(action.get("taskUuid")))
+    if kind == "SUBMIT":
+        if sub.status is TaskStatus.COMPLETED:
+            raise invalid(f"Subtask {sub.uuid} is already submitted")
+        sub.status, sub.updated_at = TaskStatus.COMPLETED, utc_now()
+        if all(s.status is TaskStatus.COMPLETED for s in task.subtasks):
+            destination = _require_edge(stage, stage.next_uuid, "SUBMIT")
+            _enter_stage(txn.state, txn.project, task, destination, keep_assignee=False)
+    elif kind == "ASSIGN":
+        sub.annotator, sub.status = str(action["assignee"]), TaskStatus.ASSIGNED
+    elif kind == "RELEASE":
+        sub.status = TaskStatus.RELEASED
+    else:
+        raise invalid(f"Action {kind!r} is not allowed in a consensus annotation stage")
+    task.last_actioned_by = actor
+
+
+def _apply_one(txn: _Txn, stage: Stage, action: dict[str, Any], actor: str) -> None:
+    kind = action.get("action")
+    if stage.stage_type is StageType.CONSENSUS_ANNOTATION:
+        _apply_consensus_annotation(txn, stage, action, actor)
+        return
+    task = _task_in_stage(txn, stage, str(action.get("taskUuid")))
+    keep = bool(action.get("retainAssignee"))
+    allowed: dict[StageType, set[str]] = {
+        StageType.AGENT: {"PATHWAY_ACTION"},
+        StageType.ANNOTATION: {"SUBMIT", "ASSIGN", "RELEASE"},
+        StageType.REVIEW: {"APPROVE", "REJECT", "ASSIGN", "RELEASE"},
+        StageType.CONSENSUS_REVIEW: {"APPROVE", "REJECT", "ASSIGN", "RELEASE"},
+        StageType.DONE: set(),
+    }
+    if kind not in allowed[stage.stage_type]:
+        raise invalid(f"Action {kind!r} is not allowed in stage '{stage.title}' ({stage.stage_type.value})")
+    task.last_actioned_by = str(action.get("assignee") or actor)
+    if kind == "PATHWAY_ACTION":
+        _enter_stage(txn.state, txn.project, task, _pathway_destination(stage, action), keep_assignee=False)
+    elif kind in {"SUBMIT", "APPROVE"}:
+        _enter_stage(txn.state, txn.project, task, _require_edge(stage, stage.next_uuid, kind), keep_assignee=keep)
+    elif kind == "REJECT":
+        _enter_stage(txn.state, txn.project, task, _require_edge(stage, stage.reject_uuid, kind), keep_assignee=keep)
+    elif kind == "ASSIGN":
+        task.assignee, task.status = str(action["assignee"]), TaskStatus.ASSIGNED
+    elif kind == "RELEASE":
+        task.assignee, task.status = None, TaskStatus.RELEASED
+    task.updated_at = utc_now()
+
+
+def apply_actions(state: DoubleState, project: Project, stage_uuid: str, actions: list[dict[str, Any]]) -> None:
+    stage = get_stage(project, stage_uuid)
+    txn = _Txn(state, project)
+    for action in actions:
+        _apply_one(txn, stage, action, state.settings.user_email)
+    txn.commit()
+
+
+def move_tasks(
+    state: DoubleState, project: Project, origin_uuid: str, destination_uuid: str, task_uuids: list[str]
+) -> None:
+    origin = get_stage(project, origin_uuid)
+    if project.workflow.stage(destination_uuid) is None:
+        raise invalid(f"Destination stage {destination_uuid} is not in the workflow")
+    txn = _Txn(state, project)
+    for task_uuid in task_uuids:
+        task = _task_in_stage(txn, origin, task_uuid)
+        _enter_stage(state, project, task, destination_uuid, keep_assignee=False)
+    txn.commit()
+
+
+def data_title(state: DoubleState, data_hash: str) -> str:
+    unit = state.data_units.get(data_hash)
+    return unit.title if unit else ""
+
+
+def task_json(state: DoubleState, project: Project, task: Task) -> dict[str, Any]:
+    """Superset of the SDK's task DTOs for every stage type (unknown keys are ignored by the SDK)."""
+    stage = get_stage(project, task.stage_uuid)
+    title = data_title(state, task.data_hash)
+    out: dict[str, Any] = {
+        "uuid": task.uuid,
+        "createdAt": task.created_at.isoformat(),
+        "updatedAt": task.updated_at.isoformat(),
+        "status": task.status.value,
+        "dataHash": task.data_hash,
+        "dataTitle": title,
+        "labelBranchName": task.label_branch_name,
+        "assignee": task.assignee,
+        "lastActionedBy": task.last_actioned_by,
+    }
+    if stage.stage_type is StageType.CONSENSUS_ANNOTATION:
+        out["subtasks"] = [
+            {
+                "uuid": sub.uuid,
+                "createdAt": sub.created_at.isoformat(),
+                "updatedAt": sub.updated_at.isoformat(),
+                "status": sub.status.value,
+                "dataHash": task.data_hash,
+                "dataTitle": title,
+                "labelBranchName": sub.branch_name,
+                "assignee": sub.annotator,
+            }
+            for sub in task.subtasks
+        ]
+    if stage.stage_type is StageType.CONSENSUS_REVIEW:
+        options = []
+        for sub in task.subtasks:
+            row = find_row(project, task.data_hash, sub.branch_name)
+            options.append(
+                {
+                    "annotator": sub.annotator,
+                    "labelBranchName": sub.branch_name,
+                    "labelHash": row.label_hash if row else None,
+                }
+            )
+        out["options"] = options
+    return out

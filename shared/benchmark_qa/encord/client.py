@@ -1,0 +1,87 @@
+"""The Encord client: one per process, built from the SSH key in Secrets Manager.
+
+The key never reaches a log or an error: the SDK's own error for a non-Ed25519 key quotes the whole key,
+so every failure while loading it is replaced by `EncordKeyError`, which names only the secret."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING
+
+from benchmark_qa.config import EncordSettings
+
+if TYPE_CHECKING:
+    from encord.user_client import EncordUserClient
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str, float, int, float], EncordUserClient] = {}
+
+
+class EncordKeyError(RuntimeError):
+    """The Encord key could not be loaded. The message names the secret, never its content."""
+
+
+def normalise_key(secret_value: str) -> str:
+    """Accept the key as stored in Secrets Manager: raw, JSON {"private_key": ...}, or with literal \\n."""
+    value = secret_value.strip()
+    if value.startswith("{"):
+        try:
+            value = str(json.loads(value)["private_key"])
+        except (ValueError, KeyError, TypeError):
+            raise EncordKeyError(
+                'the secret is JSON but has no "private_key" string; store the key itself or {"private_key": "..."}'
+            ) from None
+    return value.replace("\\n", "\n").strip() + "\n"
+
+
+def client_from_key(key: str, settings: EncordSettings, *, secret_name: str) -> EncordUserClient:
+    from encord.http.constants import RequestsSettings
+    from encord.user_client import EncordUserClient
+
+    timeout = max(1, int(settings.encord_timeout_seconds))
+    requests_settings = RequestsSettings(
+        max_retries=settings.encord_max_retries,
+        backoff_factor=settings.encord_backoff_factor,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+    )
+    try:
+        return EncordUserClient.create_with_ssh_private_key(
+            ssh_private_key=normalise_key(key),
+            requests_settings=requests_settings,
+            domain=settings.encord_domain,
+            user_agent_suffix="benchmark-qa",
+        )
+    except EncordKeyError as error:
+        raise EncordKeyError(f"Encord key in secret '{secret_name}': {error}") from None
+    except Exception as error:
+        # Never chain or quote the original: its message may contain the key.
+        kind = type(error).__name__
+        raise EncordKeyError(
+            f"Encord key in secret '{secret_name}' could not be loaded ({kind}); store an unencrypted OpenSSH "
+            "Ed25519 private key (ssh-keygen -t ed25519), raw or as {\"private_key\": \"...\"}"
+        ) from None
+
+
+def encord_client(settings: EncordSettings) -> EncordUserClient:
+    """The process-wide client for these settings (warm invocations reuse it)."""
+    cache_key = (
+        settings.encord_key_secret,
+        settings.encord_domain,
+        settings.encord_timeout_seconds,
+        settings.encord_max_retries,
+        settings.encord_backoff_factor,
+    )
+    with _lock:
+        client = _clients.get(cache_key)
+        if client is None:
+            from aws_lambda_powertools.utilities import parameters
+
+            secret = parameters.get_secret(settings.encord_key_secret, max_age=300)
+            if not isinstance(secret, str):
+                raise EncordKeyError(f"secret '{settings.encord_key_secret}' is not a string secret")
+            client = client_from_key(secret, settings, secret_name=settings.encord_key_secret)
+            _clients[cache_key] = client
+        return client

@@ -1,0 +1,311 @@
+"""Classify one S3 object under the bucket layout (docs/layout.md): dataset, data type and role.
+
+Pure and fast: the pipeline calls `classify` once per S3 event and the benchmark 100k times.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from benchmark_qa.ingest.layout import Layout
+
+
+class Dataset(StrEnum):
+    BENCHMARK = "benchmark"
+    PRODUCTION = "production"
+
+
+class DataType(StrEnum):
+    VIDEO = "video"
+    IMAGE = "image"
+    AUDIO = "audio"
+    PDF = "pdf"
+    TEXT = "text"
+    NIFTI = "nifti"
+    IMAGE_GROUP = "image_group"
+    IMAGE_SEQUENCE = "image_sequence"
+    DICOM_SERIES = "dicom_series"
+
+    @property
+    def multi_file(self) -> bool:
+        return self in _MULTI_FILE
+
+
+_MULTI_FILE = frozenset({DataType.IMAGE_GROUP, DataType.IMAGE_SEQUENCE, DataType.DICOM_SERIES})
+
+# S3 content types that stand in for an unknown extension.
+_CONTENT_TYPE_PREFIXES: tuple[tuple[str, DataType], ...] = (
+    ("video/", DataType.VIDEO),
+    ("image/", DataType.IMAGE),
+    ("audio/", DataType.AUDIO),
+    ("application/pdf", DataType.PDF),
+    ("text/", DataType.TEXT),
+    ("application/x-nifti", DataType.NIFTI),
+    ("application/nifti", DataType.NIFTI),
+)
+
+
+class S3Object(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bucket: str
+    key: str
+    size: int
+    etag: str | None = None
+    version_id: str | None = None
+    content_type: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """Business key for idempotency: the same upload always maps to the same string."""
+        return f"s3://{self.bucket}/{self.key}#{self.version_id or self.etag or ''}"
+
+
+class Role(StrEnum):
+    ITEM = "item"
+    GROUP_MEMBER = "group_member"
+    SIDECAR = "sidecar"
+    GROUP_SIDECAR = "group_sidecar"
+    READY_MARKER = "ready_marker"
+    SKIPPED = "skipped"
+
+
+class SkipReason(StrEnum):
+    """Machine-readable cause of a SKIPPED classification (the human text is in `Classified.reason`)."""
+
+    FOLDER_PLACEHOLDER = "folder_placeholder"
+    MANIFEST_PREFIX = "manifest_prefix"
+    UNKNOWN_DATASET = "unknown_dataset"
+    NO_GROUP_TITLE = "no_group_title"
+    ZERO_BYTES = "zero_bytes"
+    UNKNOWN_TYPE = "unknown_type"
+    WRONG_GROUP_MEMBER = "wrong_group_member"
+    MISPLACED = "misplaced"
+    ORPHAN_SIDECAR = "orphan_sidecar"
+    NOT_READY = "not_ready"
+
+
+class Classified(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    obj: S3Object
+    role: Role
+    dataset: Dataset | None = None
+    data_type: DataType | None = None
+    group_title: str | None = None
+    described_key: str | None = None
+    reason: str | None = None
+    skip: SkipReason | None = None
+
+    @property
+    def group_id(self) -> str | None:
+        """Stable id of the multi-file item this object belongs to (members, sidecars, markers)."""
+        if self.dataset is None or self.data_type is None or self.group_title is None:
+            return None
+        return f"{self.dataset.value}/{self.data_type.value}/{self.group_title}"
+
+
+def _skipped(
+    obj: S3Object,
+    skip: SkipReason,
+    reason: str,
+    *,
+    dataset: Dataset | None = None,
+    data_type: DataType | None = None,
+    group_title: str | None = None,
+) -> Classified:
+    return Classified(
+        obj=obj,
+        role=Role.SKIPPED,
+        dataset=dataset,
+        data_type=data_type,
+        group_title=group_title,
+        reason=reason,
+        skip=skip,
+    )
+
+
+def type_from_content_type(content_type: str | None) -> DataType | None:
+    if not content_type:
+        return None
+    lowered = content_type.lower()
+    for prefix, data_type in _CONTENT_TYPE_PREFIXES:
+        if lowered.startswith(prefix):
+            return data_type
+    return None
+
+
+def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911 - a decision table reads best flat
+    key = obj.key
+    if key.endswith("/"):
+        return _skipped(
+            obj,
+            SkipReason.FOLDER_PLACEHOLDER,
+            f"{key}: folder placeholder (key ends with '/'), nothing to import; safe to ignore or delete",
+        )
+    segments = key.split("/")
+    first = segments[0]
+    if first == layout.manifest_prefix:
+        return _skipped(
+            obj,
+            SkipReason.MANIFEST_PREFIX,
+            f"{key}: under the manifest prefix '{layout.manifest_prefix}/', which is never ingested",
+        )
+    if first == layout.benchmark_prefix:
+        dataset = Dataset.BENCHMARK
+    elif first == layout.production_prefix:
+        dataset = Dataset.PRODUCTION
+    else:
+        return _skipped(
+            obj,
+            SkipReason.UNKNOWN_DATASET,
+            f"{key}: first path segment '{first}' names no dataset; move the object under "
+            f"'{layout.benchmark_prefix}/' or '{layout.production_prefix}/'",
+        )
+    if len(segments) < 2:
+        return _skipped(
+            obj,
+            SkipReason.MISPLACED,
+            f"{key}: object sits at the dataset prefix itself; put files below '{first}/'",
+            dataset=dataset,
+        )
+    name = segments[-1]
+    folder = segments[1]
+    group_type = None
+    if len(segments) > 2:
+        if folder == layout.image_groups_dir:
+            group_type = DataType.IMAGE_GROUP
+        elif folder == layout.image_sequences_dir:
+            group_type = DataType.IMAGE_SEQUENCE
+        elif folder == layout.dicom_dir:
+            group_type = DataType.DICOM_SERIES
+    if group_type is not None:
+        return _classify_member(obj, layout, dataset, group_type, segments)
+    group_dirs = (layout.image_groups_dir, layout.image_sequences_dir, layout.dicom_dir)
+    if len(segments) == 2 and folder in group_dirs:
+        # e.g. `benchmark/image-groups` uploaded as an object: no title folder at all.
+        return _skipped(
+            obj,
+            SkipReason.NO_GROUP_TITLE,
+            f"{key}: '{folder}' must be a folder holding '<title>/' folders of files",
+            dataset=dataset,
+        )
+    return _classify_single(obj, layout, dataset, name)
+
+
+def _classify_member(  # noqa: PLR0911 - a decision table reads best flat
+    obj: S3Object, layout: Layout, dataset: Dataset, group_type: DataType, segments: list[str]
+) -> Classified:
+    key = obj.key
+    folder = segments[1]
+    if len(segments) < 4:
+        return _skipped(
+            obj,
+            SkipReason.NO_GROUP_TITLE,
+            f"{key}: files in '{folder}/' need a title folder; move it to '{folder}/<title>/{segments[-1]}'",
+            dataset=dataset,
+            data_type=group_type,
+        )
+    title = segments[2]
+    name = segments[-1]
+    in_group_root = len(segments) == 4
+    if not title:
+        return _skipped(
+            obj,
+            SkipReason.NO_GROUP_TITLE,
+            f"{key}: empty group title ('//' in the key); move it to '{folder}/<title>/{name}'",
+            dataset=dataset,
+            data_type=group_type,
+        )
+    if in_group_root and name == layout.group_ready_marker:
+        return Classified(
+            obj=obj, role=Role.READY_MARKER, dataset=dataset, data_type=group_type, group_title=title
+        )
+    if in_group_root and name == layout.group_sidecar_name:
+        return Classified(
+            obj=obj, role=Role.GROUP_SIDECAR, dataset=dataset, data_type=group_type, group_title=title
+        )
+    if name.endswith(layout.sidecar_suffix) and len(name) > len(layout.sidecar_suffix):
+        return Classified(
+            obj=obj,
+            role=Role.SIDECAR,
+            dataset=dataset,
+            data_type=group_type,
+            group_title=title,
+            described_key=key[: -len(layout.sidecar_suffix)],
+        )
+    if obj.size == 0:
+        return _skipped(
+            obj,
+            SkipReason.ZERO_BYTES,
+            f"{key}: zero-byte object (failed or interrupted upload?); re-upload the file",
+            dataset=dataset,
+            data_type=group_type,
+            group_title=title,
+        )
+    if group_type is not DataType.DICOM_SERIES:
+        # Image groups and sequences hold images only; DICOM files need no particular extension.
+        member_type = layout.extension_type(name) or type_from_content_type(obj.content_type)
+        if member_type != DataType.IMAGE:
+            return _skipped(
+                obj,
+                SkipReason.WRONG_GROUP_MEMBER,
+                f"{key}: '{folder}/' folders hold images only and this is not one by extension or "
+                "content type; move it out of the group folder or give it an image extension",
+                dataset=dataset,
+                data_type=group_type,
+                group_title=title,
+            )
+    return Classified(
+        obj=obj, role=Role.GROUP_MEMBER, dataset=dataset, data_type=group_type, group_title=title
+    )
+
+
+def _classify_single(obj: S3Object, layout: Layout, dataset: Dataset, name: str) -> Classified:
+    key = obj.key
+    if name in (layout.group_sidecar_name, layout.group_ready_marker):
+        return _skipped(
+            obj,
+            SkipReason.MISPLACED,
+            f"{key}: '{name}' only means something directly inside a group folder such as "
+            f"'{layout.image_groups_dir}/<title>/'; move or delete it",
+            dataset=dataset,
+        )
+    if name.endswith(layout.sidecar_suffix) and len(name) > len(layout.sidecar_suffix):
+        return Classified(
+            obj=obj,
+            role=Role.SIDECAR,
+            dataset=dataset,
+            described_key=key[: -len(layout.sidecar_suffix)],
+        )
+    if obj.size == 0:
+        return _skipped(
+            obj,
+            SkipReason.ZERO_BYTES,
+            f"{key}: zero-byte object (failed or interrupted upload?); re-upload the file",
+            dataset=dataset,
+        )
+    type_value = layout.extension_type(name)
+    data_type = DataType(type_value) if type_value is not None else type_from_content_type(obj.content_type)
+    if data_type is None:
+        if layout.is_dicom_name(name):
+            return _skipped(
+                obj,
+                SkipReason.MISPLACED,
+                f"{key}: DICOM files form series; move it to '{layout.dicom_dir}/<series title>/{name}'",
+                dataset=dataset,
+            )
+        shown = f" (content type {obj.content_type})" if obj.content_type else ""
+        return _skipped(
+            obj,
+            SkipReason.UNKNOWN_TYPE,
+            f"{key}: unknown file type{shown}; rename it with a supported extension "
+            "(see docs/layout.md) or upload it with a video/, image/, audio/, text/ or application/pdf "
+            "content type",
+            dataset=dataset,
+        )
+    return Classified(obj=obj, role=Role.ITEM, dataset=dataset, data_type=data_type)

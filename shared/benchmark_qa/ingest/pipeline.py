@@ -1,0 +1,490 @@
+"""The incremental ingest: S3 events -> recorded objects -> manifests in S3, exactly once per object.
+
+Completion rule for multi-file items (image groups, image sequences, DICOM series), documented in
+docs/layout.md: a group closes when its `_READY` marker arrives (at the end of that batch) or when no file
+has been uploaded into it for `group_quiet_seconds` (the scheduled sweep). At close, the group's members are
+taken from a strongly consistent S3 listing of its folder, not from the events received so far, so upload
+order and the spread of files across batches do not matter. A file that lands in a group after it closed
+is recorded as failed with what to do; it is never dropped silently.
+
+Single items are written into a manifest at the end of the batch that brought them. Every step is a
+conditional state change, and the sweep finishes whatever a crash left half-done:
+  manifest record `claimed` -> objects claimed -> manifest JSON in S3 -> `written`, objects `in_manifest`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+from benchmark_qa.bucket import Bucket, normal_version
+from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify
+from benchmark_qa.ingest.layout import Layout
+from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
+from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, parse_sidecar
+from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository
+
+# A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
+RECOVER_AFTER = timedelta(minutes=2)
+MAX_SINGLES_PER_MANIFEST = 500
+
+
+class BadMessage(ValueError):
+    """An SQS message that is not an S3 event notification. Recorded, never retried."""
+
+
+@dataclass(frozen=True)
+class UploadEvent:
+    created: bool
+    obj: S3Object
+    region: str
+
+
+@dataclass
+class ManifestWritten:
+    manifest_id: str
+    key: str
+    dataset: str
+    entries: int
+    objects: int
+
+
+@dataclass
+class BatchOutcome:
+    recorded: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    failed: int = 0
+    manifests: list[ManifestWritten] = field(default_factory=list)
+
+
+def parse_notification(body: str, default_region: str) -> list[UploadEvent]:
+    """One SQS message body from an S3 notification -> its events. S3's test event yields none."""
+    try:
+        message = json.loads(body)
+    except ValueError as error:
+        raise BadMessage(f"message body is not JSON ({error}); expected an S3 event notification") from None
+    if not isinstance(message, dict):
+        raise BadMessage("message body is not a JSON object; expected an S3 event notification")
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    records = message.get("Records")
+    if not isinstance(records, list):
+        raise BadMessage("message has no 'Records' list; expected an S3 event notification")
+    events = []
+    for index, record in enumerate(records):
+        try:
+            name = str(record["eventName"])
+            s3 = record["s3"]
+            obj = s3["object"]
+            events.append(
+                UploadEvent(
+                    created=name.startswith("ObjectCreated"),
+                    region=str(record.get("awsRegion") or default_region),
+                    # S3 sends keys form-encoded: '+' for a space, %XX for the rest (moto encodes '/' too).
+                    obj=S3Object(
+                        bucket=str(s3["bucket"]["name"]),
+                        key=unquote_plus(str(obj["key"])),
+                        size=int(obj.get("size") or 0),
+                        etag=(str(obj["eTag"]).strip('"') if obj.get("eTag") else None),
+                        version_id=normal_version(obj.get("versionId")),
+                    ),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadMessage(f"Records[{index}] is not an S3 event record: missing or bad {error}") from None
+    if not events and records:
+        raise BadMessage("message has an empty S3 event")
+    return events
+
+
+def object_version(obj: S3Object) -> str:
+    return obj.version_id or obj.etag or "unversioned"
+
+
+def _manifest_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+class Ingest:
+    """One batch (or one sweep) of ingest work over a repository and a bucket."""
+
+    def __init__(self, repository: UploadsRepository, bucket: Bucket, layout: Layout, region: str) -> None:
+        self.repository = repository
+        self.bucket = bucket
+        self.layout = layout
+        self.region = region
+        self.outcome = BatchOutcome()
+        self._singles: dict[str, ObjectRecord] = {}
+        self._ready_groups: set[str] = set()
+        self._metadata_updates: list[SingleItem | MultiFileItem] = []
+
+    # ------------------------------------------------------------------ events
+    def accept(self, event: UploadEvent) -> None:
+        """Record one event. Repeats are harmless: every record is keyed on the object version."""
+        if not event.created:
+            self._deleted(event.obj)
+            return
+        classified = classify(event.obj, self.layout)
+        handler = {
+            Role.ITEM: self._item,
+            Role.GROUP_MEMBER: self._member,
+            Role.SIDECAR: self._sidecar,
+            Role.GROUP_SIDECAR: self._group_sidecar,
+            Role.READY_MARKER: self._ready_marker,
+            Role.SKIPPED: self._skipped,
+        }[classified.role]
+        handler(classified)
+
+    def _record(self, classified: Classified, status: Any, gsi1: tuple[str, str] | None, **extra: Any) -> bool:
+        obj = classified.obj
+        created = self.repository.record_object(
+            bucket=obj.bucket,
+            key=obj.key,
+            version=object_version(obj),
+            status=status,
+            gsi1=gsi1,
+            size=obj.size,
+            etag=obj.etag,
+            version_id=obj.version_id,
+            content_type=obj.content_type,
+            dataset=classified.dataset.value if classified.dataset else None,
+            data_type=classified.data_type.value if classified.data_type else None,
+            role=classified.role.value,
+            group_id=classified.group_id,
+            **extra,
+        )
+        if created:
+            self.outcome.recorded += 1
+        else:
+            self.outcome.duplicates += 1
+        return created
+
+    def _item(self, classified: Classified) -> None:
+        obj = classified.obj
+        self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}"))
+        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+        if record and record.status == "pending":
+            self._singles[obj.identity] = record
+
+    def _member(self, classified: Classified) -> None:
+        group_id = classified.group_id
+        assert group_id is not None and classified.dataset and classified.data_type
+        status = self.repository.touch_group(
+            group_id,
+            dataset=classified.dataset.value,
+            data_type=classified.data_type.value,
+            title=classified.group_title or "",
+            prefix=_group_prefix(classified.obj.key),
+        )
+        if status in ("open", "ready"):
+            self._record(classified, "pending", (f"GROUP#{group_id}", classified.obj.key))
+            return
+        existing = self.repository.get_object(classified.obj.bucket, classified.obj.key, object_version(classified.obj))
+        if existing is not None:  # already taken into the group's manifest by the listing at close
+            self.outcome.duplicates += 1
+            return
+        group = self.repository.get_group(group_id)
+        self.outcome.failed += 1
+        self._record(
+            classified,
+            "failed",
+            (ATTENTION, f"{_now_iso()}#{classified.obj.key}"),
+            reason=(
+                f"arrived after {classified.data_type.value} '{classified.group_title}' was closed into manifest "
+                f"{group.get('manifest_id')}; upload every file of a group before its {self.layout.group_ready_marker} "
+                "marker, or upload the complete group again under a new title"
+            ),
+        )
+
+    def _skipped(self, classified: Classified) -> None:
+        self.outcome.skipped += 1
+        self._record(
+            classified, "skipped", (ATTENTION, f"{_now_iso()}#{classified.obj.key}"), reason=classified.reason
+        )
+
+    def _ready_marker(self, classified: Classified) -> None:
+        group_id = classified.group_id
+        assert group_id is not None and classified.dataset and classified.data_type
+        self._record(classified, "sidecar", None)
+        self.repository.touch_group(
+            group_id,
+            dataset=classified.dataset.value,
+            data_type=classified.data_type.value,
+            title=classified.group_title or "",
+            prefix=_group_prefix(classified.obj.key),
+        )
+        self.repository.mark_group_ready(group_id)
+        self._ready_groups.add(group_id)
+
+    def _group_sidecar(self, classified: Classified) -> None:
+        group_id = classified.group_id
+        assert group_id is not None and classified.dataset and classified.data_type
+        self._record(classified, "sidecar", None)
+        status = self.repository.touch_group(
+            group_id,
+            dataset=classified.dataset.value,
+            data_type=classified.data_type.value,
+            title=classified.group_title or "",
+            prefix=_group_prefix(classified.obj.key),
+        )
+        if status == "failed":  # a broken _meta.json held the group back: this upload may fix it
+            self.repository.set_group_status(group_id, "ready")
+            self._ready_groups.add(group_id)
+        elif status in ("claimed", "in_manifest"):
+            group = self.repository.get_group(group_id)
+            item = self._group_item(group)
+            if item is not None:
+                self._metadata_updates.append(item)
+
+    def _sidecar(self, classified: Classified) -> None:
+        self._record(classified, "sidecar", None)
+        described = classified.described_key
+        if not described:
+            return
+        versions = self.repository.object_versions(classified.obj.bucket, described)
+        if not versions:
+            return  # the item has not arrived yet; its manifest entry will read this sidecar
+        latest = versions[0]
+        if latest.status == "failed" and latest.role == Role.ITEM.value:
+            # The item was held back by a broken sidecar: this upload may fix it.
+            if self.repository.set_object_status(
+                latest, "pending", expected=("failed",), gsi1=(PENDING, f"{_now_iso()}#{latest.key}")
+            ):
+                self._singles[f"{latest.bucket}/{latest.key}#{latest.version}"] = latest
+        elif latest.status in ("claimed", "in_manifest", "registered") and latest.role == Role.ITEM.value:
+            item = self._single_item(latest)
+            if item is not None:
+                self._metadata_updates.append(item)
+
+    def _deleted(self, obj: S3Object) -> None:
+        for record in self.repository.object_versions(obj.bucket, obj.key):
+            if record.status == "pending":
+                self.repository.set_object_status(
+                    record,
+                    "deleted",
+                    expected=("pending",),
+                    reason="deleted from S3 before it was put in a manifest; nothing was sent to Encord",
+                )
+
+    # ------------------------------------------------------------------ manifests
+    def flush(self) -> BatchOutcome:
+        """Write the manifests this batch made due: its single items, ready groups, metadata updates."""
+        self._write_singles(list(self._singles.values()))
+        self._singles.clear()
+        for group_id in sorted(self._ready_groups):
+            self.close_group(group_id)
+        self._ready_groups.clear()
+        if self._metadata_updates:
+            self._write_metadata_updates(self._metadata_updates)
+            self._metadata_updates = []
+        return self.outcome
+
+    def _write_singles(self, records: list[ObjectRecord]) -> None:
+        by_dataset: dict[str, list[ObjectRecord]] = {}
+        for record in records:
+            by_dataset.setdefault(record.dataset or "", []).append(record)
+        for dataset, group in sorted(by_dataset.items()):
+            for start in range(0, len(group), MAX_SINGLES_PER_MANIFEST):
+                self._write_single_manifest(dataset, group[start : start + MAX_SINGLES_PER_MANIFEST])
+
+    def _write_single_manifest(self, dataset: str, records: list[ObjectRecord]) -> None:
+        manifest_id = _manifest_id(datetime.now(UTC))
+        self.repository.create_manifest(manifest_id, dataset=dataset, manifest_kind="items")
+        claimed = [
+            r
+            for r in records
+            if self.repository.set_object_status(
+                r,
+                "claimed",
+                expected=("pending",),
+                manifest_id=manifest_id,
+                gsi1=(f"MANIFEST#{manifest_id}", r.key),
+            )
+        ]
+        self._finish_single_manifest(manifest_id, dataset, claimed)
+
+    def _finish_single_manifest(self, manifest_id: str, dataset: str, claimed: list[ObjectRecord]) -> None:
+        items = [item for item in (self._single_item(r) for r in claimed) if item is not None]
+        included = {item.obj.key for item in items}
+        claimed = [r for r in claimed if r.key in included]
+        if not items:
+            self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
+            return
+        written = self._write_manifest(manifest_id, dataset, build_manifest(items, region=self.region, layout=self.layout))
+        for record in claimed:
+            self.repository.set_object_status(record, "in_manifest", expected=("claimed",), manifest_id=manifest_id)
+        self.repository.set_manifest_status(
+            manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
+        )
+        written.objects = len(claimed)
+        self.outcome.manifests.append(written)
+
+    def _single_item(self, record: ObjectRecord) -> SingleItem | None:
+        """The manifest entry of one object, with its sidecar. A broken sidecar holds the item back."""
+        obj = S3Object(
+            bucket=record.bucket,
+            key=record.key,
+            size=record.size,
+            etag=record.etag,
+            version_id=record.version_id,
+            content_type=record.content_type,
+        )
+        try:
+            sidecar = self._read_sidecar(record.key + self.layout.sidecar_suffix)
+        except SidecarError as error:
+            self.outcome.failed += 1
+            self.repository.set_object_status(
+                record, "failed", reason=str(error), gsi1=(ATTENTION, f"{_now_iso()}#{record.key}")
+            )
+            return None
+        return SingleItem(
+            obj=obj, dataset=Dataset(record.dataset), data_type=DataType(record.data_type), sidecar=sidecar
+        )
+
+    def _read_sidecar(self, key: str) -> Sidecar | None:
+        raw = self.bucket.read(key, limit=self.layout.max_sidecar_bytes)
+        return None if raw is None else parse_sidecar(raw, key, self.layout)
+
+    def close_group(self, group_id: str) -> None:
+        """Close a multi-file item into its own manifest; only one caller wins the claim."""
+        group = self.repository.get_group(group_id)
+        if group.get("status") not in ("open", "ready"):
+            return
+        manifest_id = _manifest_id(datetime.now(UTC))
+        self.repository.create_manifest(
+            manifest_id, dataset=group["dataset"], manifest_kind="group", group_id=group_id
+        )
+        if not self.repository.claim_group(group_id, manifest_id):
+            self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
+            return
+        self._finish_group_manifest(manifest_id, group)
+
+    def _group_item(self, group: dict[str, Any]) -> MultiFileItem | None:
+        members: list[Classified] = []
+        sidecar_key: str | None = None
+        for obj in self.bucket.list(group["prefix"]):
+            classified = classify(obj, self.layout)
+            if classified.group_id != group["pk"].removeprefix("GROUP#"):
+                continue
+            if classified.role == Role.GROUP_MEMBER:
+                members.append(classified)
+            elif classified.role == Role.GROUP_SIDECAR:
+                sidecar_key = obj.key
+        if not members:
+            return None
+        sidecar = self._read_sidecar(sidecar_key) if sidecar_key else None
+        return MultiFileItem(
+            dataset=Dataset(group["dataset"]),
+            data_type=DataType(group["data_type"]),
+            title=group["title"],
+            members=[m.obj for m in members],
+            sidecar=sidecar,
+        )
+
+    def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any]) -> None:
+        group_id = group["pk"].removeprefix("GROUP#")
+        try:
+            item = self._group_item(group)
+        except SidecarError as error:
+            self.outcome.failed += 1
+            self.repository.set_group_status(group_id, "failed")
+            self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",), reason=str(error))
+            for obj in self.bucket.list(group["prefix"]):
+                classified = classify(obj, self.layout)
+                if classified.role == Role.GROUP_MEMBER:
+                    self._mark_member(classified, manifest_id, "failed", reason=str(error))
+            return
+        if item is None:
+            self.repository.set_group_status(group_id, "empty")
+            self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
+            return
+        written = self._write_manifest(
+            manifest_id, group["dataset"], build_manifest([item], region=self.region, layout=self.layout)
+        )
+        for obj in item.members:
+            self._mark_member(classify(obj, self.layout), manifest_id, "in_manifest")
+        self.repository.set_group_status(group_id, "in_manifest")
+        self.repository.set_manifest_status(
+            manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
+        )
+        written.objects = len(item.members)
+        self.outcome.manifests.append(written)
+
+    def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> None:
+        obj = classified.obj
+        gsi1 = (ATTENTION, f"{_now_iso()}#{obj.key}") if status == "failed" else (f"MANIFEST#{manifest_id}", obj.key)
+        if self._record(classified, status, gsi1, manifest_id=manifest_id, reason=reason):
+            return
+        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+        if record is not None:
+            self.repository.set_object_status(
+                record, status, expected=("pending", "claimed", "failed"), manifest_id=manifest_id, gsi1=gsi1, reason=reason
+            )
+
+    def _write_metadata_updates(self, items: list[SingleItem | MultiFileItem]) -> None:
+        """A sidecar that arrives after its item was sent: re-send the entry so Encord updates the metadata."""
+        layout = self.layout.model_copy(update={"skip_duplicate_urls": True, "upsert_metadata": True})
+        by_dataset: dict[str, list[SingleItem | MultiFileItem]] = {}
+        for item in items:
+            by_dataset.setdefault(item.dataset.value, []).append(item)
+        for dataset, group in sorted(by_dataset.items()):
+            manifest_id = _manifest_id(datetime.now(UTC))
+            self.repository.create_manifest(manifest_id, dataset=dataset, manifest_kind="metadata_update")
+            written = self._write_manifest(manifest_id, dataset, build_manifest(group, region=self.region, layout=layout))
+            self.repository.set_manifest_status(
+                manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
+            )
+            self.outcome.manifests.append(written)
+
+    def _write_manifest(self, manifest_id: str, dataset: str, manifest: ImportManifest) -> ManifestWritten:
+        key = f"{self.layout.manifest_prefix}/{dataset}/{manifest_id}.json"
+        # Same id -> same key: a retried write replaces the object with the same content.
+        self.bucket.write(key, manifest.to_json_bytes(), "application/json")
+        return ManifestWritten(manifest_id, key, dataset, manifest.entry_count, 0)
+
+    # ------------------------------------------------------------------ sweep
+    def sweep(self, now: datetime | None = None) -> BatchOutcome:
+        """Scheduled: finish what crashes left, write late singles, close quiet groups."""
+        now = now or datetime.now(UTC)
+        stale = (now - RECOVER_AFTER).isoformat(timespec="milliseconds")
+        for manifest in self.repository.manifests_with_status("claimed", created_before=stale):
+            self._recover(manifest)
+        self._write_singles(list(self.repository.pending_singles(older_than=stale)))
+        quiet = (now - timedelta(seconds=self.layout.group_quiet_seconds)).isoformat(timespec="milliseconds")
+        for group in self.repository.quiet_groups(quiet):
+            self.close_group(group["pk"].removeprefix("GROUP#"))
+        return self.flush()
+
+    def _recover(self, manifest: dict[str, Any]) -> None:
+        manifest_id = manifest["manifest_id"]
+        if manifest.get("manifest_kind") == "group":
+            group = self.repository.get_group(manifest["group_id"])
+            if group.get("status") == "claimed" and group.get("manifest_id") == manifest_id:
+                self._finish_group_manifest(manifest_id, group)
+            else:
+                self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
+            return
+        # Objects a crash left claimed, and any it had already marked: the rewrite must keep them all.
+        claimed = [
+            r for r in self.repository.objects_in_manifest(manifest_id) if r.status in ("claimed", "in_manifest")
+        ]
+        self._finish_single_manifest(manifest_id, manifest.get("dataset", ""), claimed)
+
+
+def _group_prefix(key: str) -> str:
+    return key.rsplit("/", 1)[0] + "/"
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def accept_all(ingest: Ingest, events: Iterable[UploadEvent]) -> None:
+    for event in events:
+        ingest.accept(event)

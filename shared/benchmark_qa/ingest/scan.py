@@ -1,0 +1,215 @@
+"""Batch assembly: a full listing of objects -> one import manifest per dataset, plus what was skipped and
+why and what failed. Used by `benchmark-qa manifest`; the event pipeline does the same incrementally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, SkipReason, classify
+from benchmark_qa.ingest.layout import Layout
+from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
+from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
+
+
+class ScanError(BaseModel):
+    """An item left out of the manifest because of bad input; `message` names the key and the fix."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    group_id: str | None = None
+    message: str
+
+
+class ScanResult(BaseModel):
+    manifests: dict[Dataset, ImportManifest]
+    skipped: list[Classified] = Field(default_factory=list)
+    errors: list[ScanError] = Field(default_factory=list)
+
+
+@dataclass
+class _Group:
+    first: Classified
+    members: list[Classified] = field(default_factory=list)
+    broken_members: list[Classified] = field(default_factory=list)
+    sidecar: Classified | None = None
+    member_sidecars: dict[str, Classified] = field(default_factory=dict)
+    ready: bool = False
+
+
+def _load(sidecar: Classified, read: Callable[[str], bytes], layout: Layout) -> Sidecar:
+    key = sidecar.obj.key
+    if sidecar.obj.size > layout.max_sidecar_bytes:
+        # Known from the listing: no need to download it to refuse it.
+        raise SidecarError(
+            key,
+            f"sidecar is {sidecar.obj.size} bytes, over the {layout.max_sidecar_bytes}-byte limit",
+            "move bulky data out of clientMetadata or raise max_sidecar_bytes",
+        )
+    return parse_sidecar(read(key), key, layout)
+
+
+def _orphan(sidecar: Classified, reason: str) -> Classified:
+    update = {"role": Role.SKIPPED, "skip": SkipReason.ORPHAN_SIDECAR, "reason": reason}
+    return sidecar.model_copy(update=update)
+
+
+@dataclass
+class _Sorted:
+    singles: dict[str, Classified] = field(default_factory=dict)
+    single_sidecars: dict[str, Classified] = field(default_factory=dict)
+    sidecars: list[Classified] = field(default_factory=list)
+    groups: dict[str, _Group] = field(default_factory=dict)
+    skipped: list[Classified] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+
+
+def _sort(objects: Iterable[S3Object], layout: Layout) -> _Sorted:
+    out = _Sorted()
+    for obj in sorted(objects, key=lambda o: o.key):
+        c = classify(obj, layout)
+        group_id = c.group_id
+        group = None
+        if group_id is not None:
+            group = out.groups.get(group_id)
+            if group is None:
+                group = out.groups[group_id] = _Group(first=c)
+        if c.role is Role.ITEM:
+            out.singles[obj.key] = c
+        elif c.role is Role.SIDECAR:
+            out.sidecars.append(c)
+        elif c.role is Role.GROUP_MEMBER and group is not None:
+            group.members.append(c)
+        elif c.role is Role.GROUP_SIDECAR and group is not None:
+            group.sidecar = c
+        elif c.role is Role.READY_MARKER and group is not None:
+            group.ready = True
+        else:
+            out.skipped.append(c)
+            if group is not None and c.skip is SkipReason.ZERO_BYTES:
+                group.broken_members.append(c)
+    return out
+
+
+def _attach_sidecars(state: _Sorted) -> None:
+    member_keys = {m.obj.key: gid for gid, g in state.groups.items() for m in g.members}
+    skipped_keys = {c.obj.key for c in state.skipped}
+    for sc in state.sidecars:
+        described = sc.described_key or ""
+        if described in state.singles:
+            state.single_sidecars[described] = sc
+        elif described in member_keys:
+            state.groups[member_keys[described]].member_sidecars[described] = sc
+        elif described in skipped_keys:
+            reason = f"{sc.obj.key}: describes {described}, which was skipped (see its reason)"
+            state.skipped.append(_orphan(sc, reason))
+        else:
+            reason = (
+                f"{sc.obj.key}: describes {described}, which does not exist; upload {described} "
+                "or delete the sidecar"
+            )
+            state.skipped.append(_orphan(sc, reason))
+
+
+def _single(state: _Sorted, c: Classified, read: Callable[[str], bytes], layout: Layout) -> SingleItem | None:
+    key = c.obj.key
+    assert c.dataset is not None  # set for every ITEM
+    assert c.data_type is not None
+    sidecar = None
+    sc = state.single_sidecars.get(key)
+    if sc is not None:
+        try:
+            sidecar = _load(sc, read, layout)
+            check_fits(sidecar, c.data_type, sc.obj.key)
+        except SidecarError as exc:
+            state.errors.append(ScanError(key=key, message=f"{key} left out: {exc}"))
+            return None
+    return SingleItem(obj=c.obj, dataset=c.dataset, data_type=c.data_type, sidecar=sidecar)
+
+
+def scan(
+    objects: Iterable[S3Object], read: Callable[[str], bytes], *, region: str, layout: Layout
+) -> ScanResult:
+    """Classify every object, attach sidecars, assemble groups and build one manifest per dataset.
+
+    Bad input never raises: it ends in `skipped` (nothing to import) or `errors` (an item left out until
+    its input is fixed). Errors raised by `read` itself (S3 access) propagate.
+    """
+    state = _sort(objects, layout)
+    _attach_sidecars(state)
+    items: dict[Dataset, list[SingleItem | MultiFileItem]] = {d: [] for d in Dataset}
+    for c in state.singles.values():
+        single = _single(state, c, read, layout)
+        if single is not None:
+            items[single.dataset].append(single)
+    for group_id, group in state.groups.items():
+        multi = _assemble(group_id, group, read, layout, state)
+        if multi is not None:
+            items[multi.dataset].append(multi)
+    manifests = {d: build_manifest(items[d], region=region, layout=layout) for d in Dataset}
+    return ScanResult(manifests=manifests, skipped=state.skipped, errors=state.errors)
+
+
+def _assemble(
+    group_id: str, group: _Group, read: Callable[[str], bytes], layout: Layout, state: _Sorted
+) -> MultiFileItem | None:
+    first = group.first
+    assert first.dataset is not None  # set for everything inside a group folder
+    assert first.data_type is not None
+    assert first.group_title is not None
+    folder = "/".join(first.obj.key.split("/")[:3]) + "/"
+
+    def fail(message: str) -> None:
+        state.errors.append(ScanError(key=folder, group_id=group_id, message=f"{folder} left out: {message}"))
+
+    if group.broken_members:
+        keys = ", ".join(m.obj.key for m in group.broken_members)
+        fail(f"zero-byte files {keys} (interrupted upload?); re-upload them")
+        return None
+    if not group.members:
+        fail("the folder has a sidecar or ready marker but no files; upload the files or delete the folder")
+        return None
+    if layout.require_ready_marker and not group.ready:
+        marker = folder + layout.group_ready_marker
+        reason = (
+            f"{folder}: no {layout.group_ready_marker} marker yet; upload {marker} when the group is complete"
+        )
+        state.skipped.extend(
+            m.model_copy(update={"role": Role.SKIPPED, "skip": SkipReason.NOT_READY, "reason": reason})
+            for m in group.members
+        )
+        return None
+    if group.member_sidecars:
+        missing = [m.obj.key for m in group.members if m.obj.key not in group.member_sidecars]
+        if missing:
+            fail(
+                f"{len(missing)} of {len(group.members)} files have no sidecar ({', '.join(missing[:5])}); "
+                f"upload {missing[0]}{layout.sidecar_suffix} and the rest, or remove the per-file sidecars"
+            )
+            return None
+    member_sidecars: dict[str, Sidecar] = {}
+    sidecar = None
+    try:
+        # Per-file sidecars describe one image (or DICOM file), never the whole group.
+        member_type = DataType.DICOM_SERIES if first.data_type is DataType.DICOM_SERIES else DataType.IMAGE
+        for key, sc in group.member_sidecars.items():
+            member_sidecars[key] = _load(sc, read, layout)
+            check_fits(member_sidecars[key], member_type, sc.obj.key)
+        if group.sidecar is not None:
+            sidecar = _load(group.sidecar, read, layout)
+            check_fits(sidecar, first.data_type, group.sidecar.obj.key)
+    except SidecarError as exc:
+        fail(str(exc))
+        return None
+    return MultiFileItem(
+        dataset=first.dataset,
+        data_type=first.data_type,
+        title=first.group_title,
+        members=[m.obj for m in group.members],
+        sidecar=sidecar,
+        member_sidecars=member_sidecars,
+    )

@@ -1,0 +1,626 @@
+"""Compare two parsed label rows: per (data unit, frame, shape family) similarity, matching, answer trees.
+
+The output is raw and columnar (matched pairs, misses, extras, candidate pairs for the tracking metrics, answer
+outcomes); metrics.py turns it into numbers and conflicts.py into reviewer-facing conflicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmark_qa.scoring.attributes import AnswerOutcome, compare_tree, describe
+from benchmark_qa.scoring.bitmask import mask_iou
+from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
+from benchmark_qa.scoring.geometry import (
+    box_corners,
+    box_iou,
+    keypoint_area,
+    oks,
+    polyline_similarity,
+    range_iou,
+    region,
+    region_iou,
+)
+from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
+from benchmark_qa.scoring.matching import assign, is_one_to_one
+from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
+
+FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
+_MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
+
+
+@dataclass(slots=True)
+class PairNote:
+    """A matched pair's secondary disagreement: a reversed polyline or skeleton visibility flags."""
+
+    kind: str  # "direction" | "visibility"
+    du: int
+    frame: int
+    t_obj: int
+    a_obj: int
+    value: float
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class AnswerRecord:
+    """One answer comparison, weighted by the frames it covers (a static attribute of a track pair counts once
+    per matched frame, like every other per-frame measure)."""
+
+    scope: str  # "object" | "classification"
+    owner: str  # class or classification name
+    path: str  # owner-qualified, e.g. "Car/colour/red/shade"
+    node: AttributeNode
+    du: int
+    first: int
+    last: int
+    frames: int
+    correct: bool
+    similarity: float
+    truth_hash: str
+    labels_hash: str
+    truth: str | None
+    labels: str | None
+
+
+@dataclass(slots=True)
+class ClassificationGap:
+    kind: str  # "missing" | "extra"
+    owner: str
+    path: str
+    hash: str
+    first: int
+    last: int
+    frames: int
+
+
+@dataclass(slots=True)
+class Columns:
+    family: np.ndarray
+    du: np.ndarray
+    frame: np.ndarray
+    t_obj: np.ndarray
+    a_obj: np.ndarray
+    sim: np.ndarray
+
+    @staticmethod
+    def concat(parts: list[tuple[np.ndarray, ...]]) -> Columns:
+        if not parts:
+            z = np.zeros(0, dtype=np.int64)
+            return Columns(z.astype(np.int8), z, z, z, z, z.astype(np.float64))
+        cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+        return Columns(
+            cols[0].astype(np.int8),
+            cols[1].astype(np.int64),
+            cols[2].astype(np.int64),
+            cols[3].astype(np.int64),
+            cols[4].astype(np.int64),
+            cols[5].astype(np.float64),
+        )
+
+
+@dataclass(slots=True)
+class Comparison:
+    matches: Columns  # matched pairs
+    missed: Columns  # truth annotations with no partner (a_obj = -1)
+    extra: Columns  # annotator annotations with no partner (t_obj = -1)
+    candidates: Columns  # every pair with similarity > 0 (identity metrics need them)
+    notes: list[PairNote] = field(default_factory=list)
+    answers: list[AnswerRecord] = field(default_factory=list)
+    gaps: list[ClassificationGap] = field(default_factory=list)
+    empty_frames: int = 0  # frames both sides leave empty
+    visibility_nodes: int = 0  # skeleton nodes compared on matched pairs
+    visibility_agree: int = 0
+
+
+class _Context:
+    def __init__(self, ontology: Ontology, truth: LabelSet, labels: LabelSet, config: ScoringConfig) -> None:
+        self.ontology = ontology
+        self.truth = truth
+        self.labels = labels
+        self.config = config
+        self.data_type = truth.data_type
+        self.rules: list[Resolved] = [config.resolve(o.name, o.shape, truth.data_type) for o in ontology.objects]
+        self.match_thr = np.array([r.match for r in self.rules] or [0.5], dtype=np.float64)
+        self.scale: list[tuple[float, float, bool]] = []
+        for i, unit in enumerate(truth.units):
+            other = labels.units[i] if i < len(labels.units) else None
+            w = unit.width or (other.width if other else None)
+            h = unit.height or (other.height if other else None)
+            self.scale.append((w or 1.0, h or 1.0, bool(w and h)))
+        self.continuity = config.track_continuity and truth.data_type in FRAME_TYPES
+        self.t_rank = _ranks(truth.objects)
+        self.a_rank = _ranks(labels.objects)
+        self.visibility_nodes = 0
+        self.visibility_agree = 0
+
+    def px(self, du: int) -> tuple[float, float, bool]:
+        return self.scale[du] if du < len(self.scale) else (1.0, 1.0, False)
+
+
+def _ranks(objects: list[LabelObject]) -> np.ndarray:
+    order = sorted(range(len(objects)), key=lambda i: objects[i].hash)
+    rank = np.empty(len(objects), dtype=np.int64)
+    rank[order] = np.arange(len(objects))
+    return rank
+
+
+def align_units(truth: LabelSet, labels: LabelSet) -> LabelSet:
+    """Re-index the annotator's data units to the truth's, by data hash (by position if no hash is shared)."""
+    index = {u.hash: i for i, u in enumerate(truth.units)}
+    shared = any(u.hash in index for u in labels.units)
+    mapping = np.zeros(max(len(labels.units), 1), dtype=np.int32)
+    units = list(truth.units)
+    for i, unit in enumerate(labels.units):
+        if shared:
+            j = index.get(unit.hash)
+        else:
+            j = next((k for k, t in enumerate(truth.units) if t.sequence == unit.sequence), None)
+        if j is None:
+            j = len(units)
+            units.append(unit)
+        mapping[i] = j
+    families = {
+        name: Annotations(mapping[ann.du] if len(ann) else ann.du, ann.frame, ann.obj, ann.geom, ann.boxes, ann.rotated)
+        for name, ann in labels.families.items()
+    }
+    return LabelSet(labels.label_hash, labels.data_hash, labels.data_type, units, labels.objects, families, labels.classifications)
+
+
+def _empty(family: str) -> Annotations:
+    z = np.zeros(0, dtype=np.int64)
+    ann = Annotations(z.astype(np.int32), z, z.astype(np.int32), [])
+    if family == "box":
+        ann.boxes = np.zeros((0, 5))
+        ann.rotated = np.zeros(0, dtype=bool)
+    return ann
+
+
+# ----------------------------------------------------------------------------------------------- similarity
+
+
+SimFn = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, dict[tuple[int, int], Any]]]
+
+
+def _similarity_fn(ctx: _Context, family: str, t: Annotations, a: Annotations) -> SimFn:
+    tobj, aobj = ctx.truth.objects, ctx.labels.objects
+    objects = ctx.ontology.objects
+    cache: dict[tuple[int, int], Any] = {}
+
+    def cached(side: int, idx: int, make: Callable[[], Any]) -> Any:
+        key = (side, idx)
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+    def rule(idx: int) -> Resolved:
+        return ctx.rules[tobj[int(t.obj[idx])].class_index]
+
+    if family == "box":
+        assert t.boxes is not None and a.boxes is not None and t.rotated is not None and a.rotated is not None
+        tb, ab, tr, ar = t.boxes, a.boxes, t.rotated, a.rotated
+
+        def boxes(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+            sim = box_iou(tb[ti, :4], ab[ai, :4])
+            if tr[ti].any() or ar[ai].any():
+                w, h, _ = ctx.px(du)
+                for i, x in enumerate(ti):
+                    for j, y in enumerate(ai):
+                        if tr[x] or ar[y]:
+                            sim[i, j] = _rotated_iou(tb[x], ab[y], w, h)
+            return sim, {}
+
+        return boxes
+
+    if family == "polygon":
+
+        def polygons(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+            w, h, _ = ctx.px(du)
+            rt = [cached(0, int(x), lambda x=x: region(t.geom[x], (w, h))) for x in ti]
+            ra = [cached(1, int(y), lambda y=y: region(a.geom[y], (w, h))) for y in ai]
+            sim = np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
+            return sim, {}
+
+        return polygons
+
+    if family == "bitmask":
+
+        def masks(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+            w, _, known = ctx.px(du)
+            fw = int(w) if known else None
+            sim = np.array([[mask_iou(t.geom[x], a.geom[y], fw) for y in ai] for x in ti], dtype=np.float64)
+            return sim.reshape(len(ti), len(ai)), {}
+
+        return masks
+
+    if family == "polyline":
+
+        def lines(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+            w, h, _ = ctx.px(du)
+            sim = np.zeros((len(ti), len(ai)))
+            notes: dict[tuple[int, int], Any] = {}
+            for i, x in enumerate(ti):
+                sigma = rule(int(x)).polyline_tolerance * float(np.sqrt(w * h))
+                for j, y in enumerate(ai):
+                    fwd, bwd = polyline_similarity(t.geom[x] * (w, h), a.geom[y] * (w, h), sigma)
+                    sim[i, j] = max(fwd, bwd)
+                    notes[(i, j)] = bwd - fwd
+            return sim, notes
+
+        return lines
+
+    if family in ("point", "skeleton"):
+
+        def keypoints(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+            w, h, _ = ctx.px(du)
+            floor = ctx.config.oks_min_area_fraction * w * h
+            sim = np.zeros((len(ti), len(ai)))
+            notes: dict[tuple[int, int], Any] = {}
+            for i, x in enumerate(ti):
+                r = rule(int(x))
+                names, txy, tvis = _keypoints(family, t.geom[x])
+                cls = objects[tobj[int(t.obj[x])].class_index]
+                if cls.skeleton_nodes and family == "skeleton":
+                    names = tuple(n for n in cls.skeleton_nodes if n in names) or names
+                    txy, tvis = _align(names, _keypoints(family, t.geom[x]))
+                sig = np.array([r.node_sigmas.get(n, r.oks_sigma) for n in names])
+                txy = txy * (w, h)
+                area = keypoint_area(txy, tvis, floor)
+                for j, y in enumerate(ai):
+                    axy, avis = _align(names, _keypoints(family, a.geom[y]))
+                    sim[i, j] = oks(txy, tvis, axy * (w, h), avis, sig, area)
+                    if family == "skeleton":
+                        notes[(i, j)] = (names, tvis, avis)
+            return sim, notes
+
+        return keypoints
+
+    def ranges(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+        sim = np.zeros((len(ti), len(ai)))
+        for i, x in enumerate(ti):
+            tol = rule(int(x)).range_tolerance or 0.0
+            for j, y in enumerate(ai):
+                sim[i, j] = range_iou(t.geom[x], a.geom[y], tol)
+        return sim, {}
+
+    return ranges
+
+
+def _keypoints(family: str, geom: Any) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    if family == "point":
+        return ("point",), np.asarray(geom, dtype=np.float64).reshape(1, 2), np.array([2], dtype=np.int8)
+    names, xy, vis = geom
+    return names, xy, vis
+
+
+def _align(names: tuple[str, ...], other: tuple[tuple[str, ...], np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The other skeleton's nodes in the order of `names`; a node it lacks is invisible (v = 0)."""
+    onames, oxy, ovis = other
+    if onames == names:
+        return oxy, ovis
+    where = {n: k for k, n in enumerate(onames)}
+    xy = np.zeros((len(names), 2))
+    vis = np.zeros(len(names), dtype=np.int8)
+    for k, n in enumerate(names):
+        m = where.get(n)
+        if m is not None:
+            xy[k], vis[k] = oxy[m], ovis[m]
+    return xy, vis
+
+
+def _rotated_iou(a: np.ndarray, b: np.ndarray, w: float, h: float) -> float:
+    """Exact IoU of two (possibly rotated) boxes in pixel space: rotation is defined on the image, not on the
+    normalised square, so corners are built after scaling."""
+    pa = box_corners(a[0] * w, a[1] * h, a[2] * w, a[3] * h, a[4])
+    pb = box_corners(b[0] * w, b[1] * h, b[2] * w, b[3] * h, b[4])
+    return region_iou(region([[pa]]), region([[pb]]))
+
+
+# ------------------------------------------------------------------------------------------------- matching
+
+
+def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    key = (ann.du.astype(np.int64) << 40) | ann.frame.astype(np.int64)
+    order = np.lexsort((rank[ann.obj] if len(ann) else ann.obj, key))
+    return order, key[order]
+
+
+def _match_family(ctx: _Context, family: str, t: Annotations, a: Annotations, out: dict[str, list[Any]]) -> None:
+    code = FAMILY_CODE[family]
+    t_order, t_keys = _sorted_view(t, ctx.t_rank)
+    a_order, a_keys = _sorted_view(a, ctx.a_rank)
+    keys = np.union1d(t_keys, a_keys)
+    t_start = np.searchsorted(t_keys, keys, "left")
+    t_end = np.searchsorted(t_keys, keys, "right")
+    a_start = np.searchsorted(a_keys, keys, "left")
+    a_end = np.searchsorted(a_keys, keys, "right")
+    t_class = np.array([o.class_index for o in ctx.truth.objects], dtype=np.int64)[t.obj] if len(t) else np.zeros(0, np.int64)
+    a_class = np.array([o.class_index for o in ctx.labels.objects], dtype=np.int64)[a.obj] if len(a) else np.zeros(0, np.int64)
+    simfn = _similarity_fn(ctx, family, t, a)
+    mode = ctx.config.mode
+
+    matched_t: list[np.ndarray] = []
+    matched_a: list[np.ndarray] = []
+    matched_s: list[np.ndarray] = []
+    cand_t: list[np.ndarray] = []
+    cand_a: list[np.ndarray] = []
+    cand_s: list[np.ndarray] = []
+    both = (t_end > t_start) & (a_end > a_start)
+    slow_groups: list[int] = list(np.nonzero(both)[0])
+    fast_pairs: dict[int, list[tuple[int, int]]] = {}
+
+    if family == "box" and both.any():
+        slow_groups = _box_batch(ctx, t, a, t_order, a_order, t_start, t_end, a_start, a_end, both, t_class, a_class,
+                                 matched_t, matched_a, matched_s, cand_t, cand_a, cand_s, fast_pairs)
+
+    prev: dict[int, set[tuple[int, int]]] = {}  # group -> matched (t_obj, a_obj) pairs, for continuity
+    for g in slow_groups:
+        ti = t_order[t_start[g] : t_end[g]]
+        ai = a_order[a_start[g] : a_end[g]]
+        du = int(keys[g] >> 40)
+        sim, notes = simfn(ti, ai, du)
+        thr = ctx.match_thr[t_class[ti]]
+        cand = (sim >= thr[:, None] - 1e-12) & (sim > 0)
+        same = t_class[ti][:, None] == a_class[ai][None, :]
+        bonus = None
+        if ctx.continuity and g > 0 and (keys[g - 1] >> 40) == (keys[g] >> 40):
+            before = prev.get(g - 1)
+            if before is None:
+                before = set(fast_pairs.get(g - 1, []))
+            if before:
+                to, ao = t.obj[ti], a.obj[ai]
+                bonus = np.array([[1.0 if (int(x), int(y)) in before else 0.0 for y in ao] for x in to])
+        rows, cols = assign(sim, cand, same, mode, bonus)
+        if ctx.continuity:
+            prev[g] = {(int(t.obj[ti[r]]), int(a.obj[ai[c]])) for r, c in zip(rows, cols, strict=True)}
+        matched_t.append(ti[rows])
+        matched_a.append(ai[cols])
+        matched_s.append(sim[rows, cols])
+        nz = np.nonzero(sim > 0)
+        cand_t.append(ti[nz[0]])
+        cand_a.append(ai[nz[1]])
+        cand_s.append(sim[nz])
+        for r, c in zip(rows, cols, strict=True):
+            note = notes.get((int(r), int(c)))
+            if note is not None:
+                _pair_note(ctx, family, note, du, int(t.frame[ti[r]]), int(t.obj[ti[r]]), int(a.obj[ai[c]]), out)
+
+    mt = np.concatenate(matched_t) if matched_t else np.zeros(0, np.int64)
+    ma = np.concatenate(matched_a) if matched_a else np.zeros(0, np.int64)
+    ms = np.concatenate(matched_s) if matched_s else np.zeros(0)
+    out["matches"].append((np.full(len(mt), code), t.du[mt], t.frame[mt], t.obj[mt], a.obj[ma], ms))
+    t_free = np.ones(len(t), dtype=bool)
+    t_free[mt] = False
+    a_free = np.ones(len(a), dtype=bool)
+    a_free[ma] = False
+    ft, fa = np.nonzero(t_free)[0], np.nonzero(a_free)[0]
+    out["missed"].append((np.full(len(ft), code), t.du[ft], t.frame[ft], t.obj[ft], np.full(len(ft), -1), np.zeros(len(ft))))
+    out["extra"].append((np.full(len(fa), code), a.du[fa], a.frame[fa], np.full(len(fa), -1), a.obj[fa], np.zeros(len(fa))))
+    if cand_t:
+        ct, ca, cs = np.concatenate(cand_t), np.concatenate(cand_a), np.concatenate(cand_s)
+        out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
+
+
+def _box_batch(ctx, t, a, t_order, a_order, t_start, t_end, a_start, a_end, both, t_class, a_class,
+               matched_t, matched_a, matched_s, cand_t, cand_a, cand_s, fast_pairs) -> list[int]:  # type: ignore[no-untyped-def]
+    """All frames' box IoU at once on padded (frames, truth, annotator) arrays; one-to-one frames are matched
+    without a solver. Returns the frames that still need one."""
+    groups = np.nonzero(both)[0]
+    nt = (t_end - t_start)[groups]
+    na = (a_end - a_start)[groups]
+    kt, ka = int(nt.max()), int(na.max())
+    if len(groups) * kt * ka > _MAX_BATCH:
+        return list(groups)
+    has_rot = bool(t.rotated.any() or a.rotated.any())
+    rot_groups: set[int] = set()
+    G = len(groups)
+
+    def pad(order, start, counts, k, boxes, cls):  # type: ignore[no-untyped-def]
+        pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        gi = np.repeat(np.arange(G), counts)
+        src = order[np.repeat(start[groups], counts) + pos]
+        arr = np.zeros((G, k, 4))
+        arr[gi, pos] = boxes[src, :4]
+        valid = np.zeros((G, k), dtype=bool)
+        valid[gi, pos] = True
+        idx = np.full((G, k), -1, dtype=np.int64)
+        idx[gi, pos] = src
+        c = np.full((G, k), -1, dtype=np.int64)
+        c[gi, pos] = cls[src]
+        return arr, valid, idx, c
+
+    tb, tv, tidx, tc = pad(t_order, t_start, nt, kt, t.boxes, t_class)
+    ab, av, aidx, ac = pad(a_order, a_start, na, ka, a.boxes, a_class)
+    sim = box_iou(tb, ab)
+    valid = tv[:, :, None] & av[:, None, :]
+    sim = np.where(valid, sim, 0.0)
+    if has_rot:
+        trot = np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False)
+        arot = np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False)
+        for g in np.nonzero(trot.any(axis=1) | arot.any(axis=1))[0]:
+            rot_groups.add(int(g))
+    thr = ctx.match_thr[np.maximum(tc, 0)]
+    cand = (sim >= thr[:, :, None] - 1e-12) & (sim > 0) & valid
+    if ctx.config.mode == "class_aware":
+        cand = cand & (tc[:, :, None] == ac[:, None, :])
+    fast = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
+    for g in rot_groups:
+        fast[g] = False
+    gi, i, j = np.nonzero(cand & fast[:, None, None])
+    mt, ma = tidx[gi, i], aidx[gi, j]
+    matched_t.append(mt)
+    matched_a.append(ma)
+    matched_s.append(sim[gi, i, j])
+    if ctx.continuity:
+        objs_t, objs_a = t.obj[mt], a.obj[ma]
+        for g, x, y in zip(groups[gi].tolist(), objs_t.tolist(), objs_a.tolist(), strict=True):
+            fast_pairs.setdefault(g, []).append((x, y))
+    gi, i, j = np.nonzero((sim > 0) & fast[:, None, None])
+    cand_t.append(tidx[gi, i])
+    cand_a.append(aidx[gi, j])
+    cand_s.append(sim[gi, i, j])
+    return [int(g) for g in groups[~fast]]
+
+
+def _pair_note(ctx: _Context, family: str, note: Any, du: int, frame: int, t_obj: int, a_obj: int, out: dict[str, list[Any]]) -> None:
+    rule = ctx.rules[ctx.truth.objects[t_obj].class_index]
+    if family == "polyline":
+        if float(note) > rule.direction:
+            out["notes"].append(PairNote("direction", du, frame, t_obj, a_obj, float(note)))
+        return
+    names, tvis, avis = note
+    ctx.visibility_nodes += len(names)
+    ctx.visibility_agree += int((tvis == avis).sum())
+    for k, name in enumerate(names):
+        if tvis[k] != avis[k]:
+            out["notes"].append(PairNote("visibility", du, frame, t_obj, a_obj, float(avis[k]), name))
+
+
+# -------------------------------------------------------------------------------------------------- answers
+
+
+def _rule_for(config: ScoringConfig, owner: str, base: Resolved, classification: bool) -> Callable[[AttributeNode], AttributeRule]:
+    memo: dict[str, AttributeRule] = {}
+
+    def rule(node: AttributeNode) -> AttributeRule:
+        if node.path not in memo:
+            memo[node.path] = config.attribute_rule(owner, node.path, base, classification)
+        return memo[node.path]
+
+    return rule
+
+
+def _values_at(entries: list[tuple[np.ndarray, Answer]], frames: np.ndarray) -> list[Answer | None]:
+    idx = np.full(len(frames), -1, dtype=np.int64)
+    for k, (ranges, _value) in enumerate(entries):
+        for s, e in ranges:
+            idx[(frames >= s) & (frames <= e)] = k
+    return [None if k < 0 else entries[k][1] for k in idx.tolist()]
+
+
+def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]) -> None:
+    tobjs, aobjs = ctx.truth.objects, ctx.labels.objects
+    same = np.array(
+        [tobjs[x].class_index == aobjs[y].class_index for x, y in zip(matches.t_obj.tolist(), matches.a_obj.tolist(), strict=True)],
+        dtype=bool,
+    ).reshape(-1)
+    if not same.any():
+        return
+    sel = np.nonzero(same)[0]
+    order = sel[np.lexsort((matches.frame[sel], matches.a_obj[sel], matches.t_obj[sel], matches.du[sel]))]
+    key = np.stack([matches.du[order], matches.t_obj[order], matches.a_obj[order]], axis=1)
+    cut = np.nonzero((np.diff(key, axis=0) != 0).any(axis=1))[0] + 1
+    for chunk in np.split(order, cut):
+        du, x, y = int(matches.du[chunk[0]]), int(matches.t_obj[chunk[0]]), int(matches.a_obj[chunk[0]])
+        frames = matches.frame[chunk]
+        t, a = tobjs[x], aobjs[y]
+        cls = ctx.ontology.objects[t.class_index]
+        if not cls.attributes:
+            continue
+        rule_for = _rule_for(ctx.config, cls.name, ctx.rules[cls.index], False)
+        n, first, last = len(frames), int(frames.min()), int(frames.max())
+        for outcome in compare_tree(cls.attributes, t.answers, a.answers, rule_for):
+            records.append(_record("object", cls.name, outcome, du, first, last, n, t.hash, a.hash))
+        for node in cls.attributes:
+            if not node.dynamic or (node.hash not in t.dynamic and node.hash not in a.dynamic):
+                continue
+            tv = _values_at(t.dynamic.get(node.hash, []), frames)
+            av = _values_at(a.dynamic.get(node.hash, []), frames)
+            groups: dict[tuple[Any, Any], list[int]] = {}
+            for f, p, q in zip(frames.tolist(), tv, av, strict=True):
+                if p is None and q is None:
+                    continue
+                groups.setdefault((p, q), []).append(f)
+            for (p, q), fs in groups.items():
+                for outcome in compare_tree((node,), {node.hash: p} if p is not None else {},
+                                            {node.hash: q} if q is not None else {}, rule_for, include_dynamic=True):
+                    records.append(_record("object", cls.name, outcome, du, min(fs), max(fs), len(fs), t.hash, a.hash))
+
+
+def _record(scope: str, owner: str, o: AnswerOutcome, du: int, first: int, last: int, n: int, th: str, ah: str) -> AnswerRecord:
+    return AnswerRecord(scope, owner, f"{owner}/{o.path}", o.node, du, first, last, n, o.correct, o.similarity, th, ah,
+                        describe(o.node, o.truth), describe(o.node, o.labels))
+
+
+def _classification_answers(ctx: _Context, records: list[AnswerRecord], gaps: list[ClassificationGap]) -> None:
+    for cls in ctx.ontology.classifications:
+        ts = [c for c in ctx.truth.classifications if c.class_index == cls.index]
+        as_ = [c for c in ctx.labels.classifications if c.class_index == cls.index]
+        if not ts and not as_:
+            continue
+        bounds = sorted({int(v) for c in (*ts, *as_) for s, e in c.frames for v in (s, e + 1)})
+        rule_for = _rule_for(ctx.config, cls.name, ctx.config.resolve(cls.name, "classification", ctx.data_type), True)
+        segments: list[tuple[int, int, Any, Any]] = []
+        for s, e in zip(bounds[:-1], bounds[1:], strict=False):
+            tc = next((c for c in reversed(ts) if ((c.frames[:, 0] <= s) & (c.frames[:, 1] >= s)).any()), None)
+            ac = next((c for c in reversed(as_) if ((c.frames[:, 0] <= s) & (c.frames[:, 1] >= s)).any()), None)
+            if tc is None and ac is None:
+                continue
+            if segments and segments[-1][1] == s and segments[-1][2] is tc and segments[-1][3] is ac:
+                segments[-1] = (segments[-1][0], e, tc, ac)
+            else:
+                segments.append((s, e, tc, ac))
+        top = cls.attributes[0]
+        for s, e, tc, ac in segments:
+            n = e - s
+            if tc is None or ac is None:
+                kind = "missing" if ac is None else "extra"
+                owner = tc if tc is not None else ac
+                assert owner is not None
+                gaps.append(ClassificationGap(kind, cls.name, f"{cls.name}", owner.hash, s, e - 1, n))
+                records.append(AnswerRecord("classification", cls.name, top.path, top, 0, s, e - 1, n, False, 0.0,
+                                            tc.hash if tc else "", ac.hash if ac else "", None, None))
+                continue
+            for outcome in compare_tree(cls.attributes, tc.answers, ac.answers, rule_for, include_dynamic=True):
+                rec = _record("classification", cls.name, outcome, 0, s, e - 1, n, tc.hash, ac.hash)
+                rec.path = outcome.path
+                records.append(rec)
+
+
+# ----------------------------------------------------------------------------------------------------- entry
+
+
+def compare(ontology: Ontology, truth: LabelSet, labels: LabelSet, config: ScoringConfig) -> Comparison:
+    labels = align_units(truth, labels)
+    ctx = _Context(ontology, truth, labels, config)
+    out: dict[str, list[Any]] = {"matches": [], "missed": [], "extra": [], "candidates": [], "notes": []}
+    for family in FAMILIES:
+        t = truth.families.get(family)
+        a = labels.families.get(family)
+        if (t is None or len(t) == 0) and (a is None or len(a) == 0):
+            continue
+        _match_family(ctx, family, t if t is not None else _empty(family), a if a is not None else _empty(family), out)
+    result = Comparison(
+        Columns.concat(out["matches"]),
+        Columns.concat(out["missed"]),
+        Columns.concat(out["extra"]),
+        Columns.concat(out["candidates"]),
+        out["notes"],
+    )
+    _object_answers(ctx, result.matches, result.answers)
+    _classification_answers(ctx, result.answers, result.gaps)
+    result.visibility_nodes, result.visibility_agree = ctx.visibility_nodes, ctx.visibility_agree
+    if config.empty_frames == "agree":
+        result.empty_frames = _empty_frames(truth, labels)
+    return result
+
+
+def _empty_frames(truth: LabelSet, labels: LabelSet) -> int:
+    """Frames (image data units, or video frames up to the last labelled one) that neither side labels."""
+    used: set[tuple[int, int]] = set()
+    for ls in (truth, labels):
+        for ann in ls.families.values():
+            used.update(zip(ann.du.tolist(), ann.frame.tolist(), strict=True))
+    if truth.data_type in IMAGE_TYPES:
+        return sum(1 for i, u in enumerate(truth.units) if (i, u.sequence) not in used)
+    if truth.data_type in FRAME_TYPES and used:
+        count = 0
+        for du in {d for d, _ in used}:
+            frames = {f for d, f in used if d == du}
+            count += max(frames) + 1 - len(frames)
+        return count
+    return 0

@@ -1,0 +1,68 @@
+"""Optimal one-to-one assignment between truth and annotator objects of one frame.
+
+Hungarian (scipy's linear_sum_assignment, imported only when needed) on cost 1 - similarity over the candidate
+pairs (similarity >= threshold). When the candidate matrix is already one-to-one, the answer is the candidate set
+itself and the solver is skipped. Inputs are sorted by objectHash by the caller, so ties resolve the same way
+on every run.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Mode = Literal["class_aware", "class_agnostic", "two_stage"]
+_NO = 1e6  # cost of a non-candidate pair: never chosen over a candidate
+
+
+def is_one_to_one(cand: np.ndarray) -> bool:
+    return bool((cand.sum(axis=1) <= 1).all() and (cand.sum(axis=0) <= 1).all())
+
+
+def _solve(sim: np.ndarray, cand: np.ndarray, bonus: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    if not cand.any():
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    if is_one_to_one(cand):
+        rows, cols = np.nonzero(cand)
+        return rows, cols
+    # only rows / columns with a candidate take part: keeps the solver's matrix small
+    rsel = np.nonzero(cand.any(axis=1))[0]
+    csel = np.nonzero(cand.any(axis=0))[0]
+    sub = cand[np.ix_(rsel, csel)]
+    cost = 1.0 - sim[np.ix_(rsel, csel)]
+    if bonus is not None:
+        cost = cost - bonus[np.ix_(rsel, csel)]  # continuity: keep last frame's partner when still valid
+    cost = np.where(sub, cost, _NO)
+    from scipy.optimize import linear_sum_assignment
+
+    r, c = linear_sum_assignment(cost)
+    keep = sub[r, c]
+    return rsel[r[keep]], csel[c[keep]]
+
+
+def assign(
+    sim: np.ndarray,
+    cand: np.ndarray,
+    same_class: np.ndarray,
+    mode: Mode,
+    bonus: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (rows, cols) maximising total similarity among candidates, under the class mode:
+    class_aware   only same-class pairs;
+    class_agnostic any pair in the shape family (the label is judged afterwards);
+    two_stage     same-class pairs first, then cross-class pairs among the leftovers, so a good same-class
+                  match is never outbid by a slightly better overlap with another class."""
+    if mode == "class_aware":
+        return _solve(sim, cand & same_class, bonus)
+    if mode == "class_agnostic" or is_one_to_one(cand):
+        return _solve(sim, cand, bonus)
+    r1, c1 = _solve(sim, cand & same_class, bonus)
+    rest = cand.copy()
+    rest[r1, :] = False
+    rest[:, c1] = False
+    r2, c2 = _solve(sim, rest, bonus)
+    rows = np.concatenate([r1, r2])
+    cols = np.concatenate([c1, c2])
+    order = np.argsort(rows, kind="stable")
+    return rows[order], cols[order]

@@ -1,0 +1,379 @@
+"""Uploaded objects, multi-file items (groups) and manifests.
+
+Keys (pk / sk) and the gsi1 access patterns this repository owns:
+
+  OBJECT#<bucket>/<key>   V#<versionId or eTag>    one uploaded object version; its status:
+      pending      single item waiting for a manifest         gsi1: PENDING / <received_at>#<key>
+      pending      member of an open multi-file item           gsi1: GROUP#<group id> / <key>
+      claimed      taken by manifest M, not yet written        gsi1: MANIFEST#<M> / <key>
+      in_manifest  written into manifest M                     gsi1: MANIFEST#<M> / <key>
+      registered   Encord created the item (hashes attached)   gsi1: MANIFEST#<M> / <key>
+      skipped      never goes to Encord (reason says why)      gsi1: ATTENTION / <time>#<key>
+      failed       needs the user (reason says what to do)     gsi1: ATTENTION / <time>#<key>
+      sidecar      metadata file, read when its item is built  (no gsi1)
+      deleted      removed before it reached a manifest        (no gsi1)
+  GROUP#<group id>        GROUP                    a multi-file item; open -> claimed -> in_manifest
+      open groups                                              gsi1: GROUP_OPEN / <last upload time>
+  MANIFEST#<M>            MANIFEST                 a manifest written to S3 (status claimed, written, ...)
+      by status                                                gsi1: MANIFEST_STATUS#<status> / <created_at>
+
+Every write that moves an object or a group is conditional on its current status, so repeated or
+concurrent events (S3 and SQS deliver at least once) can never put one object into two manifests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, to_dynamo
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+ObjectStatus = Literal[
+    "pending", "claimed", "in_manifest", "registered", "skipped", "failed", "sidecar", "deleted"
+]
+ATTENTION = "ATTENTION"
+PENDING = "PENDING"
+GROUP_OPEN = "GROUP_OPEN"
+
+
+def object_pk(bucket: str, key: str) -> str:
+    return f"OBJECT#{bucket}/{key}"
+
+
+def group_pk(group_id: str) -> str:
+    return f"GROUP#{group_id}"
+
+
+def manifest_pk(manifest_id: str) -> str:
+    return f"MANIFEST#{manifest_id}"
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    bucket: str
+    key: str
+    version: str
+    status: str
+    size: int = 0
+    etag: str | None = None
+    version_id: str | None = None
+    content_type: str | None = None
+    dataset: str | None = None
+    data_type: str | None = None
+    role: str | None = None
+    group_id: str | None = None
+    manifest_id: str | None = None
+    reason: str | None = None
+    received_at: str = ""
+    updated_at: str = ""
+    encord: dict[str, Any] | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ObjectRecord:
+        names = cls.__dataclass_fields__
+        return cls(**{k: from_dynamo(v) for k, v in item.items() if k in names})
+
+
+class UploadsRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    # ------------------------------------------------------------------ objects
+    def record_object(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        version: str,
+        status: ObjectStatus,
+        gsi1: tuple[str, str] | None,
+        **attributes: Any,
+    ) -> bool:
+        """Insert an object version once. False when it was already recorded (a repeated event)."""
+        now = now_iso()
+        item: dict[str, Any] = {
+            "pk": object_pk(bucket, key),
+            "sk": f"V#{version}",
+            "kind": "object",
+            "bucket": bucket,
+            "key": key,
+            "version": version,
+            "status": status,
+            "received_at": now,
+            "updated_at": now,
+            **{k: v for k, v in attributes.items() if v is not None},
+        }
+        if gsi1:
+            item["gsi1pk"], item["gsi1sk"] = gsi1
+        try:
+            self._table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
+        except Exception as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get_object(self, bucket: str, key: str, version: str) -> ObjectRecord | None:
+        item = self._table.get_item(
+            Key={"pk": object_pk(bucket, key), "sk": f"V#{version}"}, ConsistentRead=True
+        ).get("Item")
+        return ObjectRecord.from_item(item) if item else None
+
+    def object_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
+        """Every recorded version of a key, newest upload first."""
+        items = self._query(KeyConditionExpression="pk = :pk", values={":pk": object_pk(bucket, key)})
+        records = [ObjectRecord.from_item(i) for i in items]
+        return sorted(records, key=lambda r: r.received_at, reverse=True)
+
+    def set_object_status(
+        self,
+        record: ObjectRecord,
+        status: ObjectStatus,
+        *,
+        expected: tuple[str, ...] | None = None,
+        reason: str | None = None,
+        manifest_id: str | None = None,
+        gsi1: tuple[str, str] | None = None,
+        encord: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move an object to `status`; with `expected`, only from one of those statuses."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":s": status, ":u": now_iso()}
+        sets = ["#s = :s", "updated_at = :u"]
+        removes: list[str] = []
+        for attribute, value in (("reason", reason), ("manifest_id", manifest_id), ("encord", encord)):
+            if value is not None:
+                sets.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = value
+        if status in ("pending", "claimed", "in_manifest", "registered") and reason is None:
+            removes.append("reason")
+        if gsi1:
+            sets += ["gsi1pk = :g1", "gsi1sk = :g2"]
+            values[":g1"], values[":g2"] = gsi1
+        elif status in ("sidecar", "deleted"):
+            removes += ["gsi1pk", "gsi1sk"]
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        condition = "attribute_exists(pk)"
+        if expected:
+            placeholders = [f":e{i}" for i in range(len(expected))]
+            values.update(dict(zip(placeholders, expected, strict=True)))
+            condition += f" AND #s IN ({', '.join(placeholders)})"
+        try:
+            self._table.update_item(
+                Key={"pk": object_pk(record.bucket, record.key), "sk": f"V#{record.version}"},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamo(values),
+            )
+        except Exception as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def pending_singles(self, older_than: str | None = None) -> Iterator[ObjectRecord]:
+        condition = "gsi1pk = :p" + (" AND gsi1sk < :t" if older_than else "")
+        values = {":p": PENDING, **({":t": older_than} if older_than else {})}
+        for item in self._query(IndexName="gsi1", KeyConditionExpression=condition, values=values):
+            yield ObjectRecord.from_item(item)
+
+    def objects_in_manifest(self, manifest_id: str) -> list[ObjectRecord]:
+        items = self._query(
+            IndexName="gsi1", KeyConditionExpression="gsi1pk = :m", values={":m": manifest_pk(manifest_id)}
+        )
+        return [ObjectRecord.from_item(i) for i in items]
+
+    def needing_attention(self) -> list[ObjectRecord]:
+        items = self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :a", values={":a": ATTENTION})
+        return [ObjectRecord.from_item(i) for i in items if i.get("kind") == "object"]
+
+    def all_objects(self) -> Iterator[ObjectRecord]:
+        """Every object record (a scan: for the status command, not for the Lambdas)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "kind = :k",
+            "ExpressionAttributeValues": {":k": "object"},
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                yield ObjectRecord.from_item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ groups (multi-file items)
+    def touch_group(self, group_id: str, *, dataset: str, data_type: str, title: str, prefix: str) -> str:
+        """Note an upload into a group; returns the group's status. A closed group stays closed."""
+        now = now_iso()
+        try:
+            self._table.update_item(
+                Key={"pk": group_pk(group_id), "sk": "GROUP"},
+                UpdateExpression=(
+                    "SET #s = if_not_exists(#s, :open), kind = :k, dataset = :d, data_type = :t, title = :ti, "
+                    "prefix = :p, last_upload_at = :now, gsi1pk = :g, gsi1sk = :now, "
+                    "created_at = if_not_exists(created_at, :now)"
+                ),
+                ConditionExpression="attribute_not_exists(#s) OR #s IN (:open, :ready)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":open": "open",
+                    ":ready": "ready",
+                    ":k": "group",
+                    ":d": dataset,
+                    ":t": data_type,
+                    ":ti": title,
+                    ":p": prefix,
+                    ":now": now,
+                    ":g": GROUP_OPEN,
+                },
+            )
+        except Exception as error:
+            if is_condition_failure(error):
+                return str(self.get_group(group_id).get("status", "claimed"))
+            raise
+        return "open"
+
+    def get_group(self, group_id: str) -> dict[str, Any]:
+        item = self._table.get_item(Key={"pk": group_pk(group_id), "sk": "GROUP"}, ConsistentRead=True)
+        return from_dynamo(item.get("Item") or {})  # type: ignore[no-any-return]
+
+    def mark_group_ready(self, group_id: str) -> None:
+        """A ready marker arrived: the group closes at the end of this batch (or at the next sweep)."""
+        try:
+            self._table.update_item(
+                Key={"pk": group_pk(group_id), "sk": "GROUP"},
+                UpdateExpression="SET #s = :ready, ready_at = :now",
+                ConditionExpression="#s = :open",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":ready": "ready", ":open": "open", ":now": now_iso()},
+            )
+        except Exception as error:
+            if not is_condition_failure(error):
+                raise
+
+    def claim_group(self, group_id: str, manifest_id: str) -> bool:
+        """Close a group for one manifest; only one caller can win."""
+        try:
+            self._table.update_item(
+                Key={"pk": group_pk(group_id), "sk": "GROUP"},
+                UpdateExpression="SET #s = :c, manifest_id = :m, closed_at = :now REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="#s IN (:open, :ready)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":c": "claimed",
+                    ":m": manifest_id,
+                    ":now": now_iso(),
+                    ":open": "open",
+                    ":ready": "ready",
+                },
+            )
+        except Exception as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def set_group_status(self, group_id: str, status: str) -> None:
+        self._table.update_item(
+            Key={"pk": group_pk(group_id), "sk": "GROUP"},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status},
+        )
+
+    def quiet_groups(self, last_upload_before: str) -> list[dict[str, Any]]:
+        items = self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g AND gsi1sk < :t",
+            values={":g": GROUP_OPEN, ":t": last_upload_before},
+        )
+        return [from_dynamo(i) for i in items]
+
+    # ------------------------------------------------------------------ manifests
+    def create_manifest(self, manifest_id: str, **attributes: Any) -> None:
+        now = now_iso()
+        self._table.put_item(
+            Item=to_dynamo(
+                {
+                    "pk": manifest_pk(manifest_id),
+                    "sk": "MANIFEST",
+                    "kind": "manifest",
+                    "manifest_id": manifest_id,
+                    "status": "claimed",
+                    "created_at": now,
+                    "updated_at": now,
+                    "gsi1pk": "MANIFEST_STATUS#claimed",
+                    "gsi1sk": now,
+                    **{k: v for k, v in attributes.items() if v is not None},
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_manifest(self, manifest_id: str) -> dict[str, Any]:
+        item = self._table.get_item(Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"}, ConsistentRead=True)
+        return from_dynamo(item.get("Item") or {})  # type: ignore[no-any-return]
+
+    def set_manifest_status(
+        self, manifest_id: str, status: str, *, expected: tuple[str, ...] | None = None, **attributes: Any
+    ) -> bool:
+        now = now_iso()
+        values: dict[str, Any] = {":s": status, ":u": now, ":g": f"MANIFEST_STATUS#{status}"}
+        sets = ["#s = :s", "updated_at = :u", "gsi1pk = :g", "gsi1sk = :u"]
+        for name, value in attributes.items():
+            sets.append(f"{name} = :{name}")
+            values[f":{name}"] = value
+        condition = "attribute_exists(pk)"
+        if expected:
+            placeholders = [f":e{i}" for i in range(len(expected))]
+            values.update(dict(zip(placeholders, expected, strict=True)))
+            condition += f" AND #s IN ({', '.join(placeholders)})"
+        try:
+            self._table.update_item(
+                Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_dynamo(values),
+            )
+        except Exception as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def manifests_with_status(self, status: str, created_before: str | None = None) -> list[dict[str, Any]]:
+        condition = "gsi1pk = :g" + (" AND gsi1sk < :t" if created_before else "")
+        values = {":g": f"MANIFEST_STATUS#{status}", **({":t": created_before} if created_before else {})}
+        return [from_dynamo(i) for i in self._query(IndexName="gsi1", KeyConditionExpression=condition, values=values)]
+
+    # ------------------------------------------------------------------ bad messages
+    def record_bad_message(self, message_id: str, reason: str, body: str) -> None:
+        now = now_iso()
+        self._table.put_item(
+            Item={
+                "pk": f"MESSAGE#{message_id}",
+                "sk": "MESSAGE",
+                "kind": "bad_message",
+                "reason": reason,
+                "body": body[:4000],
+                "received_at": now,
+                "gsi1pk": ATTENTION,
+                "gsi1sk": f"{now}#{message_id}",
+            }
+        )
+
+    # ------------------------------------------------------------------
+    def _query(self, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["ExpressionAttributeValues"] = values
+        while True:
+            page = self._table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,238 @@
+"""build_manifest and the JSON model of Encord's import spec, for every data type."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from benchmark_qa.ingest.items import Dataset, DataType, S3Object
+from benchmark_qa.ingest.layout import Layout
+from benchmark_qa.ingest.manifest import (
+    ImportManifest,
+    MultiFileItem,
+    SingleItem,
+    build_manifest,
+    natural_key,
+)
+from benchmark_qa.ingest.sidecar import Sidecar, SidecarError
+
+LAYOUT = Layout()
+BASE = "https://bkt.s3.eu-west-2.amazonaws.com/"
+
+
+def o(key: str) -> S3Object:
+    return S3Object(bucket="bkt", key=key, size=1)
+
+
+def single(key: str, data_type: DataType, sidecar: Sidecar | None = None) -> SingleItem:
+    return SingleItem(obj=o(key), dataset=Dataset.BENCHMARK, data_type=data_type, sidecar=sidecar)
+
+
+def multi(title: str, data_type: DataType, keys: list[str], sidecar: Sidecar | None = None) -> MultiFileItem:
+    return MultiFileItem(
+        dataset=Dataset.BENCHMARK,
+        data_type=data_type,
+        title=title,
+        members=[o(k) for k in keys],
+        sidecar=sidecar,
+    )
+
+
+def test_every_data_type_lands_in_its_spec_list() -> None:
+    items: list[SingleItem | MultiFileItem] = [
+        single("b/v.mp4", DataType.VIDEO),
+        single("b/i.png", DataType.IMAGE),
+        single("b/a.mp3", DataType.AUDIO),
+        single("b/d.pdf", DataType.PDF),
+        single("b/t.txt", DataType.TEXT),
+        single("b/n.nii.gz", DataType.NIFTI),
+        multi("grp", DataType.IMAGE_GROUP, ["b/g/1.jpg", "b/g/2.jpg"]),
+        multi("seq", DataType.IMAGE_SEQUENCE, ["b/s/1.jpg"]),
+        multi("ser", DataType.DICOM_SERIES, ["b/d/1", "b/d/2"]),
+    ]
+    data = build_manifest(items, region="eu-west-2", layout=LAYOUT).to_dict()
+    assert data == {
+        "videos": [{"objectUrl": BASE + "b/v.mp4", "title": "v.mp4"}],
+        "images": [{"objectUrl": BASE + "b/i.png", "title": "i.png"}],
+        "audio": [{"objectUrl": BASE + "b/a.mp3", "title": "a.mp3"}],
+        "pdf": [{"objectUrl": BASE + "b/d.pdf", "title": "d.pdf"}],
+        "text": [{"objectUrl": BASE + "b/t.txt", "title": "t.txt"}],
+        "nifti": [{"objectUrl": BASE + "b/n.nii.gz", "title": "n.nii.gz"}],
+        "image_groups": [
+            {
+                "title": "grp",
+                "createVideo": False,
+                "objectUrl_0": BASE + "b/g/1.jpg",
+                "objectUrl_1": BASE + "b/g/2.jpg",
+            },
+            {"title": "seq", "createVideo": True, "objectUrl_0": BASE + "b/s/1.jpg"},
+        ],
+        "dicom_series": [{"title": "ser", "objectUrl_0": BASE + "b/d/1", "objectUrl_1": BASE + "b/d/2"}],
+        "skip_duplicate_urls": True,
+        "upsert_metadata": False,
+    }
+    assert build_manifest(items, region="eu-west-2", layout=LAYOUT).entry_count == 9
+
+
+def test_sidecar_fields_for_video_image_audio() -> None:
+    video_meta = {"fps": 25, "duration": 4, "width": 2, "height": 2, "file_size": 9, "mime_type": "video/mp4"}
+    video = Sidecar.model_validate(
+        {"title": "Clip", "clientMetadata": {"k": "v"}, "keyFrames": [3, 1], "videoMetadata": video_meta}
+    )
+    image = Sidecar.model_validate(
+        {"imageMetadata": {"mime_type": "image/png", "file_size": 1, "height": 2, "width": 3}}
+    )
+    audio_meta = {
+        "duration": 1.5,
+        "file_size": 4,
+        "mime_type": "audio/mpeg",
+        "sample_rate": 8000,
+        "bit_depth": 8,
+        "codec": "mp3",
+        "num_channels": 1,
+    }
+    audio = Sidecar.model_validate({"audioMetadata": audio_meta, "clientMetadata": {}})
+    manifest = build_manifest(
+        [
+            single("b/v.mp4", DataType.VIDEO, video),
+            single("b/i.png", DataType.IMAGE, image),
+            single("b/a.mp3", DataType.AUDIO, audio),
+        ],
+        region="eu-west-2",
+        layout=LAYOUT,
+    ).to_dict()
+    assert manifest["videos"] == [
+        {
+            "objectUrl": BASE + "b/v.mp4",
+            "title": "Clip",
+            "clientMetadata": {"k": "v"},
+            "keyFrames": [1, 3],
+            "videoMetadata": {k: float(v) if k in ("fps", "duration") else v for k, v in video_meta.items()},
+        }
+    ]
+    assert manifest["images"][0]["imageMetadata"] == {
+        "mime_type": "image/png",
+        "file_size": 1,
+        "height": 2,
+        "width": 3,
+    }
+    # an empty clientMetadata is left out rather than written as {}
+    assert manifest["audio"] == [
+        {"objectUrl": BASE + "b/a.mp3", "title": "a.mp3", "audioMetadata": {**audio_meta, "duration": 1.5}}
+    ]
+
+
+def test_group_sidecar_gives_title_and_client_metadata() -> None:
+    sidecar = Sidecar.model_validate({"title": "Cats", "clientMetadata": {"split": "val"}})
+    entry = build_manifest(
+        [multi("cats-folder", DataType.IMAGE_SEQUENCE, ["b/1.jpg"], sidecar)],
+        region="eu-west-2",
+        layout=LAYOUT,
+    ).to_dict()["image_groups"][0]
+    assert entry == {
+        "title": "Cats",
+        "createVideo": True,
+        "clientMetadata": {"split": "val"},
+        "objectUrl_0": BASE + "b/1.jpg",
+    }
+
+
+def test_sidecar_that_does_not_fit_raises() -> None:
+    with pytest.raises(SidecarError, match="keyFrames"):
+        build_manifest(
+            [multi("g", DataType.IMAGE_GROUP, ["b/1.jpg"], Sidecar.model_validate({"keyFrames": [1]}))],
+            region="eu-west-2",
+            layout=LAYOUT,
+        )
+
+
+def test_members_in_natural_order() -> None:
+    keys = ["d/s/file10.dcm", "d/s/file2.dcm", "d/s/File1.dcm", "d/s/file02.dcm", "d/s/file1b.dcm"]
+    entry = build_manifest([multi("s", DataType.DICOM_SERIES, keys)], region="eu-west-2", layout=LAYOUT)
+    urls = entry.dicom_series[0].object_urls
+    assert [u.rsplit("/", 1)[1] for u in urls] == [
+        "File1.dcm",
+        "file1b.dcm",
+        "file02.dcm",
+        "file2.dcm",
+        "file10.dcm",
+    ]
+
+
+def test_natural_key_is_total_and_numeric() -> None:
+    names = ["a10", "a9", "a09", "b", "A1", "a", "10", "9"]
+    assert sorted(names, key=natural_key) == ["9", "10", "a", "A1", "a09", "a9", "a10", "b"]
+
+
+def test_mrap_and_flags_from_layout() -> None:
+    layout = Layout(
+        multi_region_access_point_arn="arn:aws:s3::123123123:accesspoint/frf28frarf9.mrap",
+        skip_duplicate_urls=False,
+        upsert_metadata=True,
+    )
+    data = build_manifest(
+        [single("Videos/2022/video_1.mp4", DataType.VIDEO)], region="eu-west-2", layout=layout
+    ).to_dict()
+    assert data["videos"][0]["objectUrl"] == (
+        "https://arn:aws:s3::123123123:accesspoint/frf28frarf9.mrap.s3-accesspoint.amazonaws.com/Videos/2022/video_1.mp4"
+    )
+    assert (data["skip_duplicate_urls"], data["upsert_metadata"]) == (False, True)
+
+
+def test_item_models_reject_the_wrong_kind() -> None:
+    with pytest.raises(ValidationError, match="multi-file"):
+        single("b/x.jpg", DataType.IMAGE_GROUP)
+    with pytest.raises(ValidationError, match="single-file"):
+        multi("t", DataType.VIDEO, ["b/x.mp4"])
+    with pytest.raises(ValidationError):
+        multi("t", DataType.IMAGE_GROUP, [])
+
+
+DOCS_EXAMPLE = """{
+  "images": [{"objectUrl": "https://encord-integration.s3.eu-west-2.amazonaws.com/images/Image1.png"}],
+  "videos": [
+    {"objectUrl": "https://encord-integration.s3.eu-west-2.amazonaws.com/videos/Cooking.mp4"},
+    {"objectUrl": "https://arn:aws:s3::123123123:accesspoint/frf28frarf9.mrap.s3-accesspoint.amazonaws.com/v.mp4",
+     "title": "many-cute-cats.mp4", "clientMetadata": {"optional": "metadata"}}
+  ],
+  "image_groups": [
+    {"title": "apple-samsung-light", "createVideo": true,
+     "objectUrl_0": "https://encord-integration.s3.eu-west-2.amazonaws.com/images/1+(32).jpg",
+     "objectUrl_1": "https://encord-integration.s3.eu-west-2.amazonaws.com/images/1+(33).jpg"}
+  ],
+  "dicom_series": [
+    {"title": "Series-1",
+     "objectUrl_0": "https://encord-integration.s3.eu-west-2.amazonaws.com/images/study1-series1-file.dcm"}
+  ],
+  "nifti": [{"title": "<file-1>", "objectUrl": "https://my-bucket/.../nifti-file1.nii"}],
+  "skip_duplicate_urls": true
+}"""
+
+
+def test_docs_examples_validate_and_serialise_back() -> None:
+    manifest = ImportManifest.model_validate_json(DOCS_EXAMPLE)
+    assert manifest.entry_count == 6
+    assert manifest.image_groups[0].object_urls[1].endswith("1+(33).jpg")
+    again = ImportManifest.model_validate(orjson.loads(manifest.to_json_bytes()))
+    assert again == manifest
+    assert orjson.loads(manifest.to_json_bytes()) == manifest.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"videos": [{"objectUrl": "https://b/a b.mp4"}]}, "no whitespace"),
+        (
+            {"image_groups": [{"title": "t", "createVideo": False, "objectUrl_1": "https://b/x"}]},
+            "without gaps",
+        ),
+        ({"image_groups": [{"title": "t", "createVideo": False}]}, "at least 1 item"),
+        ({"dicom_series": [{"objectUrl_0": "https://b/x"}]}, "title"),
+        ({"videos": [{"objectUrl": "https://b/x", "colour": "red"}]}, "Extra inputs"),
+        ({"scenes": []}, "Extra inputs"),
+    ],
+)
+def test_invalid_manifests_are_refused(data: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        ImportManifest.model_validate(data)
