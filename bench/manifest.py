@@ -8,7 +8,6 @@ import tracemalloc
 from collections.abc import Callable
 
 import orjson
-
 from benchmark_qa.ingest.items import S3Object, classify
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.scan import scan

@@ -10,7 +10,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.config import IngestSettings, load
 from benchmark_qa.ingest.pipeline import BadMessage, Ingest, parse_notification
@@ -50,7 +49,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         for upload in events:
             ingest.accept(upload)
 
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     try:
         outcome = ingest.flush()
     except Exception:

@@ -44,9 +44,11 @@ class S3Bucket:
         return boto3.client("s3", region_name=self._region)
 
     def read(self, key: str, *, limit: int | None = None) -> bytes | None:
-        kwargs = {"Range": f"bytes=0-{limit}"} if limit is not None else {}
         try:
-            response = self._s3.get_object(Bucket=self.name, Key=key, **kwargs)
+            if limit is None:
+                response = self._s3.get_object(Bucket=self.name, Key=key)
+            else:
+                response = self._s3.get_object(Bucket=self.name, Key=key, Range=f"bytes=0-{limit}")
         except self._s3.exceptions.NoSuchKey:
             return None
         except Exception as error:

@@ -29,7 +29,8 @@ class IngestSettings(StoreSettings):
     upload_bucket: str
 
     def layout(self) -> Layout:
-        return load(LayoutSettings)
+        layout: Layout = load(LayoutSettings)
+        return layout
 
 
 class EncordSettings(_Env):
@@ -40,16 +41,17 @@ class EncordSettings(_Env):
     encord_backoff_factor: float = Field(1.0, ge=0)
 
 
-class RegistrationSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
+class RegistrationSettings(StoreSettings, EncordSettings):
     upload_bucket: str
-    integration_id: str = Field(description="Encord cloud integration that can read the upload bucket")
-    benchmark_folder_uuid: str
-    production_folder_uuid: str
-    benchmark_dataset_hash: str
-    production_dataset_hash: str
+    manifest_prefix: str = "manifests"
+    integration_id: str = Field(min_length=1, description="Encord cloud integration that can read the bucket")
+    benchmark_folder_uuid: str = Field(min_length=1)
+    production_folder_uuid: str = Field(min_length=1)
+    benchmark_dataset_hash: str = Field(min_length=1)
+    production_dataset_hash: str = Field(min_length=1)
 
 
-class RoutingSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
+class RoutingSettings(StoreSettings, EncordSettings):
     production_project_hash: str
     benchmark_dataset_hash: str
     agent_stage: str = "Benchmark Task?"
@@ -60,7 +62,7 @@ class RoutingSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
     webhook_secret: str | None = Field(None, description="Secrets Manager id of the agent-stage webhook secret")
 
 
-class ScoringSettings(StoreSettings, EncordSettings):  # type: ignore[misc]
+class ScoringSettings(StoreSettings, EncordSettings):
     production_project_hash: str
     benchmark_project_hash: str
     review_stage: str = "Consensus 1"

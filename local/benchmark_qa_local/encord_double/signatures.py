@@ -66,11 +66,11 @@ def _sfv_bytes(value: str, label: str) -> bytes | None:
 def verify_v2(
     method: str, request_target: str, headers: Mapping[str, str], body: bytes, known_keys: Iterable[str]
 ) -> bool:
-    """HTTP message signature over @method, @request-target and content-digest."""
-    digest_header = headers.get("Content-Digest", "")
-    signature_input = headers.get("Signature-Input", "")
+    """HTTP message signature over @method, @request-target and content-digest (headers keyed lower-case)."""
+    digest_header = headers.get("content-digest", "")
+    signature_input = headers.get("signature-input", "")
     digest = _sfv_bytes(digest_header, "sha-256")
-    signature = _sfv_bytes(headers.get("Signature", ""), _SIG_LABEL)
+    signature = _sfv_bytes(headers.get("signature", ""), _SIG_LABEL)
     if digest is None or signature is None or digest != hashlib.sha256(body).digest():
         return False
     if not signature_input.startswith(f"{_SIG_LABEL}="):

@@ -61,7 +61,7 @@ def client_from_key(key: str, settings: EncordSettings, *, secret_name: str) -> 
         kind = type(error).__name__
         raise EncordKeyError(
             f"Encord key in secret '{secret_name}' could not be loaded ({kind}); store an unencrypted OpenSSH "
-            "Ed25519 private key (ssh-keygen -t ed25519), raw or as {\"private_key\": \"...\"}"
+            'Ed25519 private key (ssh-keygen -t ed25519), raw or as {"private_key": "..."}'
         ) from None
 
 

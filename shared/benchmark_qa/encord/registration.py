@@ -59,7 +59,13 @@ def is_transient(error: Exception) -> bool:
         ResourceNotFoundError,
     )
 
-    permanent = (AuthenticationError, AuthorisationError, InvalidArgumentsError, ResourceNotFoundError, RegistrationError)
+    permanent = (
+        AuthenticationError,
+        AuthorisationError,
+        InvalidArgumentsError,
+        ResourceNotFoundError,
+        RegistrationError,
+    )
     return not isinstance(error, permanent)
 
 
@@ -163,7 +169,11 @@ class Registrar:
             self._start_failed(manifest_id, error, attempts)
             raise
         self.repository.set_manifest_status(
-            manifest_id, "uploading", expected=("starting",), job_id=str(job), folder_uuid=destination.folder_uuid
+            manifest_id,
+            "uploading",
+            expected=("starting",),
+            job_id=str(job),
+            folder_uuid=destination.folder_uuid,
         )
 
     def _start_failed(self, manifest_id: str, error: Exception, attempts: int) -> None:
@@ -186,6 +196,14 @@ class Registrar:
         for manifest in self.repository.manifests_with_status("starting", created_before=stale):
             if str(manifest.get("started_at", "")) < stale:
                 self._restart(manifest, report)
+        for manifest in self.repository.manifests_with_status("written", created_before=stale):
+            # Its S3 notification never started it (or its message went to the DLQ): start it now.
+            if manifest.get("s3_key"):
+                try:
+                    if self.start(manifest["s3_key"]) == "started":
+                        report.restarted.append(manifest["manifest_id"])
+                except Exception as error:
+                    report.errors[manifest["manifest_id"]] = f"{type(error).__name__}: {error}"[:500]
         for manifest in self.repository.manifests_with_status("uploading"):
             try:
                 self._poll_one(manifest, report)
@@ -193,7 +211,10 @@ class Registrar:
                 # One manifest's failure must not stop the others; the next schedule tries again.
                 report.errors[manifest["manifest_id"]] = f"{type(error).__name__}: {error}"[:500]
                 self.repository.set_manifest_status(
-                    manifest["manifest_id"], "uploading", expected=("uploading",), last_error=report.errors[manifest["manifest_id"]]
+                    manifest["manifest_id"],
+                    "uploading",
+                    expected=("uploading",),
+                    last_error=report.errors[manifest["manifest_id"]],
                 )
         return report
 
@@ -282,8 +303,13 @@ class Registrar:
                 records[key] = versions[0]
             else:
                 self.repository.record_object(
-                    bucket=bucket, key=key, version="external", status="in_manifest",
-                    gsi1=(f"MANIFEST#{manifest_id}", key), manifest_id=manifest_id, role="item",
+                    bucket=bucket,
+                    key=key,
+                    version="external",
+                    status="in_manifest",
+                    gsi1=(f"MANIFEST#{manifest_id}", key),
+                    manifest_id=manifest_id,
+                    role="item",
                 )
                 found = self.repository.get_object(bucket, key, "external")
                 if found is not None:

@@ -122,7 +122,7 @@ class Layout(BaseModel):
         assert private is not None
         if private["_table_source"] != self._sources():  # model_copy(update=...) skips model_post_init
             self._build_table()
-        by_extension = private["_by_extension"]
+        by_extension: dict[str, str] = private["_by_extension"]
         lowered = file_name.lower()
         for length in private["_suffix_lengths"]:
             data_type = by_extension.get(lowered[-length:])

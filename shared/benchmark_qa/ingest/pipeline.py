@@ -26,7 +26,8 @@ from benchmark_qa.bucket import Bucket, normal_version
 from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
-from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, parse_sidecar
+from benchmark_qa.ingest.scan import scan
+from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
 from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository
 
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
@@ -122,7 +123,8 @@ class Ingest:
         self.outcome = BatchOutcome()
         self._singles: dict[str, ObjectRecord] = {}
         self._ready_groups: set[str] = set()
-        self._metadata_updates: list[SingleItem | MultiFileItem] = []
+        self._metadata_updates: list[SingleItem] = []
+        self._group_updates: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ events
     def accept(self, event: UploadEvent) -> None:
@@ -173,15 +175,8 @@ class Ingest:
             self._singles[obj.identity] = record
 
     def _member(self, classified: Classified) -> None:
-        group_id = classified.group_id
-        assert group_id is not None and classified.dataset and classified.data_type
-        status = self.repository.touch_group(
-            group_id,
-            dataset=classified.dataset.value,
-            data_type=classified.data_type.value,
-            title=classified.group_title or "",
-            prefix=_group_prefix(classified.obj.key),
-        )
+        group_id = classified.group_id or ""
+        status = self._touch_group(classified)
         if status in ("open", "ready"):
             self._record(classified, "pending", (f"GROUP#{group_id}", classified.obj.key))
             return
@@ -196,51 +191,44 @@ class Ingest:
             "failed",
             (ATTENTION, f"{_now_iso()}#{classified.obj.key}"),
             reason=(
-                f"arrived after {classified.data_type.value} '{classified.group_title}' was closed into manifest "
+                f"arrived after {classified.data_type} '{classified.group_title}' was closed into manifest "
                 f"{group.get('manifest_id')}; upload every file of a group before its {self.layout.group_ready_marker} "
                 "marker, or upload the complete group again under a new title"
             ),
         )
 
-    def _skipped(self, classified: Classified) -> None:
-        self.outcome.skipped += 1
-        self._record(
-            classified, "skipped", (ATTENTION, f"{_now_iso()}#{classified.obj.key}"), reason=classified.reason
-        )
-
-    def _ready_marker(self, classified: Classified) -> None:
-        group_id = classified.group_id
-        assert group_id is not None and classified.dataset and classified.data_type
-        self._record(classified, "sidecar", None)
-        self.repository.touch_group(
-            group_id,
+    def _touch_group(self, classified: Classified) -> str:
+        """Note an upload into a group folder; returns the group's status (open, ready, claimed, ...)."""
+        if classified.group_id is None or classified.dataset is None or classified.data_type is None:
+            raise ValueError(f"{classified.obj.key}: classified into a group without a group id")
+        return self.repository.touch_group(
+            classified.group_id,
             dataset=classified.dataset.value,
             data_type=classified.data_type.value,
             title=classified.group_title or "",
             prefix=_group_prefix(classified.obj.key),
         )
+
+    def _skipped(self, classified: Classified) -> None:
+        self.outcome.skipped += 1
+        self._record(classified, "skipped", (ATTENTION, f"{_now_iso()}#{classified.obj.key}"), reason=classified.reason)
+
+    def _ready_marker(self, classified: Classified) -> None:
+        group_id = classified.group_id or ""
+        self._record(classified, "marker", None)
+        self._touch_group(classified)
         self.repository.mark_group_ready(group_id)
         self._ready_groups.add(group_id)
 
     def _group_sidecar(self, classified: Classified) -> None:
-        group_id = classified.group_id
-        assert group_id is not None and classified.dataset and classified.data_type
+        group_id = classified.group_id or ""
         self._record(classified, "sidecar", None)
-        status = self.repository.touch_group(
-            group_id,
-            dataset=classified.dataset.value,
-            data_type=classified.data_type.value,
-            title=classified.group_title or "",
-            prefix=_group_prefix(classified.obj.key),
-        )
-        if status == "failed":  # a broken _meta.json held the group back: this upload may fix it
+        status = self._touch_group(classified)
+        if status == "failed":  # a broken sidecar held the group back: this upload may fix it
             self.repository.set_group_status(group_id, "ready")
             self._ready_groups.add(group_id)
         elif status in ("claimed", "in_manifest"):
-            group = self.repository.get_group(group_id)
-            item = self._group_item(group)
-            if item is not None:
-                self._metadata_updates.append(item)
+            self._group_updates.append(self.repository.get_group(group_id))
 
     def _sidecar(self, classified: Classified) -> None:
         self._record(classified, "sidecar", None)
@@ -251,7 +239,12 @@ class Ingest:
         if not versions:
             return  # the item has not arrived yet; its manifest entry will read this sidecar
         latest = versions[0]
-        if latest.status == "failed" and latest.role == Role.ITEM.value:
+        if latest.role == Role.GROUP_MEMBER.value and latest.group_id:
+            # A per-file sidecar of a group member: it may fix a group held back for missing sidecars.
+            if self.repository.get_group(latest.group_id).get("status") == "failed":
+                self.repository.set_group_status(latest.group_id, "ready")
+                self._ready_groups.add(latest.group_id)
+        elif latest.status == "failed" and latest.role == Role.ITEM.value:
             # The item was held back by a broken sidecar: this upload may fix it.
             if self.repository.set_object_status(
                 latest, "pending", expected=("failed",), gsi1=(PENDING, f"{_now_iso()}#{latest.key}")
@@ -280,9 +273,7 @@ class Ingest:
         for group_id in sorted(self._ready_groups):
             self.close_group(group_id)
         self._ready_groups.clear()
-        if self._metadata_updates:
-            self._write_metadata_updates(self._metadata_updates)
-            self._metadata_updates = []
+        self._write_metadata_updates()
         return self.outcome
 
     def _write_singles(self, records: list[ObjectRecord]) -> None:
@@ -316,7 +307,9 @@ class Ingest:
         if not items:
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
-        written = self._write_manifest(manifest_id, dataset, build_manifest(items, region=self.region, layout=self.layout))
+        written = self._write_manifest(
+            manifest_id, dataset, build_manifest(items, region=self.region, layout=self.layout)
+        )
         for record in claimed:
             self.repository.set_object_status(record, "in_manifest", expected=("claimed",), manifest_id=manifest_id)
         self.repository.set_manifest_status(
@@ -337,6 +330,8 @@ class Ingest:
         )
         try:
             sidecar = self._read_sidecar(record.key + self.layout.sidecar_suffix)
+            if sidecar is not None:
+                check_fits(sidecar, DataType(record.data_type or ""), record.key + self.layout.sidecar_suffix)
         except SidecarError as error:
             self.outcome.failed += 1
             self.repository.set_object_status(
@@ -344,7 +339,10 @@ class Ingest:
             )
             return None
         return SingleItem(
-            obj=obj, dataset=Dataset(record.dataset), data_type=DataType(record.data_type), sidecar=sidecar
+            obj=obj,
+            dataset=Dataset(record.dataset or ""),
+            data_type=DataType(record.data_type or ""),
+            sidecar=sidecar,
         )
 
     def _read_sidecar(self, key: str) -> Sidecar | None:
@@ -357,63 +355,52 @@ class Ingest:
         if group.get("status") not in ("open", "ready"):
             return
         manifest_id = _manifest_id(datetime.now(UTC))
-        self.repository.create_manifest(
-            manifest_id, dataset=group["dataset"], manifest_kind="group", group_id=group_id
-        )
+        self.repository.create_manifest(manifest_id, dataset=group["dataset"], manifest_kind="group", group_id=group_id)
         if not self.repository.claim_group(group_id, manifest_id):
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
         self._finish_group_manifest(manifest_id, group)
 
-    def _group_item(self, group: dict[str, Any]) -> MultiFileItem | None:
-        members: list[Classified] = []
-        sidecar_key: str | None = None
-        for obj in self.bucket.list(group["prefix"]):
-            classified = classify(obj, self.layout)
-            if classified.group_id != group["pk"].removeprefix("GROUP#"):
-                continue
-            if classified.role == Role.GROUP_MEMBER:
-                members.append(classified)
-            elif classified.role == Role.GROUP_SIDECAR:
-                sidecar_key = obj.key
-        if not members:
-            return None
-        sidecar = self._read_sidecar(sidecar_key) if sidecar_key else None
-        return MultiFileItem(
-            dataset=Dataset(group["dataset"]),
-            data_type=DataType(group["data_type"]),
-            title=group["title"],
-            members=[m.obj for m in members],
-            sidecar=sidecar,
+    def _group_manifest(
+        self, group: dict[str, Any], layout: Layout
+    ) -> tuple[ImportManifest | None, list[Classified], str | None]:
+        """The group's manifest from a consistent listing of its folder, by the same rules as
+        `benchmark-qa manifest` (scan): returns (manifest or None, its members, the error that holds it back)."""
+        group_id = group["pk"].removeprefix("GROUP#")
+        mine = [c for c in (classify(o, layout) for o in self.bucket.list(group["prefix"])) if c.group_id == group_id]
+        result = scan(
+            (c.obj for c in mine), lambda key: self.bucket.read(key) or b"", region=self.region, layout=layout
         )
+        members = [c for c in mine if c.role == Role.GROUP_MEMBER]
+        errors = [e.message for e in result.errors if e.group_id == group_id]
+        if errors:
+            return None, members, "; ".join(errors)
+        manifest = result.manifests[Dataset(group["dataset"])]
+        return (manifest if manifest.entry_count else None), members, None
 
     def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any]) -> None:
         group_id = group["pk"].removeprefix("GROUP#")
-        try:
-            item = self._group_item(group)
-        except SidecarError as error:
+        manifest, members, error = self._group_manifest(group, self.layout)
+        if error is not None:
+            # Held back until the input is fixed: a fixing upload reopens the group (see _group_sidecar).
             self.outcome.failed += 1
             self.repository.set_group_status(group_id, "failed")
-            self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",), reason=str(error))
-            for obj in self.bucket.list(group["prefix"]):
-                classified = classify(obj, self.layout)
-                if classified.role == Role.GROUP_MEMBER:
-                    self._mark_member(classified, manifest_id, "failed", reason=str(error))
+            self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",), reason=error)
+            for member in members:
+                self._mark_member(member, manifest_id, "failed", reason=error)
             return
-        if item is None:
+        if manifest is None:
             self.repository.set_group_status(group_id, "empty")
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
-        written = self._write_manifest(
-            manifest_id, group["dataset"], build_manifest([item], region=self.region, layout=self.layout)
-        )
-        for obj in item.members:
-            self._mark_member(classify(obj, self.layout), manifest_id, "in_manifest")
+        written = self._write_manifest(manifest_id, group["dataset"], manifest)
+        for member in members:
+            self._mark_member(member, manifest_id, "in_manifest")
         self.repository.set_group_status(group_id, "in_manifest")
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
-        written.objects = len(item.members)
+        written.objects = len(members)
         self.outcome.manifests.append(written)
 
     def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> None:
@@ -424,23 +411,35 @@ class Ingest:
         record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
         if record is not None:
             self.repository.set_object_status(
-                record, status, expected=("pending", "claimed", "failed"), manifest_id=manifest_id, gsi1=gsi1, reason=reason
+                record,
+                status,
+                expected=("pending", "claimed", "failed"),
+                manifest_id=manifest_id,
+                gsi1=gsi1,
+                reason=reason,
             )
 
-    def _write_metadata_updates(self, items: list[SingleItem | MultiFileItem]) -> None:
+    def _write_metadata_updates(self) -> None:
         """A sidecar that arrives after its item was sent: re-send the entry so Encord updates the metadata."""
         layout = self.layout.model_copy(update={"skip_duplicate_urls": True, "upsert_metadata": True})
+        manifests: list[tuple[str, ImportManifest]] = []
         by_dataset: dict[str, list[SingleItem | MultiFileItem]] = {}
-        for item in items:
+        for item in self._metadata_updates:
             by_dataset.setdefault(item.dataset.value, []).append(item)
-        for dataset, group in sorted(by_dataset.items()):
+        manifests += [(d, build_manifest(items, region=self.region, layout=layout)) for d, items in by_dataset.items()]
+        for group in self._group_updates:
+            manifest, _, error = self._group_manifest(group, layout)
+            if manifest is not None and error is None:
+                manifests.append((group["dataset"], manifest))
+        for dataset, manifest in manifests:
             manifest_id = _manifest_id(datetime.now(UTC))
             self.repository.create_manifest(manifest_id, dataset=dataset, manifest_kind="metadata_update")
-            written = self._write_manifest(manifest_id, dataset, build_manifest(group, region=self.region, layout=layout))
+            written = self._write_manifest(manifest_id, dataset, manifest)
             self.repository.set_manifest_status(
                 manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
             )
             self.outcome.manifests.append(written)
+        self._metadata_updates, self._group_updates = [], []
 
     def _write_manifest(self, manifest_id: str, dataset: str, manifest: ImportManifest) -> ManifestWritten:
         key = f"{self.layout.manifest_prefix}/{dataset}/{manifest_id}.json"
@@ -457,8 +456,9 @@ class Ingest:
             self._recover(manifest)
         self._write_singles(list(self.repository.pending_singles(older_than=stale)))
         quiet = (now - timedelta(seconds=self.layout.group_quiet_seconds)).isoformat(timespec="milliseconds")
-        for group in self.repository.quiet_groups(quiet):
-            self.close_group(group["pk"].removeprefix("GROUP#"))
+        if not self.layout.require_ready_marker:
+            for group in self.repository.quiet_groups(quiet):
+                self.close_group(group["pk"].removeprefix("GROUP#"))
         return self.flush()
 
     def _recover(self, manifest: dict[str, Any]) -> None:

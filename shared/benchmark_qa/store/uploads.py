@@ -11,6 +11,7 @@ Keys (pk / sk) and the gsi1 access patterns this repository owns:
       skipped      never goes to Encord (reason says why)      gsi1: ATTENTION / <time>#<key>
       failed       needs the user (reason says what to do)     gsi1: ATTENTION / <time>#<key>
       sidecar      metadata file, read when its item is built  (no gsi1)
+      marker       a group's ready marker                      (no gsi1)
       deleted      removed before it reached a manifest        (no gsi1)
   GROUP#<group id>        GROUP                    a multi-file item; open -> claimed -> in_manifest
       open groups                                              gsi1: GROUP_OPEN / <last upload time>
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 ObjectStatus = Literal[
-    "pending", "claimed", "in_manifest", "registered", "skipped", "failed", "sidecar", "deleted"
+    "pending", "claimed", "in_manifest", "registered", "skipped", "failed", "sidecar", "marker", "deleted"
 ]
 ATTENTION = "ATTENTION"
 PENDING = "PENDING"
@@ -118,9 +119,9 @@ class UploadsRepository:
         return True
 
     def get_object(self, bucket: str, key: str, version: str) -> ObjectRecord | None:
-        item = self._table.get_item(
-            Key={"pk": object_pk(bucket, key), "sk": f"V#{version}"}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key={"pk": object_pk(bucket, key), "sk": f"V#{version}"}, ConsistentRead=True).get(
+            "Item"
+        )
         return ObjectRecord.from_item(item) if item else None
 
     def object_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
@@ -154,7 +155,7 @@ class UploadsRepository:
         if gsi1:
             sets += ["gsi1pk = :g1", "gsi1sk = :g2"]
             values[":g1"], values[":g2"] = gsi1
-        elif status in ("sidecar", "deleted"):
+        elif status in ("sidecar", "marker", "deleted"):
             removes += ["gsi1pk", "gsi1sk"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         condition = "attribute_exists(pk)"

@@ -7,19 +7,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import boto3
 import orjson
 import pytest
-from moto.server import ThreadedMotoServer
-
 from benchmark_qa.ingest.manifest import ImportManifest, key_from_object_url
 from benchmark_qa_local.cli import main
+from moto.server import ThreadedMotoServer
 
 pytestmark = pytest.mark.integration
 
 BUCKET = "bqa-uploads"
-REGION = "eu-west-2"
+REGION: Final = "eu-west-2"
 VIDEO_META = {"fps": 25, "duration": 2, "width": 4, "height": 4, "file_size": 3, "mime_type": "video/mp4"}
 FILES: dict[str, bytes] = {
     "benchmark/videos/clip one+1.mp4": b"vid",

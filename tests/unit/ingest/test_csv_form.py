@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from benchmark_qa.ingest.csv_form import CsvFormatError, CsvLossError
 from benchmark_qa.ingest.items import Dataset, DataType, S3Object
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest, object_url
 from benchmark_qa.ingest.sidecar import Sidecar
+from hypothesis import given
+from hypothesis import strategies as st
 
 LAYOUT = Layout()
 U = "https://b.s3.eu-west-2.amazonaws.com/"
@@ -79,14 +78,12 @@ def test_round_trip_json_csv_json() -> None:
 
 @given(
     titles=st.lists(
-        st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(str.strip),
+        st.text(st.characters(codec="utf-8"), min_size=1, max_size=20).filter(str.strip),
         min_size=1,
         max_size=5,
         unique=True,
     ),
-    keys=st.lists(
-        st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), min_size=1, max_size=4
-    ),
+    keys=st.lists(st.text(st.characters(codec="utf-8"), min_size=1, max_size=30), min_size=1, max_size=4),
 )
 def test_round_trip_with_arbitrary_titles_and_keys(titles: list[str], keys: list[str]) -> None:
     urls = [object_url("b", k, "us-east-1") for k in keys]

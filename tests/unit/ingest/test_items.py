@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from benchmark_qa.ingest.items import Dataset, DataType, Role, S3Object, SkipReason, classify
 from benchmark_qa.ingest.layout import Layout
 

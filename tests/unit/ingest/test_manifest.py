@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from pydantic import ValidationError
-
 from benchmark_qa.ingest.items import Dataset, DataType, S3Object
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import (
@@ -16,6 +14,7 @@ from benchmark_qa.ingest.manifest import (
     natural_key,
 )
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError
+from pydantic import ValidationError
 
 LAYOUT = Layout()
 BASE = "https://bkt.s3.eu-west-2.amazonaws.com/"
@@ -108,7 +107,7 @@ def test_sidecar_fields_for_video_image_audio() -> None:
             "title": "Clip",
             "clientMetadata": {"k": "v"},
             "keyFrames": [1, 3],
-            "videoMetadata": {k: float(v) if k in ("fps", "duration") else v for k, v in video_meta.items()},
+            "videoMetadata": {**video_meta, "fps": 25.0, "duration": 4.0},
         }
     ]
     assert manifest["images"][0]["imageMetadata"] == {

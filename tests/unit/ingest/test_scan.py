@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import orjson
-
 from benchmark_qa.ingest.items import Dataset, S3Object, SkipReason
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.scan import ScanResult, scan

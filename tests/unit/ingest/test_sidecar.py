@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from benchmark_qa.ingest.items import DataType
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.sidecar import SidecarError, check_fits, parse_sidecar

@@ -1,0 +1,202 @@
+"""v2 REST routes (`/v2/public/<path>`, camelCase JSON). Each handler parses the wire format, calls the
+state machine, and shapes the reply after the SDK DTO named in its docstring."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import issues, storage, uploads, workflow
+from .errors import invalid, not_found
+from .messages import HttpReply, HttpRequest
+from .state import DoubleState, Project, StageType
+
+Handler = Callable[[DoubleState, dict[str, str], HttpRequest], HttpReply]
+PREFIX = "/v2/public/"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+def _page(results: list[Any], token: str | None = None) -> HttpReply:
+    """encord.http.v2.payloads.Page"""
+    return HttpReply(200, {"results": results, "nextPageToken": token})
+
+
+def _stage_json(project: Project) -> list[dict[str, Any]]:
+    out = []
+    for stage in project.workflow.stages:
+        node: dict[str, Any] = {"stageType": stage.stage_type.value, "uuid": stage.uuid, "title": stage.title}
+        if stage.stage_type is StageType.AGENT:
+            node["pathways"] = [
+                {"uuid": p.uuid, "title": p.name, "destinationUuid": p.destination_uuid} for p in stage.pathways
+            ]
+        out.append(node)
+    return out
+
+
+def get_project(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.project.ProjectDTO (enums are strict: 'workflow', 'inProgress', userRole int)."""
+    project = workflow.get_project(state, p["project"])
+    ontology = state.ontologies.get(project.ontology_hash)
+    return HttpReply(
+        200,
+        {
+            "projectHash": project.project_hash,
+            "projectType": "workflow",
+            "status": "inProgress",
+            "title": project.title,
+            "description": project.description,
+            "createdAt": project.created_at.isoformat(),
+            "creatorEmail": state.settings.user_email,
+            "lastEditedAt": project.created_at.isoformat(),
+            "ontologyHash": project.ontology_hash,
+            "editorOntology": ontology.structure if ontology else {},
+            "userRole": 0,
+            "sourceProjects": None,
+            "workflowManagerUuid": project.workflow_manager_uuid,
+            "workflow": {"stages": _stage_json(project)},
+        },
+    )
+
+
+def get_ontology(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.utilities.ontology_user.OntologyWithUserRole"""
+    ontology = state.ontologies.get(p["ontology"])
+    if ontology is None:
+        raise not_found(f"Ontology {p['ontology']} not found")
+    return HttpReply(
+        200,
+        {
+            "ontologyUuid": ontology.ontology_hash,
+            "title": ontology.title,
+            "description": ontology.description,
+            "editor": ontology.structure,
+            "createdAt": ontology.created_at.isoformat(),
+            "lastEditedAt": ontology.created_at.isoformat(),
+            "userRole": 0,
+        },
+    )
+
+
+def list_project_datasets(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """Page[encord.orm.project.ProjectDataset]"""
+    project = workflow.get_project(state, p["project"])
+    return _page(
+        [
+            {"datasetHash": d.dataset_hash, "title": d.title, "description": d.description}
+            for h in project.dataset_hashes
+            if (d := state.datasets.get(h)) is not None
+        ]
+    )
+
+
+def list_tasks(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """Page[AgentTask | AnnotationTask | ReviewTask | ConsensusReviewTask | ...]; lists are repeated keys."""
+    project = workflow.get_project(state, p["project"])
+    filters = workflow.TaskFilters(
+        user_emails=req.query.get("userEmails", []),
+        data_hashes=req.query.get("dataHashes", []),
+        dataset_hashes=req.query.get("datasetHashes", []),
+        data_title_contains=req.first("dataTitleContains"),
+        statuses=req.query.get("statuses", []),
+    )
+    tasks, token = workflow.list_tasks(state, project, p["stage"], filters, req.first("pageToken"))
+    return _page([workflow.task_json(state, project, t) for t in tasks], token)
+
+
+def post_actions(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """[_ActionPathway | _ActionApprove | _ActionReject | _ActionAssign | _ActionRelease | _ActionSubmit]"""
+    body = req.json()
+    if not isinstance(body, list):
+        raise invalid("Expected a list of actions")
+    workflow.apply_actions(state, workflow.get_project(state, p["project"]), p["stage"], body)
+    return HttpReply(204, empty=True)
+
+
+def move_tasks(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.workflow.common.WorkflowMoveTasksRequest"""
+    body = req.json() or {}
+    project = workflow.get_project(state, p["project"])
+    task_uuids = [str(u) for u in body.get("taskUuids") or []]
+    workflow.move_tasks(state, project, p["stage"], str(body.get("destinationStageUuid")), task_uuids)
+    return HttpReply(204, empty=True)
+
+
+def add_issues(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.issues.issue_client._CreateIssuesPayload"""
+    issues.add_issues(state, workflow.get_project(state, p["project"]), req.json() or {})
+    return HttpReply(204, empty=True)
+
+
+def list_issues(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """Page[encord.issues.issue_client.Issue]"""
+    project = workflow.get_project(state, p["project"])
+    data_hash = req.first("dataUnitId") or ""
+    return _page([issues.issue_json(i) for i in issues.issues_of(state, project.project_hash, data_hash)])
+
+
+def get_folder(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.storage.StorageFolder"""
+    return HttpReply(200, storage.folder_json(state, storage.get_folder(state, p["folder"])))
+
+
+def start_upload_job(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.storage.PostUploadJobParams -> bare JSON uuid string"""
+    body = req.json() or {}
+    typed = body.get("dataItems") is not None
+    manifest = body.get("dataItems") if typed else body.get("externalFiles")
+    if not isinstance(manifest, dict):
+        raise invalid("Either externalFiles or dataItems is required")
+    job = uploads.start_job(
+        state,
+        p["folder"],
+        manifest,
+        typed=typed,
+        ignore_errors=bool(body.get("ignoreErrors")),
+        file_name=body.get("fileName"),
+    )
+    return HttpReply(200, job.uuid)
+
+
+def poll_upload_job(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.storage.UploadLongPollingState"""
+    job = uploads.poll_job(state, p["job"], folder_uuid=p["folder"])
+    return HttpReply(200, uploads.folder_job_json(state, job))
+
+
+def _route(method: str, template: str, handler: Handler) -> Route:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return Route(method, template, re.compile(f"^{regex}$"), handler)
+
+
+ROUTES = [
+    _route("GET", "projects/{project}", get_project),
+    _route("GET", "ontologies/{ontology}", get_ontology),
+    _route("GET", "projects/{project}/datasets", list_project_datasets),
+    _route("GET", "projects/{project}/workflow/stages/{stage}/tasks", list_tasks),
+    _route("POST", "projects/{project}/workflow/stages/{stage}/actions", post_actions),
+    _route("POST", "projects/{project}/workflow/stages/{stage}/move-tasks", move_tasks),
+    _route("POST", "projects/{project}/issues", add_issues),
+    _route("GET", "projects/{project}/issues", list_issues),
+    _route("GET", "storage/folders/{folder}", get_folder),
+    _route("POST", "storage/folders/{folder}/data-upload-jobs", start_upload_job),
+    _route("GET", "storage/folders/{folder}/data-upload-jobs/{job}", poll_upload_job),
+]
+
+
+def resolve(method: str, path: str) -> tuple[str, Handler | None, dict[str, str]]:
+    """(endpoint key for counts and faults, handler or None, path parameters)."""
+    relative = path[len(PREFIX) :].strip("/")
+    for route in ROUTES:
+        match = route.pattern.match(relative)
+        if match and route.method == method:
+            return f"v2 {method} {route.template}", route.handler, match.groupdict()
+    return f"v2 {method} {relative}", None, {}

@@ -1,0 +1,267 @@
+"""Typed conflicts for reviewers, merged into frame runs, each with an annotator hint that never reveals the
+ground truth (no truth values, positions or hashes; class pairs are named in alphabetical order)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from benchmark_qa.scoring.comparison import FAMILIES, Comparison
+from benchmark_qa.scoring.config import Resolved
+from benchmark_qa.scoring.labels import LabelSet
+from benchmark_qa.scoring.ontology import Ontology
+from benchmark_qa.scoring.tracking import id_switch_events
+
+ConflictKind = Literal[
+    "missing", "extra", "wrong_class", "low_overlap", "attribute_mismatch", "direction", "visibility", "id_switch"
+]
+Severity = Literal["error", "warning"]
+SEVERITY: dict[str, Severity] = {
+    "missing": "error",
+    "extra": "error",
+    "wrong_class": "error",
+    "id_switch": "error",
+    "attribute_mismatch": "warning",
+    "low_overlap": "warning",
+    "direction": "warning",
+    "visibility": "warning",
+}
+
+
+class Conflict(BaseModel):
+    kind: ConflictKind
+    severity: Severity
+    data_unit: str  # data hash
+    frame: int  # first frame of the run
+    frame_last: int
+    frames: int  # frames in the run
+    truth_hash: str | None  # objectHash or classificationHash in the ground truth
+    labels_hash: str | None  # objectHash or classificationHash in the annotator's row
+    truth_value: str | None
+    labels_value: str | None
+    path: str | None = None  # attribute path, or skeleton node
+    similarity: float | None = None
+    hint: str
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def hint_for(kind: str, subject: str, other: str | None, frames: int, path: str | None) -> str:
+    on = f" on {_plural(frames, 'frame')}" if frames > 1 else ""
+    if kind == "missing":
+        return f"a {subject} was not labelled{on}"
+    if kind == "extra":
+        return f"this {subject} has no counterpart in the benchmark{on}"
+    if kind == "wrong_class":
+        a, b = sorted([subject, other or "?"])
+        return f"confused {a} and {b}{on}"
+    if kind == "low_overlap":
+        return f"{subject} outline is loose{on}; follow the object's edges"
+    if kind == "attribute_mismatch":
+        return f"re-check '{path}'{on}"
+    if kind == "direction":
+        return f"{subject} is drawn in the reverse direction"
+    if kind == "visibility":
+        return f"re-check the visibility flag of '{path}' on {subject}{on}"
+    return f"object identity changed mid-track ({subject}); keep one object per physical object across frames"
+
+
+def build_conflicts(
+    ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: Comparison, rules: list[Resolved], limit: int
+) -> tuple[list[Conflict], dict[str, int]]:
+    """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap)."""
+    names = [o.name for o in ontology.objects]
+    tobj, aobj = truth.objects, labels.objects
+    units = truth.units
+    rows: list[tuple[str, int, int, int, int, int, float, int]] = []  # kind, du, frame, t, a, n, mean sim, last
+
+    def unit(du: int) -> str:
+        return units[du].hash if du < len(units) else str(du)
+
+    m = comp.matches
+    t_cls = np.array([o.class_index for o in tobj] or [0])
+    a_cls = np.array([o.class_index for o in aobj] or [0])
+    low_thr = np.array([r.low_overlap for r in rules] or [0.0])
+    records: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    if len(m.t_obj):
+        tc, ac = t_cls[m.t_obj], a_cls[m.a_obj]
+        wrong = tc != ac
+        low = ~wrong & (m.sim < low_thr[tc])
+        for kind, sel in (("wrong_class", wrong), ("low_overlap", low)):
+            records.append((kind, m.du[sel], m.frame[sel], m.t_obj[sel], m.a_obj[sel], m.sim[sel]))
+    records.append(("missing", comp.missed.du, comp.missed.frame, comp.missed.t_obj, comp.missed.a_obj, comp.missed.sim))
+    records.append(("extra", comp.extra.du, comp.extra.frame, comp.extra.t_obj, comp.extra.a_obj, comp.extra.sim))
+    for kind, du, frame, t, a, sim in records:
+        if len(du) == 0:
+            continue
+        order = np.lexsort((frame, a, t, du))
+        du, frame, t, a, sim = du[order], frame[order], t[order], a[order], sim[order]
+        brk = np.concatenate([[True], (du[1:] != du[:-1]) | (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (frame[1:] != frame[:-1] + 1)])
+        starts = np.nonzero(brk)[0]
+        ends = np.concatenate([starts[1:], [len(du)]])
+        sums = np.add.reduceat(sim, starts)
+        for s, e, total in zip(starts.tolist(), ends.tolist(), sums.tolist(), strict=True):
+            rows.append((kind, int(du[s]), int(frame[s]), int(t[s]), int(a[s]), e - s, total / (e - s), int(frame[e - 1])))
+    out: list[Conflict] = []
+    totals: dict[str, int] = defaultdict(int)
+    for kind, du, first, t, a, n, sim, last in rows:
+        tname = names[tobj[t].class_index] if t >= 0 else None
+        aname = names[aobj[a].class_index] if a >= 0 else None
+        subject = (aname if kind == "extra" else tname) or "object"
+        totals[kind] += n
+        out.append(
+            Conflict(
+                kind=kind,  # type: ignore[arg-type]
+                severity=SEVERITY[kind],
+                data_unit=unit(du),
+                frame=first,
+                frame_last=last,
+                frames=n,
+                truth_hash=tobj[t].hash if t >= 0 else None,
+                labels_hash=aobj[a].hash if a >= 0 else None,
+                truth_value=tname,
+                labels_value=aname,
+                similarity=None if kind in ("missing", "extra") else round(sim, 6),
+                hint=hint_for(kind, subject if kind != "wrong_class" else (tname or "?"), aname, n, None),
+            )
+        )
+    for note in _merge_notes(comp):
+        kind, du, first, last, t, a, n, value, detail = note
+        tname = names[tobj[t].class_index]
+        totals[kind] += n
+        out.append(
+            Conflict(
+                kind=kind,  # type: ignore[arg-type]
+                severity=SEVERITY[kind],
+                data_unit=unit(du),
+                frame=first,
+                frame_last=last,
+                frames=n,
+                truth_hash=tobj[t].hash,
+                labels_hash=aobj[a].hash,
+                truth_value=None,
+                labels_value=detail or None,
+                path=f"{tname}/{detail}" if detail else None,
+                similarity=round(value, 6) if kind == "direction" else None,
+                hint=hint_for(kind, tname, None, n, detail),
+            )
+        )
+    for r in comp.answers:
+        if r.correct:
+            continue
+        totals["attribute_mismatch"] += r.frames
+        out.append(
+            Conflict(
+                kind="attribute_mismatch",
+                severity="warning",
+                data_unit=unit(r.du) if r.scope == "object" else truth.data_hash,
+                frame=r.first,
+                frame_last=r.last,
+                frames=r.frames,
+                truth_hash=r.truth_hash or None,
+                labels_hash=r.labels_hash or None,
+                truth_value=r.truth,
+                labels_value=r.labels,
+                path=r.path,
+                similarity=round(r.similarity, 6),
+                hint=hint_for("attribute_mismatch", r.owner, None, r.frames, r.path),
+            )
+        )
+    for gap in comp.gaps:
+        totals[gap.kind] += gap.frames
+        text = (f"the '{gap.owner}' classification was not answered" if gap.kind == "missing"
+                else f"the '{gap.owner}' classification was answered where the benchmark has none")
+        out.append(
+            Conflict(
+                kind=gap.kind,  # type: ignore[arg-type]
+                severity="error",
+                data_unit=truth.data_hash,
+                frame=gap.first,
+                frame_last=gap.last,
+                frames=gap.frames,
+                truth_hash=gap.hash if gap.kind == "missing" else None,
+                labels_hash=gap.hash if gap.kind == "extra" else None,
+                truth_value=gap.owner if gap.kind == "missing" else None,
+                labels_value=gap.owner if gap.kind == "extra" else None,
+                path=gap.path,
+                hint=text + (f" on {_plural(gap.frames, 'frame')}" if gap.frames > 1 else ""),
+            )
+        )
+    for du, frame, t, before, after in id_switch_events(m):
+        totals["id_switch"] += 1
+        tname = names[tobj[t].class_index]
+        out.append(
+            Conflict(
+                kind="id_switch",
+                severity="error",
+                data_unit=unit(du),
+                frame=frame,
+                frame_last=frame,
+                frames=1,
+                truth_hash=tobj[t].hash,
+                labels_hash=aobj[after].hash,
+                truth_value=None,
+                labels_value=aobj[before].hash,  # the annotator track it was following before
+                hint=hint_for("id_switch", tname, None, 1, None),
+            )
+        )
+    out.sort(key=lambda c: (c.severity != "error", c.data_unit, c.frame, c.kind, c.truth_hash or "", c.labels_hash or ""))
+    return out[:limit], dict(totals)
+
+
+def _merge_notes(comp: Comparison) -> list[tuple[str, int, int, int, int, int, int, float, str]]:
+    groups: dict[tuple[str, int, int, int, str], list[tuple[int, float]]] = defaultdict(list)
+    for n in comp.notes:
+        groups[(n.kind, n.du, n.t_obj, n.a_obj, n.detail)].append((n.frame, n.value))
+    out = []
+    for (kind, du, t, a, detail), items in sorted(groups.items()):
+        items.sort()
+        start = 0
+        for i in range(1, len(items) + 1):
+            if i == len(items) or items[i][0] != items[i - 1][0] + 1:
+                run = items[start:i]
+                value = sum(v for _, v in run) / len(run)
+                out.append((kind, du, run[0][0], run[-1][0], t, a, len(run), value, detail))
+                start = i
+    return out
+
+
+def aggregate_hints(conflicts: list[Conflict], limit: int = 5) -> list[str]:
+    """Short hints for the annotator, most frequent first: patterns, never truth values or locations."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for c in conflicts:
+        if c.kind == "wrong_class":
+            subject = " and ".join(sorted([c.truth_value or "?", c.labels_value or "?"]))
+        elif c.kind in ("attribute_mismatch", "visibility"):
+            subject = c.path or "?"
+        elif c.kind == "extra":
+            subject = c.labels_value or "?"
+        elif c.kind == "id_switch":
+            subject = "tracks"
+        else:
+            subject = c.truth_value or c.labels_value or "?"
+        counts[(c.kind, subject)] += c.frames
+    phrases = {
+        "wrong_class": "confused {s} on {n}",
+        "missing": "missed {s} on {n}",
+        "extra": "added {s} with no counterpart on {n}",
+        "low_overlap": "{s} outlines are loose on {n}",
+        "attribute_mismatch": "re-check '{s}' ({n})",
+        "direction": "{s} drawn in the reverse direction on {n}",
+        "visibility": "re-check the visibility of '{s}' ({n})",
+        "id_switch": "object identity changed mid-track {n}",
+    }
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    out = []
+    for (kind, subject), n in ranked[:limit]:
+        unit = _plural(n, "time") if kind == "id_switch" else _plural(n, "frame")
+        out.append(phrases[kind].format(s=subject, n=unit))
+    return out
+
+
+__all__ = ["FAMILIES", "Conflict", "aggregate_hints", "build_conflicts", "hint_for"]

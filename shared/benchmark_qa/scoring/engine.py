@@ -1,0 +1,90 @@
+"""score_label_rows: ontology + truth row + annotator row -> ScoreReport. Pure: no network, no SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from benchmark_qa.scoring.comparison import FAMILIES, compare
+from benchmark_qa.scoring.config import ScoringConfig
+from benchmark_qa.scoring.conflicts import build_conflicts
+from benchmark_qa.scoring.labels import LabelSet, read_label_row
+from benchmark_qa.scoring.metrics import attribute_metrics, micro_accuracy, object_metrics, stat
+from benchmark_qa.scoring.ontology import Ontology
+from benchmark_qa.scoring.report import MatchTable, ScoreReport, Subject
+from benchmark_qa.scoring.tracking import tracking_metrics
+
+TRACK_TYPES = frozenset({"video", "dicom", "nifti"})  # frames of one scene; PDF pages are not a sequence
+
+
+def score_label_rows(
+    ontology: Ontology,
+    truth: Mapping[str, Any] | bytes,
+    labels: Mapping[str, Any] | bytes,
+    config: ScoringConfig | None = None,
+) -> ScoreReport:
+    config = (config or ScoringConfig()).validate_against(ontology)
+    # parse one row at a time so only one row's dicts are alive at once
+    t = read_label_row(ontology, truth)
+    a = read_label_row(ontology, labels)
+    return score_label_sets(ontology, t, a, config)
+
+
+def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: ScoringConfig) -> ScoreReport:
+    comp = compare(ontology, t, a, config)
+    rules = [config.resolve(o.name, o.shape, t.data_type) for o in ontology.objects]
+    objects = object_metrics(ontology, t, a, comp)
+    object_attrs = attribute_metrics(comp.answers, "object")
+    class_attrs = attribute_metrics(comp.answers, "classification")
+    tracking = None
+    if t.data_type in TRACK_TYPES and len(np.unique(np.concatenate([comp.matches.frame, comp.missed.frame]))) > 1:
+        thr = np.array([r.match for r in rules] or [0.5])
+        t_class = np.array([o.class_index for o in t.objects] or [0])
+        tracking = tracking_metrics(comp, thr, t_class)
+    conflicts, totals = build_conflicts(ontology, t, a, comp, rules, config.max_conflicts)
+
+    pq = objects.panoptic_quality
+    components = {"objects": pq, "attributes": micro_accuracy(object_attrs), "classifications": micro_accuracy(class_attrs)}
+    weights = config.weights.model_dump()
+    present = [(weights[k], s) for k, s in components.items() if s.n > 0 and weights[k] > 0]
+    if present:
+        total_w = sum(w for w, _ in present)
+        score = sum(w * (s.value or 0.0) for w, s in present) / total_w
+        n = sum(s.n for _, s in present)
+    else:
+        score, n = 1.0, 0
+    interval = stat(score * n, n) if n else stat(0, 0)
+
+    names = [o.name for o in ontology.objects]
+    m = comp.matches
+    units = t.units
+    tobj, aobj = t.objects, a.objects
+    table = MatchTable(
+        family=[FAMILIES[int(f)] for f in m.family.tolist()],
+        data_unit=[units[d].hash if d < len(units) else str(d) for d in m.du.tolist()],
+        frame=m.frame.tolist(),
+        truth_hash=[tobj[x].hash for x in m.t_obj.tolist()],
+        labels_hash=[aobj[y].hash for y in m.a_obj.tolist()],
+        truth_class=[names[tobj[x].class_index] for x in m.t_obj.tolist()],
+        labels_class=[names[aobj[y].class_index] for y in m.a_obj.tolist()],
+        similarity=m.sim.tolist(),
+    )
+    return ScoreReport.model_construct(
+        subject=Subject(data_type=t.data_type, data_hash=t.data_hash, truth_label_hash=t.label_hash, labels_label_hash=a.label_hash),
+        parameters=config.model_dump(mode="json"),
+        score=float(min(max(score, 0.0), 1.0)),
+        n=int(n),
+        interval=interval,
+        components=components,
+        objects=objects,
+        object_attributes=object_attrs,
+        classifications=class_attrs,
+        tracking=tracking,
+        conflict_totals=totals,
+        conflicts=conflicts,
+        matches=MatchTable.model_construct(**table.__dict__),
+        schema_version=ScoreReport.model_fields["schema_version"].default,
+        score_formula=ScoreReport.model_fields["score_formula"].default,
+    )

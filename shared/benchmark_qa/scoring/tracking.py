@@ -1,0 +1,194 @@
+"""Identity metrics for video tracks (an objectHash across frames is a track).
+
+CLEAR-MOT (Bernardin & Stiefelhagen 2008): MOTA = 1 - (FN + FP + IDSW) / truth detections, MOTP = mean
+similarity of matches; an ID switch is a truth track whose matched annotator track differs from the one it was
+last matched to. Fragmentations: times a truth track's matched stretch is interrupted and later resumed.
+IDF1 (Ristani et al. 2016): one global track-to-track assignment maximising IDTP (frames where the pair overlaps
+above the match threshold); IDF1 = 2 IDTP / (truth + annotator detections).
+HOTA (Luiten et al. 2021, TrackEval's algorithm): per alpha in 0.05..0.95, DetA = TP / (TP + FN + FP),
+AssA = mean over TPs of the pair's association IoU, HOTA_alpha = sqrt(DetA * AssA); HOTA = mean over alpha.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from benchmark_qa.scoring.comparison import Columns, Comparison
+from benchmark_qa.scoring.matching import is_one_to_one
+
+ALPHAS = np.arange(0.05, 0.99, 0.05)
+
+
+class TrackingMetrics(BaseModel):
+    truth_tracks: int
+    labels_tracks: int
+    truth_detections: int
+    labels_detections: int
+    id_switches: int
+    fragmentations: int
+    mota: float = Field(description="1 - (FN + FP + IDSW) / truth detections; can be negative")
+    motp: float | None
+    idtp: int
+    idfp: int
+    idfn: int
+    idf1: float | None
+    hota: float | None
+    deta: float | None
+    assa: float | None
+    loca: float | None
+    hota_tp: list[int] = Field(description="per alpha 0.05..0.95, for summing across videos")
+    hota_fn: list[int]
+    hota_fp: list[int]
+    hota_assa_weighted: list[float] = Field(description="per alpha: AssA x TP (sum, then divide by summed TP)")
+
+
+def _key(c: Columns) -> np.ndarray:
+    return (c.du.astype(np.int64) << 40) | c.frame.astype(np.int64)
+
+
+def id_switch_events(matches: Columns) -> list[tuple[int, int, int, int, int]]:
+    """(du, frame, truth obj, previous annotator obj, new annotator obj) for each switch."""
+    order = np.lexsort((matches.frame, matches.t_obj, matches.du))
+    t, a, f, d = matches.t_obj[order], matches.a_obj[order], matches.frame[order], matches.du[order]
+    if len(t) < 2:
+        return []
+    switch = (t[1:] == t[:-1]) & (d[1:] == d[:-1]) & (a[1:] != a[:-1])
+    idx = np.nonzero(switch)[0]
+    return [(int(d[i + 1]), int(f[i + 1]), int(t[i + 1]), int(a[i]), int(a[i + 1])) for i in idx]
+
+
+def _fragmentations(comp: Comparison) -> int:
+    frames = np.concatenate([comp.matches.frame, comp.missed.frame])
+    objs = np.concatenate([comp.matches.t_obj, comp.missed.t_obj])
+    tracked = np.concatenate([np.ones(len(comp.matches.frame), bool), np.zeros(len(comp.missed.frame), bool)])
+    if len(objs) == 0:
+        return 0
+    order = np.lexsort((frames, objs))
+    objs, tracked = objs[order], tracked[order]
+    starts = tracked & np.concatenate([[True], (objs[1:] != objs[:-1]) | ~tracked[:-1]])
+    runs = np.bincount(objs[starts], minlength=int(objs.max()) + 1)
+    return int(np.clip(runs - 1, 0, None).sum())
+
+
+def _lsa_max(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(-score)  # type: ignore[no-any-return]
+
+
+def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.ndarray) -> TrackingMetrics:
+    """`match_threshold[class]` and `t_class[truth obj]` decide which candidate pairs count for IDTP."""
+    m, cand = comp.matches, comp.candidates
+    gt_obj = np.concatenate([m.t_obj, comp.missed.t_obj])
+    tr_obj = np.concatenate([m.a_obj, comp.extra.a_obj])
+    gt_dets, tr_dets = len(gt_obj), len(tr_obj)
+    gt_ids, gt_inv = np.unique(gt_obj, return_inverse=True)
+    tr_ids, tr_inv = np.unique(tr_obj, return_inverse=True)
+    gt_count = np.bincount(gt_inv, minlength=len(gt_ids)).astype(np.float64)
+    tr_count = np.bincount(tr_inv, minlength=len(tr_ids)).astype(np.float64)
+    switches = len(id_switch_events(m))
+    fn, fp = len(comp.missed.t_obj), len(comp.extra.a_obj)
+    mota = 1.0 - (fn + fp + switches) / gt_dets if gt_dets else 0.0
+    motp = float(m.sim.mean()) if len(m.sim) else None
+
+    # candidate pairs as compact track indices
+    cg = np.searchsorted(gt_ids, cand.t_obj)
+    ca = np.searchsorted(tr_ids, cand.a_obj)
+    ng, na = len(gt_ids), len(tr_ids)
+
+    # IDF1
+    idtp = 0
+    if len(cg) and ng and na:
+        ok = cand.sim >= match_threshold[t_class[cand.t_obj]] - 1e-12
+        counts = np.zeros((ng, na))
+        np.add.at(counts, (cg[ok], ca[ok]), 1.0)
+        r, c = _lsa_max(counts)
+        idtp = int(counts[r, c].sum())
+    idf1 = 2 * idtp / (gt_dets + tr_dets) if gt_dets + tr_dets else None
+
+    # HOTA
+    n_alpha = len(ALPHAS)
+    hota_tp = np.zeros(n_alpha, dtype=np.int64)
+    assa_w = np.zeros(n_alpha)
+    loca_sum = np.zeros(n_alpha)
+    if len(cg):
+        key = _key(cand)
+        # step 1: global alignment from per-frame similarity normalised by the frame's row and column sums
+        _, row_id = np.unique(key * (ng + 1) + cg, return_inverse=True)
+        _, col_id = np.unique(key * (na + 1) + ca, return_inverse=True)
+        row_sum = np.bincount(row_id, weights=cand.sim)[row_id]
+        col_sum = np.bincount(col_id, weights=cand.sim)[col_id]
+        denom = row_sum + col_sum - cand.sim
+        scaled = np.where(denom > 1e-12, cand.sim / np.where(denom > 1e-12, denom, 1.0), 0.0)
+        potential = np.zeros((ng, na))
+        np.add.at(potential, (cg, ca), scaled)
+        alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
+        # step 2: per frame, assignment on alignment x similarity
+        score = alignment[cg, ca] * cand.sim
+        order = np.argsort(key, kind="stable")
+        key_s = key[order]
+        cut = np.nonzero(np.diff(key_s))[0] + 1
+        sel_parts: list[np.ndarray] = []
+        # frames whose candidate pairs are already one-to-one need no solver
+        _, frow = np.unique(key * (ng + 1) + cg, return_inverse=True)
+        _, fcol = np.unique(key * (na + 1) + ca, return_inverse=True)
+        row_dup = np.bincount(frow)[frow] > 1
+        col_dup = np.bincount(fcol)[fcol] > 1
+        ambiguous_pair = row_dup | col_dup
+        for chunk in np.split(order, cut):
+            if not ambiguous_pair[chunk].any():
+                sel_parts.append(chunk)
+                continue
+            ug, gi = np.unique(cg[chunk], return_inverse=True)
+            ua, ai = np.unique(ca[chunk], return_inverse=True)
+            mat = np.zeros((len(ug), len(ua)))
+            mat[gi, ai] = score[chunk]
+            if is_one_to_one(mat > 0):
+                sel_parts.append(chunk)
+                continue
+            r, c = _lsa_max(mat)
+            lookup = {(int(x), int(y)): int(k) for x, y, k in zip(gi, ai, chunk, strict=True)}
+            sel_parts.append(np.array([lookup[(int(x), int(y))] for x, y in zip(r, c, strict=True) if (int(x), int(y)) in lookup], dtype=np.int64))
+        sel = np.concatenate(sel_parts) if sel_parts else np.zeros(0, np.int64)
+        sg, sa, ss = cg[sel], ca[sel], cand.sim[sel]
+        for k, alpha in enumerate(ALPHAS):
+            ok = ss >= alpha - 1e-10
+            hota_tp[k] = int(ok.sum())
+            if not ok.any():
+                continue
+            mc = np.zeros((ng, na))
+            np.add.at(mc, (sg[ok], sa[ok]), 1.0)
+            ass_iou = mc / np.maximum(gt_count[:, None] + tr_count[None, :] - mc, 1.0)
+            assa_w[k] = float((mc * ass_iou).sum())
+            loca_sum[k] = float(ss[ok].sum())
+    hota_fn = gt_dets - hota_tp
+    hota_fp = tr_dets - hota_tp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deta_a = np.where(hota_tp + hota_fn + hota_fp > 0, hota_tp / np.maximum(hota_tp + hota_fn + hota_fp, 1), 0.0)
+        assa_a = np.where(hota_tp > 0, assa_w / np.maximum(hota_tp, 1), 0.0)
+        loca_a = np.where(hota_tp > 0, loca_sum / np.maximum(hota_tp, 1), 0.0)
+    hota_a = np.sqrt(deta_a * assa_a)
+    has = gt_dets + tr_dets > 0
+    return TrackingMetrics(
+        truth_tracks=ng,
+        labels_tracks=na,
+        truth_detections=gt_dets,
+        labels_detections=tr_dets,
+        id_switches=switches,
+        fragmentations=_fragmentations(comp),
+        mota=mota,
+        motp=motp,
+        idtp=idtp,
+        idfp=tr_dets - idtp,
+        idfn=gt_dets - idtp,
+        idf1=idf1,
+        hota=float(hota_a.mean()) if has else None,
+        deta=float(deta_a.mean()) if has else None,
+        assa=float(assa_a.mean()) if has else None,
+        loca=float(loca_a.mean()) if has else None,
+        hota_tp=hota_tp.tolist(),
+        hota_fn=hota_fn.tolist(),
+        hota_fp=hota_fp.tolist(),
+        hota_assa_weighted=assa_w.tolist(),
+    )

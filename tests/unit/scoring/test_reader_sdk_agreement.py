@@ -1,0 +1,178 @@
+"""The fast reader agrees with the SDK's own LabelRowV2 parsing on every fixture (built offline, no HTTP)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmark_qa.scoring import Ontology
+from benchmark_qa.scoring.labels import LabelSet, read_label_row
+
+from .conftest import MODALITIES, load
+
+FILES = [f"{m}.{side}.json" for m in MODALITIES for side in ("truth", "labels")]
+
+
+def sdk_row(structure: dict[str, Any], row: dict[str, Any]) -> Any:
+    from encord.objects.ontology_labels_impl import LabelRowV2
+    from encord.objects.ontology_structure import OntologyStructure
+    from encord.ontology import Ontology as SdkOntology
+    from encord.orm.label_row import LabelRowMetadata
+    from encord.orm.ontology import Ontology as OrmOntology
+
+    when = datetime.datetime(2024, 1, 1)
+    orm = OrmOntology(title="t", structure=OntologyStructure.from_dict(structure), ontology_hash="o",
+                      created_at=when, last_edited_at=when)
+    meta = LabelRowMetadata.from_dict({
+        "label_hash": row["label_hash"], "branch_name": "main", "data_hash": row["data_hash"], "dataset_hash": "d",
+        "dataset_title": "d", "data_title": "d", "data_type": row["data_type"].upper(), "data_link": None,
+        "spaces": {}, "label_status": "LABELLED", "number_of_frames": 1000, "created_at": None, "last_edited_at": None,
+    })
+    label_row = LabelRowV2(meta, None, SdkOntology(orm, api_client=None))
+    label_row.from_labels_dict(row)
+    return label_row
+
+
+def sdk_coordinates(coords: Any) -> Any:
+    """SDK coordinates -> the reader's representation (normalised)."""
+    from encord.objects.bitmask import BitmaskCoordinates
+    from encord.objects.coordinates import (
+        AudioCoordinates,
+        BoundingBoxCoordinates,
+        PointCoordinate,
+        PolygonCoordinates,
+        PolylineCoordinates,
+        RotatableBoundingBoxCoordinates,
+        SkeletonCoordinates,
+        TextCoordinates,
+    )
+
+    if isinstance(coords, RotatableBoundingBoxCoordinates):
+        return ("box", [coords.top_left_x, coords.top_left_y, coords.width, coords.height, coords.theta])
+    if isinstance(coords, BoundingBoxCoordinates):
+        return ("box", [coords.top_left_x, coords.top_left_y, coords.width, coords.height, 0.0])
+    if isinstance(coords, PolygonCoordinates):
+        return ("polygon", [[[(p.x, p.y) for p in ring] for ring in poly] for poly in coords.polygons])
+    if isinstance(coords, PolylineCoordinates):
+        return ("polyline", [(p.x, p.y) for p in coords.values])
+    if isinstance(coords, PointCoordinate):
+        return ("point", [(coords.x, coords.y)])
+    if isinstance(coords, SkeletonCoordinates):
+        vis = {None: 2, "visible": 2, "invisible": 0, "occluded": 1, "selfOccluded": 1}
+        return ("skeleton", [(v.name, v.x, v.y, vis[v.visibility.value if v.visibility else None]) for v in coords.values])
+    if isinstance(coords, BitmaskCoordinates):
+        d = coords.to_dict()
+        return ("bitmask", (d["top"], d["left"], d["width"], d["height"], d["rleString"]))
+    if isinstance(coords, AudioCoordinates | TextCoordinates):
+        return ("range", [(r.start, r.end) for r in coords.range])
+    raise AssertionError(f"unexpected coordinates {type(coords)}")
+
+
+def ours(ls: LabelSet) -> dict[tuple[str, int], Any]:
+    out: dict[tuple[str, int], Any] = {}
+    for family, ann in ls.families.items():
+        for k in range(len(ann)):
+            obj = ls.objects[int(ann.obj[k])]
+            frame = int(ann.frame[k])
+            if family == "box":
+                assert ann.boxes is not None
+                value: Any = ("box", ann.boxes[k].tolist())
+            elif family == "polygon":
+                value = ("polygon", [[[tuple(p) for p in ring.tolist()] for ring in poly] for poly in ann.geom[k]])
+            elif family in ("polyline", "point"):
+                value = (family, [tuple(p) for p in ann.geom[k].tolist()])
+            elif family == "skeleton":
+                names, xy, vis = ann.geom[k]
+                value = ("skeleton", [(n, x, y, int(v)) for n, (x, y), v in zip(names, xy.tolist(), vis.tolist(), strict=True)])
+            elif family == "bitmask":
+                value = ("bitmask", ann.geom[k])
+            else:
+                value = ("range", [tuple(r) for r in ann.geom[k].tolist()])
+            out[(obj.hash, frame)] = value
+    return out
+
+
+def sdk_answers(instance: Any) -> dict[str, Any]:
+    """Static answers by attribute featureHash, in the reader's representation."""
+    from encord.objects.attributes import ChecklistAttribute, RadioAttribute, TextAttribute
+
+    out: dict[str, Any] = {}
+    stack = list(instance.ontology_item.attributes)
+    while stack:
+        attr = stack.pop()
+        if attr.dynamic:
+            continue
+        try:
+            value = instance.get_answer(attr)
+        except Exception:  # the SDK raises for attributes under an unchosen option
+            value = None
+        if value is None or value == []:
+            pass
+        elif isinstance(attr, RadioAttribute):
+            out[attr.feature_node_hash] = value.feature_node_hash
+        elif isinstance(attr, ChecklistAttribute):
+            out[attr.feature_node_hash] = frozenset(o.feature_node_hash for o in value)
+        elif isinstance(attr, TextAttribute):
+            out[attr.feature_node_hash] = value
+        for option in getattr(attr, "options", []):
+            stack.extend(getattr(option, "nested_options", []) or [])
+    return out
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_reader_matches_sdk(name: str, structure: dict[str, Any], ontology: Ontology) -> None:
+    raw = load(name)
+    row = sdk_row(structure, raw)
+    for source in (raw, row.to_encord_dict()):  # the fixture and the SDK's own canonical serialisation
+        ls = read_label_row(ontology, source)
+        mine = ours(ls)
+        theirs: dict[tuple[str, int], Any] = {}
+        for instance in row.get_object_instances():
+            for annotation in instance.get_annotations():
+                theirs[(instance.object_hash, annotation.frame)] = sdk_coordinates(annotation.coordinates)
+        assert set(mine) == set(theirs)
+        for key, (kind, value) in theirs.items():
+            got_kind, got = mine[key]
+            assert got_kind == kind, key
+            if kind == "bitmask":
+                assert got == value
+            elif kind == "skeleton":
+                assert [(n, v) for n, _, _, v in got] == [(n, v) for n, _, _, v in value]
+                np.testing.assert_allclose([g[1:3] for g in got], [v[1:3] for v in value])
+            else:
+                np.testing.assert_allclose(np.asarray(got, dtype=float).ravel() if kind != "polygon" else
+                                           np.concatenate([np.ravel(r) for p in got for r in p]),
+                                           np.asarray(value, dtype=float).ravel() if kind != "polygon" else
+                                           np.concatenate([np.ravel(r) for p in value for r in p]))
+        by_hash = {o.hash: o for o in ls.objects}
+        for instance in row.get_object_instances():
+            assert by_hash[instance.object_hash].answers == sdk_answers(instance), instance.object_hash
+            assert ontology.objects[by_hash[instance.object_hash].class_index].hash == instance.feature_hash
+        sdk_classes = {c.classification_hash: c for c in row.get_classification_instances()}
+        assert {c.hash for c in ls.classifications} == set(sdk_classes)
+        for c in ls.classifications:
+            sdk = sdk_classes[c.hash]
+            if sdk.is_range_only():  # audio / text: the range itself, not frames
+                frames = sorted(f for r in sdk.range_list for f in range(r.start, r.end + 1))
+            else:
+                frames = sorted(a.frame for a in sdk.get_annotations())
+            ours_frames = sorted(f for s, e in c.frames.tolist() for f in range(s, e + 1))
+            assert ours_frames == frames
+            assert c.answers == sdk_answers(sdk)
+
+
+def test_dynamic_answers_match_sdk(structure: dict[str, Any], ontology: Ontology) -> None:
+    raw = load("video.labels.json")
+    row = sdk_row(structure, raw)
+    ls = read_label_row(ontology, raw)
+    damage = ontology.objects[0].all_attributes["damage"]
+    instance = next(i for i in row.get_object_instances() if i.object_hash == "anVCarA1")
+    answers = instance.get_answer(instance.ontology_item.attributes[1], is_dynamic=True)
+    sdk = {frame: frozenset(o.feature_node_hash for o in a.answer) for a in answers for r in a.ranges for frame in range(r.start, r.end + 1)}
+    obj = next(o for o in ls.objects if o.hash == "anVCarA1")
+    mine = {int(f): v for ranges, v in obj.dynamic[damage.hash] for s, e in ranges.tolist() for f in range(int(s), int(e) + 1)}
+    assert mine == sdk
+    assert mine[3] == frozenset({"optscr01"})
