@@ -3,6 +3,7 @@ that finishes jobs and links the new items to the dataset. Thin handler over ben
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -37,6 +38,7 @@ def _registrar() -> Registrar:
         integration_id=settings.integration_id,
         destinations=destinations,
         manifest_prefix=settings.manifest_prefix,
+        restart_after=timedelta(seconds=settings.restart_after_seconds),
     )
 
 

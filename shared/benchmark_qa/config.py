@@ -49,6 +49,7 @@ class RegistrationSettings(StoreSettings, EncordSettings):
     production_folder_uuid: str = Field(min_length=1)
     benchmark_dataset_hash: str = Field(min_length=1)
     production_dataset_hash: str = Field(min_length=1)
+    restart_after_seconds: int = Field(300, ge=0, description="a start left unfinished this long is run again")
 
 
 class RoutingSettings(StoreSettings, EncordSettings):
@@ -57,9 +58,11 @@ class RoutingSettings(StoreSettings, EncordSettings):
     agent_stage: str = "Benchmark Task?"
     yes_pathway: str = "YES"
     no_pathway: str = "NO"
-    dry_run: bool = False
-    lock_seconds: int = Field(900, gt=0)
+    dry_run: bool = Field(False, description="record the decisions without acting on any task")
+    lock_seconds: int = Field(900, gt=0, description="a run's lock expires after this; keep it above the timeout")
+    action_batch_size: int = Field(1000, ge=1, le=1000, description="pathway actions per bundled request")
     webhook_secret: str | None = Field(None, description="Secrets Manager id of the agent-stage webhook secret")
+    webhook_max_skew_seconds: int = Field(300, gt=0, description="accepted age of a webhook's timestamp")
 
 
 class ScoringSettings(StoreSettings, EncordSettings):

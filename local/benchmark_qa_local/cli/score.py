@@ -24,7 +24,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import orjson
-
     from benchmark_qa.scoring import Ontology, ScoringConfig, ScoringError, score_label_rows
 
     try:

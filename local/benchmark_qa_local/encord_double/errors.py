@@ -8,6 +8,7 @@ maps by the error name (encord/http/error_utils.py).
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ErrorKind(enum.Enum):
@@ -18,6 +19,7 @@ class ErrorKind(enum.Enum):
     NOT_FOUND = (404, "RESOURCE_NOT_FOUND_ERROR")
     METHOD_NOT_ALLOWED = (405, "METHOD_NOT_ALLOWED_ERROR")
     EXISTS = (409, "RESOURCE_EXISTS_ERROR")
+    MULTI_LABEL_LIMIT = (400, "MULTI_LABEL_LIMIT_ERROR")  # v1 only; its payload names the limit
 
     @property
     def http_status(self) -> int:
@@ -29,10 +31,11 @@ class ErrorKind(enum.Enum):
 
 
 class ApiError(Exception):
-    def __init__(self, kind: ErrorKind, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str, payload: Any = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.payload = payload  # v1 envelope payload; defaults to the message
 
 
 def invalid(message: str) -> ApiError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import collections
 import random
 import threading
 
@@ -49,6 +50,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._config = FaultConfig()
         self._rng = random.Random(0)
+        # How many times each kind of fault fired, so a test can prove its faults happened.
+        self.fired: collections.Counter[str] = collections.Counter()
 
     def configure(self, config: FaultConfig) -> None:
         with self._lock:
@@ -79,4 +82,5 @@ class FaultInjector:
                 if rule.times is not None:
                     rule.times -= 1
                 fired.append(rule.model_copy())
+                self.fired[rule.kind.value if rule.kind is not FaultKind.STATUS else f"status {rule.status}"] += 1
         return fired

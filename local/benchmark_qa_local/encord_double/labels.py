@@ -8,7 +8,7 @@ import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import invalid, not_found
+from .errors import ApiError, ErrorKind, invalid, not_found
 from .state import DataUnit, DoubleState, LabelRow, Project, StageType, Task, utc_now
 
 MAIN_BRANCH = "main"
@@ -105,6 +105,11 @@ def metadata_json(state: DoubleState, project: Project, unit: DataUnit, branch: 
     }
 
 
+def branch_names(project: Project) -> list[str]:
+    """Distinct branches of a project; "main" always exists."""
+    return [MAIN_BRANCH, *sorted({r.branch_name for r in project.label_rows.values()} - {MAIN_BRANCH})]
+
+
 def _branches_of(project: Project, data_hash: str) -> list[str]:
     branches = {r.branch_name for r in project.label_rows.values() if r.data_hash == data_hash}
     return [MAIN_BRANCH, *sorted(branches - {MAIN_BRANCH})]
@@ -187,6 +192,12 @@ def label_row_dict(state: DoubleState, project: Project, row: LabelRow) -> dict[
 
 def get_rows(state: DoubleState, project: Project, label_hashes: Iterable[str]) -> list[dict[str, Any]]:
     """Read only: an unknown label hash is an error, never a new row."""
+    label_hashes = list(label_hashes)
+    limit = state.settings.label_rows_per_request
+    if limit is not None and len(label_hashes) > limit:
+        raise ApiError(
+            ErrorKind.MULTI_LABEL_LIMIT, f"At most {limit} label rows per request", {"maximum_labels_allowed": limit}
+        )
     out = []
     for label_hash in label_hashes:
         row = project.label_rows.get(label_hash)

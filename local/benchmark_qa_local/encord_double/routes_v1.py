@@ -104,7 +104,14 @@ def ok(response: Any) -> HttpReply:
 
 
 def error(err: ApiError) -> HttpReply:
-    return HttpReply(200, {"status": err.kind.http_status, "response": [err.kind.v1_name], "payload": err.message})
+    return HttpReply(
+        200,
+        {
+            "status": err.kind.http_status,
+            "response": [err.kind.v1_name],
+            "payload": err.payload if err.payload is not None else err.message,
+        },
+    )
 
 
 def dispatch(state: DoubleState, req: HttpRequest) -> HttpReply:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import issues, storage, uploads, workflow
+from . import issues, labels, storage, uploads, workflow
 from .errors import invalid, not_found
 from .messages import HttpReply, HttpRequest
 from .state import DoubleState, Project, StageType
@@ -143,6 +143,12 @@ def list_issues(state: DoubleState, p: dict[str, str], req: HttpRequest) -> Http
     return _page([issues.issue_json(i) for i in issues.issues_of(state, project.project_hash, data_hash)])
 
 
+def list_branches(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """Page[encord.orm.project.ProjectBranchResult]"""
+    project = workflow.get_project(state, p["project"])
+    return _page([{"name": name} for name in labels.branch_names(project)])
+
+
 def get_folder(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
     """encord.orm.storage.StorageFolder"""
     return HttpReply(200, storage.folder_json(state, storage.get_folder(state, p["folder"])))
@@ -172,6 +178,52 @@ def poll_upload_job(state: DoubleState, p: dict[str, str], req: HttpRequest) -> 
     return HttpReply(200, uploads.folder_job_json(state, job))
 
 
+def _flag(req: HttpRequest, key: str) -> bool | None:
+    """A bool query param as requests encodes it ('True' / 'False'); absent = None."""
+    value = req.first(key)
+    if value is None or value == "":
+        return None
+    if value.lower() in {"true", "1"}:
+        return True
+    if value.lower() in {"false", "0"}:
+        return False
+    raise invalid(f"{key} must be a boolean, got {value!r}")
+
+
+def list_folder_items(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.storage.ListItemsParams -> Page[encord.orm.storage.StorageItem]; itemTypes are repeated keys."""
+    page_size = req.first("pageSize") or "100"
+    if not page_size.isdigit():
+        raise invalid(f"pageSize must be an integer, got {page_size!r}")
+    filters = storage.ItemFilters(
+        search=req.first("search") or None,
+        is_in_dataset=_flag(req, "isInDataset"),
+        item_types=frozenset(storage.normalise_item_type(t) for t in req.query.get("itemTypes", [])),
+        is_recursive=bool(_flag(req, "isRecursive")),
+        order=req.first("order") or "name",
+        desc=bool(_flag(req, "desc")),
+    )
+    items, token = storage.list_items(state, p["folder"], filters, int(page_size), req.first("pageToken"))
+    sign, metadata = bool(_flag(req, "signUrls")), _flag(req, "includeClientMetadata") is not False
+    return _page([storage.item_json(state, i, sign_urls=sign, include_client_metadata=metadata) for i in items], token)
+
+
+def get_item(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.storage.GetItemParams -> encord.orm.storage.StorageItem"""
+    [item] = storage.get_items(state, [p["item"]])
+    return HttpReply(200, storage.item_json(state, item, sign_urls=bool(_flag(req, "signUrl"))))
+
+
+def get_items_bulk(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.storage.GetItemsBulkPayload -> Page[encord.orm.storage.StorageItem], in the order asked."""
+    body = req.json() or {}
+    uuids = body.get("itemUuids")
+    if not isinstance(uuids, list):
+        raise invalid("itemUuids must be a list")
+    items = storage.get_items(state, [str(u) for u in uuids])
+    return _page([storage.item_json(state, i, sign_urls=bool(body.get("signUrls"))) for i in items])
+
+
 def _route(method: str, template: str, handler: Handler) -> Route:
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
     return Route(method, template, re.compile(f"^{regex}$"), handler)
@@ -186,9 +238,13 @@ ROUTES = [
     _route("POST", "projects/{project}/workflow/stages/{stage}/move-tasks", move_tasks),
     _route("POST", "projects/{project}/issues", add_issues),
     _route("GET", "projects/{project}/issues", list_issues),
+    _route("GET", "projects/{project}/branches", list_branches),
     _route("GET", "storage/folders/{folder}", get_folder),
     _route("POST", "storage/folders/{folder}/data-upload-jobs", start_upload_job),
     _route("GET", "storage/folders/{folder}/data-upload-jobs/{job}", poll_upload_job),
+    _route("GET", "storage/folders/{folder}/items", list_folder_items),
+    _route("POST", "storage/items/get-bulk", get_items_bulk),
+    _route("GET", "storage/items/{item}", get_item),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +25,7 @@ from .faults import FaultConfig, FaultInjector, FaultKind, FaultRule
 from .messages import HttpReply, HttpRequest
 from .signatures import KeyPair
 from .state import DoubleState
+from .workflow import sync_all
 
 V1_PATHS = {"/public", "/public/user"}
 CONTROL_PREFIX = "/_double/"
@@ -49,6 +50,7 @@ class EncordDouble:
         state_path: Path | None = None,
     ) -> None:
         self._state = state if state is not None else DoubleState()
+        sync_all(self._state)
         self._lock = threading.RLock()
         self._host, self._port = host, port
         self.state_path = state_path
@@ -68,7 +70,9 @@ class EncordDouble:
             app = double
 
         self._server = _Server((self._host, self._port), _Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="encord-double", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="encord-double", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -111,6 +115,7 @@ class EncordDouble:
 
     def load_state(self, state: DoubleState) -> None:
         with self._lock:
+            sync_all(state)
             self._state = state
 
     def dump_state(self) -> DoubleState:
@@ -159,7 +164,7 @@ class EncordDouble:
             return self._api(req, endpoint, run, v1=False)
         return HttpReply(404, {"message": f"Not an Encord API path: {req.path}"})
 
-    def _api(self, req: HttpRequest, endpoint: str, run: Any, *, v1: bool) -> HttpReply:
+    def _api(self, req: HttpRequest, endpoint: str, run: Callable[[], HttpReply], *, v1: bool) -> HttpReply:
         self.counts.hit(endpoint)
         fired = self.faults.pick(endpoint)
         for rule in fired:
@@ -173,7 +178,7 @@ class EncordDouble:
                 return routes_v1.error(ApiError(ErrorKind.AUTHENTICATION, "Invalid signature"))
             return HttpReply(401, {"message": "Invalid or unknown request signature"})
         with self._lock:
-            reply: HttpReply = run()
+            reply = run()
         for rule in fired:
             if rule.kind is FaultKind.DROP:
                 raise _Dropped(endpoint)
@@ -223,7 +228,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     app: EncordDouble
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests count requests through the double instead."""
 
     def _serve(self) -> None:
@@ -243,8 +248,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except _Dropped:
             self.close_connection = True
             return
-        except (ValueError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # bad JSON or a state/fault file that does not validate
             reply = HttpReply(400, {"message": f"Malformed request: {exc}"})
+        except Exception as exc:  # a double bug must reach the test as an answer, not a retried dead socket
+            reply = HttpReply(500, {"message": f"Encord double error: {exc!r}"})
         payload = reply.encoded()
         self.send_response(reply.status)
         for name, value in reply.headers.items():

@@ -28,7 +28,7 @@ def new_uuid() -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 class StageType(enum.StrEnum):
@@ -69,6 +69,9 @@ class Settings(_Model):
         default_factory=list, description="Upload units whose URL contains one of these fail"
     )
     verify_signatures: bool = True
+    label_rows_per_request: int | None = Field(
+        default=None, ge=1, description="v1 labelrow GET answers MULTI_LABEL_LIMIT_ERROR above this; None = no limit"
+    )
     user_email: str = "double@benchmark-qa.local"
 
 

@@ -144,8 +144,7 @@ def _failure(state: DoubleState, unit: Unit) -> str | None:
 
 
 def _process(state: DoubleState, job: UploadJob) -> None:
-    manifest = parse_data_items(job.manifest["dataItems"]) if "dataItems" in job.manifest else None
-    manifest = manifest or parse_manifest(job.manifest)
+    manifest = _manifest_of(job)
     for unit in manifest.units:
         error = _failure(state, unit)
         if error is not None:
@@ -186,10 +185,14 @@ def poll_job(state: DoubleState, job_uuid: str, folder_uuid: str | None = None) 
     return job
 
 
+def _manifest_of(job: UploadJob) -> Manifest:
+    if "dataItems" in job.manifest:
+        return parse_data_items(job.manifest["dataItems"])
+    return parse_manifest(job.manifest)
+
+
 def _counts(job: UploadJob) -> dict[str, int]:
-    total = len((parse_data_items(job.manifest["dataItems"]) if "dataItems" in job.manifest else parse_manifest(
-        job.manifest
-    )).units)
+    total = len(_manifest_of(job).units)
     pending = job.status is JobStatus.PENDING
     errors = 0 if pending else len(job.unit_errors)
     return {"pending": total if pending else 0, "done": 0 if pending else total - errors, "error": errors}

@@ -92,6 +92,12 @@ def sync_project_tasks(state: DoubleState, project: Project) -> None:
             create_task(state, project, unit.data_hash)
 
 
+def sync_all(state: DoubleState) -> None:
+    """Applied to every loaded state, so a hand-written file may leave tasks out."""
+    for project in state.projects.values():
+        sync_project_tasks(state, project)
+
+
 def on_data_unit_added(state: DoubleState, data_hash: str) -> None:
     unit = state.data_units[data_hash]
     for project in state.projects.values():
@@ -197,6 +203,17 @@ def _apply_consensus_annotation(txn: _Txn, stage: Stage, action: dict[str, Any],
     task.last_actioned_by = actor
 
 
+# Actions per stage type; CONSENSUS_ANNOTATION acts on subtasks and is handled separately.
+_ALLOWED_ACTIONS: dict[StageType, frozenset[str]] = {
+    StageType.AGENT: frozenset({"PATHWAY_ACTION"}),
+    StageType.ANNOTATION: frozenset({"SUBMIT", "ASSIGN", "RELEASE"}),
+    StageType.REVIEW: frozenset({"APPROVE", "REJECT", "ASSIGN", "RELEASE"}),
+    StageType.CONSENSUS_REVIEW: frozenset({"APPROVE", "REJECT", "ASSIGN", "RELEASE"}),
+    StageType.CONSENSUS_ANNOTATION: frozenset({"SUBMIT", "ASSIGN", "RELEASE"}),
+    StageType.DONE: frozenset(),
+}
+
+
 def _apply_one(txn: _Txn, stage: Stage, action: dict[str, Any], actor: str) -> None:
     kind = action.get("action")
     if stage.stage_type is StageType.CONSENSUS_ANNOTATION:
@@ -204,16 +221,9 @@ def _apply_one(txn: _Txn, stage: Stage, action: dict[str, Any], actor: str) -> N
         return
     task = _task_in_stage(txn, stage, str(action.get("taskUuid")))
     keep = bool(action.get("retainAssignee"))
-    allowed: dict[StageType, set[str]] = {
-        StageType.AGENT: {"PATHWAY_ACTION"},
-        StageType.ANNOTATION: {"SUBMIT", "ASSIGN", "RELEASE"},
-        StageType.REVIEW: {"APPROVE", "REJECT", "ASSIGN", "RELEASE"},
-        StageType.CONSENSUS_REVIEW: {"APPROVE", "REJECT", "ASSIGN", "RELEASE"},
-        StageType.DONE: set(),
-    }
-    if kind not in allowed[stage.stage_type]:
+    if kind not in _ALLOWED_ACTIONS[stage.stage_type]:
         raise invalid(f"Action {kind!r} is not allowed in stage '{stage.title}' ({stage.stage_type.value})")
-    task.last_actioned_by = str(action.get("assignee") or actor)
+    task.last_actioned_by = actor
     if kind == "PATHWAY_ACTION":
         _enter_stage(txn.state, txn.project, task, _pathway_destination(stage, action), keep_assignee=False)
     elif kind in {"SUBMIT", "APPROVE"}:

@@ -77,9 +77,13 @@ def encord_client(settings: EncordSettings) -> EncordUserClient:
     with _lock:
         client = _clients.get(cache_key)
         if client is None:
-            from aws_lambda_powertools.utilities import parameters
+            import boto3
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-            secret = parameters.get_secret(settings.encord_key_secret, max_age=300)
+            # A provider of our own (not Powertools' module default) so the client honours the endpoint
+            # in force now: the local stack's, or AWS's.
+            provider = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+            secret = provider.get(settings.encord_key_secret, max_age=300)
             if not isinstance(secret, str):
                 raise EncordKeyError(f"secret '{settings.encord_key_secret}' is not a string secret")
             client = client_from_key(secret, settings, secret_name=settings.encord_key_secret)

@@ -124,6 +124,7 @@ class Registrar:
         integration_id: str,
         destinations: dict[Dataset, Destination],
         manifest_prefix: str,
+        restart_after: timedelta = START_STALE_AFTER,
     ) -> None:
         self.client = client
         self.repository = repository
@@ -131,6 +132,7 @@ class Registrar:
         self.integration_id = integration_id
         self.destinations = destinations
         self.manifest_prefix = manifest_prefix
+        self.restart_after = restart_after
 
     # ------------------------------------------------------------------ start
     def start(self, key: str) -> str:
@@ -192,7 +194,7 @@ class Registrar:
         """Finish every started job that Encord has finished; restart starts that a crash left behind."""
         now = now or datetime.now(UTC)
         report = PollReport()
-        stale = (now - START_STALE_AFTER).isoformat(timespec="milliseconds")
+        stale = (now - self.restart_after).isoformat(timespec="milliseconds")
         for manifest in self.repository.manifests_with_status("starting", created_before=stale):
             if str(manifest.get("started_at", "")) < stale:
                 self._restart(manifest, report)
@@ -253,8 +255,17 @@ class Registrar:
 
         items: dict[str, list[str]] = {}  # item uuid -> keys
         for item in state.items_with_names:
-            keys = [k for _, k in by_title.get(item.name, [])]
-            items[str(item.item_uuid)] = keys
+            items[str(item.item_uuid)] = [k for _, k in by_title.get(item.name, [])]
+        reported = {item.name for item in state.items_with_names}
+        for title, pairs in by_title.items():
+            keys = [k for _, k in pairs]
+            if title in reported or all(k in failed_keys for k in keys):
+                continue
+            # Neither created nor failed: Encord skipped it as a duplicate URL (e.g. a start repeated after a
+            # lost response). Find the item it already has, so the object still gets its hashes and link.
+            existing = self._existing_item(folder, title)
+            if existing is not None:
+                items[existing] = keys
         data_hashes = self._link(Dataset(manifest["dataset"]), list(items))
 
         registered = 0
@@ -291,6 +302,13 @@ class Registrar:
             finished_at=_now(),
         )
         report.finished.append(manifest_id)
+
+    @staticmethod
+    def _existing_item(folder: Any, title: str) -> str | None:
+        for item in folder.list_items(search=title, page_size=100):
+            if item.name == title:
+                return str(item.uuid)
+        return None
 
     def _records_by_key(self, manifest_id: str, by_title: dict[str, list[tuple[str, str]]]) -> dict[str, ObjectRecord]:
         records = {r.key: r for r in self.repository.objects_in_manifest(manifest_id)}

@@ -105,7 +105,10 @@ def parse_notification(body: str, default_region: str) -> list[UploadEvent]:
 
 
 def object_version(obj: S3Object) -> str:
-    return obj.version_id or obj.etag or "unversioned"
+    """The version part of an object's identity. The eTag comes first: S3 events and listings both carry it,
+    while versionId is missing from some notification sources (moto's), and re-uploading identical bytes
+    is then rightly a repeat, not a new item."""
+    return obj.etag or obj.version_id or "unversioned"
 
 
 def _manifest_id(now: datetime) -> str:

@@ -15,11 +15,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from benchmark_qa.scoring.config import ScoringConfig
-    from benchmark_qa.scoring.engine import score_label_rows
-    from benchmark_qa.scoring.errors import ConfigError, LabelRowError, OntologyError, ScoringError
-    from benchmark_qa.scoring.ontology import Ontology
-    from benchmark_qa.scoring.report import ScoreReport
+    from benchmark_qa.scoring.config import ScoringConfig as ScoringConfig
+    from benchmark_qa.scoring.engine import score_label_rows as score_label_rows
+    from benchmark_qa.scoring.errors import (
+        ConfigError as ConfigError,
+        LabelRowError as LabelRowError,
+        OntologyError as OntologyError,
+        ScoringError as ScoringError,
+    )
+    from benchmark_qa.scoring.ontology import Ontology as Ontology
+    from benchmark_qa.scoring.report import ScoreReport as ScoreReport
 
 _EXPORTS = {
     "score_label_rows": "benchmark_qa.scoring.engine",
@@ -31,7 +36,16 @@ _EXPORTS = {
     "LabelRowError": "benchmark_qa.scoring.errors",
     "OntologyError": "benchmark_qa.scoring.errors",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ConfigError",
+    "LabelRowError",
+    "Ontology",
+    "OntologyError",
+    "ScoreReport",
+    "ScoringConfig",
+    "ScoringError",
+    "score_label_rows",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -47,7 +47,9 @@ def text_similarity(a: str, b: str) -> float:
     return 1.0 if longest == 0 else 1.0 - levenshtein(a, b) / longest
 
 
-def answer_similarity(node: AttributeNode, truth: Answer | None, labels: Answer | None, rule: AttributeRule) -> tuple[float, bool]:
+def answer_similarity(
+    node: AttributeNode, truth: Answer | None, labels: Answer | None, rule: AttributeRule
+) -> tuple[float, bool]:
     if truth is None or labels is None:
         return 0.0, False
     if node.kind == "radio":

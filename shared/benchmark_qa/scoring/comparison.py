@@ -6,9 +6,11 @@ outcomes); metrics.py turns it into numbers and conflicts.py into reviewer-facin
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from benchmark_qa.scoring.geometry import (
     region_iou,
 )
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
-from benchmark_qa.scoring.matching import assign, is_one_to_one
+from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
@@ -37,7 +39,7 @@ _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per
 class PairNote:
     """A matched pair's secondary disagreement: a reversed polyline or skeleton visibility flags."""
 
-    kind: str  # "direction" | "visibility"
+    kind: Literal["direction", "visibility"]
     du: int
     frame: int
     t_obj: int
@@ -69,7 +71,7 @@ class AnswerRecord:
 
 @dataclass(slots=True)
 class ClassificationGap:
-    kind: str  # "missing" | "extra"
+    kind: Literal["missing", "extra"]
     owner: str
     path: str
     hash: str
@@ -168,7 +170,9 @@ def align_units(truth: LabelSet, labels: LabelSet) -> LabelSet:
         name: Annotations(mapping[ann.du] if len(ann) else ann.du, ann.frame, ann.obj, ann.geom, ann.boxes, ann.rotated)
         for name, ann in labels.families.items()
     }
-    return LabelSet(labels.label_hash, labels.data_hash, labels.data_type, units, labels.objects, families, labels.classifications)
+    return LabelSet(
+        labels.label_hash, labels.data_hash, labels.data_type, units, labels.objects, families, labels.classifications
+    )
 
 
 def _empty(family: str) -> Annotations:
@@ -187,7 +191,7 @@ SimFn = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, dict[tuple[int
 
 
 def _similarity_fn(ctx: _Context, family: str, t: Annotations, a: Annotations) -> SimFn:
-    tobj, aobj = ctx.truth.objects, ctx.labels.objects
+    tobj, _aobj = ctx.truth.objects, ctx.labels.objects
     objects = ctx.ontology.objects
     cache: dict[tuple[int, int], Any] = {}
 
@@ -201,7 +205,10 @@ def _similarity_fn(ctx: _Context, family: str, t: Annotations, a: Annotations) -
         return ctx.rules[tobj[int(t.obj[idx])].class_index]
 
     if family == "box":
-        assert t.boxes is not None and a.boxes is not None and t.rotated is not None and a.rotated is not None
+        assert t.boxes is not None
+        assert a.boxes is not None
+        assert t.rotated is not None
+        assert a.rotated is not None
         tb, ab, tr, ar = t.boxes, a.boxes, t.rotated, a.rotated
 
         def boxes(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
@@ -220,8 +227,8 @@ def _similarity_fn(ctx: _Context, family: str, t: Annotations, a: Annotations) -
 
         def polygons(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
             w, h, _ = ctx.px(du)
-            rt = [cached(0, int(x), lambda x=x: region(t.geom[x], (w, h))) for x in ti]
-            ra = [cached(1, int(y), lambda y=y: region(a.geom[y], (w, h))) for y in ai]
+            rt = [cached(0, int(x), partial(region, t.geom[x], (w, h))) for x in ti]
+            ra = [cached(1, int(y), partial(region, a.geom[y], (w, h))) for y in ai]
             sim = np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
             return sim, {}
 
@@ -297,7 +304,9 @@ def _keypoints(family: str, geom: Any) -> tuple[tuple[str, ...], np.ndarray, np.
     return names, xy, vis
 
 
-def _align(names: tuple[str, ...], other: tuple[tuple[str, ...], np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _align(
+    names: tuple[str, ...], other: tuple[tuple[str, ...], np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """The other skeleton's nodes in the order of `names`; a node it lacks is invisible (v = 0)."""
     onames, oxy, ovis = other
     if onames == names:
@@ -329,144 +338,161 @@ def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.nda
     return order, key[order]
 
 
-def _match_family(ctx: _Context, family: str, t: Annotations, a: Annotations, out: dict[str, list[Any]]) -> None:
-    code = FAMILY_CODE[family]
-    t_order, t_keys = _sorted_view(t, ctx.t_rank)
-    a_order, a_keys = _sorted_view(a, ctx.a_rank)
-    keys = np.union1d(t_keys, a_keys)
-    t_start = np.searchsorted(t_keys, keys, "left")
-    t_end = np.searchsorted(t_keys, keys, "right")
-    a_start = np.searchsorted(a_keys, keys, "left")
-    a_end = np.searchsorted(a_keys, keys, "right")
-    t_class = np.array([o.class_index for o in ctx.truth.objects], dtype=np.int64)[t.obj] if len(t) else np.zeros(0, np.int64)
-    a_class = np.array([o.class_index for o in ctx.labels.objects], dtype=np.int64)[a.obj] if len(a) else np.zeros(0, np.int64)
-    simfn = _similarity_fn(ctx, family, t, a)
-    mode = ctx.config.mode
+def _classes(objects: list[LabelObject], ann: Annotations) -> np.ndarray:
+    if not len(ann):
+        return np.zeros(0, np.int64)
+    return np.array([o.class_index for o in objects], dtype=np.int64)[ann.obj]
 
-    matched_t: list[np.ndarray] = []
-    matched_a: list[np.ndarray] = []
-    matched_s: list[np.ndarray] = []
-    cand_t: list[np.ndarray] = []
-    cand_a: list[np.ndarray] = []
-    cand_s: list[np.ndarray] = []
-    both = (t_end > t_start) & (a_end > a_start)
-    slow_groups: list[int] = list(np.nonzero(both)[0])
-    fast_pairs: dict[int, list[tuple[int, int]]] = {}
 
-    if family == "box" and both.any():
-        slow_groups = _box_batch(ctx, t, a, t_order, a_order, t_start, t_end, a_start, a_end, both, t_class, a_class,
-                                 matched_t, matched_a, matched_s, cand_t, cand_a, cand_s, fast_pairs)
+class _FamilyMatcher:
+    """Matching of one shape family over every (data unit, frame) group of both rows.
 
-    prev: dict[int, set[tuple[int, int]]] = {}  # group -> matched (t_obj, a_obj) pairs, for continuity
-    for g in slow_groups:
-        ti = t_order[t_start[g] : t_end[g]]
-        ai = a_order[a_start[g] : a_end[g]]
-        du = int(keys[g] >> 40)
-        sim, notes = simfn(ti, ai, du)
-        thr = ctx.match_thr[t_class[ti]]
-        cand = (sim >= thr[:, None] - 1e-12) & (sim > 0)
-        same = t_class[ti][:, None] == a_class[ai][None, :]
+    Groups are frames sorted by (data unit, frame); inside a group annotations are sorted by objectHash, so the
+    solver sees the same matrix on every run. Video groups are visited in frame order so the previous frame's
+    pairs can be preferred when still valid (CLEAR-MOT continuity).
+    """
+
+    def __init__(self, ctx: _Context, family: str, t: Annotations, a: Annotations) -> None:
+        self.ctx, self.family, self.t, self.a = ctx, family, t, a
+        self.t_order, t_keys = _sorted_view(t, ctx.t_rank)
+        self.a_order, a_keys = _sorted_view(a, ctx.a_rank)
+        self.keys = np.union1d(t_keys, a_keys)
+        self.t_start = np.searchsorted(t_keys, self.keys, "left")
+        self.t_end = np.searchsorted(t_keys, self.keys, "right")
+        self.a_start = np.searchsorted(a_keys, self.keys, "left")
+        self.a_end = np.searchsorted(a_keys, self.keys, "right")
+        self.t_class = _classes(ctx.truth.objects, t)
+        self.a_class = _classes(ctx.labels.objects, a)
+        self.simfn = _similarity_fn(ctx, family, t, a)
+        self.pair_base = len(ctx.labels.objects) + 1
+        self.matched: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.prev: dict[int, np.ndarray] = {}  # group -> matched pair codes (t_obj * base + a_obj)
+        self.batch_sim: np.ndarray | None = None
+        self.batch_row: dict[int, int] = {}
+
+    def groups_with_both(self) -> np.ndarray:
+        return np.asarray(np.nonzero((self.t_end > self.t_start) & (self.a_end > self.a_start))[0])
+
+    def run(self, out: dict[str, list[Any]]) -> None:
+        slow = list(self.groups_with_both())
+        if self.family == "box" and slow:
+            slow = self.box_batch(np.asarray(slow))
+        for g in slow:
+            self.solve_group(int(g), out)
+        self.emit(out)
+
+    def solve_group(self, g: int, out: dict[str, list[Any]]) -> None:
+        ctx, t, a = self.ctx, self.t, self.a
+        ti = self.t_order[self.t_start[g] : self.t_end[g]]
+        ai = self.a_order[self.a_start[g] : self.a_end[g]]
+        du = int(self.keys[g] >> 40)
+        row = self.batch_row.get(g)
+        notes: dict[tuple[int, int], Any] = {}
+        if row is not None and self.batch_sim is not None:
+            sim = self.batch_sim[row, : len(ti), : len(ai)]
+        else:
+            sim, notes = self.simfn(ti, ai, du)
+        tc, ac = self.t_class[ti], self.a_class[ai]
+        cand = (sim >= ctx.match_thr[tc][:, None] - 1e-12) & (sim > 0)
         bonus = None
-        if ctx.continuity and g > 0 and (keys[g - 1] >> 40) == (keys[g] >> 40):
-            before = prev.get(g - 1)
-            if before is None:
-                before = set(fast_pairs.get(g - 1, []))
-            if before:
-                to, ao = t.obj[ti], a.obj[ai]
-                bonus = np.array([[1.0 if (int(x), int(y)) in before else 0.0 for y in ao] for x in to])
-        rows, cols = assign(sim, cand, same, mode, bonus)
+        if ctx.continuity and g > 0 and (self.keys[g - 1] >> 40) == (self.keys[g] >> 40):
+            before = self.prev.get(g - 1)
+            if before is not None and len(before):
+                codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
+                bonus = np.isin(codes, before).astype(np.float64)
+        rows, cols = assign(sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, bonus)
+        mt, ma = ti[rows], ai[cols]
         if ctx.continuity:
-            prev[g] = {(int(t.obj[ti[r]]), int(a.obj[ai[c]])) for r, c in zip(rows, cols, strict=True)}
-        matched_t.append(ti[rows])
-        matched_a.append(ai[cols])
-        matched_s.append(sim[rows, cols])
+            self.prev[g] = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
+        self.matched.append((mt, ma, sim[rows, cols]))
         nz = np.nonzero(sim > 0)
-        cand_t.append(ti[nz[0]])
-        cand_a.append(ai[nz[1]])
-        cand_s.append(sim[nz])
-        for r, c in zip(rows, cols, strict=True):
-            note = notes.get((int(r), int(c)))
+        self.candidates.append((ti[nz[0]], ai[nz[1]], sim[nz]))
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            note = notes.get((r, c))
             if note is not None:
-                _pair_note(ctx, family, note, du, int(t.frame[ti[r]]), int(t.obj[ti[r]]), int(a.obj[ai[c]]), out)
+                _pair_note(ctx, self.family, note, du, int(t.frame[ti[r]]), int(t.obj[ti[r]]), int(a.obj[ai[c]]), out)
 
-    mt = np.concatenate(matched_t) if matched_t else np.zeros(0, np.int64)
-    ma = np.concatenate(matched_a) if matched_a else np.zeros(0, np.int64)
-    ms = np.concatenate(matched_s) if matched_s else np.zeros(0)
-    out["matches"].append((np.full(len(mt), code), t.du[mt], t.frame[mt], t.obj[mt], a.obj[ma], ms))
-    t_free = np.ones(len(t), dtype=bool)
-    t_free[mt] = False
-    a_free = np.ones(len(a), dtype=bool)
-    a_free[ma] = False
-    ft, fa = np.nonzero(t_free)[0], np.nonzero(a_free)[0]
-    out["missed"].append((np.full(len(ft), code), t.du[ft], t.frame[ft], t.obj[ft], np.full(len(ft), -1), np.zeros(len(ft))))
-    out["extra"].append((np.full(len(fa), code), a.du[fa], a.frame[fa], np.full(len(fa), -1), a.obj[fa], np.zeros(len(fa))))
-    if cand_t:
-        ct, ca, cs = np.concatenate(cand_t), np.concatenate(cand_a), np.concatenate(cand_s)
-        out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
+    def box_batch(self, groups: np.ndarray) -> list[int]:
+        """All frames' box IoU at once on padded (frames, truth, annotator) arrays; frames whose candidate pairs
+        are already one-to-one are matched here without a solver. Returns the frames that still need one."""
+        t, a, ctx = self.t, self.a, self.ctx
+        assert t.boxes is not None and a.boxes is not None and t.rotated is not None and a.rotated is not None
+        nt = (self.t_end - self.t_start)[groups]
+        na = (self.a_end - self.a_start)[groups]
+        kt, ka = int(nt.max()), int(na.max())
+        if len(groups) * kt * ka > _MAX_BATCH:
+            return [int(g) for g in groups]
+        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes)
+        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes)
+        valid = (tidx >= 0)[:, :, None] & (aidx >= 0)[:, None, :]
+        sim = np.where(valid, box_iou(tb, ab), 0.0)
+        tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
+        ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
+        cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
+        if ctx.config.mode == "class_aware":
+            cand &= tc[:, :, None] == ac[:, None, :]
+        fast = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
+        rotated = (np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)) | (
+            np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
+        )
+        fast &= ~rotated  # rotated boxes need the exact polygon IoU: per frame
+        gi, i, j = np.nonzero(cand & fast[:, None, None])
+        mt, ma = tidx[gi, i], aidx[gi, j]
+        self.matched.append((mt, ma, sim[gi, i, j]))
+        if ctx.continuity:
+            codes = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
+            cut = np.searchsorted(gi, np.arange(len(groups) + 1))
+            for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
+                if row > 0 and fast[row - 1]:
+                    self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
+        gi, i, j = np.nonzero((sim > 0) & fast[:, None, None])
+        self.candidates.append((tidx[gi, i], aidx[gi, j], sim[gi, i, j]))
+        slow_rows = np.nonzero(~fast & ~rotated)[0]
+        self.batch_sim = sim
+        self.batch_row = {int(groups[r]): int(r) for r in slow_rows.tolist()}
+        return [int(g) for g in groups[~fast]]
 
-
-def _box_batch(ctx, t, a, t_order, a_order, t_start, t_end, a_start, a_end, both, t_class, a_class,
-               matched_t, matched_a, matched_s, cand_t, cand_a, cand_s, fast_pairs) -> list[int]:  # type: ignore[no-untyped-def]
-    """All frames' box IoU at once on padded (frames, truth, annotator) arrays; one-to-one frames are matched
-    without a solver. Returns the frames that still need one."""
-    groups = np.nonzero(both)[0]
-    nt = (t_end - t_start)[groups]
-    na = (a_end - a_start)[groups]
-    kt, ka = int(nt.max()), int(na.max())
-    if len(groups) * kt * ka > _MAX_BATCH:
-        return list(groups)
-    has_rot = bool(t.rotated.any() or a.rotated.any())
-    rot_groups: set[int] = set()
-    G = len(groups)
-
-    def pad(order, start, counts, k, boxes, cls):  # type: ignore[no-untyped-def]
-        pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-        gi = np.repeat(np.arange(G), counts)
-        src = order[np.repeat(start[groups], counts) + pos]
-        arr = np.zeros((G, k, 4))
-        arr[gi, pos] = boxes[src, :4]
-        valid = np.zeros((G, k), dtype=bool)
-        valid[gi, pos] = True
-        idx = np.full((G, k), -1, dtype=np.int64)
-        idx[gi, pos] = src
-        c = np.full((G, k), -1, dtype=np.int64)
-        c[gi, pos] = cls[src]
-        return arr, valid, idx, c
-
-    tb, tv, tidx, tc = pad(t_order, t_start, nt, kt, t.boxes, t_class)
-    ab, av, aidx, ac = pad(a_order, a_start, na, ka, a.boxes, a_class)
-    sim = box_iou(tb, ab)
-    valid = tv[:, :, None] & av[:, None, :]
-    sim = np.where(valid, sim, 0.0)
-    if has_rot:
-        trot = np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False)
-        arot = np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False)
-        for g in np.nonzero(trot.any(axis=1) | arot.any(axis=1))[0]:
-            rot_groups.add(int(g))
-    thr = ctx.match_thr[np.maximum(tc, 0)]
-    cand = (sim >= thr[:, :, None] - 1e-12) & (sim > 0) & valid
-    if ctx.config.mode == "class_aware":
-        cand = cand & (tc[:, :, None] == ac[:, None, :])
-    fast = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
-    for g in rot_groups:
-        fast[g] = False
-    gi, i, j = np.nonzero(cand & fast[:, None, None])
-    mt, ma = tidx[gi, i], aidx[gi, j]
-    matched_t.append(mt)
-    matched_a.append(ma)
-    matched_s.append(sim[gi, i, j])
-    if ctx.continuity:
-        objs_t, objs_a = t.obj[mt], a.obj[ma]
-        for g, x, y in zip(groups[gi].tolist(), objs_t.tolist(), objs_a.tolist(), strict=True):
-            fast_pairs.setdefault(g, []).append((x, y))
-    gi, i, j = np.nonzero((sim > 0) & fast[:, None, None])
-    cand_t.append(tidx[gi, i])
-    cand_a.append(aidx[gi, j])
-    cand_s.append(sim[gi, i, j])
-    return [int(g) for g in groups[~fast]]
+    def emit(self, out: dict[str, list[Any]]) -> None:
+        t, a = self.t, self.a
+        code = FAMILY_CODE[self.family]
+        mt = np.concatenate([m[0] for m in self.matched]).astype(np.int64) if self.matched else np.zeros(0, np.int64)
+        ma = np.concatenate([m[1] for m in self.matched]).astype(np.int64) if self.matched else np.zeros(0, np.int64)
+        ms = np.concatenate([m[2] for m in self.matched]) if self.matched else np.zeros(0)
+        out["matches"].append((np.full(len(mt), code), t.du[mt], t.frame[mt], t.obj[mt], a.obj[ma], ms))
+        t_free = np.ones(len(t), dtype=bool)
+        t_free[mt] = False
+        a_free = np.ones(len(a), dtype=bool)
+        a_free[ma] = False
+        ft, fa = np.nonzero(t_free)[0], np.nonzero(a_free)[0]
+        nt, na = len(ft), len(fa)
+        out["missed"].append((np.full(nt, code), t.du[ft], t.frame[ft], t.obj[ft], np.full(nt, -1), np.zeros(nt)))
+        out["extra"].append((np.full(na, code), a.du[fa], a.frame[fa], np.full(na, -1), a.obj[fa], np.zeros(na)))
+        if self.candidates:
+            ct = np.concatenate([c[0] for c in self.candidates]).astype(np.int64)
+            ca = np.concatenate([c[1] for c in self.candidates]).astype(np.int64)
+            cs = np.concatenate([c[2] for c in self.candidates])
+            out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
 
 
-def _pair_note(ctx: _Context, family: str, note: Any, du: int, frame: int, t_obj: int, a_obj: int, out: dict[str, list[Any]]) -> None:
+def _pad(
+    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
+    n_groups = len(counts)
+    pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    gi = np.repeat(np.arange(n_groups), counts)
+    src = order[np.repeat(starts, counts) + pos]
+    arr = np.zeros((n_groups, k, 4))
+    arr[gi, pos] = boxes[src, :4]
+    idx = np.full((n_groups, k), -1, dtype=np.int64)
+    idx[gi, pos] = src
+    return arr, idx
+
+
+def _pair_note(
+    ctx: _Context, family: str, note: Any, du: int, frame: int, t_obj: int, a_obj: int, out: dict[str, list[Any]]
+) -> None:
     rule = ctx.rules[ctx.truth.objects[t_obj].class_index]
     if family == "polyline":
         if float(note) > rule.direction:
@@ -483,7 +509,9 @@ def _pair_note(ctx: _Context, family: str, note: Any, du: int, frame: int, t_obj
 # -------------------------------------------------------------------------------------------------- answers
 
 
-def _rule_for(config: ScoringConfig, owner: str, base: Resolved, classification: bool) -> Callable[[AttributeNode], AttributeRule]:
+def _rule_for(
+    config: ScoringConfig, owner: str, base: Resolved, classification: bool
+) -> Callable[[AttributeNode], AttributeRule]:
     memo: dict[str, AttributeRule] = {}
 
     def rule(node: AttributeNode) -> AttributeRule:
@@ -505,7 +533,10 @@ def _values_at(entries: list[tuple[np.ndarray, Answer]], frames: np.ndarray) -> 
 def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]) -> None:
     tobjs, aobjs = ctx.truth.objects, ctx.labels.objects
     same = np.array(
-        [tobjs[x].class_index == aobjs[y].class_index for x, y in zip(matches.t_obj.tolist(), matches.a_obj.tolist(), strict=True)],
+        [
+            tobjs[x].class_index == aobjs[y].class_index
+            for x, y in zip(matches.t_obj.tolist(), matches.a_obj.tolist(), strict=True)
+        ],
         dtype=bool,
     ).reshape(-1)
     if not same.any():
@@ -536,14 +567,35 @@ def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]
                     continue
                 groups.setdefault((p, q), []).append(f)
             for (p, q), fs in groups.items():
-                for outcome in compare_tree((node,), {node.hash: p} if p is not None else {},
-                                            {node.hash: q} if q is not None else {}, rule_for, include_dynamic=True):
+                for outcome in compare_tree(
+                    (node,),
+                    {node.hash: p} if p is not None else {},
+                    {node.hash: q} if q is not None else {},
+                    rule_for,
+                    include_dynamic=True,
+                ):
                     records.append(_record("object", cls.name, outcome, du, min(fs), max(fs), len(fs), t.hash, a.hash))
 
 
-def _record(scope: str, owner: str, o: AnswerOutcome, du: int, first: int, last: int, n: int, th: str, ah: str) -> AnswerRecord:
-    return AnswerRecord(scope, owner, f"{owner}/{o.path}", o.node, du, first, last, n, o.correct, o.similarity, th, ah,
-                        describe(o.node, o.truth), describe(o.node, o.labels))
+def _record(
+    scope: str, owner: str, o: AnswerOutcome, du: int, first: int, last: int, n: int, th: str, ah: str
+) -> AnswerRecord:
+    return AnswerRecord(
+        scope,
+        owner,
+        f"{owner}/{o.path}",
+        o.node,
+        du,
+        first,
+        last,
+        n,
+        o.correct,
+        o.similarity,
+        th,
+        ah,
+        describe(o.node, o.truth),
+        describe(o.node, o.labels),
+    )
 
 
 def _classification_answers(ctx: _Context, records: list[AnswerRecord], gaps: list[ClassificationGap]) -> None:
@@ -555,7 +607,7 @@ def _classification_answers(ctx: _Context, records: list[AnswerRecord], gaps: li
         bounds = sorted({int(v) for c in (*ts, *as_) for s, e in c.frames for v in (s, e + 1)})
         rule_for = _rule_for(ctx.config, cls.name, ctx.config.resolve(cls.name, "classification", ctx.data_type), True)
         segments: list[tuple[int, int, Any, Any]] = []
-        for s, e in zip(bounds[:-1], bounds[1:], strict=False):
+        for s, e in itertools.pairwise(bounds):
             tc = next((c for c in reversed(ts) if ((c.frames[:, 0] <= s) & (c.frames[:, 1] >= s)).any()), None)
             ac = next((c for c in reversed(as_) if ((c.frames[:, 0] <= s) & (c.frames[:, 1] >= s)).any()), None)
             if tc is None and ac is None:
@@ -568,12 +620,28 @@ def _classification_answers(ctx: _Context, records: list[AnswerRecord], gaps: li
         for s, e, tc, ac in segments:
             n = e - s
             if tc is None or ac is None:
-                kind = "missing" if ac is None else "extra"
+                kind: Literal["missing", "extra"] = "missing" if ac is None else "extra"
                 owner = tc if tc is not None else ac
                 assert owner is not None
                 gaps.append(ClassificationGap(kind, cls.name, f"{cls.name}", owner.hash, s, e - 1, n))
-                records.append(AnswerRecord("classification", cls.name, top.path, top, 0, s, e - 1, n, False, 0.0,
-                                            tc.hash if tc else "", ac.hash if ac else "", None, None))
+                records.append(
+                    AnswerRecord(
+                        "classification",
+                        cls.name,
+                        top.path,
+                        top,
+                        0,
+                        s,
+                        e - 1,
+                        n,
+                        False,
+                        0.0,
+                        tc.hash if tc else "",
+                        ac.hash if ac else "",
+                        None,
+                        None,
+                    )
+                )
                 continue
             for outcome in compare_tree(cls.attributes, tc.answers, ac.answers, rule_for, include_dynamic=True):
                 rec = _record("classification", cls.name, outcome, 0, s, e - 1, n, tc.hash, ac.hash)
@@ -593,7 +661,9 @@ def compare(ontology: Ontology, truth: LabelSet, labels: LabelSet, config: Scori
         a = labels.families.get(family)
         if (t is None or len(t) == 0) and (a is None or len(a) == 0):
             continue
-        _match_family(ctx, family, t if t is not None else _empty(family), a if a is not None else _empty(family), out)
+        _FamilyMatcher(ctx, family, t if t is not None else _empty(family), a if a is not None else _empty(family)).run(
+            out
+        )
     result = Comparison(
         Columns.concat(out["matches"]),
         Columns.concat(out["missed"]),

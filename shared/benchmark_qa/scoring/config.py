@@ -89,7 +89,7 @@ class ScoringConfig(BaseModel):
     track_continuity: bool = True  # video: keep last frame's pairs when still valid (CLEAR-MOT)
     empty_frames: Literal["ignore", "agree"] = "ignore"  # "agree": a frame both leave empty counts as a hit
     oks_min_area_fraction: float = Field(default=0.01, gt=0.0, le=1.0)
-    defaults: Thresholds = Field(default_factory=lambda: DEFAULTS.model_copy())
+    defaults: Thresholds = Field(default_factory=DEFAULTS.model_copy)
     shapes: dict[ShapeName, Thresholds] = Field(default_factory=dict)
     classes: dict[str, ClassRule] = Field(default_factory=dict)
     classifications: dict[str, ClassRule] = Field(default_factory=dict)
@@ -166,7 +166,9 @@ class ScoringConfig(BaseModel):
         )
         if rules is not None:
             if classification:
-                out = out.model_copy(update=rules.model_dump(include=set(AttributeRule.model_fields), exclude_none=True))
+                out = out.model_copy(
+                    update=rules.model_dump(include=set(AttributeRule.model_fields), exclude_none=True)
+                )
             override = rules.attributes.get(path)
             if override is not None:
                 out = out.model_copy(update=override.model_dump(exclude_none=True))

@@ -9,10 +9,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from benchmark_qa.scoring.comparison import FAMILIES, Comparison
+from benchmark_qa.scoring.comparison import Comparison
+from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.config import Resolved
 from benchmark_qa.scoring.labels import LabelSet
-from benchmark_qa.scoring.ontology import Ontology
 from benchmark_qa.scoring.tracking import id_switch_events
 
 ConflictKind = Literal[
@@ -51,7 +51,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def hint_for(kind: str, subject: str, other: str | None, frames: int, path: str | None) -> str:
+def hint_for(  # noqa: PLR0911
+    kind: str, subject: str, other: str | None, frames: int, path: str | None
+) -> str:
     on = f" on {_plural(frames, 'frame')}" if frames > 1 else ""
     if kind == "missing":
         return f"a {subject} was not labelled{on}"
@@ -71,7 +73,7 @@ def hint_for(kind: str, subject: str, other: str | None, frames: int, path: str 
     return f"object identity changed mid-track ({subject}); keep one object per physical object across frames"
 
 
-def build_conflicts(
+def build_conflicts(  # noqa: PLR0917
     ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: Comparison, rules: list[Resolved], limit: int
 ) -> tuple[list[Conflict], dict[str, int]]:
     """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap)."""
@@ -94,56 +96,62 @@ def build_conflicts(
         low = ~wrong & (m.sim < low_thr[tc])
         for kind, sel in (("wrong_class", wrong), ("low_overlap", low)):
             records.append((kind, m.du[sel], m.frame[sel], m.t_obj[sel], m.a_obj[sel], m.sim[sel]))
-    records.append(("missing", comp.missed.du, comp.missed.frame, comp.missed.t_obj, comp.missed.a_obj, comp.missed.sim))
+    records.append(
+        ("missing", comp.missed.du, comp.missed.frame, comp.missed.t_obj, comp.missed.a_obj, comp.missed.sim)
+    )
     records.append(("extra", comp.extra.du, comp.extra.frame, comp.extra.t_obj, comp.extra.a_obj, comp.extra.sim))
-    for kind, du, frame, t, a, sim in records:
-        if len(du) == 0:
+    for kind, du_raw, frame_raw, t_raw, a_raw, sim_raw in records:
+        if len(du_raw) == 0:
             continue
-        order = np.lexsort((frame, a, t, du))
-        du, frame, t, a, sim = du[order], frame[order], t[order], a[order], sim[order]
-        brk = np.concatenate([[True], (du[1:] != du[:-1]) | (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (frame[1:] != frame[:-1] + 1)])
+        order = np.lexsort((frame_raw, a_raw, t_raw, du_raw))
+        du, frame, t, a, sim = du_raw[order], frame_raw[order], t_raw[order], a_raw[order], sim_raw[order]
+        brk = np.concatenate(
+            [[True], (du[1:] != du[:-1]) | (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (frame[1:] != frame[:-1] + 1)]
+        )
         starts = np.nonzero(brk)[0]
         ends = np.concatenate([starts[1:], [len(du)]])
         sums = np.add.reduceat(sim, starts)
         for s, e, total in zip(starts.tolist(), ends.tolist(), sums.tolist(), strict=True):
-            rows.append((kind, int(du[s]), int(frame[s]), int(t[s]), int(a[s]), e - s, total / (e - s), int(frame[e - 1])))
+            rows.append(
+                (kind, int(du[s]), int(frame[s]), int(t[s]), int(a[s]), e - s, total / (e - s), int(frame[e - 1]))
+            )
     out: list[Conflict] = []
     totals: dict[str, int] = defaultdict(int)
-    for kind, du, first, t, a, n, sim, last in rows:
-        tname = names[tobj[t].class_index] if t >= 0 else None
-        aname = names[aobj[a].class_index] if a >= 0 else None
+    for kind, du_i, first, t_i, a_i, n, mean_sim, last in rows:
+        tname = names[tobj[t_i].class_index] if t_i >= 0 else None
+        aname = names[aobj[a_i].class_index] if a_i >= 0 else None
         subject = (aname if kind == "extra" else tname) or "object"
         totals[kind] += n
         out.append(
             Conflict(
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 severity=SEVERITY[kind],
-                data_unit=unit(du),
+                data_unit=unit(du_i),
                 frame=first,
                 frame_last=last,
                 frames=n,
-                truth_hash=tobj[t].hash if t >= 0 else None,
-                labels_hash=aobj[a].hash if a >= 0 else None,
+                truth_hash=tobj[t_i].hash if t_i >= 0 else None,
+                labels_hash=aobj[a_i].hash if a_i >= 0 else None,
                 truth_value=tname,
                 labels_value=aname,
-                similarity=None if kind in ("missing", "extra") else round(sim, 6),
+                similarity=None if kind in ("missing", "extra") else round(mean_sim, 6),
                 hint=hint_for(kind, subject if kind != "wrong_class" else (tname or "?"), aname, n, None),
             )
         )
     for note in _merge_notes(comp):
-        kind, du, first, last, t, a, n, value, detail = note
-        tname = names[tobj[t].class_index]
+        kind, du_n, first, last_n, t_n, a_n, n, value, detail = note
+        tname = names[tobj[t_n].class_index]
         totals[kind] += n
         out.append(
             Conflict(
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 severity=SEVERITY[kind],
-                data_unit=unit(du),
+                data_unit=unit(du_n),
                 frame=first,
-                frame_last=last,
+                frame_last=last_n,
                 frames=n,
-                truth_hash=tobj[t].hash,
-                labels_hash=aobj[a].hash,
+                truth_hash=tobj[t_n].hash,
+                labels_hash=aobj[a_n].hash,
                 truth_value=None,
                 labels_value=detail or None,
                 path=f"{tname}/{detail}" if detail else None,
@@ -174,11 +182,14 @@ def build_conflicts(
         )
     for gap in comp.gaps:
         totals[gap.kind] += gap.frames
-        text = (f"the '{gap.owner}' classification was not answered" if gap.kind == "missing"
-                else f"the '{gap.owner}' classification was answered where the benchmark has none")
+        text = (
+            f"the '{gap.owner}' classification was not answered"
+            if gap.kind == "missing"
+            else f"the '{gap.owner}' classification was answered where the benchmark has none"
+        )
         out.append(
             Conflict(
-                kind=gap.kind,  # type: ignore[arg-type]
+                kind=gap.kind,
                 severity="error",
                 data_unit=truth.data_hash,
                 frame=gap.first,
@@ -192,25 +203,27 @@ def build_conflicts(
                 hint=text + (f" on {_plural(gap.frames, 'frame')}" if gap.frames > 1 else ""),
             )
         )
-    for du, frame, t, before, after in id_switch_events(m):
+    for s_du, s_frame, s_t, before, after in id_switch_events(m):
         totals["id_switch"] += 1
-        tname = names[tobj[t].class_index]
+        tname = names[tobj[s_t].class_index]
         out.append(
             Conflict(
                 kind="id_switch",
                 severity="error",
-                data_unit=unit(du),
-                frame=frame,
-                frame_last=frame,
+                data_unit=unit(s_du),
+                frame=s_frame,
+                frame_last=s_frame,
                 frames=1,
-                truth_hash=tobj[t].hash,
+                truth_hash=tobj[s_t].hash,
                 labels_hash=aobj[after].hash,
                 truth_value=None,
                 labels_value=aobj[before].hash,  # the annotator track it was following before
                 hint=hint_for("id_switch", tname, None, 1, None),
             )
         )
-    out.sort(key=lambda c: (c.severity != "error", c.data_unit, c.frame, c.kind, c.truth_hash or "", c.labels_hash or ""))
+    out.sort(
+        key=lambda c: (c.severity != "error", c.data_unit, c.frame, c.kind, c.truth_hash or "", c.labels_hash or "")
+    )
     return out[:limit], dict(totals)
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmark_qa.scoring.comparison import FAMILIES, compare
+from benchmark_qa.scoring.comparison import compare
 from benchmark_qa.scoring.config import ScoringConfig
 from benchmark_qa.scoring.conflicts import build_conflicts
-from benchmark_qa.scoring.labels import LabelSet, read_label_row
+from benchmark_qa.scoring.labels import LabelSet, paused_gc, read_label_row
 from benchmark_qa.scoring.metrics import attribute_metrics, micro_accuracy, object_metrics, stat
-from benchmark_qa.scoring.ontology import Ontology
+from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.report import MatchTable, ScoreReport, Subject
 from benchmark_qa.scoring.tracking import tracking_metrics
 
@@ -27,9 +27,10 @@ def score_label_rows(
 ) -> ScoreReport:
     config = (config or ScoringConfig()).validate_against(ontology)
     # parse one row at a time so only one row's dicts are alive at once
-    t = read_label_row(ontology, truth)
-    a = read_label_row(ontology, labels)
-    return score_label_sets(ontology, t, a, config)
+    with paused_gc():
+        t = read_label_row(ontology, truth)
+        a = read_label_row(ontology, labels)
+        return score_label_sets(ontology, t, a, config)
 
 
 def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: ScoringConfig) -> ScoreReport:
@@ -46,7 +47,11 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     conflicts, totals = build_conflicts(ontology, t, a, comp, rules, config.max_conflicts)
 
     pq = objects.panoptic_quality
-    components = {"objects": pq, "attributes": micro_accuracy(object_attrs), "classifications": micro_accuracy(class_attrs)}
+    components = {
+        "objects": pq,
+        "attributes": micro_accuracy(object_attrs),
+        "classifications": micro_accuracy(class_attrs),
+    }
     weights = config.weights.model_dump()
     present = [(weights[k], s) for k, s in components.items() if s.n > 0 and weights[k] > 0]
     if present:
@@ -72,7 +77,9 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
         similarity=m.sim.tolist(),
     )
     return ScoreReport.model_construct(
-        subject=Subject(data_type=t.data_type, data_hash=t.data_hash, truth_label_hash=t.label_hash, labels_label_hash=a.label_hash),
+        subject=Subject(
+            data_type=t.data_type, data_hash=t.data_hash, truth_label_hash=t.label_hash, labels_label_hash=a.label_hash
+        ),
         parameters=config.model_dump(mode="json"),
         score=float(min(max(score, 0.0), 1.0)),
         n=int(n),

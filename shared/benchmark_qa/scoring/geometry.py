@@ -26,12 +26,20 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ax1, ay1 = ax0 + a[..., :, None, 2], ay0 + a[..., :, None, 3]
     bx0, by0 = b[..., None, :, 0], b[..., None, :, 1]
     bx1, by1 = bx0 + b[..., None, :, 2], by0 + b[..., None, :, 3]
-    iw = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0.0, None)
-    ih = np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0.0, None)
-    inter = iw * ih
-    union = a[..., :, None, 2] * a[..., :, None, 3] + b[..., None, :, 2] * b[..., None, :, 3] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs
+    inter = np.minimum(ax1, bx1)
+    inter -= np.maximum(ax0, bx0)
+    np.clip(inter, 0.0, None, out=inter)
+    ih = np.minimum(ay1, by1)
+    ih -= np.maximum(ay0, by0)
+    np.clip(ih, 0.0, None, out=ih)
+    inter *= ih
+    union = ih
+    np.add(a[..., :, None, 2] * a[..., :, None, 3], b[..., None, :, 2] * b[..., None, :, 3], out=union)
+    union -= inter
+    np.divide(inter, union, out=inter, where=union > 0)
+    inter[union <= 0] = 0.0
+    return inter
 
 
 def box_corners(x: float, y: float, w: float, h: float, theta_deg: float) -> Ring:
@@ -41,7 +49,8 @@ def box_corners(x: float, y: float, w: float, h: float, theta_deg: float) -> Rin
     c, s = math.cos(t), math.sin(t)
     local = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
     rot = np.array([[c, -s], [s, c]])
-    return local @ rot.T + np.array([cx, cy])
+    out: np.ndarray = local @ rot.T + np.array([cx, cy])
+    return out
 
 
 # -------------------------------------------------------------------------------------------------------- polygons
@@ -84,7 +93,8 @@ def _edges(rings: Region) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cross(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
-    return ax * by - ay * bx
+    out: np.ndarray = ax * by - ay * bx
+    return out
 
 
 def _split_params(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray, eps: float) -> np.ndarray:
@@ -100,7 +110,7 @@ def _split_params(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray
     denom = _cross(dx, dy, ex, ey)
     len_d = np.hypot(dx, dy)
     len_e = np.hypot(ex, ey)
-    parallel = np.abs(denom) <= eps * len_d * len_e
+    parallel = np.abs(denom) <= 1e-9 * len_d * len_e  # within ~1e-9 rad: treat as parallel
     safe = np.where(parallel, 1.0, denom)
     t = _cross(wx, wy, ex, ey) / safe
     u = _cross(wx, wy, dx, dy) / safe
@@ -109,7 +119,7 @@ def _split_params(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray
     rows, cols = np.nonzero(hit)
     params = [np.stack([rows.astype(np.float64), t[rows, cols]], axis=1)]
     # collinear overlaps: split p at q's end points that lie on p
-    collinear = parallel & (np.abs(_cross(wx, wy, dx, dy)) <= eps * len_d * np.maximum(len_d, 1e-300))
+    collinear = parallel & (np.abs(_cross(wx, wy, dx, dy)) <= eps * np.maximum(len_d, 1e-300))
     if collinear.any():
         rows, cols = np.nonzero(collinear)
         dd = (d[rows] ** 2).sum(axis=1)
@@ -135,7 +145,9 @@ def _inside(points: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
     return np.asarray(crossings % 2 == 1)
 
 
-def _on_boundary(points: np.ndarray, dirs: np.ndarray, q0: np.ndarray, q1: np.ndarray, eps: float):
+def _on_boundary(
+    points: np.ndarray, dirs: np.ndarray, q0: np.ndarray, q1: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(on any edge of q, on an edge of q running the same way as `dirs`)."""
     e = q1 - q0
     ee = np.maximum((e**2).sum(axis=1), 1e-300)
@@ -151,7 +163,7 @@ def _on_boundary(points: np.ndarray, dirs: np.ndarray, q0: np.ndarray, q1: np.nd
 def _boundary_part(
     p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray, eps: float, keep_shared: bool
 ) -> float:
-    params = _split_params(p0, p1, q0, q1, 1e-12)
+    params = _split_params(p0, p1, q0, q1, eps)
     order = np.lexsort((params[:, 1], params[:, 0]))
     params = params[order]
     edge = params[:-1, 0]

@@ -6,8 +6,11 @@ normalised 0-1 coordinates here; pixel-aware measures scale by the data unit's w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -15,12 +18,14 @@ import orjson
 
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.ontology import SHAPE_FAMILY, AttributeNode, Ontology
+from benchmark_qa.scoring.streaming import SplitRow, split_frames
 
 Answer = str | frozenset[str] | float
 # Encord data types whose labels are keyed by frame ("0", "1", ...); image types carry one frame per data unit.
 FRAME_TYPES = frozenset({"video", "dicom", "nifti", "pdf"})
 IMAGE_TYPES = frozenset({"image", "img_group"})
 RANGE_TYPES = frozenset({"audio", "plain_text"})
+_STREAM_FROM_BYTES = 4_000_000  # rows above this size are parsed frame batch by frame batch
 VISIBILITY = {"invisible": 0, "occluded": 1, "selfOccluded": 1, "visible": 2}
 
 
@@ -83,19 +88,27 @@ class _Builder:
         self.frame: list[int] = []
         self.obj: list[int] = []
         self.geom: list[Any] = []
-        self.boxes: list[tuple[float, float, float, float, float]] = []
-        self.rotated: list[bool] = []
+        self.boxes: list[tuple[float, float, float, float]] = []
+        self.thetas: list[tuple[int, float]] = []  # (position in boxes, theta) of rotatable boxes only
+        self.runs: list[tuple[int, int, int]] = []  # boxes: (du, frame, count) per frame, expanded in build()
 
     def build(self, family: str) -> Annotations:
-        ann = Annotations(
-            np.asarray(self.du, dtype=np.int32),
-            np.asarray(self.frame, dtype=np.int64),
-            np.asarray(self.obj, dtype=np.int32),
-            self.geom,
-        )
+        if self.runs:
+            runs = np.asarray(self.runs, dtype=np.int64).reshape(-1, 3)
+            du = np.repeat(runs[:, 0], runs[:, 2]).astype(np.int32)
+            frame = np.repeat(runs[:, 1], runs[:, 2])
+        else:
+            du, frame = np.asarray(self.du, dtype=np.int32), np.asarray(self.frame, dtype=np.int64)
+        ann = Annotations(du, frame, np.asarray(self.obj, dtype=np.int32), self.geom)
         if family == "box":
-            ann.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 5)
-            ann.rotated = np.asarray(self.rotated, dtype=bool)
+            boxes = np.zeros((len(self.boxes), 5))
+            boxes[:, :4] = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+            rotated = np.zeros(len(self.boxes), dtype=bool)
+            if self.thetas:
+                where, theta = zip(*self.thetas, strict=True)
+                boxes[list(where), 4] = theta
+                rotated[list(where)] = True
+            ann.boxes, ann.rotated = boxes, rotated
         return ann
 
 
@@ -207,159 +220,224 @@ def _answers(ontology: Ontology, entries: Any, owner: str) -> dict[str, Answer]:
     return out
 
 
-def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> LabelSet:
-    """Parse one label row. Bytes are decoded with orjson; the dict is released as soon as columns are built."""
-    data: Any = orjson.loads(row) if isinstance(row, bytes | str) else row
-    if not isinstance(data, Mapping):
-        raise LabelRowError("label row must be a JSON object")
-    for key in ("data_type", "data_units"):
-        if key not in data:
-            raise LabelRowError(f"label row {data.get('label_hash')!r} has no {key!r} field")
-    data_type = str(data["data_type"]).lower()
-    units: list[DataUnit] = []
-    objects: list[LabelObject] = []
-    object_index: dict[str, int] = {}
-    builders: dict[str, _Builder] = {}
-    classes = ontology.object_by_hash
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
 
-    def new_object(object_hash: str, feature_hash: str) -> int:
-        cls = classes.get(feature_hash)
+    orjson's dicts and the reader's lists hold no reference cycles, but every allocation counts towards the
+    collector's thresholds: on a 10,000-frame video, repeated full collections cost 5x the parse itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_XYWH = itemgetter("x", "y", "w", "h")
+
+
+class _RowReader:
+    """One pass over a label-row dict; `read()` returns the columns."""
+
+    def __init__(self, ontology: Ontology, data: Mapping[str, Any], split: SplitRow | None = None) -> None:
+        self.ontology = ontology
+        self.data = data
+        self.split = split  # frame labels still as bytes, parsed batch by batch
+        self.split_index = 0
+        self.data_type = str(data["data_type"]).lower()
+        self.units: list[DataUnit] = []
+        self.objects: list[LabelObject] = []
+        self.object_index: dict[str, int] = {}
+        self.builders: dict[str, _Builder] = {"box": _Builder()}
+        self.frame_classifications: dict[str, list[int]] = {}
+
+    def new_object(self, object_hash: str, feature_hash: str) -> int:
+        cls = self.ontology.object_by_hash.get(feature_hash)
         if cls is None:
-            raise LabelRowError(f"object {object_hash}: featureHash {feature_hash!r} is not an object of the ontology")
-        object_index[object_hash] = len(objects)
-        objects.append(LabelObject(object_hash, cls.index))
-        return len(objects) - 1
+            known = ", ".join(f"{o.name} ({o.hash})" for o in self.ontology.objects)
+            raise LabelRowError(
+                f"object {object_hash}: featureHash {feature_hash!r} is not an object of the ontology; it has: {known}"
+            )
+        self.object_index[object_hash] = len(self.objects)
+        self.objects.append(LabelObject(object_hash, cls.index))
+        return len(self.objects) - 1
 
-    def builder(family: str) -> _Builder:
-        b = builders.get(family)
+    def builder(self, family: str) -> _Builder:
+        b = self.builders.get(family)
         if b is None:
-            b = builders[family] = _Builder()
+            b = self.builders[family] = _Builder()
         return b
 
-    box = builder("box")
-    box_du, box_frame, box_obj, box_boxes, box_rot = box.du, box.frame, box.obj, box.boxes, box.rotated
-
-    def add_frame(du: int, frame: int, frame_objects: Any) -> None:
+    def add_frame(self, du: int, frame: int, frame_objects: Any) -> None:
+        """The hot loop: boxes go straight into flat lists, other shapes through _geometry."""
+        box = self.builders["box"]
+        boxes, thetas, box_obj = box.boxes, box.thetas, box.obj
+        index, new_object = self.object_index, self.new_object
+        before = len(box_obj)
         for o in frame_objects:
             try:
                 object_hash = o["objectHash"]
                 shape = o["shape"]
-                idx = object_index.get(object_hash)
+                idx = index.get(object_hash)
                 if idx is None:
                     idx = new_object(object_hash, o["featureHash"])
                 if shape == "bounding_box":
-                    b = o["boundingBox"]
-                    box_boxes.append((b["x"], b["y"], b["w"], b["h"], 0.0))
-                    box_rot.append(False)
+                    boxes.append(_XYWH(o["boundingBox"]))
+                    box_obj.append(idx)
                 elif shape == "rotatable_bounding_box":
                     b = o["rotatableBoundingBox"]
-                    box_boxes.append((b["x"], b["y"], b["w"], b["h"], b.get("theta", 0.0)))
-                    box_rot.append(True)
+                    thetas.append((len(boxes), float(b.get("theta", 0.0))))
+                    boxes.append(_XYWH(b))
+                    box_obj.append(idx)
                 else:
-                    family = SHAPE_FAMILY.get(shape)
-                    if family is None or family in ("box", "range"):
-                        raise LabelRowError(f"object {object_hash}: unsupported shape {shape!r}")
-                    fb = builder(family)
-                    fb.geom.append(_geometry(shape, o, object_hash))
-                    fb.du.append(du)
-                    fb.frame.append(frame)
-                    fb.obj.append(idx)
-                    continue
+                    self.add_other(du, frame, idx, shape, o, object_hash)
             except KeyError as exc:
                 where = o.get("objectHash", "?") if isinstance(o, Mapping) else "?"
                 raise LabelRowError(f"object {where} on frame {frame}: missing field {exc.args[0]!r}") from exc
             except TypeError as exc:
                 where = o.get("objectHash", "?") if isinstance(o, Mapping) else "?"
                 raise LabelRowError(f"object {where} on frame {frame}: malformed ({exc})") from exc
-            box_du.append(du)
-            box_frame.append(frame)
-            box_obj.append(idx)
+        added = len(box_obj) - before
+        if added:
+            box.runs.append((du, frame, added))
 
-    frame_classifications: dict[str, list[int]] = {}
-    for du_index, (unit_hash, unit) in enumerate(dict(data["data_units"]).items()):
-        width, height = unit.get("width"), unit.get("height")
-        sequence = int(unit.get("data_sequence", du_index) or 0)
-        units.append(
-            DataUnit(
-                str(unit.get("data_hash", unit_hash)),
-                str(unit.get("data_title", "")),
-                sequence,
-                float(width) if width else None,
-                float(height) if height else None,
+    def add_other(self, du: int, frame: int, idx: int, shape: str, o: Any, object_hash: str) -> None:
+        family = SHAPE_FAMILY.get(shape)
+        if family is None or family in ("box", "range"):
+            raise LabelRowError(f"object {object_hash}: unsupported shape {shape!r}")
+        fb = self.builder(family)
+        fb.geom.append(_geometry(shape, o, object_hash))
+        fb.du.append(du)
+        fb.frame.append(frame)
+        fb.obj.append(idx)
+
+    def read_units(self) -> None:
+        for du_index, (unit_hash, unit) in enumerate(dict(self.data["data_units"]).items()):
+            width, height = unit.get("width"), unit.get("height")
+            sequence = int(unit.get("data_sequence", du_index) or 0)
+            self.units.append(
+                DataUnit(
+                    str(unit.get("data_hash", unit_hash)),
+                    str(unit.get("data_title", "")),
+                    sequence,
+                    float(width) if width else None,
+                    float(height) if height else None,
+                )
             )
-        )
-        labels = unit.get("labels") or {}
-        if data_type in IMAGE_TYPES:
-            add_frame(du_index, sequence, labels.get("objects", []))
-            for c in labels.get("classifications", []) or []:
-                frame_classifications.setdefault(str(c.get("classificationHash")), []).append(sequence)
-        elif data_type in FRAME_TYPES:
-            for key, frame_data in labels.items():
-                try:
-                    frame = int(key)
-                except ValueError:
-                    continue  # non-frame keys (scene metadata) carry no labels
-                add_frame(du_index, frame, frame_data.get("objects", []))
-                for c in frame_data.get("classifications", []) or []:
-                    frame_classifications.setdefault(str(c.get("classificationHash")), []).append(frame)
-        elif data_type not in RANGE_TYPES:
-            raise LabelRowError(f"label row {data.get('label_hash')!r}: unsupported data_type {data_type!r}")
+            labels = unit.get("labels") or {}
+            if self.split is not None and "labels" in unit:
+                for batch in self.split.frames(self.split_index):
+                    self.add_frames(du_index, batch)
+                self.split_index += 1
+            elif self.data_type in IMAGE_TYPES:
+                self.add_frame(du_index, sequence, labels.get("objects", []))
+                self.note_classifications(labels, sequence)
+            elif self.data_type in FRAME_TYPES:
+                self.add_frames(du_index, labels)
+            elif self.data_type not in RANGE_TYPES:
+                label_hash = self.data.get("label_hash")
+                raise LabelRowError(f"label row {label_hash!r}: unsupported data_type {self.data_type!r}")
 
-    object_answers = data.get("object_answers") or {}
-    if data_type in RANGE_TYPES:
-        rb = builder("range")
-        for object_hash, entry in object_answers.items():
+    def add_frames(self, du_index: int, labels: Mapping[str, Any]) -> None:
+        for key, frame_data in labels.items():
+            try:
+                frame = int(key)
+            except ValueError:
+                continue  # non-frame keys (scene metadata) carry no labels
+            self.add_frame(du_index, frame, frame_data.get("objects", []))
+            self.note_classifications(frame_data, frame)
+
+    def note_classifications(self, labels: Mapping[str, Any], frame: int) -> None:
+        for c in labels.get("classifications", []) or []:
+            self.frame_classifications.setdefault(str(c.get("classificationHash")), []).append(frame)
+
+    def read_range_objects(self) -> None:
+        """Audio and text objects live in object_answers with a "range", not in data units."""
+        rb = self.builder("range")
+        for object_hash, entry in (self.data.get("object_answers") or {}).items():
             if entry.get("spaces") or "range" not in entry:
                 continue
             if "featureHash" not in entry:
                 raise LabelRowError(f"object {object_hash}: range object without 'featureHash'")
-            idx = new_object(str(entry.get("objectHash", object_hash)), str(entry["featureHash"]))
+            idx = self.new_object(str(entry.get("objectHash", object_hash)), str(entry["featureHash"]))
             rb.du.append(0)
             rb.frame.append(0)
             rb.obj.append(idx)
             rb.geom.append(_ranges(entry["range"], f"object {object_hash}"))
-    for object_hash, entry in object_answers.items():
-        idx = object_index.get(str(entry.get("objectHash", object_hash)))
-        if idx is not None:  # orphaned answers of deleted objects are ignored, as the SDK does
-            objects[idx].answers = _answers(ontology, entry.get("classifications"), f"object {object_hash}")
-    for object_hash, entry in (data.get("object_actions") or {}).items():
-        idx = object_index.get(str(entry.get("objectHash", object_hash)))
-        if idx is None:
-            continue
-        dynamic = objects[idx].dynamic
-        for action in entry.get("actions", []) or []:
-            node = ontology.attribute_by_hash.get(str(action.get("featureHash")))
-            if node is None:
-                continue
-            value = parse_answer(node, action, f"object {object_hash}")
-            if value is not None:
-                ranges = _ranges(action.get("range", []), f"object {object_hash} action {node.name!r}")
-                dynamic.setdefault(node.hash, []).append((ranges, value))
 
-    classifications: list[LabelClassification] = []
-    for class_hash, entry in (data.get("classification_answers") or {}).items():
-        owner = f"classification {class_hash}"
-        cls = ontology.classification_by_hash.get(str(entry.get("featureHash")))
-        if cls is None:
-            raise LabelRowError(f"{owner}: featureHash {entry.get('featureHash')!r} is not a classification")
-        if "range" in entry:
-            frames = _ranges(entry["range"], owner).astype(np.int64)
-        else:  # older rows list classifications per frame only
-            listed = sorted(set(frame_classifications.get(str(class_hash), [])))
-            frames = np.array([(f, f) for f in listed], dtype=np.int64).reshape(-1, 2)
-        if len(frames) == 0:
-            continue
-        classifications.append(
-            LabelClassification(str(class_hash), cls.index, frames, _answers(ontology, entry.get("classifications"), owner))
+    def read_answers(self) -> None:
+        ontology = self.ontology
+        for object_hash, entry in (self.data.get("object_answers") or {}).items():
+            found = self.object_index.get(str(entry.get("objectHash", object_hash)))
+            if found is not None:  # orphaned answers of deleted objects are ignored, as the SDK does
+                self.objects[found].answers = _answers(ontology, entry.get("classifications"), f"object {object_hash}")
+        for object_hash, entry in (self.data.get("object_actions") or {}).items():
+            found = self.object_index.get(str(entry.get("objectHash", object_hash)))
+            if found is None:
+                continue
+            dynamic = self.objects[found].dynamic
+            for action in entry.get("actions", []) or []:
+                node = ontology.attribute_by_hash.get(str(action.get("featureHash")))
+                if node is None:
+                    continue
+                value = parse_answer(node, action, f"object {object_hash}")
+                if value is not None:
+                    ranges = _ranges(action.get("range", []), f"object {object_hash} action {node.name!r}")
+                    dynamic.setdefault(node.hash, []).append((ranges, value))
+
+    def read_classifications(self) -> list[LabelClassification]:
+        out: list[LabelClassification] = []
+        for class_hash, entry in (self.data.get("classification_answers") or {}).items():
+            owner = f"classification {class_hash}"
+            cls = self.ontology.classification_by_hash.get(str(entry.get("featureHash")))
+            if cls is None:
+                raise LabelRowError(f"{owner}: featureHash {entry.get('featureHash')!r} is not a classification")
+            if "range" in entry:
+                frames = _ranges(entry["range"], owner).astype(np.int64)
+            else:  # older rows list classifications per frame only
+                listed = sorted(set(self.frame_classifications.get(str(class_hash), [])))
+                frames = np.array([(f, f) for f in listed], dtype=np.int64).reshape(-1, 2)
+            if len(frames) == 0:
+                continue
+            answers = _answers(self.ontology, entry.get("classifications"), owner)
+            out.append(LabelClassification(str(class_hash), cls.index, frames, answers))
+        return out
+
+    def read(self) -> LabelSet:
+        self.read_units()
+        if self.data_type in RANGE_TYPES:
+            self.read_range_objects()
+        self.read_answers()
+        classifications = self.read_classifications()
+        families = {name: b.build(name) for name, b in self.builders.items()}
+        return LabelSet(
+            str(self.data.get("label_hash", "")),
+            str(self.data.get("data_hash", "")),
+            self.data_type,
+            self.units,
+            self.objects,
+            families,
+            classifications,
         )
 
-    families = {name: b.build(name) for name, b in builders.items()}
-    return LabelSet(
-        str(data.get("label_hash", "")),
-        str(data.get("data_hash", "")),
-        data_type,
-        units,
-        objects,
-        families,
-        classifications,
-    )
+
+def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> LabelSet:
+    """Parse one label row. Bytes are decoded with orjson; the dict is released as soon as columns are built."""
+    with paused_gc():
+        split = None
+        if isinstance(row, str):
+            row = row.encode()
+        if isinstance(row, bytes) and len(row) > _STREAM_FROM_BYTES:
+            split = split_frames(row)
+            if split is not None and str(split.head.get("data_type", "")).lower() not in FRAME_TYPES:
+                split = None
+        data: Any = split.head if split is not None else orjson.loads(row) if isinstance(row, bytes) else row
+        if not isinstance(data, Mapping):
+            raise LabelRowError("label row must be a JSON object")
+        for key in ("data_type", "data_units"):
+            if key not in data:
+                raise LabelRowError(f"label row {data.get('label_hash')!r} has no {key!r} field")
+        return _RowReader(ontology, data, split).read()

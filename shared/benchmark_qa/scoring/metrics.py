@@ -8,6 +8,7 @@ Raw counts are kept next to every ratio so reports over many tasks can be summed
 from __future__ import annotations
 
 import math
+from typing import Self
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -43,7 +44,7 @@ def stat(numerator: float, n: float, interval_n: float | None = None) -> Stat:
         return Stat(value=None, n=0, low=None, high=None)
     p = min(max(numerator / n, 0.0), 1.0)
     low, high = wilson(p, interval_n if interval_n is not None else n)
-    return Stat(value=p, n=int(round(n)), low=low, high=high)
+    return Stat(value=p, n=round(n), low=low, high=high)
 
 
 class DetectionCounts(BaseModel):
@@ -54,7 +55,7 @@ class DetectionCounts(BaseModel):
     recall: Stat | None = None
     f1: Stat | None = None
 
-    def finish(self) -> DetectionCounts:
+    def finish(self) -> Self:
         self.precision = stat(self.tp, self.tp + self.fp)
         self.recall = stat(self.tp, self.tp + self.fn)
         # F1 = 2TP / (2TP + FP + FN): a proportion over 2TP+FP+FN half-units; its interval uses n = TP+(FP+FN)/2
@@ -130,8 +131,14 @@ def object_metrics(ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: 
         i = cls.index
         if tp[i] + fp[i] + fn[i] == 0:
             continue
-        b = ClassBreakdown(tp=int(tp[i]), fp=int(fp[i]), fn=int(fn[i]), truth=int(tp[i] + fn[i]), labels=int(tp[i] + fp[i]),
-                           similarity_sum=float(sim_sum[i])).finish()
+        b = ClassBreakdown(
+            tp=int(tp[i]),
+            fp=int(fp[i]),
+            fn=int(fn[i]),
+            truth=int(tp[i] + fn[i]),
+            labels=int(tp[i] + fp[i]),
+            similarity_sum=float(sim_sum[i]),
+        ).finish()
         b.localisation = stat(float(sim_sum[i]), int(tp[i]))
         classes[cls.name] = b
     empty = comp.empty_frames
@@ -153,7 +160,12 @@ def object_metrics(ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: 
             localisation[family] = stat(float(m.sim[sel].sum()), int(sel.sum()))
     localisation["all"] = stat(float(m.sim[same].sum()), int(same.sum()))
     names = [c.name for c in ontology.objects]
-    used = sorted({*np.nonzero(confusion[:n_cls].sum(axis=1))[0].tolist(), *np.nonzero(confusion[:, :n_cls].sum(axis=0))[0].tolist()})
+    used = sorted(
+        {
+            *np.nonzero(confusion[:n_cls].sum(axis=1))[0].tolist(),
+            *np.nonzero(confusion[:, :n_cls].sum(axis=0))[0].tolist(),
+        }
+    )
     rows = [*used, n_cls]
     pq_den = tp.sum() + 0.5 * fp.sum() + 0.5 * fn.sum() + empty
     return ObjectMetrics(
@@ -167,7 +179,9 @@ def object_metrics(ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: 
             counts=confusion[np.ix_(rows, rows)].tolist(),
         ),
         classes=classes,
-        panoptic_quality=stat(float(sim_sum.sum()) + empty, float(pq_den), float(tp.sum() + fp.sum() + fn.sum() + empty)),
+        panoptic_quality=stat(
+            float(sim_sum.sum()) + empty, float(pq_den), float(tp.sum() + fp.sum() + fn.sum() + empty)
+        ),
         visibility_accuracy=stat(comp.visibility_agree, comp.visibility_nodes),
         empty_frames_agreed=empty,
     )

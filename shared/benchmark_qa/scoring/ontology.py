@@ -117,7 +117,8 @@ class Ontology:
         self.classification_by_hash = {c.hash: c for c in classifications}
         # featureHash of any attribute -> the node (answers in label rows name attributes by this hash)
         self.attribute_by_hash: dict[str, AttributeNode] = {}
-        for owner in (*objects, *classifications):
+        owners: list[ObjectClass | ClassificationClass] = [*objects, *classifications]
+        for owner in owners:
             for node in owner.all_attributes.values():
                 self.attribute_by_hash[node.hash] = node
 

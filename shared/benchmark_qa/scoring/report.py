@@ -20,7 +20,9 @@ from benchmark_qa.scoring.metrics import AttributeBreakdown, ObjectMetrics, Stat
 from benchmark_qa.scoring.tracking import TrackingMetrics
 
 SCHEMA_VERSION = "1.0"
-SCORE_FORMULA = "(w_objects*PQ + w_attributes*attribute_accuracy + w_classifications*classification_accuracy) / sum(w present)"
+SCORE_FORMULA = (
+    "(w_objects*PQ + w_attributes*attribute_accuracy + w_classifications*classification_accuracy) / sum(w present)"
+)
 
 
 class MatchTable(BaseModel):
@@ -64,8 +66,13 @@ class ScoreReport(BaseModel):
     def counts(self) -> dict[str, Any]:
         """tp/fp/fn per class and correct/total per attribute path: add these across reports, then divide."""
         return {
-            "classes": {k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "similarity_sum": v.similarity_sum} for k, v in self.objects.classes.items()},
-            "object_attributes": {k: {"correct": v.correct, "total": v.total} for k, v in self.object_attributes.items()},
+            "classes": {
+                k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "similarity_sum": v.similarity_sum}
+                for k, v in self.objects.classes.items()
+            },
+            "object_attributes": {
+                k: {"correct": v.correct, "total": v.total} for k, v in self.object_attributes.items()
+            },
             "classifications": {k: {"correct": v.correct, "total": v.total} for k, v in self.classifications.items()},
         }
 
@@ -94,7 +101,10 @@ class ScoreReport(BaseModel):
                 lines += [f"{p:<36}{b.correct:>9}{b.total:>7}{_fmt(b.accuracy):>7}" for p, b in table.items()]
         if self.tracking:
             t = self.tracking
-            lines += ["", f"tracks: IDF1={_fmt(t.idf1)} MOTA={t.mota:.3f} HOTA={_fmt(t.hota)} ID switches={t.id_switches} fragmentations={t.fragmentations}"]
+            lines += [
+                "",
+                f"tracks: IDF1={_fmt(t.idf1)} MOTA={t.mota:.3f} HOTA={_fmt(t.hota)} ID switches={t.id_switches} fragmentations={t.fragmentations}",
+            ]
         if self.conflict_totals:
             lines += ["", "conflicts: " + ", ".join(f"{k}={v}" for k, v in sorted(self.conflict_totals.items()))]
         hints = self.hints()

@@ -15,7 +15,6 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from benchmark_qa.scoring.comparison import Columns, Comparison
-from benchmark_qa.scoring.matching import is_one_to_one
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)
 
@@ -77,6 +76,67 @@ def _lsa_max(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return linear_sum_assignment(-score)  # type: ignore[no-any-return]
 
 
+def _argmax_if_optimal(
+    idx: np.ndarray, row: np.ndarray, col: np.ndarray, frame: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, take each row's best pair; where those pairs use distinct columns the result is an optimal
+    assignment (duals u_row = row maximum, v = 0 satisfy u + v >= score with equality on the pairs chosen and
+    every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
+    order = np.lexsort((-score, row))
+    first = np.concatenate([[True], row[order][1:] != row[order][:-1]])
+    best = order[first]
+    _, col_first = np.unique(col[best], return_index=True)
+    dup_col = np.ones(len(best), dtype=bool)
+    dup_col[col_first] = False  # columns chosen by more than one row
+    bad_frames = np.unique(frame[best][dup_col])
+    solved = ~np.isin(frame, bad_frames)
+    keep = best[~np.isin(frame[best], bad_frames)]
+    return idx[keep], solved
+
+
+def _hota_assignment(
+    key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, ng: int, na: int
+) -> np.ndarray:
+    """Indices of the candidate pairs chosen per frame (max total score). Frames whose pairs are already
+    one-to-one keep them all; only the others go through the solver."""
+    _, frow = np.unique(key * (ng + 1) + cg, return_inverse=True)
+    _, fcol = np.unique(key * (na + 1) + ca, return_inverse=True)
+    ambiguous_pair = (np.bincount(frow)[frow] > 1) | (np.bincount(fcol)[fcol] > 1)
+    # an isolated pair (alone in its row and column) is always chosen; only the ambiguous pairs of a frame
+    # go to the solver, and they are few
+    parts = [np.nonzero(~ambiguous_pair)[0]]
+    amb = np.nonzero(ambiguous_pair)[0]
+    for row_ids, col_ids in ((frow, fcol), (fcol, frow)):
+        if len(amb) == 0:
+            break
+        chosen, solved = _argmax_if_optimal(amb, row_ids[amb], col_ids[amb], key[amb], score[amb])
+        parts.append(chosen)
+        amb = amb[~solved]
+    amb = amb[np.argsort(key[amb], kind="stable")]
+    keys_list, rows_list, cols_list = key[amb].tolist(), cg[amb].tolist(), ca[amb].tolist()
+    scores = score[amb].tolist()
+    start = 0
+    for end in range(1, len(amb) + 1):
+        if end < len(amb) and keys_list[end] == keys_list[start]:
+            continue
+        rmap: dict[int, int] = {}
+        cmap: dict[int, int] = {}
+        cells = [
+            (rmap.setdefault(rows_list[k], len(rmap)), cmap.setdefault(cols_list[k], len(cmap)))
+            for k in range(start, end)
+        ]
+        mat = np.zeros((len(rmap), len(cmap)))
+        pick = np.full((len(rmap), len(cmap)), -1, dtype=np.int64)
+        for k, (r, c) in enumerate(cells):
+            mat[r, c] = scores[start + k]
+            pick[r, c] = amb[start + k]
+        rr, cc = _lsa_max(mat)
+        chosen = pick[rr, cc]
+        parts.append(chosen[chosen >= 0])
+        start = end
+    return np.sort(np.concatenate(parts))
+
+
 def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.ndarray) -> TrackingMetrics:
     """`match_threshold[class]` and `t_class[truth obj]` decide which candidate pairs count for IDTP."""
     m, cand = comp.matches, comp.candidates
@@ -126,41 +186,17 @@ def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.
         alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
         # step 2: per frame, assignment on alignment x similarity
         score = alignment[cg, ca] * cand.sim
-        order = np.argsort(key, kind="stable")
-        key_s = key[order]
-        cut = np.nonzero(np.diff(key_s))[0] + 1
-        sel_parts: list[np.ndarray] = []
-        # frames whose candidate pairs are already one-to-one need no solver
-        _, frow = np.unique(key * (ng + 1) + cg, return_inverse=True)
-        _, fcol = np.unique(key * (na + 1) + ca, return_inverse=True)
-        row_dup = np.bincount(frow)[frow] > 1
-        col_dup = np.bincount(fcol)[fcol] > 1
-        ambiguous_pair = row_dup | col_dup
-        for chunk in np.split(order, cut):
-            if not ambiguous_pair[chunk].any():
-                sel_parts.append(chunk)
-                continue
-            ug, gi = np.unique(cg[chunk], return_inverse=True)
-            ua, ai = np.unique(ca[chunk], return_inverse=True)
-            mat = np.zeros((len(ug), len(ua)))
-            mat[gi, ai] = score[chunk]
-            if is_one_to_one(mat > 0):
-                sel_parts.append(chunk)
-                continue
-            r, c = _lsa_max(mat)
-            lookup = {(int(x), int(y)): int(k) for x, y, k in zip(gi, ai, chunk, strict=True)}
-            sel_parts.append(np.array([lookup[(int(x), int(y))] for x, y in zip(r, c, strict=True) if (int(x), int(y)) in lookup], dtype=np.int64))
-        sel = np.concatenate(sel_parts) if sel_parts else np.zeros(0, np.int64)
+        sel = _hota_assignment(key, cg, ca, score, ng, na)
         sg, sa, ss = cg[sel], ca[sel], cand.sim[sel]
+        pairs, pair_id = np.unique(sg * na + sa, return_inverse=True)
+        pair_gt, pair_tr = gt_count[pairs // na], tr_count[pairs % na]
         for k, alpha in enumerate(ALPHAS):
             ok = ss >= alpha - 1e-10
             hota_tp[k] = int(ok.sum())
             if not ok.any():
                 continue
-            mc = np.zeros((ng, na))
-            np.add.at(mc, (sg[ok], sa[ok]), 1.0)
-            ass_iou = mc / np.maximum(gt_count[:, None] + tr_count[None, :] - mc, 1.0)
-            assa_w[k] = float((mc * ass_iou).sum())
+            mc = np.bincount(pair_id[ok], minlength=len(pairs)).astype(np.float64)
+            assa_w[k] = float((mc * mc / np.maximum(pair_gt + pair_tr - mc, 1.0)).sum())
             loca_sum[k] = float(ss[ok].sum())
     hota_fn = gt_dets - hota_tp
     hota_fp = tr_dets - hota_tp

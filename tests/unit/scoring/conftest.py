@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from benchmark_qa.scoring import Ontology
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scoring"

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from benchmark_qa.scoring import Ontology
 from benchmark_qa.scoring.labels import LabelSet, read_label_row
 
@@ -24,14 +23,31 @@ def sdk_row(structure: dict[str, Any], row: dict[str, Any]) -> Any:
     from encord.orm.ontology import Ontology as OrmOntology
 
     when = datetime.datetime(2024, 1, 1)
-    orm = OrmOntology(title="t", structure=OntologyStructure.from_dict(structure), ontology_hash="o",
-                      created_at=when, last_edited_at=when)
-    meta = LabelRowMetadata.from_dict({
-        "label_hash": row["label_hash"], "branch_name": "main", "data_hash": row["data_hash"], "dataset_hash": "d",
-        "dataset_title": "d", "data_title": "d", "data_type": row["data_type"].upper(), "data_link": None,
-        "spaces": {}, "label_status": "LABELLED", "number_of_frames": 1000, "created_at": None, "last_edited_at": None,
-    })
-    label_row = LabelRowV2(meta, None, SdkOntology(orm, api_client=None))
+    orm = OrmOntology(
+        title="t",
+        structure=OntologyStructure.from_dict(structure),
+        ontology_hash="o",
+        created_at=when,
+        last_edited_at=when,
+    )
+    meta = LabelRowMetadata.from_dict(
+        {
+            "label_hash": row["label_hash"],
+            "branch_name": "main",
+            "data_hash": row["data_hash"],
+            "dataset_hash": "d",
+            "dataset_title": "d",
+            "data_title": "d",
+            "data_type": row["data_type"].upper(),
+            "data_link": None,
+            "spaces": {},
+            "label_status": "LABELLED",
+            "number_of_frames": 1000,
+            "created_at": None,
+            "last_edited_at": None,
+        }
+    )
+    label_row = LabelRowV2(meta, None, SdkOntology(orm, api_client=None))  # type: ignore[arg-type]
     label_row.from_labels_dict(row)
     return label_row
 
@@ -62,7 +78,10 @@ def sdk_coordinates(coords: Any) -> Any:
         return ("point", [(coords.x, coords.y)])
     if isinstance(coords, SkeletonCoordinates):
         vis = {None: 2, "visible": 2, "invisible": 0, "occluded": 1, "selfOccluded": 1}
-        return ("skeleton", [(v.name, v.x, v.y, vis[v.visibility.value if v.visibility else None]) for v in coords.values])
+        return (
+            "skeleton",
+            [(v.name, v.x, v.y, vis[v.visibility.value if v.visibility else None]) for v in coords.values],
+        )
     if isinstance(coords, BitmaskCoordinates):
         d = coords.to_dict()
         return ("bitmask", (d["top"], d["left"], d["width"], d["height"], d["rleString"]))
@@ -86,7 +105,10 @@ def ours(ls: LabelSet) -> dict[tuple[str, int], Any]:
                 value = (family, [tuple(p) for p in ann.geom[k].tolist()])
             elif family == "skeleton":
                 names, xy, vis = ann.geom[k]
-                value = ("skeleton", [(n, x, y, int(v)) for n, (x, y), v in zip(names, xy.tolist(), vis.tolist(), strict=True)])
+                value = (
+                    "skeleton",
+                    [(n, x, y, int(v)) for n, (x, y), v in zip(names, xy.tolist(), vis.tolist(), strict=True)],
+                )
             elif family == "bitmask":
                 value = ("bitmask", ann.geom[k])
             else:
@@ -143,10 +165,14 @@ def test_reader_matches_sdk(name: str, structure: dict[str, Any], ontology: Onto
                 assert [(n, v) for n, _, _, v in got] == [(n, v) for n, _, _, v in value]
                 np.testing.assert_allclose([g[1:3] for g in got], [v[1:3] for v in value])
             else:
-                np.testing.assert_allclose(np.asarray(got, dtype=float).ravel() if kind != "polygon" else
-                                           np.concatenate([np.ravel(r) for p in got for r in p]),
-                                           np.asarray(value, dtype=float).ravel() if kind != "polygon" else
-                                           np.concatenate([np.ravel(r) for p in value for r in p]))
+                np.testing.assert_allclose(
+                    np.asarray(got, dtype=float).ravel()
+                    if kind != "polygon"
+                    else np.concatenate([np.ravel(r) for p in got for r in p]),
+                    np.asarray(value, dtype=float).ravel()
+                    if kind != "polygon"
+                    else np.concatenate([np.ravel(r) for p in value for r in p]),
+                )
         by_hash = {o.hash: o for o in ls.objects}
         for instance in row.get_object_instances():
             assert by_hash[instance.object_hash].answers == sdk_answers(instance), instance.object_hash
@@ -171,8 +197,18 @@ def test_dynamic_answers_match_sdk(structure: dict[str, Any], ontology: Ontology
     damage = ontology.objects[0].all_attributes["damage"]
     instance = next(i for i in row.get_object_instances() if i.object_hash == "anVCarA1")
     answers = instance.get_answer(instance.ontology_item.attributes[1], is_dynamic=True)
-    sdk = {frame: frozenset(o.feature_node_hash for o in a.answer) for a in answers for r in a.ranges for frame in range(r.start, r.end + 1)}
+    sdk = {
+        frame: frozenset(o.feature_node_hash for o in a.answer)
+        for a in answers
+        for r in a.ranges
+        for frame in range(r.start, r.end + 1)
+    }
     obj = next(o for o in ls.objects if o.hash == "anVCarA1")
-    mine = {int(f): v for ranges, v in obj.dynamic[damage.hash] for s, e in ranges.tolist() for f in range(int(s), int(e) + 1)}
+    mine = {
+        int(f): v
+        for ranges, v in obj.dynamic[damage.hash]
+        for s, e in ranges.tolist()
+        for f in range(int(s), int(e) + 1)
+    }
     assert mine == sdk
     assert mine[3] == frozenset({"optscr01"})

@@ -1,0 +1,250 @@
+"""Scoring engine vs pycocotools COCOeval on a generated 10,000-frame video with 20 tracked boxes per frame.
+
+Each side runs in its own subprocess so peak RSS (getrusage maxrss) is its own; tracemalloc peak is reported for
+the scorer too. Benchmarks print; they never assert timings.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FRAMES, OBJECTS, WIDTH, HEIGHT = 10_000, 20, 1920, 1080
+WHEN = "Tue, 05 Nov 2024 10:00:00 UTC"
+
+
+def _box(object_hash: str, x: float, y: float, w: float, h: float) -> dict[str, Any]:
+    return {
+        "objectHash": object_hash,
+        "featureHash": "car00001",
+        "name": "Car",
+        "value": "car",
+        "color": "#D33115",
+        "shape": "bounding_box",
+        "createdAt": WHEN,
+        "createdBy": "annotator@example.com",
+        "confidence": 1.0,
+        "manualAnnotation": True,
+        "boundingBox": {"x": x, "y": y, "w": w, "h": h},
+    }
+
+
+def generate(directory: Path, seed: int = 7) -> None:
+    """Truth: 20 boxes drifting across the frame. Annotator: ~2 px jitter, 1% misses, 1% extras, and an
+    identity swap of two tracks every 1,000 frames."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(0.05, 0.75, (OBJECTS, 2))
+    size = rng.uniform(0.04, 0.15, (OBJECTS, 2))
+    velocity = rng.normal(0, 0.0002, (OBJECTS, 2))
+    truth_frames: dict[str, Any] = {}
+    labels_frames: dict[str, Any] = {}
+    gt_boxes, dt_boxes = [], []
+    for f in range(FRAMES):
+        pos = np.mod(start + velocity * f, 0.8)
+        jitter = rng.normal(0, 2.0, (OBJECTS, 4)) / [WIDTH, HEIGHT, WIDTH, HEIGHT]
+        truth, labels = [], []
+        for k in range(OBJECTS):
+            x, y, w, h = float(pos[k, 0]), float(pos[k, 1]), float(size[k, 0]), float(size[k, 1])
+            truth.append(_box(f"gt{k:06d}", x, y, w, h))
+            gt_boxes.append((f, x, y, w, h))
+            if rng.random() < 0.01:
+                continue
+            ident = k ^ 1 if (f // 1000) % 2 == 1 else k  # swap neighbouring identities in odd thousands
+            bx, by, bw, bh = (float(v) for v in np.array([x, y, w, h]) + jitter[k])
+            labels.append(_box(f"an{ident:06d}", bx, by, bw, bh))
+            dt_boxes.append((f, bx, by, bw, bh))
+        if rng.random() < 0.2:
+            x, y = rng.uniform(0, 0.9, 2)
+            labels.append(_box(f"ex{f:06d}", float(x), float(y), 0.05, 0.05))
+            dt_boxes.append((f, float(x), float(y), 0.05, 0.05))
+        truth_frames[str(f)] = {"objects": truth, "classifications": []}
+        labels_frames[str(f)] = {"objects": labels, "classifications": []}
+
+    def row(label_hash: str, frames: dict[str, Any]) -> dict[str, Any]:
+        unit = {
+            "data_hash": "video",
+            "data_title": "v.mp4",
+            "data_link": "x",
+            "data_type": "video/mp4",
+            "data_sequence": 0,
+            "width": WIDTH,
+            "height": HEIGHT,
+            "data_fps": 25.0,
+            "data_duration": FRAMES / 25.0,
+            "labels": frames,
+        }
+        return {
+            "label_hash": label_hash,
+            "branch_name": "main",
+            "created_at": WHEN,
+            "last_edited_at": WHEN,
+            "data_hash": "video",
+            "dataset_hash": "d",
+            "dataset_title": "d",
+            "data_title": "v",
+            "data_type": "video",
+            "annotation_task_status": "COMPLETED",
+            "is_shadow_data": False,
+            "object_answers": {},
+            "classification_answers": {},
+            "object_actions": {},
+            "label_status": "LABELLED",
+            "data_units": {"video": unit},
+        }
+
+    ontology = {
+        "objects": [
+            {"id": "1", "name": "Car", "color": "#D33115", "shape": "bounding_box", "featureNodeHash": "car00001"}
+        ],
+        "classifications": [],
+    }
+    (directory / "ontology.json").write_text(json.dumps(ontology))
+    (directory / "truth.json").write_text(json.dumps(row("truth", truth_frames)))
+    (directory / "labels.json").write_text(json.dumps(row("labels", labels_frames)))
+
+    def coco(boxes: list[tuple[int, float, float, float, float]], detections: bool) -> Any:
+        anns = []
+        for i, (f, x, y, w, h) in enumerate(boxes):
+            ann = {
+                "id": i + 1,
+                "image_id": f,
+                "category_id": 1,
+                "bbox": [x * WIDTH, y * HEIGHT, w * WIDTH, h * HEIGHT],
+                "area": w * WIDTH * h * HEIGHT,
+                "iscrowd": 0,
+            }
+            if detections:
+                ann["score"] = 1.0
+            anns.append(ann)
+        if detections:
+            return anns
+        return {
+            "images": [{"id": f, "width": WIDTH, "height": HEIGHT} for f in range(FRAMES)],
+            "annotations": anns,
+            "categories": [{"id": 1, "name": "Car"}],
+        }
+
+    (directory / "coco_gt.json").write_text(json.dumps(coco(gt_boxes, False)))
+    (directory / "coco_dt.json").write_text(json.dumps(coco(dt_boxes, True)))
+
+
+def _load(directory: Path) -> tuple[Any, bytes, bytes]:
+    from benchmark_qa.scoring import Ontology
+
+    ontology = Ontology.from_dict(json.loads((directory / "ontology.json").read_text()))
+    return ontology, (directory / "truth.json").read_bytes(), (directory / "labels.json").read_bytes()
+
+
+def _child_score(directory: Path) -> dict[str, Any]:
+    """Untraced: wall time and peak RSS of JSON bytes -> report (the input bytes themselves are in the RSS)."""
+    from benchmark_qa.scoring import score_label_rows
+
+    ontology, truth, labels = _load(directory)
+    empty = b'{"data_type":"video","data_units":{}}'
+    score_label_rows(ontology, empty, empty)  # import everything first: imports are not scoring time
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    report = score_label_rows(ontology, truth, labels)
+    elapsed = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    size = len(report.to_json())
+    json_time = time.perf_counter() - started
+    t = report.tracking
+    d = report.objects.detection
+    return {
+        "seconds": elapsed,
+        "maxrss_mb": rss,
+        "base_rss_mb": base_rss,
+        "json_seconds": json_time,
+        "json_mb": size / 2**20,
+        "precision": d.precision.value if d.precision else None,
+        "recall": d.recall.value if d.recall else None,
+        "idf1": t.idf1 if t else None,
+        "hota": t.hota if t else None,
+        "id_switches": t.id_switches if t else None,
+        "input_mb": (len(truth) + len(labels)) / 2**20,
+    }
+
+
+def _child_trace(directory: Path) -> dict[str, Any]:
+    """tracemalloc peak of the same call (allocations made while scoring, inputs excluded)."""
+    from benchmark_qa.scoring import score_label_rows
+
+    ontology, truth, labels = _load(directory)
+    empty = b'{"data_type":"video","data_units":{}}'
+    score_label_rows(ontology, empty, empty)
+    tracemalloc.start()
+    score_label_rows(ontology, truth, labels)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"tracemalloc_mb": peak / 2**20}
+
+
+def _child_coco(directory: Path) -> dict[str, Any]:
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(directory / "coco_gt.json"))
+        dt = gt.loadRes(json.loads((directory / "coco_dt.json").read_text()))
+        ev = COCOeval(gt, dt, "bbox")
+        ev.params.iouThrs = np.array([0.5])
+        ev.params.areaRng = [[0, 1e10]]
+        ev.params.areaRngLbl = ["all"]
+        ev.params.maxDets = [100]
+        started = time.perf_counter()
+        ev.evaluate()
+        ev.accumulate()
+        elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "precision": float(ev.eval["precision"][0, :, 0, 0, 0].mean()),
+    }
+
+
+def _in_subprocess(kind: str, directory: Path) -> dict[str, Any]:
+    code = f"import json, pathlib, bench.scoring as b; print(json.dumps(b._child_{kind}(pathlib.Path({str(directory)!r}))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        started = time.perf_counter()
+        generate(directory)
+        print(f"generated {FRAMES} frames x {OBJECTS} boxes in {time.perf_counter() - started:.1f} s")
+        ours = _in_subprocess("score", directory)
+        ours.update(_in_subprocess("trace", directory))
+        coco = _in_subprocess("coco", directory)
+    print(f"input: {ours['input_mb']:.1f} MB of label-row JSON (truth + annotator)")
+    print(f"{'':34}{'benchmark-qa':>14}{'COCOeval':>12}{'ratio':>9}")
+    print(f"{'time (s)':34}{ours['seconds']:>14.3f}{coco['seconds']:>12.3f}{coco['seconds'] / ours['seconds']:>8.1f}x")
+    print(
+        f"{'peak RSS (MB, whole process)':34}{ours['maxrss_mb']:>14.0f}{coco['maxrss_mb']:>12.0f}"
+        f"{coco['maxrss_mb'] / ours['maxrss_mb']:>8.1f}x"
+    )
+    print(f"{'  of which before scoring (inputs)':34}{ours['base_rss_mb']:>14.0f}")
+    print(f"{'tracemalloc peak (MB)':34}{ours['tracemalloc_mb']:>14.0f}{'-':>12}")
+    print(
+        f"  benchmark-qa: JSON bytes -> report incl. parsing, matching, tracking (IDF1 {ours['idf1']:.3f}, "
+        f"HOTA {ours['hota']:.3f}, {ours['id_switches']} ID switches), conflicts; P {ours['precision']:.4f} R {ours['recall']:.4f}"
+    )
+    print(f"  report.to_json(): {ours['json_seconds']:.3f} s, {ours['json_mb']:.1f} MB")
+    print(
+        f"  COCOeval: evaluate()+accumulate() only (IoU 0.5, one area range, maxDets 100), files pre-loaded; AP-precision {coco['precision']:.4f}"
+    )

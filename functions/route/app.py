@@ -1,0 +1,89 @@
+"""RouteFunction: the "Benchmark Task?" agent stage -> YES / NO. Runs on its EventBridge schedule and, through
+its Function URL, when Encord posts an agent-stage webhook (verified here: the URL itself has no AWS auth).
+Thin handler over benchmark_qa.encord.routing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from benchmark_qa.config import RoutingSettings, load
+from benchmark_qa.encord.client import encord_client
+from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingTarget, run_routing
+from benchmark_qa.encord.webhook import WebhookRejected, verify_notification
+from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.store.routing import RoutingRepository
+from benchmark_qa.store.table import state_table
+
+settings = load(RoutingSettings)
+repository = RoutingRepository(state_table(settings.state_table, settings.aws_region))
+target = RoutingTarget.from_settings(settings)
+
+
+class RoutingFailed(RuntimeError):
+    """A scheduled run that could not route every task: failing the invocation lets the scheduler retry it."""
+
+
+def _route(trigger: str) -> RoutingReport:
+    router = Router(encord_client(settings), target, batch_size=settings.action_batch_size)
+    report = run_routing(
+        router, trigger=trigger, dry_run=settings.dry_run, repository=repository, lock_seconds=settings.lock_seconds
+    )
+    counts = report.counts
+    metrics.add_metric(name="TasksRouted", unit=MetricUnit.Count, value=counts.get(f"outcome:{Outcome.ROUTED}", 0))
+    metrics.add_metric(
+        name="TasksMovedElsewhere", unit=MetricUnit.Count, value=counts.get(f"outcome:{Outcome.MOVED_ELSEWHERE}", 0)
+    )
+    metrics.add_metric(name="RoutingErrors", unit=MetricUnit.Count, value=len(report.errors))
+    logger.info("routing run", extra=report.summary())
+    return report
+
+
+def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
+def _webhook_secret() -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    if not settings.webhook_secret:
+        return ""
+    secret = parameters.get_secret(settings.webhook_secret, max_age=300)
+    return secret if isinstance(secret, str) else ""
+
+
+def _webhook(event: dict[str, Any]) -> dict[str, Any]:
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    try:
+        notification = verify_notification(
+            body,
+            event.get("headers") or {},
+            _webhook_secret(),
+            now=time.time(),
+            max_skew=settings.webhook_max_skew_seconds,
+        )
+        if notification.payload.project_hash != settings.production_project_hash:
+            raise WebhookRejected(400, "notification for another project")
+    except WebhookRejected as rejected:
+        # The reason goes to the log only: the caller learns the status, not which check failed.
+        logger.warning("webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
+        return _response(rejected.status, {"message": "unauthorized" if rejected.status == 401 else "bad request"})
+    report = _route("webhook")
+    return _response(200 if report.status != "failed" else 500, {"run_id": report.run_id, "status": report.status})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "http" in (event.get("requestContext") or {}):  # Function URL (payload format 2.0)
+        return _webhook(event)
+    report = _route("schedule")
+    if report.status == "failed":
+        raise RoutingFailed(f"routing run {report.run_id} failed: {report.errors[:3]}")
+    return report.summary()

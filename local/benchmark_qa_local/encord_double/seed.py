@@ -1,0 +1,193 @@
+"""The standard Benchmark QA setup, seeded straight into a `DoubleState`.
+
+Production Project workflow (as in Encord's Benchmark QA docs):
+
+    start -> "Benchmark Task?" (agent) --YES--> "Consensus 1 Annotate" (N annotators) -> "Consensus 1" (review)
+                                                                    "Consensus 1" --approve--> "Complete"
+                                                                    "Consensus 1" --reject---> "Archive"
+                                        --NO---> "Annotate 1" -> "Review 1" -> "Complete"  (reject -> "Annotate 1")
+
+Benchmark Project: "Annotate 1" -> "Review 1" -> "Complete", holding the ground truth of the benchmark dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from encord.objects import OntologyStructure, Shape
+from encord.objects.attributes import RadioAttribute
+
+from .datasets import add_data_unit, attach_dataset
+from .state import (
+    Dataset,
+    DataUnit,
+    DoubleState,
+    Ontology,
+    Pathway,
+    Project,
+    Stage,
+    StageType,
+    Workflow,
+    new_uuid,
+)
+from .storage import add_folder
+
+DEFAULT_ANNOTATORS = ("annotator1@benchmark-qa.local", "annotator2@benchmark-qa.local")
+
+
+@dataclass(frozen=True)
+class StandardSetup:
+    ontology_hash: str
+    benchmark_project_hash: str
+    production_project_hash: str
+    benchmark_dataset_hash: str
+    production_dataset_hash: str
+    folder_uuid: str
+    integration_hash: str
+    production_stages: dict[str, str]  # stage title -> uuid
+    benchmark_stages: dict[str, str]
+    annotators: tuple[str, ...]
+    benchmark_data_hashes: tuple[str, ...]
+    production_data_hashes: tuple[str, ...]
+
+
+def standard_ontology() -> dict[str, Any]:
+    """A bounding box object and a radio classification, built with the SDK so the editor JSON is valid."""
+    structure = OntologyStructure()
+    structure.add_object(name="Box", shape=Shape.BOUNDING_BOX)
+    classification = structure.add_classification()
+    quality = classification.add_attribute(RadioAttribute, "Quality")
+    quality.add_option("good")
+    quality.add_option("bad")
+    return structure.to_dict()
+
+
+def _production_workflow(annotators: Sequence[str]) -> Workflow:
+    ids = {
+        name: new_uuid()
+        for name in (
+            "Benchmark Task?",
+            "Consensus 1 Annotate",
+            "Consensus 1",
+            "Annotate 1",
+            "Review 1",
+            "Complete",
+            "Archive",
+        )
+    }
+    stages = [
+        Stage(
+            uuid=ids["Benchmark Task?"],
+            title="Benchmark Task?",
+            stage_type=StageType.AGENT,
+            pathways=[
+                Pathway(name="YES", destination_uuid=ids["Consensus 1 Annotate"]),
+                Pathway(name="NO", destination_uuid=ids["Annotate 1"]),
+            ],
+        ),
+        Stage(
+            uuid=ids["Consensus 1 Annotate"],
+            title="Consensus 1 Annotate",
+            stage_type=StageType.CONSENSUS_ANNOTATION,
+            next_uuid=ids["Consensus 1"],
+            annotators=list(annotators),
+        ),
+        Stage(
+            uuid=ids["Consensus 1"],
+            title="Consensus 1",
+            stage_type=StageType.CONSENSUS_REVIEW,
+            next_uuid=ids["Complete"],
+            reject_uuid=ids["Archive"],
+        ),
+        Stage(uuid=ids["Annotate 1"], title="Annotate 1", stage_type=StageType.ANNOTATION, next_uuid=ids["Review 1"]),
+        Stage(
+            uuid=ids["Review 1"],
+            title="Review 1",
+            stage_type=StageType.REVIEW,
+            next_uuid=ids["Complete"],
+            reject_uuid=ids["Annotate 1"],
+        ),
+        Stage(uuid=ids["Complete"], title="Complete", stage_type=StageType.DONE),
+        Stage(uuid=ids["Archive"], title="Archive", stage_type=StageType.DONE),
+    ]
+    return Workflow(start_uuid=ids["Benchmark Task?"], stages=stages)
+
+
+def _benchmark_workflow() -> Workflow:
+    annotate, review, complete = new_uuid(), new_uuid(), new_uuid()
+    return Workflow(
+        start_uuid=annotate,
+        stages=[
+            Stage(uuid=annotate, title="Annotate 1", stage_type=StageType.ANNOTATION, next_uuid=review),
+            Stage(uuid=review, title="Review 1", stage_type=StageType.REVIEW, next_uuid=complete, reject_uuid=annotate),
+            Stage(uuid=complete, title="Complete", stage_type=StageType.DONE),
+        ],
+    )
+
+
+def _add_units(state: DoubleState, dataset_hash: str, prefix: str, count: int) -> tuple[str, ...]:
+    return tuple(
+        add_data_unit(
+            state,
+            DataUnit(
+                dataset_hash=dataset_hash,
+                title=f"{prefix}-{i:04d}.jpg",
+                file_link=f"s3://benchmark-qa-demo/{prefix}/{prefix}-{i:04d}.jpg",
+            ),
+        ).data_hash
+        for i in range(count)
+    )
+
+
+def seed_standard_setup(
+    state: DoubleState,
+    *,
+    annotators: Sequence[str] = DEFAULT_ANNOTATORS,
+    benchmark_items: int = 3,
+    production_items: int = 3,
+) -> StandardSetup:
+    ontology = Ontology(ontology_hash=new_uuid(), title="Benchmark QA ontology", structure=standard_ontology())
+    state.ontologies[ontology.ontology_hash] = ontology
+
+    folder = add_folder(state, "benchmark-qa", "Uploads of the Benchmark QA demo")
+    benchmark_ds = Dataset(dataset_hash=new_uuid(), title="Benchmark Dataset", backing_folder_uuid=folder.uuid)
+    production_ds = Dataset(dataset_hash=new_uuid(), title="Production Dataset", backing_folder_uuid=folder.uuid)
+    state.datasets[benchmark_ds.dataset_hash] = benchmark_ds
+    state.datasets[production_ds.dataset_hash] = production_ds
+
+    benchmark = Project(
+        project_hash=new_uuid(),
+        title="Benchmark Project",
+        ontology_hash=ontology.ontology_hash,
+        workflow=_benchmark_workflow(),
+    )
+    production = Project(
+        project_hash=new_uuid(),
+        title="Production Project",
+        ontology_hash=ontology.ontology_hash,
+        workflow=_production_workflow(annotators),
+    )
+    state.projects[benchmark.project_hash] = benchmark
+    state.projects[production.project_hash] = production
+    attach_dataset(state, benchmark.project_hash, benchmark_ds.dataset_hash)
+    attach_dataset(state, production.project_hash, benchmark_ds.dataset_hash)
+    attach_dataset(state, production.project_hash, production_ds.dataset_hash)
+
+    bench_units = _add_units(state, benchmark_ds.dataset_hash, "benchmark", benchmark_items)
+    prod_units = _add_units(state, production_ds.dataset_hash, "production", production_items)
+    return StandardSetup(
+        ontology_hash=ontology.ontology_hash,
+        benchmark_project_hash=benchmark.project_hash,
+        production_project_hash=production.project_hash,
+        benchmark_dataset_hash=benchmark_ds.dataset_hash,
+        production_dataset_hash=production_ds.dataset_hash,
+        folder_uuid=folder.uuid,
+        integration_hash=new_uuid(),
+        production_stages={s.title: s.uuid for s in production.workflow.stages},
+        benchmark_stages={s.title: s.uuid for s in benchmark.workflow.stages},
+        annotators=tuple(annotators),
+        benchmark_data_hashes=bench_units,
+        production_data_hashes=prod_units,
+    )

@@ -1,0 +1,439 @@
+"""Routing the "Benchmark Task?" agent stage: benchmark data units go along YES, every other task along NO.
+
+Instead of listing the whole benchmark dataset and acting once per task (Encord's docs), the server filters the
+stage by dataset and the pathway actions travel in bundles:
+
+  1. `get_project` (2 requests); the stage and both pathways are checked against the workflow.
+  2. `project.list_datasets()`: the benchmark dataset must be attached; every other attached dataset is NO.
+  3. `stage.get_tasks(dataset_hash=benchmark)` -> YES; `stage.get_tasks(dataset_hash=<others, <= 100 a call>)`
+     -> NO. The two filters are an exact complement, so no task is guessed.
+  4. One bundle (`project.create_bundle()`) per batch of <= 1000 actions of one stage. A batch that Encord
+     rejects (400: some task already left the stage, or our own retried request had been applied before its
+     answer was lost) is replayed task by task; a task that is rejected alone has left the stage without us:
+     it is recorded as `moved_elsewhere`, not as an error.
+
+Cost: 3 + ceil(N_yes / page) + ceil(N_no / page) (+1 per further 100 non-benchmark datasets) GETs and
+ceil(N / 1000) action POSTs, against N + N / page + 3 for the docs' script.
+
+`run_routing` adds the lock, the dry run and the audit records (store/routing.py) around the `Router`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from encord.project import Project
+    from encord.user_client import EncordUserClient
+    from encord.workflow.stages.agent import AgentStage, AgentTask
+
+    from benchmark_qa.config import RoutingSettings
+    from benchmark_qa.store.routing import RoutingRepository
+
+MAX_HASHES_PER_CALL = 100  # dataset hashes travel in the query string of GET .../tasks
+ACTION_BATCH_LIMIT = 1000  # the SDK's bundle limit for workflow actions
+
+T = TypeVar("T")
+
+
+class RoutingSetupError(ValueError):
+    """The settings do not match the project's workflow or datasets. The message says what exists."""
+
+
+class Outcome(StrEnum):
+    ROUTED = "routed"
+    MOVED_ELSEWHERE = "moved_elsewhere"
+    DRY_RUN = "dry_run"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RoutingTarget:
+    project_hash: str
+    benchmark_dataset_hash: str
+    stage: str = "Benchmark Task?"
+    yes_pathway: str = "YES"
+    no_pathway: str = "NO"
+
+    @classmethod
+    def from_settings(cls, settings: RoutingSettings) -> RoutingTarget:
+        return cls(
+            project_hash=settings.production_project_hash,
+            benchmark_dataset_hash=settings.benchmark_dataset_hash,
+            stage=settings.agent_stage,
+            yes_pathway=settings.yes_pathway,
+            no_pathway=settings.no_pathway,
+        )
+
+
+# ---------------------------------------------------------------------------------------------- pure parts
+@dataclass(frozen=True)
+class StageView:
+    """What routing needs of a workflow stage (built from the SDK's stage objects)."""
+
+    title: str
+    uuid: str
+    kind: str
+    pathways: dict[str, str] = field(default_factory=dict)  # pathway name -> uuid
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One server-side filtered listing of the stage and the pathway its tasks take."""
+
+    pathway: str
+    dataset_hashes: tuple[str, ...]
+
+
+def batched(items: Sequence[T], size: int) -> list[list[T]]:
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def decide(dataset_hash: str, target: RoutingTarget) -> str:
+    """The routing rule: a data unit of the benchmark dataset goes YES, anything else NO."""
+    return target.yes_pathway if dataset_hash == target.benchmark_dataset_hash else target.no_pathway
+
+
+def resolve_stage(stages: Sequence[StageView], target: RoutingTarget) -> StageView:
+    """The agent stage named in the settings, with both pathways present; otherwise say what exists."""
+    stage = next((s for s in stages if target.stage in (s.title, s.uuid)), None)
+    if stage is None:
+        agent_stages = [s.title for s in stages if s.kind == "AGENT"]
+        raise RoutingSetupError(
+            f"project {target.project_hash} has no workflow stage {target.stage!r}; its agent stages are "
+            f"{agent_stages or 'none'} (all stages: {[s.title for s in stages]}). Set AGENT_STAGE to one of them."
+        )
+    if stage.kind != "AGENT":
+        raise RoutingSetupError(
+            f"stage {stage.title!r} of project {target.project_hash} is a {stage.kind} stage, not an agent stage; "
+            "set AGENT_STAGE to the agent stage that decides benchmark tasks"
+        )
+    missing = [p for p in (target.yes_pathway, target.no_pathway) if p not in stage.pathways]
+    if missing:
+        raise RoutingSetupError(
+            f"agent stage {stage.title!r} has no pathway {', '.join(repr(m) for m in missing)}; its pathways are "
+            f"{sorted(stage.pathways)}. Set YES_PATHWAY / NO_PATHWAY to those names."
+        )
+    if target.yes_pathway == target.no_pathway:
+        raise RoutingSetupError(f"YES_PATHWAY and NO_PATHWAY are both {target.yes_pathway!r}; they must differ")
+    return stage
+
+
+def listing_plan(
+    target: RoutingTarget, attached: Iterable[str], *, max_hashes: int = MAX_HASHES_PER_CALL
+) -> list[Listing]:
+    """YES for the benchmark dataset, NO for every other attached dataset, <= `max_hashes` hashes a listing."""
+    attached = list(dict.fromkeys(attached))
+    if target.benchmark_dataset_hash not in attached:
+        raise RoutingSetupError(
+            f"benchmark dataset {target.benchmark_dataset_hash} is not attached to project {target.project_hash}; "
+            f"attached datasets: {attached or 'none'}. Attach it in Encord or fix BENCHMARK_DATASET_HASH."
+        )
+    others = [h for h in attached if h != target.benchmark_dataset_hash]
+    plan = [Listing(target.yes_pathway, (target.benchmark_dataset_hash,))]
+    plan += [Listing(target.no_pathway, tuple(chunk)) for chunk in batched(others, max_hashes)]
+    return plan
+
+
+@dataclass(frozen=True)
+class Applied(Generic[T]):
+    item: T
+    outcome: Outcome
+    error: str | None = None
+
+
+def apply_in_batches(
+    items: Sequence[T],
+    *,
+    batch_size: int,
+    act_batch: Callable[[Sequence[T]], None],
+    act_one: Callable[[T], None],
+    is_rejection: Callable[[Exception], bool],
+) -> tuple[list[Applied[T]], int]:
+    """Act on `items` a batch at a time; a rejected batch is replayed one by one, where a rejection means the
+    item already left the stage. Any other failure of a batch stops the rest (they stay in the stage for the
+    next run). Returns the outcome of every item and the number of action requests made."""
+    results: list[Applied[T]] = []
+    requests = 0
+    batches = batched(items, batch_size)
+    for index, batch in enumerate(batches):
+        requests += 1
+        try:
+            act_batch(batch)
+        except Exception as error:
+            if not is_rejection(error):
+                message = f"batch of {len(batch)} failed: {type(error).__name__}: {error}"
+                results += [Applied(item, Outcome.FAILED, message) for item in batch]
+                rest = [item for later in batches[index + 1 :] for item in later]
+                results += [Applied(item, Outcome.FAILED, "not attempted: an earlier batch failed") for item in rest]
+                return results, requests
+            for item in batch:
+                requests += 1
+                try:
+                    act_one(item)
+                except Exception as single:
+                    if is_rejection(single):
+                        results.append(Applied(item, Outcome.MOVED_ELSEWHERE))
+                    else:
+                        results.append(Applied(item, Outcome.FAILED, f"{type(single).__name__}: {single}"))
+                else:
+                    results.append(Applied(item, Outcome.ROUTED))
+        else:
+            results += [Applied(item, Outcome.ROUTED) for item in batch]
+    return results, requests
+
+
+# ---------------------------------------------------------------------------------------------- SDK side
+@dataclass(frozen=True)
+class PlannedTask:
+    task: AgentTask
+    decision: str
+
+    @property
+    def task_uuid(self) -> str:
+        return str(self.task.uuid)
+
+
+@dataclass(frozen=True)
+class RoutedTask:
+    task_uuid: str
+    data_hash: str
+    data_title: str
+    decision: str
+    outcome: Outcome
+    error: str | None = None
+
+
+@dataclass
+class PreparedStage:
+    project: Project
+    stage: AgentStage
+    view: StageView
+    plan: list[Listing]
+
+
+def _is_rejection(error: Exception) -> bool:
+    from encord.exceptions import InvalidArgumentsError
+
+    return isinstance(error, InvalidArgumentsError)
+
+
+class Router:
+    """Pure orchestration over the SDK: prepare (check settings), list (server-filtered), act (bundled)."""
+
+    def __init__(
+        self,
+        client: EncordUserClient,
+        target: RoutingTarget,
+        *,
+        batch_size: int = ACTION_BATCH_LIMIT,
+        max_hashes: int = MAX_HASHES_PER_CALL,
+    ) -> None:
+        if not 1 <= batch_size <= ACTION_BATCH_LIMIT:
+            raise ValueError(f"batch size must be 1..{ACTION_BATCH_LIMIT}, got {batch_size}")
+        self._client = client
+        self.target = target
+        self._batch_size = batch_size
+        self._max_hashes = max_hashes
+
+    def prepare(self) -> PreparedStage:
+        from encord.exceptions import AuthorisationError, ResourceNotFoundError
+        from encord.workflow.stages.agent import AgentStage
+
+        try:
+            project = self._client.get_project(self.target.project_hash)
+        except (ResourceNotFoundError, AuthorisationError) as error:
+            raise RoutingSetupError(
+                f"project {self.target.project_hash} cannot be opened ({type(error).__name__}); check "
+                "PRODUCTION_PROJECT_HASH and that the key's user is a project admin"
+            ) from None
+        stages = project.workflow.stages
+        views = [
+            StageView(
+                title=s.title,
+                uuid=str(s.uuid),
+                kind=str(getattr(getattr(s, "stage_type", None), "value", type(s).__name__)).upper(),
+                pathways={p.name: str(p.uuid) for p in s.pathways} if isinstance(s, AgentStage) else {},
+            )
+            for s in stages
+        ]
+        view = resolve_stage(views, self.target)
+        stage = next(s for s in stages if str(s.uuid) == view.uuid)
+        assert isinstance(stage, AgentStage)  # resolve_stage checked the kind
+        attached = [str(d.dataset_hash) for d in project.list_datasets()]
+        plan = listing_plan(self.target, attached, max_hashes=self._max_hashes)
+        return PreparedStage(project=project, stage=stage, view=view, plan=plan)
+
+    def list_tasks(self, prepared: PreparedStage) -> list[PlannedTask]:
+        """Every task of the stage with its decision, listed completely before anything moves (pages are not a
+        snapshot; acting while paging would skip tasks)."""
+        planned: list[PlannedTask] = []
+        for listing in prepared.plan:
+            hashes = list(listing.dataset_hashes)
+            tasks = prepared.stage.get_tasks(dataset_hash=hashes[0] if len(hashes) == 1 else hashes)
+            planned += [PlannedTask(task, listing.pathway) for task in tasks]
+        return planned
+
+    def act(self, prepared: PreparedStage, planned: Sequence[PlannedTask]) -> tuple[list[RoutedTask], int]:
+        """Proceed every task along its pathway; one bundle per batch, all actions of the same stage."""
+        routed: list[RoutedTask] = []
+        requests = 0
+        for pathway in (self.target.yes_pathway, self.target.no_pathway):
+            pathway_uuid = prepared.view.pathways[pathway]
+            tasks = [p for p in planned if p.decision == pathway]
+
+            def act_batch(batch: Sequence[PlannedTask], pathway_uuid: str = pathway_uuid) -> None:
+                with prepared.project.create_bundle(bundle_size=self._batch_size) as bundle:
+                    for p in batch:
+                        p.task.proceed(pathway_uuid=pathway_uuid, bundle=bundle)
+
+            def act_one(p: PlannedTask, pathway_uuid: str = pathway_uuid) -> None:
+                p.task.proceed(pathway_uuid=pathway_uuid)
+
+            results, made = apply_in_batches(
+                tasks, batch_size=self._batch_size, act_batch=act_batch, act_one=act_one, is_rejection=_is_rejection
+            )
+            requests += made
+            routed += [_routed(r.item, r.outcome, r.error) for r in results]
+        return routed, requests
+
+
+def _routed(planned: PlannedTask, outcome: Outcome, error: str | None = None) -> RoutedTask:
+    task = planned.task
+    return RoutedTask(
+        task_uuid=str(task.uuid),
+        data_hash=str(task.data_hash),
+        data_title=task.data_title,
+        decision=planned.decision,
+        outcome=outcome,
+        error=error,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- a run
+@dataclass
+class RoutingReport:
+    run_id: str
+    trigger: str
+    dry_run: bool
+    started_at: str
+    status: str = "running"  # finished | failed | locked_out
+    duration_seconds: float = 0.0
+    tasks: list[RoutedTask] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    encord_requests: int | None = None
+    action_requests: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for task in self.tasks:
+            for key in (f"decision:{task.decision}", f"outcome:{task.outcome.value}"):
+                counts[key] = counts.get(key, 0) + 1
+        counts["tasks"] = len(self.tasks)
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "trigger": self.trigger,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "counts": self.counts,
+            "encord_requests": self.encord_requests,
+            "action_requests": self.action_requests,
+            "errors": self.errors,
+        }
+
+
+def run_routing(
+    router: Router,
+    *,
+    trigger: str,
+    dry_run: bool = False,
+    repository: RoutingRepository | None = None,
+    lock_seconds: int = 900,
+    request_count: Callable[[], int] | None = None,
+    run_id: str | None = None,
+) -> RoutingReport:
+    """One routing run: lock (unless dry run), prepare, list, act, record. A setup error is recorded on the run
+    and raised; Encord failures while acting are recorded per task and in `errors` (the tasks stay in the
+    stage for the next run)."""
+    from benchmark_qa.store.routing import TaskRecord
+
+    report = RoutingReport(
+        run_id=run_id or uuid.uuid4().hex,
+        trigger=trigger,
+        dry_run=dry_run,
+        started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+    )
+    project_hash = router.target.project_hash
+    clock = time.perf_counter()
+    requests_before = request_count() if request_count else 0
+    # A dry run changes nothing in Encord, so it neither needs nor blocks the lock.
+    locked = repository is not None and not dry_run
+    if repository is not None:
+        repository.start_run(
+            report.run_id, project_hash=project_hash, trigger=trigger, dry_run=dry_run, started_at=report.started_at
+        )
+    if locked and repository is not None:
+        if not repository.acquire_lock(project_hash, report.run_id, seconds=lock_seconds):
+            report.status = "locked_out"
+            report.errors.append(f"another routing run holds the lock of project {project_hash}")
+            _finish(report, repository, clock, request_count, requests_before)
+            return report
+    try:
+        prepared = router.prepare()
+        planned = router.list_tasks(prepared)
+        if dry_run:
+            report.tasks = [_routed(p, Outcome.DRY_RUN) for p in planned]
+        else:
+            report.tasks, report.action_requests = router.act(prepared, planned)
+        report.errors += sorted({t.error for t in report.tasks if t.outcome is Outcome.FAILED and t.error})
+        report.status = "failed" if report.errors else "finished"
+    except Exception as error:
+        report.status = "failed"
+        report.errors.append(f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        if repository is not None:
+            records = (
+                TaskRecord(t.task_uuid, t.decision, t.outcome.value, t.data_hash, t.data_title, t.error)
+                for t in report.tasks
+            )
+            repository.record_tasks(report.run_id, report.started_at, records)
+        _finish(report, repository, clock, request_count, requests_before)
+        if locked and repository is not None:
+            repository.release_lock(project_hash, report.run_id)
+    return report
+
+
+def _finish(
+    report: RoutingReport,
+    repository: RoutingRepository | None,
+    clock: float,
+    request_count: Callable[[], int] | None,
+    requests_before: int,
+) -> None:
+    report.duration_seconds = time.perf_counter() - clock
+    if request_count is not None:
+        report.encord_requests = request_count() - requests_before
+    if repository is not None:
+        repository.finish_run(
+            report.run_id,
+            status=report.status,
+            duration_seconds=report.duration_seconds,
+            counts=report.counts,
+            errors=report.errors,
+            encord_requests=report.encord_requests,
+            action_requests=report.action_requests,
+        )

@@ -1,0 +1,116 @@
+"""Streaming parse of a frame-keyed label row (video, DICOM, NIfTI, PDF): the bytes are cut at frame boundaries
+and each batch of frames is parsed, read and dropped before the next one, so peak memory is the size of one
+batch of dicts, not of the whole row (a 10,000-frame video is ~75 MB of JSON but ~500 MB as Python dicts).
+
+Cutting is JSON-aware and vectorised: quotes (minus escaped ones) give the in-string mask, braces and brackets
+outside strings give the nesting depth. A data unit's "labels" object opens at depth 4 (row, data_units, unit,
+labels) and its frames close back to depth 4. Anything unexpected returns None and the caller parses normally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import orjson
+
+_FRAMES_PER_BATCH = 500
+
+
+_KIND = np.zeros(256, dtype=np.uint8)
+_KIND[34] = 1  # "
+_KIND[[123, 91]] = 2  # { [
+_KIND[[125, 93]] = 3  # } ]
+_KIND[92] = 4  # backslash
+
+
+def _unescaped_quotes(buf: np.ndarray, quotes: np.ndarray, has_backslash: bool) -> np.ndarray:
+    if not has_backslash:
+        return quotes
+    after_backslash = quotes[(quotes > 0) & (buf[np.maximum(quotes - 1, 0)] == 92)]
+    if len(after_backslash) == 0:
+        return quotes
+    escaped = []
+    for q in after_backslash.tolist():  # rare: count the run of backslashes before the quote
+        run = 0
+        while q - run - 1 >= 0 and buf[q - run - 1] == 92:
+            run += 1
+        if run % 2:
+            escaped.append(q)
+    return np.setdiff1d(quotes, np.asarray(escaped, dtype=quotes.dtype)) if escaped else quotes
+
+
+class SplitRow:
+    """The row without its frame labels (`head`, a small dict) plus, per data unit that has labels, the byte
+    ranges of frame batches to parse lazily."""
+
+    def __init__(self, raw: bytes, head: dict[str, Any], batches: list[list[tuple[int, int]]]) -> None:
+        self.raw = raw
+        self.head = head
+        self.batches = batches  # one list per "labels" object, in data-unit order
+
+    def frames(self, unit: int) -> Iterator[dict[str, Any]]:
+        for start, end in self.batches[unit]:
+            chunk: dict[str, Any] = orjson.loads(b"{" + self.raw[start:end].strip(b" \t\r\n,") + b"}")
+            yield chunk
+
+
+def split_frames(raw: bytes) -> SplitRow | None:
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    codes = _KIND[buf]  # one pass over the bytes; everything after works on the few interesting positions
+    where = np.flatnonzero(codes)
+    kinds = codes[where]
+    del codes
+    quotes = _unescaped_quotes(buf, where[kinds == 1], bool((kinds == 4).any()))
+    if len(quotes) % 2:
+        return None
+    brace = kinds >= 2
+    brace &= kinds <= 3
+    events = where[brace]
+    opening = kinds[brace] == 2
+    outside = np.searchsorted(quotes, events) % 2 == 0
+    events, opening = events[outside], opening[outside]
+    step = np.where(opening, 1, -1)
+    depth = np.cumsum(step)  # depth after each event
+    if len(depth) == 0 or depth[-1] != 0 or depth.min() < 0:
+        return None
+    # "labels" objects: opening braces reaching depth 4 preceded by the key "labels"
+    label_opens = []
+    for k in np.flatnonzero((depth == 4) & (step == 1) & (buf[events] == 123)).tolist():
+        pos = int(events[k])
+        if raw[max(0, pos - 24) : pos].rstrip(b" \t\r\n").endswith(b'"labels":') or raw[max(0, pos - 24) : pos].replace(
+            b" ", b""
+        ).endswith(b'"labels":'):
+            label_opens.append(k)
+    if not label_opens:
+        return None
+    pieces: list[bytes] = []
+    batches: list[list[tuple[int, int]]] = []
+    cursor = 0
+    for k in label_opens:
+        open_pos = int(events[k])
+        # matching close: first later event back at depth 3
+        later = np.flatnonzero(depth[k:] == 3)
+        if len(later) == 0:
+            return None
+        close_k = k + int(later[0])
+        close_pos = int(events[close_k])
+        frame_ends = events[k + 1 : close_k][(depth[k + 1 : close_k] == 4) & (step[k + 1 : close_k] == -1)]
+        ranges = []
+        start = open_pos + 1
+        for i in range(_FRAMES_PER_BATCH - 1, len(frame_ends), _FRAMES_PER_BATCH):
+            end = int(frame_ends[i]) + 1
+            ranges.append((start, end))
+            start = end
+        if start < close_pos and raw[start:close_pos].strip(b" \t\r\n,"):
+            ranges.append((start, close_pos))
+        batches.append(ranges)
+        pieces.append(raw[cursor : open_pos + 1])
+        cursor = close_pos
+    pieces.append(raw[cursor:])
+    try:
+        head = orjson.loads(b"".join(pieces))
+    except orjson.JSONDecodeError:
+        return None
+    return SplitRow(raw, head, batches) if isinstance(head, dict) else None

@@ -1,0 +1,53 @@
+"""Fixtures for driving the Encord double with the real SDK. Copy `double`, `setup` and `make_client` into
+other test folders (or import `make_client` from here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair, generate_key_pair
+from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
+from encord import EncordUserClient
+from encord.http.constants import RequestsSettings
+
+pytestmark = pytest.mark.integration
+
+
+def make_client(
+    double: EncordDouble | str, *, max_retries: int = 2, key: KeyPair | None = None, register: bool = True
+) -> EncordUserClient:
+    """An unmodified SDK client signed with a fresh key the double knows (unless `register=False`), or with
+    `key`. `double` may be a URL for a double in another process (then pass its `key`).
+    backoff_factor 0 keeps retries after injected 429/5xx instant."""
+    if key is None:
+        if isinstance(double, str):
+            raise ValueError("A remote double needs the key it was seeded with")
+        key = double.register_key() if register else generate_key_pair()
+    url = double if isinstance(double, str) else double.url
+    settings = RequestsSettings(
+        max_retries=max_retries,
+        backoff_factor=0.0,
+        connection_retries=1,
+        connect_timeout=5,
+        read_timeout=10,
+        write_timeout=10,
+    )
+    return EncordUserClient.create_with_ssh_private_key(key.private_openssh, domain=url, requests_settings=settings)
+
+
+@pytest.fixture
+def double() -> Iterator[EncordDouble]:
+    with EncordDouble(DoubleState()) as running:
+        yield running
+
+
+@pytest.fixture
+def setup(double: EncordDouble) -> StandardSetup:
+    with double.locked() as state:
+        return seed_standard_setup(state)
+
+
+@pytest.fixture
+def client(double: EncordDouble) -> EncordUserClient:
+    return make_client(double)

@@ -1,0 +1,79 @@
+"""`benchmark-qa invoke` and `benchmark-qa stack` end to end, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+CLI = Path(sys.executable).parent / "benchmark-qa"
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return env
+
+
+def test_invoke_prints_the_result_and_logs_apart(tiny_template: Path) -> None:
+    event = tiny_template.parent / "event.json"
+    event.write_text(json.dumps({"keys": ["GREETING", "TABLE", "AWS_ENDPOINT_URL"]}))
+    env_vars = tiny_template.parent / "env.json"
+    env_vars.write_text(json.dumps({"Echo": {"GREETING": "from-file"}}))
+    done = subprocess.run(
+        [str(CLI), "invoke", "Echo", "-e", str(event), "--env-vars", str(env_vars), "--template", str(tiny_template)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        cwd=tiny_template.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)  # stdout holds the result only
+    assert payload["env"]["GREETING"] == "from-file"
+    assert payload["env"]["TABLE"] == "benchmark-qa-local-Table"
+    assert payload["env"]["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")  # a stack was started
+    assert "echo handler ran" in done.stderr
+
+
+def test_invoke_exits_1_on_a_handler_error(tiny_template: Path) -> None:
+    done = subprocess.run(
+        [str(CLI), "invoke", "Boom", "--no-stack"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        cwd=tiny_template.parent,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["errorType"] == "ValueError"
+
+
+def test_stack_command_serves_until_interrupted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [str(CLI), "stack", "--port", "0", "--template", str(REPO / "template.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("ready"):
+                break
+        output = "".join(lines)
+        assert "benchmark-qa-local-uploads-123456789012" in output
+        assert "export AWS_REGION=us-east-1" in output or "AWS_ENDPOINT_URL=http://127.0.0.1:" in output
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode == 0

@@ -1,0 +1,168 @@
+"""The local stack builds what the template declares, wires notifications, and resolves names."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from benchmark_qa_local.provisioning import BUILT_TYPES, SKIPPED
+from benchmark_qa_local.stack import LocalStack
+from benchmark_qa_local.template import SamTemplate
+
+from .conftest import REAL_TEMPLATE, TINY_TEMPLATE, write_tiny_project
+
+
+def _exists(stack: LocalStack, logical_id: str, resource_type: str) -> bool:
+    ref = stack.physical_id(logical_id)
+    if resource_type == "AWS::S3::Bucket":
+        stack.boto3_client("s3").head_bucket(Bucket=ref)
+    elif resource_type == "AWS::SQS::Queue":
+        stack.boto3_client("sqs").get_queue_attributes(QueueUrl=ref, AttributeNames=["QueueArn"])
+    elif resource_type in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+        stack.boto3_client("dynamodb").describe_table(TableName=ref)
+    elif resource_type == "AWS::SecretsManager::Secret":
+        stack.boto3_client("secretsmanager").describe_secret(SecretId=ref)
+    elif resource_type == "AWS::SNS::Topic":
+        stack.boto3_client("sns").get_topic_attributes(TopicArn=ref)
+    elif resource_type == "AWS::SSM::Parameter":
+        stack.boto3_client("ssm").get_parameter(Name=ref)
+    else:
+        raise AssertionError(f"teach this test how to look up a {resource_type}")
+    return True
+
+
+def _queue_keys(stack: LocalStack, queue_logical_id: str) -> list[str]:
+    sqs = stack.boto3_client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.physical_id(queue_logical_id), MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    keys = []
+    for message in messages:
+        sqs.delete_message(QueueUrl=stack.physical_id(queue_logical_id), ReceiptHandle=message["ReceiptHandle"])
+        keys += [r["s3"]["object"]["key"] for r in json.loads(message["Body"]).get("Records", [])]
+    return keys
+
+
+def test_real_template_builds_every_resource(local_stack: LocalStack) -> None:
+    template = SamTemplate.load(REAL_TEMPLATE)
+    report = local_stack.report
+    assert report.unsupported == {}, "the template gained resources the local stack cannot emulate"
+    assert set(report.created) | set(report.skipped) == set(template.resources)
+    for logical_id, physical in report.created.items():
+        assert _exists(local_stack, logical_id, physical.type)
+    # Every type the template uses is either built or skipped on purpose.
+    assert {r["Type"] for r in template.resources.values()} <= BUILT_TYPES | set(SKIPPED)
+
+
+def test_real_template_outputs_and_environment_are_resolved(local_stack: LocalStack) -> None:
+    template = SamTemplate.load(REAL_TEMPLATE)
+    outputs = local_stack.outputs
+    assert set(outputs) == set(template.outputs)
+    assert all(isinstance(v, str) and v for v in outputs.values())
+    for spec in template.functions():
+        environment = local_stack.function_environment(spec.logical_id)
+        assert set(spec.environment) <= set(environment)
+        assert environment["AWS_ENDPOINT_URL"] == local_stack.endpoint_url
+        assert not any("Ref" in v or "Fn::" in v for v in environment.values())
+
+
+def test_real_upload_notifications_follow_the_prefixes(local_stack: LocalStack) -> None:
+    s3 = local_stack.boto3_client("s3")
+    bucket = local_stack.physical_id("UploadBucket")
+    token = uuid.uuid4().hex
+    s3.put_object(Bucket=bucket, Key=f"benchmark/{token}/a b.jpg", Body=b"x")
+    s3.put_object(Bucket=bucket, Key=f"manifests/{token}.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key=f"elsewhere/{token}.jpg", Body=b"x")
+
+    ingest, register = _queue_keys(local_stack, "IngestQueue"), _queue_keys(local_stack, "RegisterQueue")
+    # moto URL-encodes the whole key (AWS keeps '/'), see docs/local-stack.md.
+    assert [k for k in ingest if token in k] == [f"benchmark%2F{token}%2Fa+b.jpg"]
+    assert [k for k in register if token in k] == [f"manifests%2F{token}.json"]
+
+
+def test_tiny_stack_builds_resources_with_their_properties(tiny_stack: LocalStack) -> None:
+    assert set(tiny_stack.report.created) == {"Table", "DeadLetters", "Work", "Bucket", "Token"}
+    bucket = tiny_stack.physical_id("Bucket")
+    assert bucket == f"{tiny_stack.deployment.stack_name}-bucket-123456789012"
+    assert tiny_stack.boto3_client("s3").get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+    attributes = tiny_stack.boto3_client("sqs").get_queue_attributes(
+        QueueUrl=tiny_stack.physical_id("Work"), AttributeNames=["All"]
+    )["Attributes"]
+    assert attributes["VisibilityTimeout"] == "42"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == tiny_stack.resource("DeadLetters").attributes["Arn"]
+    assert int(redrive["maxReceiveCount"]) == 2
+
+    dynamodb = tiny_stack.boto3_client("dynamodb")
+    table = dynamodb.describe_table(TableName=tiny_stack.physical_id("Table"))["Table"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-g"]
+    ttl = dynamodb.describe_time_to_live(TableName=tiny_stack.physical_id("Table"))["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expires_at"
+
+    secret = tiny_stack.boto3_client("secretsmanager").get_secret_value(SecretId=tiny_stack.physical_id("Token"))
+    assert len(secret["SecretString"]) == 20
+    assert secret["SecretString"].isalnum()
+    assert tiny_stack.outputs == {"WorkQueueUrl": tiny_stack.physical_id("Work"), "BucketName": bucket}
+
+
+def test_tiny_notifications_route_only_the_configured_prefix(tiny_stack: LocalStack) -> None:
+    s3 = tiny_stack.boto3_client("s3")
+    bucket = tiny_stack.physical_id("Bucket")
+    assert _queue_keys(tiny_stack, "Work") == [], "the s3:TestEvent is dropped and nothing else is queued"
+    s3.put_object(Bucket=bucket, Key="incoming/one.txt", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="outgoing/two.txt", Body=b"2")
+    assert _queue_keys(tiny_stack, "Work") == ["incoming%2Fone.txt"]
+
+
+def test_parameters_are_overridable(tmp_path: Path) -> None:
+    template = write_tiny_project(tmp_path)
+    with LocalStack(template, stack_name="param-test", parameters={"IncomingPrefix": "in"}) as stack:
+        s3 = stack.boto3_client("s3")
+        s3.put_object(Bucket=stack.physical_id("Bucket"), Key="in/x", Body=b"")
+        s3.put_object(Bucket=stack.physical_id("Bucket"), Key="incoming/x", Body=b"")
+        assert _queue_keys(stack, "Work") == ["in%2Fx"]
+
+
+def test_a_resource_the_stack_cannot_build_is_reported(tmp_path: Path) -> None:
+    template = write_tiny_project(
+        tmp_path, TINY_TEMPLATE.replace("Resources:\n", "Resources:\n  Stream:\n    Type: AWS::Kinesis::Stream\n", 1)
+    )
+    with LocalStack(template, stack_name="unsupported-test") as stack:
+        assert stack.report.unsupported == {"Stream": "AWS::Kinesis::Stream"}
+
+
+def test_stop_removes_the_resources_and_a_second_stack_can_reuse_the_names(tmp_path: Path) -> None:
+    template = write_tiny_project(tmp_path)
+    for _ in range(2):
+        with LocalStack(template, stack_name="reused") as stack:
+            stack.boto3_client("s3").put_object(Bucket=stack.physical_id("Bucket"), Key="incoming/a", Body=b"")
+            bucket: Any = stack.physical_id("Bucket")
+    with LocalStack(template, stack_name="observer") as observer:
+        names = [b["Name"] for b in observer.boto3_client("s3").list_buckets()["Buckets"]]
+        assert bucket not in names
+
+
+def test_attaching_to_a_running_stack_creates_nothing_and_finds_secret_arns(tiny_stack: LocalStack) -> None:
+    attached = LocalStack(
+        tiny_stack.template, stack_name=tiny_stack.deployment.stack_name, endpoint_url=tiny_stack.endpoint_url
+    )
+    with attached:
+        assert attached.report.created == {}
+        assert attached.physical_id("Token") == tiny_stack.physical_id("Token")
+        assert attached.physical_id("Work") == tiny_stack.physical_id("Work")
+
+
+def test_client_environment_points_at_moto(tiny_stack: LocalStack) -> None:
+    env = tiny_stack.env()
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(env)
+
+
+def test_unknown_parameter_is_refused(tiny_template: Path) -> None:
+    with pytest.raises(ValueError, match="unknown parameters"):
+        LocalStack(tiny_template, parameters={"GreetingTypo": "x"}).start()

@@ -1,0 +1,214 @@
+"""End to end on every modality fixture, config validation, report schema, hints, CLI and import weight."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from benchmark_qa.scoring import ConfigError, LabelRowError, Ontology, ScoreReport, ScoringConfig, score_label_rows
+
+from .conftest import FIXTURES, MODALITIES, pair
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_identical_rows_score_one(modality: str, ontology: Ontology) -> None:
+    truth, _ = pair(modality)
+    report = score_label_rows(ontology, truth, json.dumps(truth).encode())
+    assert report.score == 1.0
+    assert report.conflicts == []
+    assert report.objects.detection.fn == 0
+    assert report.objects.detection.fp == 0
+    assert report.n > 0
+
+
+def kinds(report: ScoreReport) -> set[str]:
+    return {c.kind for c in report.conflicts}
+
+
+def test_image_fixture_conflicts_and_counts(ontology: Ontology) -> None:
+    report = score_label_rows(ontology, *pair("image"))
+    assert kinds(report) == {
+        "missing",
+        "extra",
+        "wrong_class",
+        "low_overlap",
+        "attribute_mismatch",
+        "direction",
+        "visibility",
+    }
+    wrong = next(c for c in report.conflicts if c.kind == "wrong_class")
+    assert (wrong.truth_value, wrong.labels_value) == ("Car", "Truck")
+    assert report.objects.classes["Car"].tp == 1
+    assert report.objects.classes["Truck"].fn == 1
+    conf = report.objects.confusion
+    assert conf.counts[conf.truth.index("Car")][conf.labels.index("Truck")] == 1
+    assert conf.counts[conf.truth.index("Truck")][conf.labels.index("unmatched")] == 1
+    # nested attributes: a child counts only where the parent agrees
+    attrs = report.object_attributes
+    assert attrs["Building/kind"].total == 2
+    assert attrs["Building/kind"].correct == 1
+    assert attrs["Building/kind/house/floors"].total == 1  # only gtBldg01, whose parent matched
+    assert attrs["Car/colour/red/shade"].correct == 0  # "drak" vs "dark": similarity 0.5 < 0.9
+    assert report.classifications["caption"].correct == 1  # trailing "." is within text similarity 0.9
+    assert report.classifications["tags"].correct == 0  # checklist Jaccard 0.5 < 1.0
+    assert report.objects.localisation["polygon"].value == pytest.approx((1.0 + 0.92) / 2, abs=0.01)
+    visibility = next(c for c in report.conflicts if c.kind == "visibility")
+    assert visibility.path == "Person/l_foot"
+    assert 0 <= report.score <= 1
+    assert report.interval.low is not None
+    assert report.interval.low <= report.score
+
+
+def test_hints_never_reveal_truth(ontology: Ontology) -> None:
+    for modality in MODALITIES:
+        truth, labels = pair(modality)
+        report = score_label_rows(ontology, truth, labels)
+        secrets = {c.truth_hash for c in report.conflicts if c.truth_hash} | {
+            c.truth_value for c in report.conflicts if c.kind == "attribute_mismatch" and c.truth_value
+        }
+        texts = [c.hint for c in report.conflicts] + report.hints()
+        for text in texts:
+            for secret in secrets:
+                assert not re.search(rf"\b{re.escape(secret)}\b", text), (modality, secret, text)
+    report = score_label_rows(ontology, *pair("image"))
+    assert "confused Car and Truck on 1 frame" in report.hints(limit=20)
+
+
+def test_every_modality_has_its_expected_disagreement(ontology: Ontology) -> None:
+    expected = {
+        "img_group": {"missing", "extra"},
+        "video": {"id_switch", "missing", "attribute_mismatch"},
+        "dicom": {"missing"},
+        "nifti": {"missing"},
+        "audio": {"missing", "extra", "attribute_mismatch"},
+        "plain_text": {"attribute_mismatch"},
+        "pdf": {"missing", "extra"},
+    }
+    for modality, want in expected.items():
+        report = score_label_rows(ontology, *pair(modality))
+        assert want <= kinds(report), modality
+        assert 0.0 < report.score < 1.0
+
+
+def test_video_dynamic_attributes_and_tracking(ontology: Ontology) -> None:
+    report = score_label_rows(ontology, *pair("video"))
+    damage = next(c for c in report.conflicts if c.path == "Car/damage" and c.frame == 3)
+    assert (damage.truth_value, damage.labels_value) == ("dent", "scratch")
+    assert report.tracking is not None
+    assert report.tracking.id_switches == 2
+    assert report.classifications["weather"].total == 8
+    assert report.classifications["weather"].correct == 5
+
+
+def test_audio_boundary_tolerance(ontology: Ontology) -> None:
+    report = score_label_rows(ontology, *pair("audio"))
+    first = [s for s, t in zip(report.matches.similarity, report.matches.truth_hash, strict=True) if t == "gtSpch01"]
+    assert first == [1.0]  # 100 ms and 150 ms off: inside the 200 ms tolerance
+    strict = ScoringConfig.load({"defaults": {"range_tolerance": 0}})
+    strict_first = score_label_rows(ontology, *pair("audio"), strict).matches.similarity[0]
+    assert strict_first == pytest.approx(900 / 1150)
+
+
+def test_class_threshold_override_changes_matching(ontology: Ontology) -> None:
+    loose = score_label_rows(ontology, *pair("pdf"))
+    assert loose.objects.classes["Truck"].fn == 1  # IoU 0.25 < 0.5
+    config = ScoringConfig.load("classes:\n  Truck: {match: 0.2}\n")
+    tight = score_label_rows(ontology, *pair("pdf"), config)
+    assert tight.objects.classes["Truck"].tp == 1
+    assert tight.parameters["classes"]["Truck"]["match"] == 0.2
+
+
+def test_empty_frames_agree(ontology: Ontology) -> None:
+    truth, labels = pair("img_group")
+    for unit in (*truth["data_units"].values(), *labels["data_units"].values()):
+        if unit["data_sequence"] == 0:
+            unit["labels"]["objects"] = []
+    ignore = score_label_rows(ontology, truth, labels)
+    agree = score_label_rows(ontology, truth, labels, ScoringConfig(empty_frames="agree"))
+    assert agree.objects.empty_frames_agreed == 1
+    assert agree.objects.detection.tp == ignore.objects.detection.tp + 1
+
+
+def test_config_validation_names_the_culprit(ontology: Ontology) -> None:
+    with pytest.raises(ConfigError, match=r"unknown object class 'Bus'.*Building, Car"):
+        ScoringConfig.load({"classes": {"Bus": {"match": 0.6}}}).validate_against(ontology)
+    with pytest.raises(ConfigError, match=r"unknown attribute 'color' of 'Car'.*colour"):
+        ScoringConfig.load({"classes": {"Car": {"attributes": {"color": {}}}}}).validate_against(ontology)
+    with pytest.raises(ConfigError, match=r"unknown skeleton node.*'nose'"):
+        ScoringConfig.load({"classes": {"Person": {"node_sigmas": {"nose": 0.02}}}}).validate_against(ontology)
+    with pytest.raises(ConfigError, match="invalid scoring config"):
+        ScoringConfig.load({"defaults": {"match": 1.5}})
+    ok = ScoringConfig.load('{"classes": {"Person": {"node_sigmas": {"head": 0.025}}}}').validate_against(ontology)
+    assert ok.resolve("Person", "skeleton").node_sigmas == {"head": 0.025}
+
+
+def test_malformed_row_names_object_and_field(ontology: Ontology) -> None:
+    truth, labels = pair("image")
+    del labels["data_units"]["img00001"]["labels"]["objects"][0]["boundingBox"]
+    with pytest.raises(LabelRowError, match=r"anCar001.*boundingBox"):
+        score_label_rows(ontology, truth, labels)
+
+
+def test_report_json_schema(ontology: Ontology) -> None:
+    report = score_label_rows(ontology, *pair("image"))
+    data: dict[str, Any] = json.loads(report.to_json())
+    assert data["schema_version"] == "1.0"
+    assert data["parameters"]["defaults"]["match"] == 0.5
+    assert len(data["matches"]["similarity"]) == len(data["matches"]["truth_hash"]) == 9
+    again = ScoreReport.model_validate(data)
+    assert again.score == report.score
+    counts = report.counts()
+    assert counts["classes"]["Car"] == {
+        "tp": 1,
+        "fp": 1,
+        "fn": 1,
+        "similarity_sum": pytest.approx(report.objects.classes["Car"].similarity_sum),
+    }
+    assert counts["object_attributes"]["Car/plate"] == {"correct": 0, "total": 1}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from benchmark_qa_local.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, "score", *args], capture_output=True, text=True, check=False)
+
+
+def test_cli(tmp_path: Path) -> None:
+    base = [
+        "--ontology",
+        str(FIXTURES / "ontology.json"),
+        "--truth",
+        str(FIXTURES / "video.truth.json"),
+        "--labels",
+        str(FIXTURES / "video.labels.json"),
+    ]
+    done = _cli(*base)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tracking"]["id_switches"] == 2
+    table = _cli(*base, "--format", "table")
+    assert table.returncode == 0
+    assert "IDF1" in table.stdout
+    bad = tmp_path / "c.yaml"
+    bad.write_text("classes:\n  Bus: {match: 0.7}\n")
+    failed = _cli(*base, "--config", str(bad))
+    assert failed.returncode == 2
+    assert "Bus" in failed.stderr
+    assert "Truck" in failed.stderr
+    broken = tmp_path / "broken.json"
+    row = json.loads((FIXTURES / "video.labels.json").read_text())
+    row["data_units"]["vid00001"]["labels"]["0"]["objects"][0]["featureHash"] = "nope"
+    broken.write_text(json.dumps(row))
+    failed = _cli(*base[:4], "--labels", str(broken))
+    assert failed.returncode == 2
+    assert "anVCarB1" in failed.stderr
+    assert "featureHash" in failed.stderr
+
+
+def test_import_is_light() -> None:
+    code = "import sys, benchmark_qa.scoring as s; s.ScoringConfig; s.Ontology; print('scipy' in sys.modules, 'encord' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]

@@ -1,0 +1,75 @@
+"""Identity metrics on small hand-computed videos (values derived in the comments)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from benchmark_qa.scoring import Ontology, score_label_rows
+
+from tests.fixtures.scoring.generate import bbox, data_unit, label_row
+
+
+def video(tracks: dict[str, list[int]]) -> dict[str, Any]:
+    """One 100x100 video; every track is the same box (so IoU is 1 wherever two tracks share a frame)."""
+    frames: dict[str, Any] = {}
+    for object_hash, present in tracks.items():
+        for f in present:
+            frames.setdefault(str(f), {"objects": [], "classifications": []})["objects"].append(
+                bbox(object_hash, "Car", 0.1, 0.1, 0.2, 0.2)
+            )
+    unit = data_unit("vid", "video/mp4", 0, frames, 100, 100)
+    return label_row("video", "vid", "lb", [unit])
+
+
+def test_id_switch_mota_idf1_hota(ontology: Ontology) -> None:
+    # truth G on frames 0-3; annotator A on 0-1 and B on 2-3.
+    # MOTA = 1 - (FN 0 + FP 0 + IDSW 1) / 4 = 0.75
+    # IDF1: best global pair G-A (or G-B) has IDTP 2 -> 2*2 / (4 + 4) = 0.5
+    # HOTA: every alpha matches all 4 (IoU 1) -> DetA 1; AssA = (2 * 2/(4+2-2) + 2 * 2/(4+2-2)) / 4 = 0.5
+    #       HOTA = sqrt(1 * 0.5) = 0.7071
+    report = score_label_rows(ontology, video({"G": [0, 1, 2, 3]}), video({"A": [0, 1], "B": [2, 3]}))
+    t = report.tracking
+    assert t is not None
+    assert t.id_switches == 1
+    assert t.fragmentations == 0
+    assert math.isclose(t.mota, 0.75)
+    assert t.idtp == 2
+    assert math.isclose(t.idf1 or 0, 0.5)
+    assert math.isclose(t.deta or 0, 1.0)
+    assert math.isclose(t.assa or 0, 0.5)
+    assert math.isclose(t.hota or 0, math.sqrt(0.5))
+    kinds = [c.kind for c in report.conflicts]
+    assert kinds.count("id_switch") == 1
+    switch = next(c for c in report.conflicts if c.kind == "id_switch")
+    assert switch.frame == 2
+    assert switch.labels_hash == "B"
+    assert switch.labels_value == "A"
+
+
+def test_fragmentation(ontology: Ontology) -> None:
+    # truth G on 0-4; annotator A on 0, 1, 3, 4 (misses frame 2)
+    # MOTA = 1 - 1/5 = 0.8; one interruption later resumed -> 1 fragmentation
+    # IDF1 = 2*4 / (5 + 4) = 0.8889
+    # HOTA: TP 4, FN 1, FP 0 -> DetA 0.8; AssA = 4/(5+4-4) = 0.8 -> HOTA 0.8
+    report = score_label_rows(ontology, video({"G": [0, 1, 2, 3, 4]}), video({"A": [0, 1, 3, 4]}))
+    t = report.tracking
+    assert t is not None
+    assert t.fragmentations == 1
+    assert t.id_switches == 0
+    assert math.isclose(t.mota, 0.8)
+    assert math.isclose(t.idf1 or 0, 8 / 9)
+    assert math.isclose(t.hota or 0, 0.8)
+    missing = [c for c in report.conflicts if c.kind == "missing"]
+    assert len(missing) == 1
+    assert missing[0].frame == 2
+
+
+def test_perfect_tracks(ontology: Ontology) -> None:
+    row = video({"G": [0, 1, 2], "H": [1, 2]})
+    report = score_label_rows(ontology, row, row)
+    t = report.tracking
+    assert t is not None
+    assert (t.mota, t.idf1, t.hota, t.id_switches) == (1.0, 1.0, 1.0, 0)
+    assert report.score == 1.0
+    assert report.conflicts == []
