@@ -173,17 +173,13 @@ def _scan(args: argparse.Namespace, layout: Layout) -> ScanResult:
         objects = _with_content_types(s3, list(_list(s3, bucket, prefix)), layout)
         return scan(objects, read, region=region, layout=layout)
     except NoCredentialsError as exc:
-        raise _Fatal(
-            "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from exc
+        raise _Fatal("no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchBucket", "404"):
             raise _Fatal(f"bucket '{bucket}' does not exist; check the name and the account") from exc
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            raise _Fatal(
-                f"access to bucket '{bucket}' denied ({code}); check the credentials and policy"
-            ) from exc
+            raise _Fatal(f"access to bucket '{bucket}' denied ({code}); check the credentials and policy") from exc
         raise _Fatal(f"S3 error on bucket '{bucket}': {exc}") from exc
     except BotoCoreError as exc:
         raise _Fatal(f"cannot reach S3: {exc}") from exc

@@ -27,16 +27,15 @@ def run(args: argparse.Namespace) -> int:
 
     parameters = dict(p.split("=", 1) for p in args.parameter)
     stopped = threading.Event()
+    # Both signals only set the event: a KeyboardInterrupt could land inside moto's shutdown instead.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
     with LocalStack(args.template or find_template(), port=args.port, parameters=parameters) as stack:
         print(stack.describe())
         print("outputs   " + json.dumps(stack.outputs, indent=1))
         print("\nexport " + " ".join(f"{k}={v}" for k, v in stack.env().items()))
         print("ready; Ctrl-C stops", flush=True)
-        try:
-            while not stopped.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stopped.wait(0.5):
             pass
     print("stopped", file=sys.stderr)
     return 0

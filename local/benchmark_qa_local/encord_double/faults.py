@@ -10,9 +10,9 @@ Kinds:
 
 from __future__ import annotations
 
+import collections
 import enum
 import fnmatch
-import collections
 import random
 import threading
 

@@ -385,12 +385,15 @@ def run_routing(
         repository.start_run(
             report.run_id, project_hash=project_hash, trigger=trigger, dry_run=dry_run, started_at=report.started_at
         )
-    if locked and repository is not None:
-        if not repository.acquire_lock(project_hash, report.run_id, seconds=lock_seconds):
-            report.status = "locked_out"
-            report.errors.append(f"another routing run holds the lock of project {project_hash}")
-            _finish(report, repository, clock, request_count, requests_before)
-            return report
+    if (
+        locked
+        and repository is not None
+        and not repository.acquire_lock(project_hash, report.run_id, seconds=lock_seconds)
+    ):
+        report.status = "locked_out"
+        report.errors.append(f"another routing run holds the lock of project {project_hash}")
+        _finish(report, repository, clock, request_count, requests_before)
+        return report
     try:
         prepared = router.prepare()
         planned = router.list_tasks(prepared)

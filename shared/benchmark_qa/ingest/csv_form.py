@@ -48,9 +48,7 @@ _TITLE_HEADINGS = {
 class CsvLossError(ValueError):
     def __init__(self, losses: list[str]) -> None:
         self.losses = losses
-        super().__init__(
-            "the CSV form cannot carry: " + "; ".join(losses) + ". Use the JSON form, or allow the loss"
-        )
+        super().__init__("the CSV form cannot carry: " + "; ".join(losses) + ". Use the JSON form, or allow the loss")
 
 
 class CsvFormatError(ValueError):
@@ -70,9 +68,7 @@ def csv_losses(manifest: ImportManifest) -> list[str]:
         entries = getattr(manifest, name)
         if entries:
             urls = [e.object_url for e in entries]
-            losses.append(
-                f"{len(entries)} {name} entries (the spec has no CSV headings), e.g. {_examples(urls)}"
-            )
+            losses.append(f"{len(entries)} {name} entries (the spec has no CSV headings), e.g. {_examples(urls)}")
     singles: list[Any] = [*manifest.videos, *manifest.images]
     multis: list[Any] = [*manifest.image_groups, *manifest.dicom_series]
     with_metadata = [e.object_url for e in singles if e.client_metadata] + [
@@ -151,9 +147,7 @@ def _header(row: list[str], line: int) -> _Block:
     known = {*_TITLE_HEADINGS, CREATE_VIDEO.lower(), ""}
     kinds = {_TITLE_HEADINGS[h] for h in headings[1:] if h in _TITLE_HEADINGS}
     if any(h not in known for h in headings[1:]) or len(kinds) > 1:
-        raise CsvFormatError(
-            line, f"unknown or conflicting headings {row}; expected ObjectUrl plus one title heading"
-        )
+        raise CsvFormatError(line, f"unknown or conflicting headings {row}; expected ObjectUrl plus one title heading")
     return _Block(
         # A single ObjectUrl column means videos (the spec's backwards-compatible form).
         kind=kinds.pop() if kinds else "videos",
@@ -167,9 +161,7 @@ def _cell(row: list[str], at: int | None) -> str:
     return row[at] if at is not None and at < len(row) else ""
 
 
-def manifest_from_csv(
-    text: str, *, skip_duplicate_urls: bool = True, upsert_metadata: bool = False
-) -> ImportManifest:
+def manifest_from_csv(text: str, *, skip_duplicate_urls: bool = True, upsert_metadata: bool = False) -> ImportManifest:
     """Parse Encord's CSV form into the JSON model (the SDK only takes JSON)."""
     singles: dict[str, list[dict[str, Any]]] = {"videos": [], "images": []}
     # (title, createVideo) -> urls, in order of first appearance
@@ -206,8 +198,7 @@ def manifest_from_csv(
     data = {
         **singles,
         "image_groups": [
-            {"title": title, "create_video": create, "object_urls": urls}
-            for (title, create), urls in groups.items()
+            {"title": title, "create_video": create, "object_urls": urls} for (title, create), urls in groups.items()
         ],
         "dicom_series": [{"title": title, "object_urls": urls} for title, urls in series.items()],
         "skip_duplicate_urls": skip_duplicate_urls,

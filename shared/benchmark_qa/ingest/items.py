@@ -222,13 +222,9 @@ def _classify_member(  # noqa: PLR0911 - a decision table reads best flat
             data_type=group_type,
         )
     if in_group_root and name == layout.group_ready_marker:
-        return Classified(
-            obj=obj, role=Role.READY_MARKER, dataset=dataset, data_type=group_type, group_title=title
-        )
+        return Classified(obj=obj, role=Role.READY_MARKER, dataset=dataset, data_type=group_type, group_title=title)
     if in_group_root and name == layout.group_sidecar_name:
-        return Classified(
-            obj=obj, role=Role.GROUP_SIDECAR, dataset=dataset, data_type=group_type, group_title=title
-        )
+        return Classified(obj=obj, role=Role.GROUP_SIDECAR, dataset=dataset, data_type=group_type, group_title=title)
     if name.endswith(layout.sidecar_suffix) and len(name) > len(layout.sidecar_suffix):
         return Classified(
             obj=obj,
@@ -260,9 +256,7 @@ def _classify_member(  # noqa: PLR0911 - a decision table reads best flat
                 data_type=group_type,
                 group_title=title,
             )
-    return Classified(
-        obj=obj, role=Role.GROUP_MEMBER, dataset=dataset, data_type=group_type, group_title=title
-    )
+    return Classified(obj=obj, role=Role.GROUP_MEMBER, dataset=dataset, data_type=group_type, group_title=title)
 
 
 def _classify_single(obj: S3Object, layout: Layout, dataset: Dataset, name: str) -> Classified:

@@ -36,9 +36,7 @@ class Layout(BaseModel):
     skip_duplicate_urls: bool = True
     upsert_metadata: bool = False
     multi_region_access_point_arn: str | None = None
-    require_ready_marker: bool = Field(
-        False, description="batch scan: leave out groups that have no ready marker yet"
-    )
+    require_ready_marker: bool = Field(False, description="batch scan: leave out groups that have no ready marker yet")
     # Extensions are matched case-insensitively against the end of the file name, longest first
     # (so `.nii.gz` wins over `.gz`).
     video_extensions: tuple[str, ...] = _VIDEO

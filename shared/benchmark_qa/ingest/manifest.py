@@ -222,14 +222,10 @@ class ImportManifest(BaseModel):
         return manifest_to_csv(self, allow_loss=allow_loss)
 
     @classmethod
-    def from_csv(
-        cls, text: str, *, skip_duplicate_urls: bool = True, upsert_metadata: bool = False
-    ) -> ImportManifest:
+    def from_csv(cls, text: str, *, skip_duplicate_urls: bool = True, upsert_metadata: bool = False) -> ImportManifest:
         from benchmark_qa.ingest.csv_form import manifest_from_csv
 
-        return manifest_from_csv(
-            text, skip_duplicate_urls=skip_duplicate_urls, upsert_metadata=upsert_metadata
-        )
+        return manifest_from_csv(text, skip_duplicate_urls=skip_duplicate_urls, upsert_metadata=upsert_metadata)
 
 
 class SingleItem(BaseModel):
@@ -328,9 +324,7 @@ _ENTRY_OF: dict[DataType, type[_SingleEntry]] = {
 }
 
 
-def build_manifest(
-    items: Iterable[SingleItem | MultiFileItem], *, region: str, layout: Layout
-) -> ImportManifest:
+def build_manifest(items: Iterable[SingleItem | MultiFileItem], *, region: str, layout: Layout) -> ImportManifest:
     """One manifest for the given items, in input order; members of a multi-file item in natural order.
 
     The dataset of each item is not checked here: callers build one manifest per dataset.
@@ -340,9 +334,7 @@ def build_manifest(
     lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
     for item in items:
         entry = (
-            _multi_entry(item, region, mrap)
-            if isinstance(item, MultiFileItem)
-            else _single_entry(item, region, mrap)
+            _multi_entry(item, region, mrap) if isinstance(item, MultiFileItem) else _single_entry(item, region, mrap)
         )
         lists[_LIST_OF[item.data_type]].append(entry)
     return ImportManifest(

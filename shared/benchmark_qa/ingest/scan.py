@@ -109,8 +109,7 @@ def _attach_sidecars(state: _Sorted) -> None:
             state.skipped.append(_orphan(sc, reason))
         else:
             reason = (
-                f"{sc.obj.key}: describes {described}, which does not exist; upload {described} "
-                "or delete the sidecar"
+                f"{sc.obj.key}: describes {described}, which does not exist; upload {described} or delete the sidecar"
             )
             state.skipped.append(_orphan(sc, reason))
 
@@ -131,9 +130,7 @@ def _single(state: _Sorted, c: Classified, read: Callable[[str], bytes], layout:
     return SingleItem(obj=c.obj, dataset=c.dataset, data_type=c.data_type, sidecar=sidecar)
 
 
-def scan(
-    objects: Iterable[S3Object], read: Callable[[str], bytes], *, region: str, layout: Layout
-) -> ScanResult:
+def scan(objects: Iterable[S3Object], read: Callable[[str], bytes], *, region: str, layout: Layout) -> ScanResult:
     """Classify every object, attach sidecars, assemble groups and build one manifest per dataset.
 
     Bad input never raises: it ends in `skipped` (nothing to import) or `errors` (an item left out until
@@ -175,9 +172,7 @@ def _assemble(
         return None
     if layout.require_ready_marker and not group.ready:
         marker = folder + layout.group_ready_marker
-        reason = (
-            f"{folder}: no {layout.group_ready_marker} marker yet; upload {marker} when the group is complete"
-        )
+        reason = f"{folder}: no {layout.group_ready_marker} marker yet; upload {marker} when the group is complete"
         state.skipped.extend(
             m.model_copy(update={"role": Role.SKIPPED, "skip": SkipReason.NOT_READY, "reason": reason})
             for m in group.members

@@ -66,15 +66,9 @@ class Sidecar(_Strict):
     key_frames: list[Annotated[int, Field(ge=0, strict=True)]] | None = Field(
         None, validation_alias=AliasChoices("keyFrames", "key_frames")
     )
-    video_metadata: VideoMetadata | None = Field(
-        None, validation_alias=AliasChoices("videoMetadata", "video_metadata")
-    )
-    image_metadata: ImageMetadata | None = Field(
-        None, validation_alias=AliasChoices("imageMetadata", "image_metadata")
-    )
-    audio_metadata: AudioMetadata | None = Field(
-        None, validation_alias=AliasChoices("audioMetadata", "audio_metadata")
-    )
+    video_metadata: VideoMetadata | None = Field(None, validation_alias=AliasChoices("videoMetadata", "video_metadata"))
+    image_metadata: ImageMetadata | None = Field(None, validation_alias=AliasChoices("imageMetadata", "image_metadata"))
+    audio_metadata: AudioMetadata | None = Field(None, validation_alias=AliasChoices("audioMetadata", "audio_metadata"))
 
     @field_validator("key_frames")
     @classmethod

@@ -62,9 +62,7 @@ def key_from_object_url(url: str) -> tuple[str, str]:
         return arn, _decode_key(encoded, url)
     match = _VIRTUAL_HOST.match(url)
     if match is None:
-        raise ValueError(
-            f"'{url}' is not a virtual-hosted S3 object URL (https://BUCKET.s3.REGION.amazonaws.com/KEY)"
-        )
+        raise ValueError(f"'{url}' is not a virtual-hosted S3 object URL (https://BUCKET.s3.REGION.amazonaws.com/KEY)")
     return match["bucket"], _decode_key(match["key"], url)
 
 

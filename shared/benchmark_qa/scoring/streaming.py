@@ -2,8 +2,8 @@
 and each batch of frames is parsed, read and dropped before the next one, so peak memory is the size of one
 batch of dicts, not of the whole row (a 10,000-frame video is ~75 MB of JSON but ~500 MB as Python dicts).
 
-Cutting is JSON-aware and vectorised: quotes (minus escaped ones) give the in-string mask, braces and brackets
-outside strings give the nesting depth. A data unit's "labels" object opens at depth 4 (row, data_units, unit,
+Cutting is JSON-aware and vectorised: quotes (minus escaped ones) give the in-string mask, braces outside
+strings give the dict nesting depth. A data unit's "labels" object opens at depth 4 (row, data_units, unit,
 labels) and its frames close back to depth 4. Anything unexpected returns None and the caller parses normally.
 """
 
@@ -18,19 +18,11 @@ import orjson
 _FRAMES_PER_BATCH = 500
 
 
-_KIND = np.zeros(256, dtype=np.uint8)
-_KIND[34] = 1  # "
-_KIND[[123, 91]] = 2  # { [
-_KIND[[125, 93]] = 3  # } ]
-_KIND[92] = 4  # backslash
-
-
-def _unescaped_quotes(buf: np.ndarray, quotes: np.ndarray, has_backslash: bool) -> np.ndarray:
-    if not has_backslash:
+def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
+    quotes = np.flatnonzero(buf == 34)
+    if not (buf == 92).any():
         return quotes
     after_backslash = quotes[(quotes > 0) & (buf[np.maximum(quotes - 1, 0)] == 92)]
-    if len(after_backslash) == 0:
-        return quotes
     escaped = []
     for q in after_backslash.tolist():  # rare: count the run of backslashes before the quote
         run = 0
@@ -58,26 +50,22 @@ class SplitRow:
 
 def split_frames(raw: bytes) -> SplitRow | None:
     buf = np.frombuffer(raw, dtype=np.uint8)
-    codes = _KIND[buf]  # one pass over the bytes; everything after works on the few interesting positions
-    where = np.flatnonzero(codes)
-    kinds = codes[where]
-    del codes
-    quotes = _unescaped_quotes(buf, where[kinds == 1], bool((kinds == 4).any()))
+    quotes = _unescaped_quotes(buf)
     if len(quotes) % 2:
         return None
-    brace = kinds >= 2
-    brace &= kinds <= 3
-    events = where[brace]
-    opening = kinds[brace] == 2
-    outside = np.searchsorted(quotes, events) % 2 == 0
-    events, opening = events[outside], opening[outside]
-    step = np.where(opening, 1, -1)
+    # only braces count towards depth: lists do not change which dicts are at depth 4
+    is_brace = buf == 123
+    is_brace |= buf == 125
+    events = np.flatnonzero(is_brace)
+    del is_brace
+    events = events[np.searchsorted(quotes, events) % 2 == 0]
+    step = np.where(buf[events] == 123, 1, -1)
     depth = np.cumsum(step)  # depth after each event
     if len(depth) == 0 or depth[-1] != 0 or depth.min() < 0:
         return None
     # "labels" objects: opening braces reaching depth 4 preceded by the key "labels"
     label_opens = []
-    for k in np.flatnonzero((depth == 4) & (step == 1) & (buf[events] == 123)).tolist():
+    for k in np.flatnonzero((depth == 4) & (step == 1)).tolist():
         pos = int(events[k])
         if raw[max(0, pos - 24) : pos].rstrip(b" \t\r\n").endswith(b'"labels":') or raw[max(0, pos - 24) : pos].replace(
             b" ", b""

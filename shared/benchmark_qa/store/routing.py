@@ -195,7 +195,9 @@ class RoutingRepository:
     def tasks_of_run(self, run_id: str) -> list[TaskRecord]:
         items = self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": run_pk(run_id)})
         names = TaskRecord.__dataclass_fields__
-        return [TaskRecord(**{k: v for k, v in i.items() if k in names}) for i in items if i.get("kind") == "routing_task"]
+        return [
+            TaskRecord(**{k: v for k, v in i.items() if k in names}) for i in items if i.get("kind") == "routing_task"
+        ]
 
     def task_history(self, task_uuid: str) -> list[TaskRecord]:
         items = self._query(KeyConditionExpression="pk = :p", values={":p": task_pk(task_uuid)})

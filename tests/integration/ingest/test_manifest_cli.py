@@ -89,9 +89,7 @@ def check_benchmark_json(manifest: ImportManifest) -> None:
     assert (len(manifest.text), len(manifest.nifti), len(manifest.dicom_series)) == (1, 1, 1)
     video = manifest.videos[0]
     assert (video.title, video.client_metadata, video.key_frames) == ("Clip 1", {"split": "gold"}, [0, 12])
-    assert (
-        video.object_url == f"https://{BUCKET}.s3.{REGION}.amazonaws.com/benchmark/videos/clip%20one%2B1.mp4"
-    )
+    assert video.object_url == f"https://{BUCKET}.s3.{REGION}.amazonaws.com/benchmark/videos/clip%20one%2B1.mp4"
     groups = {g.title: g for g in manifest.image_groups}
     assert groups["cats"].create_video is False
     assert groups["cats"].client_metadata == {"animal": "cat"}
@@ -126,9 +124,7 @@ def test_json_per_dataset(s3_server: str, tmp_path: Path, capsys: pytest.Capture
         assert fragment in err
 
 
-def test_csv_single_dataset_and_prefix(
-    s3_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_csv_single_dataset_and_prefix(s3_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "groups.csv"
     code = main(
         [
@@ -146,9 +142,7 @@ def test_csv_single_dataset_and_prefix(
     text = out.read_text()
     assert text.splitlines()[0] == "ObjectUrl,Image group title,Create video"
     manifest = ImportManifest.from_csv(text)
-    assert [(g.title, g.create_video, len(g.object_urls)) for g in manifest.image_groups] == [
-        ("run 1", True, 2)
-    ]
+    assert [(g.title, g.create_video, len(g.object_urls)) for g in manifest.image_groups] == [("run 1", True, 2)]
     # the group's clientMetadata cannot go into CSV: refused unless allowed
     assert main(["manifest", f"s3://{BUCKET}/benchmark/", "--format", "csv", "--dataset", "benchmark"]) == 2
     assert "cannot carry" in capsys.readouterr().err

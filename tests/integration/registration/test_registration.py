@@ -71,7 +71,11 @@ def test_uploads_are_registered_into_the_right_folder_and_dataset(app: App) -> N
     for record in media.values():
         assert record.encord is not None
         unit = units[record.encord["data_hash"]]
-        expected = app.setup.benchmark_dataset_hash if record.key.startswith("benchmark/") else app.setup.production_dataset_hash
+        expected = (
+            app.setup.benchmark_dataset_hash
+            if record.key.startswith("benchmark/")
+            else app.setup.production_dataset_hash
+        )
         assert unit.dataset_hash == expected, record.key
         assert record.encord["dataset_hash"] == expected
     # The DICOM series is one data unit holding both files, in natural order.
@@ -94,8 +98,15 @@ def test_a_repeated_manifest_notification_starts_no_second_job(app: App) -> None
 
     # S3 and SQS deliver at least once: the same notification again, as S3 would send it.
     queue = app.stack.physical_id("RegisterQueue")
-    body = {"Records": [{"eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
-                         "s3": {"bucket": {"name": app.bucket}, "object": {"key": manifest_key, "size": 10}}}]}
+    body = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "awsRegion": "us-east-1",
+                "s3": {"bucket": {"name": app.bucket}, "object": {"key": manifest_key, "size": 10}},
+            }
+        ]
+    }
     app.stack.boto3_client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(body))
     report = app.pump.drain()
 

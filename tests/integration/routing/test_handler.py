@@ -84,9 +84,10 @@ def _load_handler(
     # A fresh cold start: settings, table and cached secrets are per process.
     load.cache_clear()
     state_table.cache_clear()
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
     spec = importlib.util.spec_from_file_location("route_app_under_test", REPO / "functions/route/app.py")
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     # The sample is signed at a fixed time; the handler sees a clock 5 s later.
@@ -150,12 +151,13 @@ def test_webhook_rejections_are_401_without_detail(
     double: EncordDouble, handler_setup: tuple[types.ModuleType, StandardSetup], change: str
 ) -> None:
     app, setup = handler_setup
+    runs_before = len(app.repository.runs(setup.production_project_hash))  # the table lives for the session
     response = app.handler(_tampered(change), _context())
     assert response["statusCode"] == 401
     assert json.loads(response["body"]) == {"message": "unauthorized"}
     assert TEST_WEBHOOK_SECRET not in response["body"]
     assert set(stage_of(double, setup).values()) == {"Benchmark Task?"}
-    assert app.repository.runs(setup.production_project_hash) == []
+    assert len(app.repository.runs(setup.production_project_hash)) == runs_before
 
 
 def test_webhook_for_another_event_type_is_400(

@@ -4,6 +4,7 @@ the lock and the audit records."""
 from __future__ import annotations
 
 import threading
+from uuid import UUID
 
 import pytest
 from benchmark_qa.encord.routing import Outcome, RoutingReport, RoutingSetupError, run_routing
@@ -32,7 +33,9 @@ def test_mixed_stage_over_many_pages_goes_yes_and_no(double: EncordDouble, clien
         extra = Dataset(dataset_hash=new_uuid(), title="Extra")
         state.datasets[extra.dataset_hash] = extra
         attach_dataset(state, setup.production_project_hash, extra.dataset_hash)
-        extra_units = [add_data_unit(state, DataUnit(dataset_hash=extra.dataset_hash, title=f"x{i}.jpg")) for i in range(5)]
+        extra_units = [
+            add_data_unit(state, DataUnit(dataset_hash=extra.dataset_hash, title=f"x{i}.jpg")) for i in range(5)
+        ]
     double.counts.reset()
 
     report = run_routing(router_for(client, setup), trigger="test", request_count=double.counts.total)
@@ -62,9 +65,7 @@ def test_actions_split_into_batches(double: EncordDouble, client: EncordUserClie
     assert _by_outcome(report) == {"routed": 37}
 
 
-def test_tasks_moved_by_someone_else_between_listing_and_acting(
-    double: EncordDouble, client: EncordUserClient
-) -> None:
+def test_tasks_moved_by_someone_else_between_listing_and_acting(double: EncordDouble, client: EncordUserClient) -> None:
     setup = seed(double, benchmark=6, production=8)
     router = router_for(client, setup)
     prepared = router.prepare()
@@ -74,7 +75,7 @@ def test_tasks_moved_by_someone_else_between_listing_and_acting(
     stage = other.get_project(setup.production_project_hash).workflow.get_stage(name="Benchmark Task?")
     moved = {str(setup.benchmark_data_hashes[0]), str(setup.benchmark_data_hashes[1]), setup.production_data_hashes[0]}
     for task in stage.get_tasks(data_hash=sorted(moved)):
-        task.move(destination_stage_uuid=setup.production_stages["Archive"])
+        task.move(destination_stage_uuid=UUID(setup.production_stages["Archive"]))
     double.counts.reset()
 
     routed, requests = router.act(prepared, planned)
@@ -125,7 +126,8 @@ def test_persistent_server_errors_fail_the_run_and_leave_tasks(double: EncordDou
     report = run_routing(router_for(client, setup), trigger="test")
     assert report.status == "failed"
     assert _by_outcome(report) == {"failed": 6}
-    assert report.errors and all("batch of 3 failed" in e for e in report.errors)
+    assert report.errors
+    assert all("batch of 3 failed" in e for e in report.errors)
     assert set(stage_of(double, setup).values()) == {"Benchmark Task?"}
 
 
@@ -144,7 +146,7 @@ def test_missing_stage_names_the_agent_stages(double: EncordDouble, client: Enco
 
 def test_non_agent_stage_is_refused(double: EncordDouble, client: EncordUserClient) -> None:
     setup = seed(double, benchmark=1, production=1)
-    with pytest.raises(RoutingSetupError, match="'Annotate 1'.*ANNOTATION stage"):
+    with pytest.raises(RoutingSetupError, match=r"'Annotate 1'.*ANNOTATION stage"):
         router_for(client, setup, stage="Annotate 1").prepare()
 
 
@@ -186,6 +188,7 @@ def test_audit_records_of_a_run(double: EncordDouble, client: EncordUserClient, 
     assert run["status"] == "finished"
     assert run["trigger"] == "schedule"
     assert run["counts"] == {"decision:YES": 2, "decision:NO": 2, "outcome:routed": 4, "tasks": 4}
+    assert report.encord_requests is not None
     assert run["encord_requests"] == report.encord_requests > 0
     assert run["action_requests"] == 2
     assert run["duration_seconds"] >= 0

@@ -40,10 +40,7 @@ def test_content_type_is_the_fallback_for_unknown_extensions() -> None:
     assert (c.role, c.data_type) == (Role.ITEM, DataType.VIDEO)
     assert classify(obj("benchmark/x", content_type="application/pdf"), LAYOUT).data_type is DataType.PDF
     # the extension wins over a generic content type
-    assert (
-        classify(obj("benchmark/a.png", content_type="binary/octet-stream"), LAYOUT).data_type
-        is DataType.IMAGE
-    )
+    assert classify(obj("benchmark/a.png", content_type="binary/octet-stream"), LAYOUT).data_type is DataType.IMAGE
 
 
 @pytest.mark.parametrize(
@@ -110,9 +107,7 @@ def test_data_type_multi_file_property() -> None:
         ("benchmark/scan.dcm", 5, SkipReason.MISPLACED, "dicom/<series title>/scan.dcm"),
     ],
 )
-def test_bad_input_is_skipped_with_a_reason_naming_the_key(
-    key: str, size: int, skip: SkipReason, hint: str
-) -> None:
+def test_bad_input_is_skipped_with_a_reason_naming_the_key(key: str, size: int, skip: SkipReason, hint: str) -> None:
     c = classify(obj(key, size), LAYOUT)
     assert c.role is Role.SKIPPED
     assert c.skip is skip

@@ -58,9 +58,7 @@ def test_orphan_and_skipped_sidecars() -> None:
     )
     reasons = {c.obj.key: (c.skip, c.reason) for c in result.skipped}
     assert reasons["benchmark/gone.mp4.meta.json"][0] is SkipReason.ORPHAN_SIDECAR
-    assert "upload benchmark/gone.mp4 or delete the sidecar" in str(
-        reasons["benchmark/gone.mp4.meta.json"][1]
-    )
+    assert "upload benchmark/gone.mp4 or delete the sidecar" in str(reasons["benchmark/gone.mp4.meta.json"][1])
     assert "which was skipped" in str(reasons["benchmark/x.zzz.meta.json"][1])
     assert reasons["benchmark/x.zzz"][0] is SkipReason.UNKNOWN_TYPE
 
@@ -81,9 +79,7 @@ def test_sidecar_not_fitting_the_type_is_an_error() -> None:
 
 def test_oversized_sidecar_is_refused_without_reading_it() -> None:
     layout = Layout(max_sidecar_bytes=10)
-    result, reads = run(
-        {"benchmark/v.mp4": b"x", "benchmark/v.mp4.meta.json": meta(title="long enough")}, layout
-    )
+    result, reads = run({"benchmark/v.mp4": b"x", "benchmark/v.mp4.meta.json": meta(title="long enough")}, layout)
     assert reads == []
     assert "over the 10-byte limit" in result.errors[0].message
 

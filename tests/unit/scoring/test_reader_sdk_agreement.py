@@ -212,3 +212,30 @@ def test_dynamic_answers_match_sdk(structure: dict[str, Any], ontology: Ontology
     }
     assert mine == sdk
     assert mine[3] == frozenset({"optscr01"})
+
+
+def test_streaming_reader_matches_dict_reader(ontology: Ontology, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large frame-keyed rows are cut into frame batches on the bytes; braces, brackets and escaped quotes
+    inside strings must not confuse the cut."""
+    import json
+
+    import benchmark_qa.scoring.labels as labels_module
+    import benchmark_qa.scoring.streaming as streaming
+
+    raw = load("video.labels.json")
+    for frame in raw["data_units"]["vid00001"]["labels"].values():
+        for obj in frame["objects"]:
+            obj["createdBy"] = 'a "{[quoted]}" \\\\ name }'
+    monkeypatch.setattr(labels_module, "_STREAM_FROM_BYTES", 0)
+    monkeypatch.setattr(streaming, "_FRAMES_PER_BATCH", 3)
+    encoded = json.dumps(raw, indent=1).encode()
+    split = streaming.split_frames(encoded)
+    assert split is not None
+    assert len(split.batches[0]) == 3  # 8 frames in batches of 3
+    assert split.head["data_units"]["vid00001"]["labels"] == {}
+    streamed = read_label_row(ontology, encoded)
+    plain = read_label_row(ontology, raw)
+    assert ours(streamed) == ours(plain)
+    assert [o.hash for o in streamed.objects] == [o.hash for o in plain.objects]
+    assert [o.dynamic.keys() for o in streamed.objects] == [o.dynamic.keys() for o in plain.objects]
+    assert streaming.split_frames(b'{"a": "unbalanced \\" quote}') is None
