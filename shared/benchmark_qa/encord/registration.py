@@ -248,24 +248,12 @@ class Registrar:
         by_title = manifest_keys(document)
         records = self._records_by_key(manifest_id, by_title)
 
-        failed_keys: dict[str, str] = {}
-        for unit_error in state.unit_errors:
-            for url in unit_error.object_urls:
-                failed_keys[key_from_object_url(url)[1]] = unit_error.error
-
-        items: dict[str, list[str]] = {}  # item uuid -> keys
-        for item in state.items_with_names:
-            items[str(item.item_uuid)] = [k for _, k in by_title.get(item.name, [])]
-        reported = {item.name for item in state.items_with_names}
-        for title, pairs in by_title.items():
-            keys = [k for _, k in pairs]
-            if title in reported or all(k in failed_keys for k in keys):
-                continue
-            # Neither created nor failed: Encord skipped it as a duplicate URL (e.g. a start repeated after a
-            # lost response). Find the item it already has, so the object still gets its hashes and link.
-            existing = self._existing_item(folder, title)
-            if existing is not None:
-                items[existing] = keys
+        failed_keys = {
+            key_from_object_url(url)[1]: unit_error.error
+            for unit_error in state.unit_errors
+            for url in unit_error.object_urls
+        }
+        items = self._items(folder, state.items_with_names, by_title, failed_keys)
         data_hashes = self._link(Dataset(manifest["dataset"]), list(items))
 
         registered = 0
@@ -302,6 +290,23 @@ class Registrar:
             finished_at=_now(),
         )
         report.finished.append(manifest_id)
+
+    def _items(
+        self, folder: Any, created: list[Any], by_title: dict[str, list[tuple[str, str]]], failed_keys: dict[str, str]
+    ) -> dict[str, list[str]]:
+        """Encord item uuid -> the keys of the files it holds, for every entry that was not a per-file error."""
+        items = {str(item.item_uuid): [k for _, k in by_title.get(item.name, [])] for item in created}
+        reported = {item.name for item in created}
+        for title, pairs in by_title.items():
+            keys = [k for _, k in pairs]
+            if title in reported or all(k in failed_keys for k in keys):
+                continue
+            # Neither created nor failed: Encord skipped it as a duplicate URL (e.g. a start repeated after a
+            # lost response). Find the item it already has, so the object still gets its hashes and link.
+            existing = self._existing_item(folder, title)
+            if existing is not None:
+                items[existing] = keys
+        return items
 
     @staticmethod
     def _existing_item(folder: Any, title: str) -> str | None:

@@ -19,8 +19,14 @@ if TYPE_CHECKING:
     from benchmark_qa.scoring.engine import score_label_rows as score_label_rows
     from benchmark_qa.scoring.errors import (
         ConfigError as ConfigError,
+    )
+    from benchmark_qa.scoring.errors import (
         LabelRowError as LabelRowError,
+    )
+    from benchmark_qa.scoring.errors import (
         OntologyError as OntologyError,
+    )
+    from benchmark_qa.scoring.errors import (
         ScoringError as ScoringError,
     )
     from benchmark_qa.scoring.ontology import Ontology as Ontology

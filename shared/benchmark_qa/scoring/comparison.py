@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -187,114 +186,108 @@ def _empty(family: str) -> Annotations:
 # ----------------------------------------------------------------------------------------------- similarity
 
 
-SimFn = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, dict[tuple[int, int], Any]]]
+Notes = dict[tuple[int, int], Any]
 
 
-def _similarity_fn(ctx: _Context, family: str, t: Annotations, a: Annotations) -> SimFn:
-    tobj, _aobj = ctx.truth.objects, ctx.labels.objects
-    objects = ctx.ontology.objects
-    cache: dict[tuple[int, int], Any] = {}
+class _Similarity:
+    """Similarity matrices (truth rows x annotator columns) for one family on one frame, plus per-pair notes
+    (polyline direction, skeleton visibility). Geometry is converted to pixels with the data unit's size."""
 
-    def cached(side: int, idx: int, make: Callable[[], Any]) -> Any:
-        key = (side, idx)
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
+    def __init__(self, ctx: _Context, family: str, t: Annotations, a: Annotations) -> None:
+        self.ctx, self.family, self.t, self.a = ctx, family, t, a
+        self.regions: dict[tuple[int, int], Any] = {}  # polygons converted once, reused across pairs
 
-    def rule(idx: int) -> Resolved:
-        return ctx.rules[tobj[int(t.obj[idx])].class_index]
+    def __call__(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
+        if self.family == "box":
+            return self.boxes(ti, ai, du), {}
+        if self.family == "polygon":
+            return self.polygons(ti, ai, du), {}
+        if self.family == "bitmask":
+            return self.masks(ti, ai, du), {}
+        if self.family == "polyline":
+            return self.lines(ti, ai, du)
+        if self.family in ("point", "skeleton"):
+            return self.keypoints(ti, ai, du)
+        return self.ranges(ti, ai), {}
 
-    if family == "box":
+    def rule(self, idx: int) -> Resolved:
+        return self.ctx.rules[self.ctx.truth.objects[int(self.t.obj[idx])].class_index]
+
+    def boxes(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        t, a = self.t, self.a
         assert t.boxes is not None
         assert a.boxes is not None
         assert t.rotated is not None
         assert a.rotated is not None
-        tb, ab, tr, ar = t.boxes, a.boxes, t.rotated, a.rotated
-
-        def boxes(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
-            sim = box_iou(tb[ti, :4], ab[ai, :4])
-            if tr[ti].any() or ar[ai].any():
-                w, h, _ = ctx.px(du)
-                for i, x in enumerate(ti):
-                    for j, y in enumerate(ai):
-                        if tr[x] or ar[y]:
-                            sim[i, j] = _rotated_iou(tb[x], ab[y], w, h)
-            return sim, {}
-
-        return boxes
-
-    if family == "polygon":
-
-        def polygons(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
-            w, h, _ = ctx.px(du)
-            rt = [cached(0, int(x), partial(region, t.geom[x], (w, h))) for x in ti]
-            ra = [cached(1, int(y), partial(region, a.geom[y], (w, h))) for y in ai]
-            sim = np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
-            return sim, {}
-
-        return polygons
-
-    if family == "bitmask":
-
-        def masks(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
-            w, _, known = ctx.px(du)
-            fw = int(w) if known else None
-            sim = np.array([[mask_iou(t.geom[x], a.geom[y], fw) for y in ai] for x in ti], dtype=np.float64)
-            return sim.reshape(len(ti), len(ai)), {}
-
-        return masks
-
-    if family == "polyline":
-
-        def lines(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
-            w, h, _ = ctx.px(du)
-            sim = np.zeros((len(ti), len(ai)))
-            notes: dict[tuple[int, int], Any] = {}
+        sim = box_iou(t.boxes[ti, :4], a.boxes[ai, :4])
+        if t.rotated[ti].any() or a.rotated[ai].any():
+            w, h, _ = self.ctx.px(du)
             for i, x in enumerate(ti):
-                sigma = rule(int(x)).polyline_tolerance * float(np.sqrt(w * h))
                 for j, y in enumerate(ai):
-                    fwd, bwd = polyline_similarity(t.geom[x] * (w, h), a.geom[y] * (w, h), sigma)
-                    sim[i, j] = max(fwd, bwd)
-                    notes[(i, j)] = bwd - fwd
-            return sim, notes
+                    if t.rotated[x] or a.rotated[y]:
+                        sim[i, j] = _rotated_iou(t.boxes[x], a.boxes[y], w, h)
+        return sim
 
-        return lines
+    def region(self, side: int, idx: int, du: int) -> Any:
+        key = (side, idx)
+        if key not in self.regions:
+            w, h, _ = self.ctx.px(du)
+            self.regions[key] = region((self.t if side == 0 else self.a).geom[idx], (w, h))
+        return self.regions[key]
 
-    if family in ("point", "skeleton"):
+    def polygons(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        rt = [self.region(0, int(x), du) for x in ti]
+        ra = [self.region(1, int(y), du) for y in ai]
+        return np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
 
-        def keypoints(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
-            w, h, _ = ctx.px(du)
-            floor = ctx.config.oks_min_area_fraction * w * h
-            sim = np.zeros((len(ti), len(ai)))
-            notes: dict[tuple[int, int], Any] = {}
-            for i, x in enumerate(ti):
-                r = rule(int(x))
-                names, txy, tvis = _keypoints(family, t.geom[x])
-                cls = objects[tobj[int(t.obj[x])].class_index]
-                if cls.skeleton_nodes and family == "skeleton":
-                    names = tuple(n for n in cls.skeleton_nodes if n in names) or names
-                    txy, tvis = _align(names, _keypoints(family, t.geom[x]))
-                sig = np.array([r.node_sigmas.get(n, r.oks_sigma) for n in names])
-                txy = txy * (w, h)
-                area = keypoint_area(txy, tvis, floor)
-                for j, y in enumerate(ai):
-                    axy, avis = _align(names, _keypoints(family, a.geom[y]))
-                    sim[i, j] = oks(txy, tvis, axy * (w, h), avis, sig, area)
-                    if family == "skeleton":
-                        notes[(i, j)] = (names, tvis, avis)
-            return sim, notes
+    def masks(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        w, _, known = self.ctx.px(du)
+        fw = int(w) if known else None
+        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], fw) for y in ai] for x in ti], dtype=np.float64)
+        return sim.reshape(len(ti), len(ai))
 
-        return keypoints
+    def lines(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
+        w, h, _ = self.ctx.px(du)
+        sim = np.zeros((len(ti), len(ai)))
+        notes: Notes = {}
+        for i, x in enumerate(ti):
+            sigma = self.rule(int(x)).polyline_tolerance * float(np.sqrt(w * h))
+            for j, y in enumerate(ai):
+                fwd, bwd = polyline_similarity(self.t.geom[x] * (w, h), self.a.geom[y] * (w, h), sigma)
+                sim[i, j] = max(fwd, bwd)
+                notes[(i, j)] = bwd - fwd
+        return sim, notes
 
-    def ranges(ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, dict[tuple[int, int], Any]]:
+    def keypoints(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
+        family, ctx = self.family, self.ctx
+        w, h, _ = ctx.px(du)
+        floor = ctx.config.oks_min_area_fraction * w * h
+        sim = np.zeros((len(ti), len(ai)))
+        notes: Notes = {}
+        for i, x in enumerate(ti):
+            r = self.rule(int(x))
+            names, txy, tvis = _keypoints(family, self.t.geom[x])
+            cls = ctx.ontology.objects[ctx.truth.objects[int(self.t.obj[x])].class_index]
+            if cls.skeleton_nodes and family == "skeleton":  # template order, so sigmas line up by name
+                names = tuple(n for n in cls.skeleton_nodes if n in names) or names
+                txy, tvis = _align(names, _keypoints(family, self.t.geom[x]))
+            sig = np.array([r.node_sigmas.get(n, r.oks_sigma) for n in names])
+            txy = txy * (w, h)
+            area = keypoint_area(txy, tvis, floor)
+            for j, y in enumerate(ai):
+                axy, avis = _align(names, _keypoints(family, self.a.geom[y]))
+                sim[i, j] = oks(txy, tvis, axy * (w, h), avis, sig, area)
+                if family == "skeleton":
+                    notes[(i, j)] = (names, tvis, avis)
+        return sim, notes
+
+    def ranges(self, ti: np.ndarray, ai: np.ndarray) -> np.ndarray:
         sim = np.zeros((len(ti), len(ai)))
         for i, x in enumerate(ti):
-            tol = rule(int(x)).range_tolerance or 0.0
+            tol = self.rule(int(x)).range_tolerance or 0.0
             for j, y in enumerate(ai):
-                sim[i, j] = range_iou(t.geom[x], a.geom[y], tol)
-        return sim, {}
-
-    return ranges
+                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol)
+        return sim
 
 
 def _keypoints(family: str, geom: Any) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -341,7 +334,8 @@ def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.nda
 def _classes(objects: list[LabelObject], ann: Annotations) -> np.ndarray:
     if not len(ann):
         return np.zeros(0, np.int64)
-    return np.array([o.class_index for o in objects], dtype=np.int64)[ann.obj]
+    classes: np.ndarray = np.array([o.class_index for o in objects], dtype=np.int64)[ann.obj]
+    return classes
 
 
 class _FamilyMatcher:
@@ -363,7 +357,7 @@ class _FamilyMatcher:
         self.a_end = np.searchsorted(a_keys, self.keys, "right")
         self.t_class = _classes(ctx.truth.objects, t)
         self.a_class = _classes(ctx.labels.objects, a)
-        self.simfn = _similarity_fn(ctx, family, t, a)
+        self.simfn = _Similarity(ctx, family, t, a)
         self.pair_base = len(ctx.labels.objects) + 1
         self.matched: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -417,7 +411,10 @@ class _FamilyMatcher:
         """All frames' box IoU at once on padded (frames, truth, annotator) arrays; frames whose candidate pairs
         are already one-to-one are matched here without a solver. Returns the frames that still need one."""
         t, a, ctx = self.t, self.a, self.ctx
-        assert t.boxes is not None and a.boxes is not None and t.rotated is not None and a.rotated is not None
+        assert t.boxes is not None
+        assert a.boxes is not None
+        assert t.rotated is not None
+        assert a.rotated is not None
         nt = (self.t_end - self.t_start)[groups]
         na = (self.a_end - self.a_start)[groups]
         kt, ka = int(nt.max()), int(na.max())

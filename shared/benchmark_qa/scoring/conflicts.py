@@ -10,9 +10,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from benchmark_qa.scoring.comparison import Comparison
-from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.config import Resolved
 from benchmark_qa.scoring.labels import LabelSet
+from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.tracking import id_switch_events
 
 ConflictKind = Literal[
@@ -73,7 +73,7 @@ def hint_for(  # noqa: PLR0911
     return f"object identity changed mid-track ({subject}); keep one object per physical object across frames"
 
 
-def build_conflicts(  # noqa: PLR0917
+def build_conflicts(
     ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: Comparison, rules: list[Resolved], limit: int
 ) -> tuple[list[Conflict], dict[str, int]]:
     """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap)."""

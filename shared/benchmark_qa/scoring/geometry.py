@@ -39,7 +39,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     union -= inter
     np.divide(inter, union, out=inter, where=union > 0)
     inter[union <= 0] = 0.0
-    return inter
+    out: np.ndarray = inter
+    return out
 
 
 def box_corners(x: float, y: float, w: float, h: float, theta_deg: float) -> Ring:

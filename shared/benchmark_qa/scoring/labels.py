@@ -237,6 +237,9 @@ def paused_gc() -> Iterator[None]:
 
 
 _XYWH = itemgetter("x", "y", "w", "h")
+_SHAPE = itemgetter("shape")
+_HASH = itemgetter("objectHash")
+_BOX = itemgetter("boundingBox")
 
 
 class _RowReader:
@@ -272,7 +275,30 @@ class _RowReader:
         return b
 
     def add_frame(self, du: int, frame: int, frame_objects: Any) -> None:
-        """The hot loop: boxes go straight into flat lists, other shapes through _geometry."""
+        """The hot loop. A frame of plain boxes (the common case on long videos) goes through C-level map()
+        calls; anything else, and any malformed object, takes the per-object path with its precise errors."""
+        box = self.builders["box"]
+        try:
+            shapes = list(map(_SHAPE, frame_objects))
+            if shapes and shapes.count("bounding_box") == len(shapes):
+                ids = list(map(self.object_index.get, map(_HASH, frame_objects)))
+                coords = list(map(_XYWH, map(_BOX, frame_objects)))
+            else:
+                ids = []
+        except (KeyError, TypeError):
+            ids = []
+        if not ids:
+            self.add_frame_slowly(du, frame, frame_objects)
+            return
+        if None in ids:  # first sight of some objects: register them
+            for k, o in enumerate(frame_objects):
+                if ids[k] is None:
+                    ids[k] = self.new_object(o["objectHash"], o["featureHash"])
+        box.boxes.extend(coords)
+        box.obj.extend(i for i in ids if i is not None)  # every id is set by now
+        box.runs.append((du, frame, len(ids)))
+
+    def add_frame_slowly(self, du: int, frame: int, frame_objects: Any) -> None:
         box = self.builders["box"]
         boxes, thetas, box_obj = box.boxes, box.thetas, box.obj
         index, new_object = self.object_index, self.new_object

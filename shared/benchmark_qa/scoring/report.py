@@ -103,7 +103,8 @@ class ScoreReport(BaseModel):
             t = self.tracking
             lines += [
                 "",
-                f"tracks: IDF1={_fmt(t.idf1)} MOTA={t.mota:.3f} HOTA={_fmt(t.hota)} ID switches={t.id_switches} fragmentations={t.fragmentations}",
+                f"tracks: IDF1={_fmt(t.idf1)} MOTA={t.mota:.3f} HOTA={_fmt(t.hota)} "
+                f"ID switches={t.id_switches} fragmentations={t.fragmentations}",
             ]
         if self.conflict_totals:
             lines += ["", "conflicts: " + ", ".join(f"{k}={v}" for k, v in sorted(self.conflict_totals.items()))]

@@ -137,6 +137,44 @@ def _hota_assignment(
     return np.sort(np.concatenate(parts))
 
 
+def _hota_sums(
+    cand: Columns, cg: np.ndarray, ca: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per alpha: TP, sum over TPs of the pair's association IoU (AssA x TP), sum of TP similarity."""
+    ng, na = len(gt_count), len(tr_count)
+    n_alpha = len(ALPHAS)
+    hota_tp = np.zeros(n_alpha, dtype=np.int64)
+    assa_w = np.zeros(n_alpha)
+    loca_sum = np.zeros(n_alpha)
+    if not len(cg):
+        return hota_tp, assa_w, loca_sum
+    key = _key(cand)
+    # step 1: global alignment from per-frame similarity normalised by the frame's row and column sums
+    _, row_id = np.unique(key * (ng + 1) + cg, return_inverse=True)
+    _, col_id = np.unique(key * (na + 1) + ca, return_inverse=True)
+    row_sum = np.bincount(row_id, weights=cand.sim)[row_id]
+    col_sum = np.bincount(col_id, weights=cand.sim)[col_id]
+    denom = row_sum + col_sum - cand.sim
+    scaled = np.where(denom > 1e-12, cand.sim / np.where(denom > 1e-12, denom, 1.0), 0.0)
+    potential = np.zeros((ng, na))
+    np.add.at(potential, (cg, ca), scaled)
+    alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
+    # step 2: per frame, assignment on alignment x similarity
+    sel = _hota_assignment(key, cg, ca, alignment[cg, ca] * cand.sim, ng, na)
+    sg, sa, ss = cg[sel], ca[sel], cand.sim[sel]
+    pairs, pair_id = np.unique(sg * na + sa, return_inverse=True)
+    pair_gt, pair_tr = gt_count[pairs // na], tr_count[pairs % na]
+    for k, alpha in enumerate(ALPHAS):
+        ok = ss >= alpha - 1e-10
+        hota_tp[k] = int(ok.sum())
+        if not ok.any():
+            continue
+        mc = np.bincount(pair_id[ok], minlength=len(pairs)).astype(np.float64)
+        assa_w[k] = float((mc * mc / np.maximum(pair_gt + pair_tr - mc, 1.0)).sum())
+        loca_sum[k] = float(ss[ok].sum())
+    return hota_tp, assa_w, loca_sum
+
+
 def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.ndarray) -> TrackingMetrics:
     """`match_threshold[class]` and `t_class[truth obj]` decide which candidate pairs count for IDTP."""
     m, cand = comp.matches, comp.candidates
@@ -168,36 +206,7 @@ def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.
     idf1 = 2 * idtp / (gt_dets + tr_dets) if gt_dets + tr_dets else None
 
     # HOTA
-    n_alpha = len(ALPHAS)
-    hota_tp = np.zeros(n_alpha, dtype=np.int64)
-    assa_w = np.zeros(n_alpha)
-    loca_sum = np.zeros(n_alpha)
-    if len(cg):
-        key = _key(cand)
-        # step 1: global alignment from per-frame similarity normalised by the frame's row and column sums
-        _, row_id = np.unique(key * (ng + 1) + cg, return_inverse=True)
-        _, col_id = np.unique(key * (na + 1) + ca, return_inverse=True)
-        row_sum = np.bincount(row_id, weights=cand.sim)[row_id]
-        col_sum = np.bincount(col_id, weights=cand.sim)[col_id]
-        denom = row_sum + col_sum - cand.sim
-        scaled = np.where(denom > 1e-12, cand.sim / np.where(denom > 1e-12, denom, 1.0), 0.0)
-        potential = np.zeros((ng, na))
-        np.add.at(potential, (cg, ca), scaled)
-        alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
-        # step 2: per frame, assignment on alignment x similarity
-        score = alignment[cg, ca] * cand.sim
-        sel = _hota_assignment(key, cg, ca, score, ng, na)
-        sg, sa, ss = cg[sel], ca[sel], cand.sim[sel]
-        pairs, pair_id = np.unique(sg * na + sa, return_inverse=True)
-        pair_gt, pair_tr = gt_count[pairs // na], tr_count[pairs % na]
-        for k, alpha in enumerate(ALPHAS):
-            ok = ss >= alpha - 1e-10
-            hota_tp[k] = int(ok.sum())
-            if not ok.any():
-                continue
-            mc = np.bincount(pair_id[ok], minlength=len(pairs)).astype(np.float64)
-            assa_w[k] = float((mc * mc / np.maximum(pair_gt + pair_tr - mc, 1.0)).sum())
-            loca_sum[k] = float(ss[ok].sum())
+    hota_tp, assa_w, loca_sum = _hota_sums(cand, cg, ca, gt_count, tr_count)
     hota_fn = gt_dets - hota_tp
     hota_fp = tr_dets - hota_tp
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -209,6 +209,9 @@ def test_cli(tmp_path: Path) -> None:
 
 
 def test_import_is_light() -> None:
-    code = "import sys, benchmark_qa.scoring as s; s.ScoringConfig; s.Ontology; print('scipy' in sys.modules, 'encord' in sys.modules)"
+    code = (
+        "import sys, benchmark_qa.scoring as s; s.ScoringConfig; s.Ontology; "
+        "print('scipy' in sys.modules, 'encord' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]

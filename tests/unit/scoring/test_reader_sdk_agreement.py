@@ -52,7 +52,7 @@ def sdk_row(structure: dict[str, Any], row: dict[str, Any]) -> Any:
     return label_row
 
 
-def sdk_coordinates(coords: Any) -> Any:
+def sdk_coordinates(coords: Any) -> Any:  # noqa: PLR0911 - one return per coordinate class reads best flat
     """SDK coordinates -> the reader's representation (normalised)."""
     from encord.objects.bitmask import BitmaskCoordinates
     from encord.objects.coordinates import (
@@ -220,7 +220,7 @@ def test_streaming_reader_matches_dict_reader(ontology: Ontology, monkeypatch: p
     import json
 
     import benchmark_qa.scoring.labels as labels_module
-    import benchmark_qa.scoring.streaming as streaming
+    from benchmark_qa.scoring import streaming
 
     raw = load("video.labels.json")
     for frame in raw["data_units"]["vid00001"]["labels"].values():

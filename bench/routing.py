@@ -1,0 +1,83 @@
+"""Routing 10,000 tasks of the "Benchmark Task?" stage (2,000 benchmark + 8,000 production, the double's default
+page size): Encord requests (the double's counts) and wall time of the routing agent against the exact script
+in Encord's Benchmark QA docs (get_dataset + its data rows, then one proceed per task). Each runs on a fresh
+seeded state of the same shape, in this one run. Prints, never asserts."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from benchmark_qa.encord.routing import Router, RoutingTarget, run_routing
+from benchmark_qa_local.encord_double import DoubleState, EncordDouble
+from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
+from encord import EncordUserClient
+from encord.http.constants import RequestsSettings
+
+BENCHMARK_ITEMS = 2_000
+PRODUCTION_ITEMS = 8_000
+
+
+def _client(double: EncordDouble) -> EncordUserClient:
+    settings = RequestsSettings(max_retries=2, backoff_factor=0.0, connect_timeout=10, read_timeout=60)
+    return EncordUserClient.create_with_ssh_private_key(
+        double.register_key().private_openssh, domain=double.url, requests_settings=settings
+    )
+
+
+def docs_script(client: EncordUserClient, setup: StandardSetup) -> None:
+    """benchmark_routing.py from Encord's docs, verbatim apart from the names of the inputs."""
+    from encord.workflow import AgentStage
+
+    project = client.get_project(setup.production_project_hash)
+    agent_stage = project.workflow.get_stage(name="Benchmark Task?", type_=AgentStage)
+    benchmark_dataset = client.get_dataset(setup.benchmark_dataset_hash)
+    benchmark_data_hashes = {data_row.uid for data_row in benchmark_dataset.data_rows}
+    for task in agent_stage.get_tasks():
+        if task.data_hash in benchmark_data_hashes:
+            task.proceed(pathway_name="YES")
+        else:
+            task.proceed(pathway_name="NO")
+
+
+def agent(client: EncordUserClient, setup: StandardSetup) -> None:
+    run_routing(
+        Router(client, RoutingTarget(setup.production_project_hash, setup.benchmark_dataset_hash)), trigger="bench"
+    )
+
+
+def _measure(approach: Callable[[EncordUserClient, StandardSetup], None]) -> tuple[int, float, int, dict[str, int]]:
+    state = DoubleState()
+    setup = seed_standard_setup(state, benchmark_items=BENCHMARK_ITEMS, production_items=PRODUCTION_ITEMS)
+    with EncordDouble(state) as double:
+        client = _client(double)
+        double.counts.reset()
+        started = time.perf_counter()
+        approach(client, setup)
+        seconds = time.perf_counter() - started
+        requests = double.counts.total()
+        with double.locked() as live:
+            project = live.projects[setup.production_project_hash]
+            titles = {s.uuid: s.title for s in project.workflow.stages}
+            where = {t.data_hash: titles[t.stage_uuid] for t in project.tasks.values()}
+    bench = set(setup.benchmark_data_hashes)
+    wrong = sum(
+        1
+        for data_hash, stage in where.items()
+        if stage != ("Consensus 1 Annotate" if data_hash in bench else "Annotate 1")
+    )
+    return requests, seconds, wrong, dict(Counter(where.values()))
+
+
+def run() -> None:
+    total = BENCHMARK_ITEMS + PRODUCTION_ITEMS
+    print(f"{total:,} tasks ({BENCHMARK_ITEMS:,} benchmark + {PRODUCTION_ITEMS:,} production), page size 100")
+    naive = _measure(docs_script)
+    ours = _measure(agent)
+    print(f"{'approach':<22}{'Encord requests':>17}{'wall time':>12}{'misrouted':>11}")
+    for name, (requests, seconds, wrong, _) in (("docs script", naive), ("routing agent", ours)):
+        print(f"{name:<22}{requests:>17,}{seconds:>11.2f}s{wrong:>11,}")
+    print(f"{'ratio (docs / agent)':<22}{naive[0] / ours[0]:>16.1f}x{naive[1] / ours[1]:>11.1f}x")
+    print(f"stages after the docs script: {naive[3]}")
+    print(f"stages after the agent:       {ours[3]}")
