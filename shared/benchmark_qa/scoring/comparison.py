@@ -364,6 +364,7 @@ class _FamilyMatcher:
         self.prev: dict[int, np.ndarray] = {}  # group -> matched pair codes (t_obj * base + a_obj)
         self.batch_sim: np.ndarray | None = None
         self.batch_row: dict[int, int] = {}
+        self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
 
     def groups_with_both(self) -> np.ndarray:
         return np.asarray(np.nonzero((self.t_end > self.t_start) & (self.a_end > self.a_start))[0])
@@ -394,8 +395,15 @@ class _FamilyMatcher:
             before = self.prev.get(g - 1)
             if before is not None and len(before):
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
-                bonus = np.isin(codes, before).astype(np.float64)
-        rows, cols = assign(sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, bonus)
+                bonus = np.isin(codes, before) & cand
+        best = self.row_best.get(g)
+        if best is not None and (bonus is None or bonus[best].sum() == bonus.sum()):
+            # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
+            rows, cols = best
+        else:
+            rows, cols = assign(
+                sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, None if bonus is None else bonus.astype(float)
+            )
         mt, ma = ti[rows], ai[cols]
         if ctx.continuity:
             self.prev[g] = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
@@ -448,7 +456,31 @@ class _FamilyMatcher:
         slow_rows = np.nonzero(~fast & ~rotated)[0]
         self.batch_sim = sim
         self.batch_row = {int(groups[r]): int(r) for r in slow_rows.tolist()}
+        self.find_row_best(groups, slow_rows, sim, cand, tc, ac)
         return [int(g) for g in groups[~fast]]
+
+    def find_row_best(
+        self, groups: np.ndarray, rows: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
+    ) -> None:
+        """Frames where giving every truth box its best candidate uses distinct annotator boxes: that assignment
+        is optimal (LP duals u = row maximum, v = 0 are feasible and tight on it, every unmatched vertex has dual
+        0) and matches every row that has a candidate, so no solver is needed. In two_stage mode only frames
+        without cross-class candidates qualify (there the stages coincide)."""
+        if len(rows) == 0:
+            return
+        c = cand[rows]
+        if self.ctx.config.mode == "two_stage":
+            cross = (c & (tc[rows][:, :, None] != ac[rows][:, None, :])).any(axis=(1, 2))
+            rows, c = rows[~cross], c[~cross]
+        masked = np.where(c, sim[rows], -1.0)
+        best = masked.argmax(axis=2)
+        has = c.any(axis=2)
+        chosen = np.where(has, best, -1 - np.arange(best.shape[1])[None, :])  # rows without candidates never clash
+        srt = np.sort(chosen, axis=1)
+        distinct = (srt[:, 1:] != srt[:, :-1]).all(axis=1)
+        for k in np.nonzero(distinct)[0].tolist():
+            r = np.nonzero(has[k])[0]
+            self.row_best[int(groups[rows[k]])] = (r, best[k][r])
 
     def emit(self, out: dict[str, list[Any]]) -> None:
         t, a = self.t, self.a
