@@ -143,7 +143,7 @@ class ScoresRepository:
             self._add(aggregate_pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds)
             for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
         ]
-        client = self._table.meta.client
+        client: Any = self._table.meta.client  # the resource client takes plain Python values
         try:
             client.transact_write_items(TransactItems=writes)
         except Exception as error:
