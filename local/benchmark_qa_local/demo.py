@@ -47,7 +47,9 @@ SAMPLE_FILES: dict[str, bytes] = {
     "production/frames/0002.jpg": b"p2",
     "production/frames/0003.jpg": b"p3",
     "production/drive.mp4": b"mp4-production",
-    "production/drive.mp4.meta.json": json.dumps({"keyFrames": [0, 30, 60], "clientMetadata": {"city": "Lyon"}}).encode(),
+    "production/drive.mp4.meta.json": json.dumps(
+        {"keyFrames": [0, 30, 60], "clientMetadata": {"city": "Lyon"}}
+    ).encode(),
     "production/call.wav": b"RIFFwav",
     "production/contract.pdf": b"%PDF-1.7",
     "production/notes.txt": b"plain text",
@@ -175,4 +177,3 @@ def run(say: Print = print) -> DemoWorld:
         return world
     finally:
         stop()
-

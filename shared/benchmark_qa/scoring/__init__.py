@@ -5,9 +5,10 @@ Pure library: no AWS, no network, no encord SDK. Public API:
     from benchmark_qa.scoring import score_label_rows, ScoringConfig, ScoreReport, Ontology
     report = score_label_rows(Ontology.from_dict(structure), truth_json, labels_json, ScoringConfig.load("c.yaml"))
 
-Modules (one concept each): ontology, labels (reader), geometry, bitmask, attributes, config, matching,
-comparison, metrics, tracking, conflicts, report, engine. Names are resolved lazily so that importing the
-package stays cheap (scipy is only imported when a frame needs the Hungarian solver).
+Modules (one concept each): ontology, labels (reader), streaming (frame-batch parsing of big rows), geometry,
+bitmask, attributes, config, matching, comparison, metrics, tracking, conflicts, report, engine, errors.
+Names are resolved lazily so that importing the package stays cheap (scipy is only imported when a frame needs
+the Hungarian solver).
 """
 
 from __future__ import annotations

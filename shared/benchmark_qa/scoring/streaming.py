@@ -18,19 +18,49 @@ import orjson
 _FRAMES_PER_BATCH = 500
 
 
-def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
-    quotes = np.flatnonzero(buf == 34)
-    if not (buf == 92).any():
-        return quotes
-    after_backslash = quotes[(quotes > 0) & (buf[np.maximum(quotes - 1, 0)] == 92)]
-    escaped = []
-    for q in after_backslash.tolist():  # rare: count the run of backslashes before the quote
+_BLOCK = 1 << 22  # bytes scanned at a time: keeps the scan's temporary arrays to a few tens of MB
+
+
+def _escaped_quotes(buf: np.ndarray, backslashes: np.ndarray) -> np.ndarray:
+    """Positions of quotes preceded by an odd run of backslashes (rare: only in text that contains quotes)."""
+    candidates = backslashes[backslashes + 1 < len(buf)]
+    candidates = candidates[buf[candidates + 1] == 34] + 1
+    out = []
+    for q in candidates.tolist():
         run = 0
         while q - run - 1 >= 0 and buf[q - run - 1] == 92:
             run += 1
         if run % 2:
-            escaped.append(q)
-    return np.setdiff1d(quotes, np.asarray(escaped, dtype=quotes.dtype)) if escaped else quotes
+            out.append(q)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _braces_outside_strings(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positions of { and } that are not inside a string, and +1 / -1 for each, scanning block by block with a
+    running count of (unescaped) quotes."""
+    backslashes = np.flatnonzero(buf == 92)
+    escaped = _escaped_quotes(buf, backslashes) if len(backslashes) else np.zeros(0, dtype=np.int64)
+    positions: list[np.ndarray] = []
+    steps: list[np.ndarray] = []
+    quotes_before = 0
+    for start in range(0, len(buf), _BLOCK):
+        block = buf[start : start + _BLOCK]
+        is_quote = block == 34
+        if len(escaped):
+            local = escaped[(escaped >= start) & (escaped < start + len(block))] - start
+            is_quote[local] = False
+        count = np.cumsum(is_quote, dtype=np.int32)
+        is_brace = block == 123
+        is_brace |= block == 125
+        where = np.flatnonzero(is_brace)
+        outside = (quotes_before + count[where]) % 2 == 0  # a brace is never a quote, so <= and < agree
+        where = where[outside]
+        positions.append(where + start)
+        steps.append(np.where(block[where] == 123, 1, -1).astype(np.int8))
+        quotes_before += int(count[-1]) if len(count) else 0
+    if quotes_before % 2:
+        return None
+    return np.concatenate(positions), np.concatenate(steps).astype(np.int64)
 
 
 class SplitRow:
@@ -50,16 +80,11 @@ class SplitRow:
 
 def split_frames(raw: bytes) -> SplitRow | None:
     buf = np.frombuffer(raw, dtype=np.uint8)
-    quotes = _unescaped_quotes(buf)
-    if len(quotes) % 2:
-        return None
     # only braces count towards depth: lists do not change which dicts are at depth 4
-    is_brace = buf == 123
-    is_brace |= buf == 125
-    events = np.flatnonzero(is_brace)
-    del is_brace
-    events = events[np.searchsorted(quotes, events) % 2 == 0]
-    step = np.where(buf[events] == 123, 1, -1)
+    found = _braces_outside_strings(buf)
+    if found is None:
+        return None
+    events, step = found
     depth = np.cumsum(step)  # depth after each event
     if len(depth) == 0 or depth[-1] != 0 or depth.min() < 0:
         return None

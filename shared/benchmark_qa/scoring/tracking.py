@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from benchmark_qa.scoring.comparison import Columns, Comparison
+from benchmark_qa.scoring.metrics import Stat, stat
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)
 
@@ -32,6 +33,7 @@ class TrackingMetrics(BaseModel):
     idfp: int
     idfn: int
     idf1: float | None
+    idf1_interval: Stat = Field(description="IDF1 as a proportion of (truth + annotator detections) / 2")
     hota: float | None
     deta: float | None
     assa: float | None
@@ -228,6 +230,7 @@ def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.
         idfp=tr_dets - idtp,
         idfn=gt_dets - idtp,
         idf1=idf1,
+        idf1_interval=stat(2 * idtp, gt_dets + tr_dets, (gt_dets + tr_dets) / 2),
         hota=float(hota_a.mean()) if has else None,
         deta=float(deta_a.mean()) if has else None,
         assa=float(assa_a.mean()) if has else None,

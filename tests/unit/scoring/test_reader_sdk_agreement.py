@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from benchmark_qa.scoring import Ontology
 from benchmark_qa.scoring.labels import LabelSet, read_label_row
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import MODALITIES, load
 
@@ -239,3 +241,39 @@ def test_streaming_reader_matches_dict_reader(ontology: Ontology, monkeypatch: p
     assert [o.hash for o in streamed.objects] == [o.hash for o in plain.objects]
     assert [o.dynamic.keys() for o in streamed.objects] == [o.dynamic.keys() for o in plain.objects]
     assert streaming.split_frames(b'{"a": "unbalanced \\" quote}') is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet='ab{}[]"\\ :,\n', max_size=12), min_size=1, max_size=12),
+    st.integers(1, 4),
+    st.booleans(),
+)
+def test_frame_split_is_json_exact(texts: list[str], batch: int, indent: bool) -> None:
+    """Whatever the strings hold, the frame batches parse back to exactly the frames of the row."""
+    import json
+
+    from benchmark_qa.scoring import streaming
+
+    frames = {
+        str(i): {"objects": [{"name": text, "k": {"v": [text]}}], "classifications": []} for i, text in enumerate(texts)
+    }
+    row = {
+        "data_type": "video",
+        "title": texts[0],
+        "data_units": {"du": {"data_hash": "du", "labels": frames}},
+        "z": {"labels": texts[-1]},
+    }
+    encoded = json.dumps(row, indent=1 if indent else None).encode()
+    old = streaming._FRAMES_PER_BATCH
+    streaming._FRAMES_PER_BATCH = batch
+    try:
+        split = streaming.split_frames(encoded)
+    finally:
+        streaming._FRAMES_PER_BATCH = old
+    assert split is not None
+    assert split.head == {**row, "data_units": {"du": {"data_hash": "du", "labels": {}}}}
+    merged: dict[str, Any] = {}
+    for chunk in split.frames(0):
+        merged.update(chunk)
+    assert merged == frames
