@@ -26,6 +26,11 @@ $(CHECKOV_VENV)/.installed:
 
 install: $(BIN)/.installed
 
+# Headless Chromium for the leaderboard test (a Debian package; CI runs as root).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 demo: install
 	$(BIN)/benchmark-qa demo
 
@@ -36,7 +41,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy shared local functions tests bench
 
-pytest: install
+pytest: install $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 template-checks: install $(CHECKOV_VENV)/.installed

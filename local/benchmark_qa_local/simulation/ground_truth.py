@@ -28,8 +28,7 @@ def _size(rng: random.Random, cls: str, small: bool, aspect: float) -> tuple[flo
     ratio = rng.uniform(2.0, 2.8) if cls == PEDESTRIAN else rng.uniform(0.5, 0.8)  # height / width in pixels
     # Areas: small well under SMALL_AREA, the rest well over it, so the split is unambiguous after jitter.
     area = rng.uniform(0.0006, 0.0016) if small else rng.uniform(0.008, 0.05)
-    w = (area * aspect / ratio) ** 0.5 / aspect**0.5 * aspect**0.5  # keep the pixel aspect ratio
-    w = (area / (ratio * aspect)) ** 0.5 * aspect
+    w = (area / (ratio * aspect)) ** 0.5  # from area = w * h and h = ratio * w * aspect
     h = area / w
     return min(w, 0.6), min(h, 0.8)
 
@@ -54,16 +53,9 @@ def generate_scene(
     double draws at random: re-seeding the double with the same seed gives the same truth."""
     rng = random.Random(stable_seed("ground-truth", seed, data_title))
     count = rng.randint(MIN_OBJECTS, MAX_OBJECTS)
-    n_small = max(1, round(count * rng.uniform(0.2, 0.45)))
-    sizes = [True] * n_small + [False] * (count - n_small)
-    rng.shuffle(sizes)
-    sizes[rng.randrange(count)] = False  # at least one large object...
-    if not any(sizes):
-        sizes[0] = True
-    if all(sizes):
-        sizes[-1] = False
-    if not any(sizes):  # ...and at least one small one (count >= 3, so both fit)
-        sizes[0] = True
+    n_small = min(max(1, round(count * rng.uniform(0.2, 0.45))), count - 1)
+    # Large boxes are placed first (they are the hard ones to fit); small ones always find room.
+    sizes = [False] * (count - n_small) + [True] * n_small
     classes, weights = zip(*_CLASS_WEIGHTS, strict=True)
     objects: list[SceneObject] = []
     placed: list[Box] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,13 +161,13 @@ def _identity(scene: Scene) -> dict[str, Any]:
     }
 
 
-def label_row_dict(scene: Scene, *, author: str, base: dict[str, Any] | None = None) -> dict[str, Any]:
+def label_row_dict(scene: Scene, *, author: str, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The label-row dict of `scene`, accepted by `LabelRowV2.from_labels_dict` and the scoring engine.
 
     `base` is the row's own (empty) dict as the server returned it; its identity fields and data unit are kept,
     so the result can be loaded into that row and saved. Without it a stand-alone identity is made up.
     """
-    row = copy.deepcopy(base) if base is not None else _identity(scene)
+    row = copy.deepcopy(dict(base)) if base is not None else _identity(scene)
     units = row.get("data_units") or {}
     if len(units) != 1:
         raise ValueError(f"expected one image data unit, got {len(units)}")
