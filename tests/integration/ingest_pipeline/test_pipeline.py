@@ -1,0 +1,189 @@
+"""The incremental ingest on moto server (tables and bucket built from template.yaml): order of events,
+repeats, late files, broken and late sidecars, deletes, and crashes half-way through a manifest."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from benchmark_qa.bucket import S3Bucket
+from benchmark_qa.ingest.items import S3Object
+from benchmark_qa.ingest.layout import Layout
+from benchmark_qa.ingest.pipeline import Ingest, UploadEvent
+from benchmark_qa.store.table import state_table
+from benchmark_qa.store.uploads import UploadsRepository
+from benchmark_qa_local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+
+class World:
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.bucket_name = stack.physical_id("UploadBucket")
+        self.s3 = stack.boto3_client("s3")
+        self.repository = UploadsRepository(state_table(stack.physical_id("StateTable"), stack.region))
+        self.layout = Layout()
+
+    def put(self, key: str, body: bytes = b"x") -> UploadEvent:
+        response = self.s3.put_object(Bucket=self.bucket_name, Key=key, Body=body)
+        obj = S3Object(bucket=self.bucket_name, key=key, size=len(body), etag=response["ETag"].strip('"'))
+        return UploadEvent(created=True, obj=obj, region="us-east-1")
+
+    def ingest(self, layout: Layout | None = None) -> Ingest:
+        return Ingest(self.repository, S3Bucket(self.bucket_name), layout or self.layout, "us-east-1")
+
+    def run(self, *events: UploadEvent) -> Ingest:
+        ingest = self.ingest()
+        for event in events:
+            ingest.accept(event)
+        ingest.flush()
+        return ingest
+
+    def status(self, key: str) -> tuple[str, str | None]:
+        (record, *_) = self.repository.object_versions(self.bucket_name, key)
+        return record.status, record.reason
+
+    def manifests(self) -> list[dict[str, Any]]:
+        listing = self.s3.list_objects_v2(Bucket=self.bucket_name, Prefix="manifests/").get("Contents", [])
+        return [
+            json.loads(self.s3.get_object(Bucket=self.bucket_name, Key=o["Key"])["Body"].read())
+            for o in sorted(listing, key=lambda o: o["Key"])
+        ]
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with LocalStack(stack_name=f"ing-{uuid.uuid4().hex[:8]}") as stack:
+        for name, value in stack.env().items():
+            monkeypatch.setenv(name, value)
+        yield World(stack)
+
+
+def test_a_group_is_one_entry_whatever_the_order_and_batches_of_its_files(world: World) -> None:
+    marker = world.put("benchmark/image-groups/cars/_READY", b"")
+    third = world.put("benchmark/image-groups/cars/img10.jpg")
+    first = world.put("benchmark/image-groups/cars/img1.jpg")
+    second = world.put("benchmark/image-groups/cars/img2.jpg")
+
+    # The marker's event arrives first and alone; the files' events come later, one of them twice.
+    world.run(marker)
+    world.run(third, first)
+    world.run(second, first)
+
+    (manifest,) = world.manifests()
+    (group,) = manifest["image_groups"]
+    urls = [group[f"objectUrl_{i}"].rsplit("/", 1)[-1] for i in range(3)]
+    assert urls == ["img1.jpg", "img2.jpg", "img10.jpg"]
+    assert group["createVideo"] is False
+    assert {world.status(f"benchmark/image-groups/cars/img{n}.jpg")[0] for n in (1, 2, 10)} == {"in_manifest"}
+
+
+def test_repeated_events_never_make_a_second_entry(world: World) -> None:
+    event = world.put("production/a.jpg")
+    world.run(event)
+    world.run(event, event)
+
+    manifests = world.manifests()
+    assert sum(len(m.get("images", [])) for m in manifests) == 1
+
+
+def test_a_file_landing_in_a_closed_group_is_flagged_not_lost(world: World) -> None:
+    world.run(world.put("benchmark/dicom/S1/a.dcm"), world.put("benchmark/dicom/S1/_READY", b""))
+    late = world.put("benchmark/dicom/S1/b.dcm")
+    world.run(late)
+
+    status, reason = world.status("benchmark/dicom/S1/b.dcm")
+    assert status == "failed"
+    assert reason is not None
+    assert "closed into manifest" in reason
+    assert "new title" in reason
+
+
+def test_a_broken_sidecar_holds_the_item_back_until_it_is_fixed(world: World) -> None:
+    world.s3.put_object(Bucket=world.bucket_name, Key="production/v.mp4.meta.json", Body=b"{not json")
+    world.run(world.put("production/v.mp4"))
+
+    status, reason = world.status("production/v.mp4")
+    assert status == "failed"
+    assert reason is not None
+    assert "production/v.mp4.meta.json" in reason
+    assert world.manifests() == []
+
+    fixed = world.put("production/v.mp4.meta.json", json.dumps({"title": "Drive", "keyFrames": [3]}).encode())
+    world.run(fixed)
+
+    assert world.status("production/v.mp4")[0] == "in_manifest"
+    (manifest,) = world.manifests()
+    (video,) = manifest["videos"]
+    assert video["title"] == "Drive"
+
+
+def test_a_sidecar_after_its_item_sends_a_metadata_update(world: World) -> None:
+    world.run(world.put("benchmark/cat.jpg"))
+    world.run(world.put("benchmark/cat.jpg.meta.json", json.dumps({"clientMetadata": {"k": 1}}).encode()))
+
+    (first,) = [m for m in world.manifests() if not m["upsert_metadata"]]
+    (update,) = [m for m in world.manifests() if m["upsert_metadata"]]
+    assert first["images"][0].get("clientMetadata") in (None, {})
+    assert update["images"][0]["clientMetadata"] == {"k": 1}
+    assert update["upsert_metadata"] is True
+    assert update["skip_duplicate_urls"] is True
+
+
+def test_a_file_deleted_before_its_manifest_is_not_sent(world: World) -> None:
+    created = world.put("production/gone.jpg")
+    ingest = world.ingest()
+    ingest.accept(created)
+    ingest.accept(UploadEvent(created=False, obj=created.obj, region="us-east-1"))
+    ingest.flush()
+
+    assert world.status("production/gone.jpg")[0] == "deleted"
+    assert world.manifests() == []
+
+
+def test_a_crash_after_claiming_is_finished_by_the_sweep(world: World) -> None:
+    events = [world.put(f"benchmark/crash/{n}.jpg") for n in range(3)]
+    ingest = world.ingest()
+    for event in events:
+        ingest.accept(event)
+
+    def crash(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the function died while writing the manifest")
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(S3Bucket, "write", crash)
+        ingest.flush()
+    assert {world.status(f"benchmark/crash/{n}.jpg")[0] for n in range(3)} == {"claimed"}
+
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    world.ingest().sweep(now=later)
+
+    (manifest,) = world.manifests()
+    assert len(manifest["images"]) == 3
+    assert {world.status(f"benchmark/crash/{n}.jpg")[0] for n in range(3)} == {"in_manifest"}
+
+
+def test_pending_singles_left_by_a_failed_batch_are_written_by_the_sweep(world: World) -> None:
+    ingest = world.ingest()
+    ingest.accept(world.put("production/left.jpg"))  # recorded, but the batch ended before its flush
+
+    world.ingest().sweep(now=datetime.now(UTC) + timedelta(minutes=5))
+
+    assert world.status("production/left.jpg")[0] == "in_manifest"
+
+
+def test_a_quiet_group_closes_on_the_sweep_and_an_open_one_waits(world: World) -> None:
+    world.run(world.put("production/image-sequences/dash/f1.jpg"), world.put("production/image-sequences/dash/f2.jpg"))
+
+    world.ingest().sweep(now=datetime.now(UTC) + timedelta(seconds=30))
+    assert world.manifests() == [], "still inside the quiet period"
+
+    world.ingest().sweep(now=datetime.now(UTC) + timedelta(seconds=world.layout.group_quiet_seconds + 1))
+    (manifest,) = world.manifests()
+    (sequence,) = manifest["image_groups"]
+    assert sequence["createVideo"] is True
