@@ -1,0 +1,84 @@
+"""The Encord client factory: key formats it accepts, and a key that never shows up in an error or a log."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import pytest
+from benchmark_qa.config import EncordSettings
+from benchmark_qa.encord.client import EncordKeyError, client_from_key, normalise_key
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+SETTINGS = EncordSettings(
+    encord_key_secret="arn:aws:secretsmanager:us-east-1:1:secret:encord-key", encord_domain="http://127.0.0.1:9"
+)
+
+
+def openssh(key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+
+
+def body_lines(pem: str) -> list[str]:
+    """The secret part of a PEM: every line between the armour lines."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param(lambda k: k, id="raw"),
+        pytest.param(lambda k: k.replace("\n", "\\n"), id="escaped-newlines"),
+        pytest.param(lambda k: json.dumps({"private_key": k}), id="json"),
+    ],
+)
+def test_an_ed25519_key_is_accepted_as_stored_in_secrets_manager(stored: Callable[[str], str]) -> None:
+    key = openssh(ed25519.Ed25519PrivateKey.generate())
+
+    client = client_from_key(stored(key), SETTINGS, secret_name="encord-key")
+
+    assert client is not None
+    assert normalise_key(stored(key)) == key.rstrip("\n") + "\n"
+
+
+def test_an_rsa_key_is_refused_without_quoting_it(caplog: pytest.LogCaptureFixture) -> None:
+    # The SDK's own error for a non-Ed25519 key contains the whole key: the canary must not escape.
+    canary = openssh(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(EncordKeyError) as raised:
+        client_from_key(canary, SETTINGS, secret_name="encord-key")
+
+    message = str(raised.value)
+    assert "encord-key" in message
+    assert "Ed25519" in message
+    assert raised.value.__cause__ is None
+    assert raised.value.__context__ is None or raised.value.__suppress_context__
+    for line in body_lines(canary):
+        assert line not in message
+        assert line not in caplog.text
+        assert line not in repr(raised.value)
+
+
+def test_a_pkcs8_key_is_refused_with_what_to_do() -> None:
+    pkcs8 = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+
+    with pytest.raises(EncordKeyError) as raised:
+        client_from_key(pkcs8, SETTINGS, secret_name="encord-key")
+
+    assert "ssh-keygen -t ed25519" in str(raised.value)
+    for line in body_lines(pkcs8):
+        assert line not in str(raised.value)
+
+
+def test_json_without_a_private_key_field_names_the_field() -> None:
+    with pytest.raises(EncordKeyError, match='"private_key"'):
+        client_from_key(json.dumps({"key": "x"}), SETTINGS, secret_name="encord-key")
