@@ -27,7 +27,10 @@ def _client(double: EncordDouble) -> EncordUserClient:
 
 
 def docs_script(client: EncordUserClient, setup: StandardSetup) -> None:
-    """benchmark_routing.py from Encord's docs, verbatim apart from the names of the inputs."""
+    """benchmark_routing.py from Encord's docs, verbatim apart from the names of the inputs and one fix: the docs
+    iterate the Dataset itself, which SDK 0.1.211 cannot (no __iter__), so this reads `.data_rows`. The script's
+    other flaw is kept: `task.data_hash` is a UUID and `data_row.uid` a str, so no task ever matches and every
+    benchmark task goes NO (the "misrouted" column)."""
     from encord.workflow import AgentStage
 
     project = client.get_project(setup.production_project_hash)

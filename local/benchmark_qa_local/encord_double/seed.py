@@ -147,9 +147,12 @@ def seed_standard_setup(
     annotators: Sequence[str] = DEFAULT_ANNOTATORS,
     benchmark_items: int = 3,
     production_items: int = 3,
+    ontology: dict[str, Any] | None = None,
 ) -> StandardSetup:
-    ontology = Ontology(ontology_hash=new_uuid(), title="Benchmark QA ontology", structure=standard_ontology())
-    state.ontologies[ontology.ontology_hash] = ontology
+    """`ontology` is the editor JSON both projects use; `standard_ontology()` when not given."""
+    structure = ontology if ontology is not None else standard_ontology()
+    record = Ontology(ontology_hash=new_uuid(), title="Benchmark QA ontology", structure=structure)
+    state.ontologies[record.ontology_hash] = record
 
     folder = add_folder(state, "benchmark-qa", "Uploads of the Benchmark QA demo")
     benchmark_ds = Dataset(dataset_hash=new_uuid(), title="Benchmark Dataset", backing_folder_uuid=folder.uuid)
@@ -160,13 +163,13 @@ def seed_standard_setup(
     benchmark = Project(
         project_hash=new_uuid(),
         title="Benchmark Project",
-        ontology_hash=ontology.ontology_hash,
+        ontology_hash=record.ontology_hash,
         workflow=_benchmark_workflow(),
     )
     production = Project(
         project_hash=new_uuid(),
         title="Production Project",
-        ontology_hash=ontology.ontology_hash,
+        ontology_hash=record.ontology_hash,
         workflow=_production_workflow(annotators),
     )
     state.projects[benchmark.project_hash] = benchmark
@@ -178,7 +181,7 @@ def seed_standard_setup(
     bench_units = _add_units(state, benchmark_ds.dataset_hash, "benchmark", benchmark_items)
     prod_units = _add_units(state, production_ds.dataset_hash, "production", production_items)
     return StandardSetup(
-        ontology_hash=ontology.ontology_hash,
+        ontology_hash=record.ontology_hash,
         benchmark_project_hash=benchmark.project_hash,
         production_project_hash=production.project_hash,
         benchmark_dataset_hash=benchmark_ds.dataset_hash,

@@ -11,7 +11,8 @@ Encord checks that the caller may act on the subtask; pass one client per annota
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from encord import EncordUserClient, Project
@@ -29,12 +30,12 @@ GROUND_TRUTH_AUTHOR = "ground-truth@benchmark-qa.local"
 Clients = EncordUserClient | Mapping[str, EncordUserClient]
 
 
-def _write(row: LabelRowV2, labels_for: Any) -> dict[str, Any]:
-    """Open the row (creating it on its branch if needed), replace its labels, save. Returns what was saved."""
+def _write(row: LabelRowV2, make: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """Open the row (creating it on its branch if needed), replace its labels with `make(base=...)`, save.
+    Returns what was saved."""
     row.initialise_labels()
     # The row's own dict supplies identity (label hash, branch, data unit) so the save targets this row.
-    labels: dict[str, Any] = labels_for(row.to_encord_dict())
-    row.from_labels_dict(labels)
+    row.from_labels_dict(make(base=row.to_encord_dict()))
     row.save()
     saved: dict[str, Any] = row.to_encord_dict()
     return saved
@@ -66,7 +67,7 @@ def write_ground_truth(
             width=row.width or DEFAULT_WIDTH,
             height=row.height or DEFAULT_HEIGHT,
         )
-        _write(row, lambda base, scene=scene: label_row_dict(scene, author=GROUND_TRUTH_AUTHOR, base=base))
+        _write(row, partial(label_row_dict, scene, author=GROUND_TRUTH_AUTHOR))
         truth[row.data_hash] = scene
     return truth
 
@@ -86,6 +87,15 @@ def _client_for(clients: Clients, annotator: str) -> EncordUserClient:
         raise KeyError(f"no client for annotator {annotator!r}; have {sorted(clients)}") from None
 
 
+def _consensus_stage(client: EncordUserClient, setup: StandardSetup) -> tuple[Project, ConsensusAnnotationStage]:
+    project = client.get_project(setup.production_project_hash)
+    return project, project.workflow.get_stage(name=CONSENSUS_ANNOTATE, type_=ConsensusAnnotationStage)
+
+
+def _open(status: Any) -> bool:
+    return str(getattr(status, "value", status)) != "COMPLETED"
+
+
 def annotate(
     clients: Clients,
     setup: StandardSetup,
@@ -98,42 +108,44 @@ def annotate(
 
     `truth` is `write_ground_truth`'s result (tasks whose data hash is not in it are left alone, e.g.
     production tasks); `annotators` maps each annotator email of the stage to its profile. Returns
-    data hash -> annotator -> the label-row dict saved on that annotator's branch.
+    data hash -> annotator -> the label-row dict saved on that annotator's branch. Raises `KeyError` before
+    writing anything if an open subtask belongs to an annotator without a profile (or without a client).
     """
-    indices = image_indices(truth)
-    saved: dict[str, dict[str, dict[str, Any]]] = {}
-    for annotator, profile in annotators.items():
-        project = _client_for(clients, annotator).get_project(setup.production_project_hash)
-        stage = project.workflow.get_stage(name=CONSENSUS_ANNOTATE, type_=ConsensusAnnotationStage)
-        for parent in list(stage.get_tasks()):
-            data_hash = str(parent.data_hash)
-            scene = truth.get(data_hash)
-            if scene is None:
-                continue
-            for sub in parent.subtasks:
-                if sub.assignee != annotator or sub.status.value == "COMPLETED":
-                    continue
-                [row] = project.list_label_rows_v2(data_hashes=[data_hash], branch_name=sub.label_branch_name)
-                saved.setdefault(data_hash, {})[annotator] = _write(
-                    row,
-                    lambda base, scene=scene, profile=profile: annotator_label_row(
-                        scene, profile, seed, annotator=annotator, image_index=indices[data_hash], base=base
-                    ),
-                )
-                sub.submit()
-    unknown = {str(s.assignee) for p in _pending(clients, setup, truth) for s in p} - set(annotators)
-    if unknown:
-        raise KeyError(f"consensus subtasks assigned to annotators without a profile: {sorted(unknown)}")
-    return saved
-
-
-def _pending(clients: Clients, setup: StandardSetup, truth: Mapping[str, Scene]) -> list[list[Any]]:
-    """Unsubmitted subtasks of benchmark tasks still in the consensus annotation stage."""
-    client = clients if isinstance(clients, EncordUserClient) else next(iter(clients.values()))
-    project = client.get_project(setup.production_project_hash)
-    stage = project.workflow.get_stage(name=CONSENSUS_ANNOTATE, type_=ConsensusAnnotationStage)
-    return [
-        [s for s in parent.subtasks if s.status.value != "COMPLETED"]
+    first = clients if isinstance(clients, EncordUserClient) else next(iter(clients.values()))
+    _, stage = _consensus_stage(first, setup)
+    assignees = {
+        str(sub.assignee)
         for parent in stage.get_tasks()
         if str(parent.data_hash) in truth
-    ]
+        for sub in parent.subtasks
+        if _open(sub.status)
+    }
+    if missing := sorted(assignees - set(annotators)):
+        raise KeyError(f"consensus subtasks assigned to annotators without a profile: {missing}")
+    writers = {annotator: _client_for(clients, annotator) for annotator in sorted(assignees)}
+
+    indices = image_indices(truth)
+    saved: dict[str, dict[str, dict[str, Any]]] = {}
+    for annotator, client in writers.items():
+        profile = annotators[annotator]
+        # Each annotator works through its own view of the queue, as it would in the Encord editor.
+        project, stage = _consensus_stage(client, setup)
+        for parent in list(stage.get_tasks()):
+            data_hash = str(parent.data_hash)
+            if data_hash not in truth:
+                continue
+            for sub in parent.subtasks:
+                if sub.assignee != annotator or not _open(sub.status):
+                    continue
+                [row] = project.list_label_rows_v2(data_hashes=[data_hash], branch_name=sub.label_branch_name)
+                make = partial(
+                    annotator_label_row,
+                    truth[data_hash],
+                    profile,
+                    seed,
+                    annotator=annotator,
+                    image_index=indices[data_hash],
+                )
+                saved.setdefault(data_hash, {})[annotator] = _write(row, make)
+                sub.submit()
+    return saved

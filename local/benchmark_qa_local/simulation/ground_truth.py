@@ -15,7 +15,7 @@ from .scene import DEFAULT_HEIGHT, DEFAULT_WIDTH, Box, Scene, SceneObject, new_h
 MIN_OBJECTS, MAX_OBJECTS = 3, 8
 # Normalised area below which an object counts as small: about 70x70 px on a 1920x1080 image.
 SMALL_AREA = 0.0025
-_CLASS_WEIGHTS = ((CAR, 0.45), (TRUCK, 0.25), (PEDESTRIAN, 0.30))
+_CLASSES, _CLASS_WEIGHTS = (CAR, TRUCK, PEDESTRIAN), (0.45, 0.25, 0.30)
 _MAX_OVERLAP = 0.05  # IoU allowed between two truth boxes
 
 
@@ -56,11 +56,10 @@ def generate_scene(
     n_small = min(max(1, round(count * rng.uniform(0.2, 0.45))), count - 1)
     # Large boxes are placed first (they are the hard ones to fit); small ones always find room.
     sizes = [False] * (count - n_small) + [True] * n_small
-    classes, weights = zip(*_CLASS_WEIGHTS, strict=True)
     objects: list[SceneObject] = []
     placed: list[Box] = []
     for small in sizes:
-        cls = rng.choices(classes, weights=weights)[0]
+        cls = rng.choices(_CLASSES, weights=_CLASS_WEIGHTS)[0]
         box = _place(rng, *_size(rng, cls, small, width / height), placed)
         if box is None:  # crowded image: fewer objects rather than overlapping ones
             continue

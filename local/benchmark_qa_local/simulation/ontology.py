@@ -53,7 +53,9 @@ def demo_ontology_structure() -> OntologyStructure:
             name=name, shape=Shape.BOUNDING_BOX, uid=uid, color=feature.color, feature_node_hash=feature.feature_hash
         )
         if name in VEHICLES:
-            occluded = obj.add_attribute(RadioAttribute, "Occluded", local_uid=1, feature_node_hash=OCCLUDED[name].feature_hash)
+            occluded = obj.add_attribute(
+                RadioAttribute, "Occluded", local_uid=1, feature_node_hash=OCCLUDED[name].feature_hash
+            )
             for local_uid, flag in enumerate((True, False), start=1):
                 option = OCCLUDED_OPTIONS[name][flag]
                 occluded.add_option(option.name, local_uid=local_uid, feature_node_hash=option.feature_hash)

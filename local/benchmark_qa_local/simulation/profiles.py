@@ -34,9 +34,7 @@ class Profile:
 
 
 PRECISE = Profile("precise", "tight boxes, right classes and answers", jitter=0.015)
-MISSES_SMALL = Profile(
-    "misses-small", "precise, but leaves out most small objects", jitter=0.015, miss_small=0.9
-)
+MISSES_SMALL = Profile("misses-small", "precise, but leaves out most small objects", jitter=0.015, miss_small=0.9)
 WRONG_ATTRIBUTES = Profile(
     "wrong-attributes",
     "precise boxes and classes, careless answers to Occluded and Weather",

@@ -1,9 +1,9 @@
 """Optimal one-to-one assignment between truth and annotator objects of one frame.
 
-Hungarian (scipy's linear_sum_assignment, imported only when needed) on cost 1 - similarity over the candidate
-pairs (similarity >= threshold). When the candidate matrix is already one-to-one, the answer is the candidate set
-itself and the solver is skipped. Inputs are sorted by objectHash by the caller, so ties resolve the same way
-on every run.
+Minimum-cost assignment (`assignment.linear_sum_assignment`, the engine's own solver) on cost 1 - similarity over
+the candidate pairs (similarity >= threshold). When the candidate matrix is already one-to-one, the answer is the
+candidate set itself and the solver is skipped. Inputs are sorted by objectHash by the caller, so ties resolve
+the same way on every run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+
+from benchmark_qa.scoring.assignment import linear_sum_assignment
 
 Mode = Literal["class_aware", "class_agnostic", "two_stage"]
 _NO = 1e6  # cost of a non-candidate pair: never chosen over a candidate
@@ -34,8 +36,6 @@ def _solve(sim: np.ndarray, cand: np.ndarray, bonus: np.ndarray | None) -> tuple
     if bonus is not None:
         cost = cost - bonus[np.ix_(rsel, csel)]  # continuity: keep last frame's partner when still valid
     cost = np.where(sub, cost, _NO)
-    from scipy.optimize import linear_sum_assignment
-
     r, c = linear_sum_assignment(cost)
     keep = sub[r, c]
     return rsel[r[keep]], csel[c[keep]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field
 
+from benchmark_qa.scoring.assignment import linear_sum_assignment
 from benchmark_qa.scoring.comparison import Columns, Comparison
 from benchmark_qa.scoring.metrics import Stat, stat
 
@@ -73,9 +74,7 @@ def _fragmentations(comp: Comparison) -> int:
 
 
 def _lsa_max(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.optimize import linear_sum_assignment
-
-    return linear_sum_assignment(-score)  # type: ignore[no-any-return]
+    return linear_sum_assignment(-score)
 
 
 def _argmax_if_optimal(
