@@ -4,12 +4,15 @@ missing or malformed variable fails fast with the variable's name."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from benchmark_qa.ingest.layout import Layout
+
+if TYPE_CHECKING:
+    from benchmark_qa.scoring import ScoringConfig
 
 
 class _Env(BaseSettings):
@@ -66,13 +69,40 @@ class RoutingSettings(StoreSettings, EncordSettings):
 
 
 class ScoringSettings(StoreSettings, EncordSettings):
-    production_project_hash: str
-    benchmark_project_hash: str
-    review_stage: str = "Consensus 1"
-    archive_stage: str = "Archive"
+    production_project_hash: str = Field(min_length=1)
+    benchmark_project_hash: str = Field(min_length=1, description="project holding the ground truth")
+    review_stage: str = Field("Consensus 1", min_length=1, description="consensus review stage to score")
+    archive_stage: str = Field("Archive", min_length=1, description="where `archive` moves scored tasks")
     after_scoring: Literal["reject", "archive", "none"] = "archive"
-    comment_feedback: bool = False
-    score_queue_url: str | None = None
+    comment_feedback: bool = Field(False, description="comment each annotator's hints on the Encord task")
+    score_queue_url: str | None = Field(None, description="ScoreQueue; without it the schedule scores inline")
+    scoring_config: str | None = Field(None, description="ScoringConfig as YAML or JSON text (docs/scoring.md)")
+    score_batch_size: int = Field(50, ge=1, le=100, description="tasks per fan-out message and per bulk fetch")
+    score_inline_max_tasks: int = Field(100, ge=0, description="a stage this small is scored by the schedule itself")
+
+    @field_validator("score_queue_url", "scoring_config", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("scoring_config")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            engine_config(value)  # fail at cold start, naming the problem; the ontology check comes on first use
+        return value
+
+    def engine_config(self) -> ScoringConfig | None:
+        return engine_config(self.scoring_config) if self.scoring_config is not None else None
+
+
+def engine_config(text: str) -> ScoringConfig:
+    from benchmark_qa.scoring import ConfigError, ScoringConfig
+
+    try:
+        return ScoringConfig.load(text if "\n" in text else text + "\n")  # one line is text, never a file path
+    except ConfigError as error:
+        raise ValueError(f"SCORING_CONFIG: {error}") from None
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -28,17 +28,24 @@ class TaskFilters:
 
 @dataclass
 class _Txn:
-    """A working copy of a project's tasks; committed only if every item of a request succeeded."""
+    """Copy-on-write view of a project's tasks: a task is copied when a request first touches it, and the
+    copies replace the originals only if every item of the request succeeded (so a rejected bundle changes
+    nothing, as in Encord). Copying only what is touched keeps a request O(its own size)."""
 
     state: DoubleState
     project: Project
-    tasks: dict[str, Task] = field(default_factory=dict)
+    changed: dict[str, Task] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.tasks = {k: t.model_copy(deep=True) for k, t in self.project.tasks.items()}
+    def task(self, task_uuid: str) -> Task | None:
+        if task_uuid not in self.changed:
+            original = self.project.tasks.get(task_uuid)
+            if original is None:
+                return None
+            self.changed[task_uuid] = original.model_copy(deep=True)
+        return self.changed[task_uuid]
 
     def commit(self) -> None:
-        self.project.tasks = self.tasks
+        self.project.tasks.update(self.changed)
 
 
 def get_project(state: DoubleState, project_hash: str) -> Project:
@@ -154,19 +161,19 @@ def list_tasks(
 
 
 def _task_in_stage(txn: _Txn, stage: Stage, task_uuid: str) -> Task:
-    task = txn.tasks.get(task_uuid)
+    task = txn.task(task_uuid)
     if task is None or task.stage_uuid != stage.uuid:
         raise invalid(f"Task {task_uuid} is not in stage '{stage.title}' ({stage.uuid})")
     return task
 
 
 def _subtask_in_stage(txn: _Txn, stage: Stage, subtask_uuid: str) -> tuple[Task, Subtask]:
-    for task in txn.tasks.values():
-        if task.stage_uuid != stage.uuid:
+    for original in txn.project.tasks.values():
+        if original.stage_uuid != stage.uuid or all(sub.uuid != subtask_uuid for sub in original.subtasks):
             continue
-        for sub in task.subtasks:
-            if sub.uuid == subtask_uuid:
-                return task, sub
+        task = txn.task(original.uuid)
+        if task is not None:
+            return task, next(sub for sub in task.subtasks if sub.uuid == subtask_uuid)
     raise invalid(f"Subtask {subtask_uuid} is not in stage '{stage.title}' ({stage.uuid})")
 
 

@@ -10,6 +10,7 @@ Keys (pk / sk) and access patterns:
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
+  FEEDBACK#<task uuid>          <annotator>#<label hash>          the annotator's feedback comment was posted
 
 A result and the additions to its annotator's aggregates are written in one transaction conditioned on the
 result not existing yet: scoring the same label hash twice (a retried message, an overlapping run) adds
@@ -261,6 +262,25 @@ class ScoresRepository:
             from_dynamo(i)
             for i in self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": SCORE_ERRORS})
         ]
+
+    # ------------------------------------------------------------------ feedback comments
+    def feedback_given(self, task_uuid: str) -> set[tuple[str, str]]:
+        """(annotator, label hash) pairs of the task whose feedback comment was already posted."""
+        items = self._query(KeyConditionExpression="pk = :p", values={":p": f"FEEDBACK#{task_uuid}"})
+        return {(str(i["annotator"]), str(i["label_hash"])) for i in items}
+
+    def record_feedback(self, task_uuid: str, annotator: str, label_hash: str) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"FEEDBACK#{task_uuid}",
+                "sk": f"{annotator}#{label_hash}",
+                "kind": "feedback",
+                "task_uuid": task_uuid,
+                "annotator": annotator,
+                "label_hash": label_hash,
+                "posted_at": now_iso(),
+            }
+        )
 
     def _query(self, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["ExpressionAttributeValues"] = values

@@ -1,0 +1,84 @@
+"""CSV: one row per annotator (in leaderboard order) and, on request, one row per (annotator, class) after it.
+
+One fixed set of columns for both kinds of row (`row_type` tells them apart), so spreadsheets filter rather than
+parse two layouts. Numbers are written unrounded; an empty cell means no evidence (n = 0)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from benchmark_qa.leaderboard import AnnotatorRow, ClassRow, Leaderboard
+from benchmark_qa.scoring.metrics import Stat
+
+STATS = ("score", "precision", "recall", "f1", "localisation", "attributes")
+COLUMNS = [
+    "row_type",
+    "rank",
+    "annotator",
+    "class",
+    "status",
+    "tasks",
+    *(f"{name}{part}" for name in STATS for part in ("", "_low", "_high", "_n")),
+    "tp",
+    "fp",
+    "fn",
+    "top_conflict",
+    "top_conflict_count",
+    "first_scored_at",
+    "last_scored_at",
+]
+
+
+def _cells(name: str, s: Stat | None) -> dict[str, object]:
+    if s is None:
+        return {}
+    return {name: s.value, f"{name}_low": s.low, f"{name}_high": s.high, f"{name}_n": s.n}
+
+
+def _annotator(row: AnnotatorRow) -> dict[str, object]:
+    cells: dict[str, object] = {
+        "row_type": "annotator",
+        "rank": row.rank,
+        "annotator": row.annotator,
+        "status": row.status,
+        "tasks": row.tasks,
+        "tp": row.tp,
+        "fp": row.fp,
+        "fn": row.fn,
+        "top_conflict": row.conflicts[0].name if row.conflicts else None,
+        "top_conflict_count": row.conflicts[0].count if row.conflicts else None,
+        "first_scored_at": row.first_scored_at,
+        "last_scored_at": row.last_scored_at,
+    }
+    for name in STATS:
+        cells |= _cells(name, getattr(row, name))
+    return cells
+
+
+def _class(row: AnnotatorRow, c: ClassRow) -> dict[str, object]:
+    cells: dict[str, object] = {
+        "row_type": "class",
+        "rank": row.rank,
+        "annotator": row.annotator,
+        "class": c.name,
+        "status": row.status,
+        "tp": c.tp,
+        "fp": c.fp,
+        "fn": c.fn,
+    }
+    for name in ("precision", "recall", "f1", "localisation"):
+        cells |= _cells(name, getattr(c, name))
+    return cells
+
+
+def render_csv(leaderboard: Leaderboard, *, per_class: bool = False) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in leaderboard.annotators:
+        writer.writerow(_annotator(row))
+    if per_class:
+        for row in leaderboard.annotators:
+            writer.writerows(_class(row, c) for c in row.classes)
+    return out.getvalue()

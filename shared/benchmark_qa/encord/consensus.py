@@ -1,0 +1,455 @@
+"""The consensus review stage ("Consensus 1") on the SDK side: its tasks, every annotator's branch, the ground
+truth of the same data unit from the Benchmark Project, and the action that moves a scored task on.
+
+Requests for a batch of B tasks with A annotators each (B <= 100, every call bulk):
+
+  1. `get_project` for both projects (2 requests each); the review stage and, for `archive`, the Archive stage
+     are checked against the workflow; the ontology comes with the project.
+  2. `stage.get_tasks(...)`: N / page for the whole stage (the schedule), or one filtered by the batch's data
+     hashes (a worker given task uuids).
+  3. `list_label_rows_v2(data_hashes=batch, include_all_label_branches=True)` on the Production Project and
+     `list_label_rows_v2(data_hashes=batch)` on the Benchmark Project: metadata only, one request each.
+  4. One bundle (`bundle_size=100`) of `initialise_labels` for the branch rows and the truth rows:
+     ceil(B*A / 100) + ceil(B / 100) reads. A row whose label hash is None is never initialised: that would
+     create it.
+  5. One bundle per <= 500 moves (Archive) or <= 1000 rejects. A batch Encord refuses (400: some task already
+     left the stage, or our own retried request had already been applied) is replayed task by task; a task
+     refused alone has left the stage, which is what we wanted.
+
+The plain records (`ReviewTask`, `TaskLabels`, ...) carry no SDK objects, so the scoring logic
+(benchmark_qa.consensus_scoring) is testable without the SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from encord.objects.ontology_labels_impl import LabelRowV2
+    from encord.project import Project
+    from encord.user_client import EncordUserClient
+    from encord.workflow.stages.consensus_review import ConsensusReviewStage, ConsensusReviewTask
+
+    from benchmark_qa.config import ScoringSettings
+
+MAX_HASHES_PER_CALL = 100  # data hashes travel in the query string / payload of one listing
+LABEL_BUNDLE_SIZE = 100  # Encord answers MULTI_LABEL_LIMIT_ERROR above 100 rows per read
+MOVE_BATCH_LIMIT = 500  # the SDK's bundle limit for move-tasks
+ACTION_BATCH_LIMIT = 1000  # the SDK's bundle limit for workflow actions
+REVIEW_KIND = "CONSENSUS_REVIEW"
+FINAL_KIND = "DONE"
+
+T = TypeVar("T")
+
+
+class AfterScoring(StrEnum):
+    REJECT = "reject"  # follow the review stage's reject edge (Archive in Encord's Benchmark QA workflow)
+    ARCHIVE = "archive"  # move straight to the Archive stage
+    NONE = "none"  # leave the task where it is (scores only)
+
+
+class ConsensusSetupError(ValueError):
+    """The settings do not match the projects' workflows or ontologies. The message says what exists."""
+
+
+class ActionOutcome(StrEnum):
+    DONE = "done"
+    LEFT_STAGE = "left_stage"  # someone (or our own retried request) had already moved it
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ConsensusTarget:
+    production_project_hash: str
+    benchmark_project_hash: str
+    review_stage: str = "Consensus 1"
+    archive_stage: str = "Archive"
+    after_scoring: AfterScoring = AfterScoring.ARCHIVE
+
+    @classmethod
+    def from_settings(cls, settings: ScoringSettings) -> ConsensusTarget:
+        return cls(
+            production_project_hash=settings.production_project_hash,
+            benchmark_project_hash=settings.benchmark_project_hash,
+            review_stage=settings.review_stage,
+            archive_stage=settings.archive_stage,
+            after_scoring=AfterScoring(settings.after_scoring),
+        )
+
+
+# ---------------------------------------------------------------------------------------------- plain records
+@dataclass(frozen=True)
+class StageView:
+    title: str
+    uuid: str
+    kind: str  # the SDK's WorkflowStageType value, e.g. CONSENSUS_REVIEW, DONE
+
+
+@dataclass(frozen=True)
+class ReviewOption:
+    """One annotator's branch of a consensus task."""
+
+    annotator: str
+    branch_name: str
+    label_hash: str | None  # None: the annotator saved nothing on the branch
+
+
+@dataclass(frozen=True)
+class ReviewTask:
+    uuid: str
+    data_hash: str
+    data_title: str
+    options: tuple[ReviewOption, ...]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """What a fan-out message carries per task: enough to find it again with one filtered listing."""
+
+    task_uuid: str
+    data_hash: str
+
+
+@dataclass
+class TaskLabels:
+    """The label rows of one task, as the engine reads them (label-row dicts), or why one is missing."""
+
+    task: ReviewTask
+    truth: dict[str, Any] | None = None
+    truth_problem: str | None = None
+    branches: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch name -> label-row dict
+    problems: dict[str, str] = field(default_factory=dict)  # branch name -> why it cannot be scored
+
+
+def batched(items: Sequence[T], size: int) -> list[list[T]]:
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tuple[StageView, StageView | None]:
+    """The review stage and (for `archive`) the Archive stage named in the settings; otherwise say what exists."""
+    names = [s.title for s in stages]
+    review = next((s for s in stages if target.review_stage in (s.title, s.uuid)), None)
+    if review is None:
+        reviews = [s.title for s in stages if s.kind == REVIEW_KIND]
+        raise ConsensusSetupError(
+            f"project {target.production_project_hash} has no workflow stage {target.review_stage!r}; its consensus "
+            f"review stages are {reviews or 'none'} (all stages: {names}). Set REVIEW_STAGE to one of them."
+        )
+    if review.kind != REVIEW_KIND:
+        raise ConsensusSetupError(
+            f"stage {review.title!r} of project {target.production_project_hash} is a {review.kind} stage, not a "
+            "consensus review stage; set REVIEW_STAGE to the stage where the annotators' branches meet"
+        )
+    if target.after_scoring is not AfterScoring.ARCHIVE:
+        return review, None
+    archive = next((s for s in stages if target.archive_stage in (s.title, s.uuid)), None)
+    if archive is None:
+        finals = [s.title for s in stages if s.kind == FINAL_KIND]
+        raise ConsensusSetupError(
+            f"project {target.production_project_hash} has no workflow stage {target.archive_stage!r} to move scored "
+            f"tasks to; its final stages are {finals or 'none'} (all stages: {names}). Set ARCHIVE_STAGE to one of "
+            "them, or AFTER_SCORING to reject or none."
+        )
+    if archive.uuid == review.uuid:
+        raise ConsensusSetupError(f"ARCHIVE_STAGE and REVIEW_STAGE are both {review.title!r}; they must differ")
+    return review, archive
+
+
+def apply_in_batches(
+    items: Sequence[T],
+    *,
+    batch_size: int,
+    act_batch: Callable[[Sequence[T]], None],
+    act_one: Callable[[T], None],
+    is_refusal: Callable[[Exception], bool],
+) -> tuple[list[tuple[T, ActionOutcome, str | None]], int]:
+    """Act on `items` a batch at a time. A refused batch is replayed one by one, where a refusal means the item
+    already left the stage. Any other failure of a batch stops the rest (they stay for the next run). Returns
+    each item's outcome (with the error) and the number of action requests made."""
+    results: list[tuple[T, ActionOutcome, str | None]] = []
+    requests = 0
+    batches = batched(items, batch_size)
+    for index, batch in enumerate(batches):
+        requests += 1
+        try:
+            act_batch(batch)
+        except Exception as error:
+            if not is_refusal(error):
+                message = f"batch of {len(batch)} failed: {type(error).__name__}: {error}"
+                results += [(item, ActionOutcome.FAILED, message) for item in batch]
+                rest = [item for later in batches[index + 1 :] for item in later]
+                results += [(item, ActionOutcome.FAILED, "not attempted: an earlier batch failed") for item in rest]
+                return results, requests
+            for item in batch:
+                requests += 1
+                try:
+                    act_one(item)
+                except Exception as single:
+                    if is_refusal(single):
+                        results.append((item, ActionOutcome.LEFT_STAGE, None))
+                    else:
+                        results.append((item, ActionOutcome.FAILED, f"{type(single).__name__}: {single}"))
+                else:
+                    results.append((item, ActionOutcome.DONE, None))
+        else:
+            results += [(item, ActionOutcome.DONE, None) for item in batch]
+    return results, requests
+
+
+# ---------------------------------------------------------------------------------------------- SDK side
+def _is_refusal(error: Exception) -> bool:
+    from encord.exceptions import InvalidArgumentsError
+
+    return isinstance(error, InvalidArgumentsError)
+
+
+def _kind(stage: Any) -> str:
+    return str(getattr(getattr(stage, "stage_type", None), "value", type(stage).__name__)).upper()
+
+
+def _review_task(task: ConsensusReviewTask) -> ReviewTask:
+    return ReviewTask(
+        uuid=str(task.uuid),
+        data_hash=str(task.data_hash),
+        data_title=task.data_title,
+        options=tuple(
+            ReviewOption(o.annotator, o.label_branch_name, str(o.label_hash) if o.label_hash else None)
+            for o in task.options
+        ),
+    )
+
+
+class ConsensusReview:
+    """The review stage of the Production Project and the ground truth in the Benchmark Project, over the SDK.
+
+    `open()` checks the settings against both projects; every other method is bulk (see the module doc)."""
+
+    def __init__(self, client: EncordUserClient, target: ConsensusTarget) -> None:
+        self._client = client
+        self.target = target
+        self._tasks: dict[str, ConsensusReviewTask] = {}  # SDK task objects by uuid, to act on them later
+        self._production: Project | None = None
+        self._benchmark: Project | None = None
+        self._stage: ConsensusReviewStage | None = None
+        self._archive_uuid: str | None = None
+        self.ontology_structure: dict[str, Any] = {}
+        self.ontology_problem: str | None = None
+
+    # ------------------------------------------------------------------ setup
+    def _project(self, project_hash: str, variable: str) -> Project:
+        from encord.exceptions import AuthorisationError, ResourceNotFoundError
+
+        try:
+            return self._client.get_project(project_hash)
+        except (ResourceNotFoundError, AuthorisationError) as error:
+            raise ConsensusSetupError(
+                f"project {project_hash} cannot be opened ({type(error).__name__}); check {variable} and that the "
+                "key's user is an admin of the project"
+            ) from None
+
+    def open(self) -> ConsensusReview:
+        from encord.workflow.stages.consensus_review import ConsensusReviewStage
+
+        target = self.target
+        production = self._project(target.production_project_hash, "PRODUCTION_PROJECT_HASH")
+        benchmark = self._project(target.benchmark_project_hash, "BENCHMARK_PROJECT_HASH")
+        stages = production.workflow.stages
+        views = [StageView(title=s.title, uuid=str(s.uuid), kind=_kind(s)) for s in stages]
+        review, archive = resolve_stages(views, target)
+        stage = next(s for s in stages if str(s.uuid) == review.uuid)
+        assert isinstance(stage, ConsensusReviewStage)  # resolve_stages checked the kind
+        self._production, self._benchmark, self._stage = production, benchmark, stage
+        self._archive_uuid = archive.uuid if archive else None
+        self.ontology_structure = production.ontology_structure.to_dict()
+        truth_structure = benchmark.ontology_structure.to_dict()
+        if production.ontology_hash != benchmark.ontology_hash and truth_structure != self.ontology_structure:
+            # Scored per task (recorded on each), not raised: the tasks must stay visible as unscored.
+            self.ontology_problem = (
+                f"the Benchmark Project {target.benchmark_project_hash} uses ontology {benchmark.ontology_hash} but "
+                f"the Production Project {target.production_project_hash} uses {production.ontology_hash}, and "
+                "they differ; give both projects the same ontology so ground truth and branches can be compared"
+            )
+        return self
+
+    @property
+    def stage(self) -> ConsensusReviewStage:
+        if self._stage is None:
+            raise RuntimeError("call open() first")
+        return self._stage
+
+    @property
+    def production(self) -> Project:
+        if self._production is None:
+            raise RuntimeError("call open() first")
+        return self._production
+
+    @property
+    def benchmark(self) -> Project:
+        if self._benchmark is None:
+            raise RuntimeError("call open() first")
+        return self._benchmark
+
+    # ------------------------------------------------------------------ reading
+    def list_tasks(self, refs: Sequence[TaskRef] | None = None) -> list[ReviewTask]:
+        """Every task of the stage, or those of `refs` still in it (one listing per <= 100 data hashes). The
+        listing is complete before anything moves: pages are not a snapshot."""
+        if refs is None:
+            found = list(self.stage.get_tasks())
+        else:
+            wanted = {r.task_uuid for r in refs}
+            found = []
+            for chunk in batched(list(dict.fromkeys(r.data_hash for r in refs)), MAX_HASHES_PER_CALL):
+                found += [t for t in self.stage.get_tasks(data_hash=chunk) if str(t.uuid) in wanted]
+        for task in found:
+            self._tasks[str(task.uuid)] = task
+        return [_review_task(t) for t in found]
+
+    def fetch(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]:
+        """Every option's branch row and the truth row of each task, in bulk. Never creates a label row."""
+        out: list[TaskLabels] = []
+        for chunk in batched(list(tasks), MAX_HASHES_PER_CALL):
+            out += self._fetch_chunk(chunk)
+        return out
+
+    def _fetch_chunk(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]:
+        hashes = list(dict.fromkeys(t.data_hash for t in tasks))
+        branch_rows = self.production.list_label_rows_v2(data_hashes=hashes, include_all_label_branches=True)
+        by_branch = {(r.data_hash, r.branch_name): r for r in branch_rows}
+        truth_rows = {r.data_hash: r for r in self.benchmark.list_label_rows_v2(data_hashes=hashes)}
+        labels = [TaskLabels(task=t) for t in tasks]
+        wanted: list[tuple[TaskLabels, ReviewOption | None, LabelRowV2]] = []  # (task, option or None: truth, row)
+        for entry in labels:
+            truth = truth_rows.get(entry.task.data_hash)
+            if truth is None or not truth.label_hash:
+                entry.truth_problem = (
+                    f"data hash {entry.task.data_hash} ({entry.task.data_title}) has no ground-truth label row in the "
+                    f"Benchmark Project {self.target.benchmark_project_hash}; label and review it there"
+                )
+            else:
+                wanted.append((entry, None, truth))
+            for option in entry.task.options:
+                row = by_branch.get((entry.task.data_hash, option.branch_name))
+                problem = _branch_problem(entry.task, option, row)
+                if problem is None and row is not None:
+                    wanted.append((entry, option, row))
+                elif problem is not None:
+                    entry.problems[option.branch_name] = problem
+        failures = self._initialise([row for _, _, row in wanted])
+        for entry, wanted_option, row in wanted:
+            failure = failures.get(str(row.label_hash))
+            if failure is not None or not row.is_labelling_initialised:
+                _put_problem(entry, wanted_option, row, failure or "not returned by Encord")
+            elif wanted_option is None:
+                entry.truth = row.to_encord_dict()
+            else:
+                entry.branches[wanted_option.branch_name] = row.to_encord_dict()
+        return labels
+
+    def _initialise(self, rows: Sequence[LabelRowV2]) -> dict[str, str]:
+        """Bundled reads (ceil(rows / 100) requests per project). Returns label hash -> why the SDK could not
+        parse that row (a class or attribute the ontology lacks), so one bad row fails only its own task."""
+        failures: dict[str, str] = {}
+        with self.production.create_bundle(bundle_size=LABEL_BUNDLE_SIZE) as bundle:
+            for row in rows:
+                _guard_parsing(row, failures)
+                row.initialise_labels(bundle=bundle)
+        return failures
+
+    # ------------------------------------------------------------------ acting
+    def act(self, task_uuids: Sequence[str]) -> tuple[dict[str, tuple[ActionOutcome, str | None]], int]:
+        """Reject or archive each task (AFTER_SCORING), bundled; returns each task's outcome and the request count."""
+        after = self.target.after_scoring
+        tasks = [self._tasks[u] for u in task_uuids]
+        if after is AfterScoring.NONE or not tasks:
+            return {}, 0
+        production = self.production
+        if after is AfterScoring.ARCHIVE:
+            archive_uuid = self._archive_uuid
+            assert archive_uuid is not None  # resolved by open()
+            size = MOVE_BATCH_LIMIT
+
+            def act_one(task: ConsensusReviewTask) -> None:
+                from uuid import UUID
+
+                task.move(destination_stage_uuid=UUID(archive_uuid))
+
+        else:
+            size = ACTION_BATCH_LIMIT
+
+            def act_one(task: ConsensusReviewTask) -> None:
+                task.reject()
+
+        def act_batch(batch: Sequence[ConsensusReviewTask]) -> None:
+            from uuid import UUID
+
+            # One bundle, one stage: every action here is of the review stage.
+            with production.create_bundle(bundle_size=size) as bundle:
+                for task in batch:
+                    if after is AfterScoring.ARCHIVE:
+                        task.move(destination_stage_uuid=UUID(str(self._archive_uuid)), bundle=bundle)
+                    else:
+                        task.reject(bundle=bundle)
+
+        results, requests = apply_in_batches(
+            tasks, batch_size=size, act_batch=act_batch, act_one=act_one, is_refusal=_is_refusal
+        )
+        return {str(task.uuid): (outcome, error) for task, outcome, error in results}, requests
+
+    def comment(self, task_uuid: str, text: str) -> None:
+        """A file-level comment ("issue") on the task, seen by whoever opens it in Encord."""
+        self._tasks[task_uuid].issues.add_file_issue(text, issue_tags=[])
+
+
+def _branch_problem(task: ReviewTask, option: ReviewOption, row: LabelRowV2 | None) -> str | None:
+    """Why a branch cannot be read, or None. A branch without a label hash is never initialised: that creates it."""
+    branch = f"annotator {option.annotator}'s branch {option.branch_name!r} of data hash {task.data_hash}"
+    if option.label_hash is None or row is None or not row.label_hash:
+        return f"{branch} has no label row (nothing was saved); send the task back to the annotator or score it by hand"
+    if row.label_hash != option.label_hash:
+        return (
+            f"{branch} has label hash {row.label_hash}, but the task names {option.label_hash}; it changed while "
+            "scoring, the next run retries"
+        )
+    return None
+
+
+def _put_problem(entry: TaskLabels, option: ReviewOption | None, row: LabelRowV2, failure: str) -> None:
+    who = "the ground truth" if option is None else f"annotator {option.annotator}'s branch {row.branch_name!r}"
+    problem = (
+        f"{who} of data hash {entry.task.data_hash} (label hash {row.label_hash}) does not match the ontology: "
+        f"{failure}; fix the row or the ontology, the next run retries"
+    )
+    if option is None:
+        entry.truth_problem = problem
+    else:
+        entry.problems[option.branch_name] = problem
+
+
+def _guard_parsing(row: LabelRowV2, failures: dict[str, str]) -> None:
+    """The bundle parses each returned row with `row.from_labels_dict`, and one exception there abandons the
+    rest of the bundle. Shadowing that method on this one row object catches the row's own parse error."""
+    parse = row.from_labels_dict
+
+    def from_labels_dict(label_row_dict: dict[str, Any], **kwargs: Any) -> None:
+        try:
+            parse(label_row_dict, **kwargs)
+        except Exception as error:
+            if not _is_parse_error(error):
+                raise
+            failures[str(row.label_hash)] = f"{type(error).__name__}: {str(error).split(' timestamp=')[0]}"
+
+    row.from_labels_dict = from_labels_dict  # type: ignore[method-assign]
+
+
+def _is_parse_error(error: Exception) -> bool:
+    """Failures of reading a row locally (the SDK's parser), as opposed to HTTP failures worth a retry."""
+    from encord.exceptions import EncordException, LabelRowError, OntologyError
+
+    if isinstance(error, EncordException):
+        return isinstance(error, (LabelRowError, OntologyError))
+    return isinstance(error, (KeyError, ValueError, TypeError, AttributeError, AssertionError))

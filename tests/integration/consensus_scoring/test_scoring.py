@@ -1,0 +1,204 @@
+"""ScoreFunction on its schedule (inline for a small stage) against the Encord double and the stack on moto server:
+results per (task, annotator), aggregates, the task moved on, re-runs, recorded errors and feedback comments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import (
+    PRECISE,
+    SLOPPY,
+    TRUTH_BOXES,
+    App,
+    label_row,
+    precise_boxes,
+    put_in_review,
+    sloppy_boxes,
+    start_app,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def structure_of(app: App) -> dict[str, Any]:
+    with app.double.locked() as state:
+        return state.ontologies[app.setup.ontology_hash].structure
+
+
+def precise_and_sloppy(app: App) -> dict[str, Any]:
+    structure = structure_of(app)
+    return {
+        PRECISE: lambda dh, a: label_row(structure, dh, precise_boxes(), "good", author=a),
+        SLOPPY: lambda dh, a: label_row(structure, dh, sloppy_boxes(), "bad", author=a),
+    }
+
+
+def score(app: App) -> dict[str, Any]:
+    result = app.invoker.invoke("ScoreFunction", {})
+    payload: dict[str, Any] = result.raise_for_error()
+    return payload
+
+
+def test_scores_every_branch_once_and_archives_the_tasks(app: App) -> None:
+    with app.double.locked() as state:
+        seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes, branches=precise_and_sloppy(app))
+
+    first = score(app)
+
+    assert first["mode"] == "inline"
+    assert first["counts"]["results_written"] == 6
+    results = list(app.scores.results())
+    assert {(r.task_uuid, r.annotator) for r in results} == {(t, a) for t in seeded.tasks for a in (PRECISE, SLOPPY)}
+    for result in results:
+        assert result.label_hash == seeded.label_hashes[(result.task_uuid, result.annotator)]
+    by_task: dict[str, dict[str, float]] = {}
+    for result in results:
+        by_task.setdefault(result.task_uuid, {})[result.annotator] = result.score
+    assert all(s[PRECISE] > 0.9 > 0.6 > s[SLOPPY] for s in by_task.values()), by_task
+    sloppy = next(r for r in results if r.annotator == SLOPPY)
+    assert sloppy.conflict_totals.get("missing", 0) >= 1
+    assert sloppy.classes["Box"].fn >= 1
+    assert sloppy.hints, "a sloppy branch gets hints"
+    aggregates = {a.annotator: a for a in app.scores.aggregates()}
+    assert aggregates[PRECISE].tasks == aggregates[SLOPPY].tasks == 3
+    assert aggregates[PRECISE].score_sum > aggregates[SLOPPY].score_sum
+    assert aggregates[PRECISE].tp == 9
+    assert {app.stage_of()[t] for t in seeded.tasks} == {"Archive"}
+    assert app.scores.errors() == []
+
+    again = score(app)
+
+    assert again["stage_tasks"] == 0
+    assert len(list(app.scores.results())) == 6
+    assert {a.annotator: a.tasks for a in app.scores.aggregates()} == {PRECISE: 3, SLOPPY: 3}
+
+
+def test_a_run_that_stopped_before_moving_only_moves_next_time(app: App) -> None:
+    with app.double.locked() as state:
+        seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes, branches=precise_and_sloppy(app))
+    app.set_env(AFTER_SCORING="none")  # scores, moves nothing: as if the run died before acting
+    score(app)
+    assert {app.stage_of()[t] for t in seeded.tasks} == {"Consensus 1"}
+    app.set_env(AFTER_SCORING="archive")
+    app.double.counts.reset()
+
+    resumed = score(app)
+
+    assert resumed["counts"]["status:already_scored"] == 3
+    assert resumed["counts"]["results_written"] == 0
+    assert app.double.counts.get("v1 labelrow GET") == 0, "scored tasks are not fetched again"
+    assert {app.stage_of()[t] for t in seeded.tasks} == {"Archive"}
+    assert {a.annotator: a.tasks for a in app.scores.aggregates()} == {PRECISE: 3, SLOPPY: 3}
+
+
+def test_reject_follows_the_reject_edge(app: App) -> None:
+    with app.double.locked() as state:
+        seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes[:1], branches=precise_and_sloppy(app))
+    app.set_env(AFTER_SCORING="reject")
+
+    assert score(app)["counts"]["action:done"] == 1
+
+    assert {app.stage_of()[t] for t in seeded.tasks} == {"Archive"}  # the docs' workflow: reject -> Archive
+
+
+def test_missing_truth_empty_branch_and_unknown_class_are_recorded_and_the_tasks_stay(app: App) -> None:
+    structure = structure_of(app)
+    no_truth, empty, unknown = app.setup.benchmark_data_hashes
+    branches = precise_and_sloppy(app)
+    with app.double.locked() as state:
+        a = put_in_review(state, app.setup, [no_truth], branches=branches, truth=False)
+        b = put_in_review(state, app.setup, [empty], branches={PRECISE: branches[PRECISE], SLOPPY: None})
+        c = put_in_review(
+            state,
+            app.setup,
+            [unknown],
+            branches={
+                PRECISE: branches[PRECISE],
+                SLOPPY: lambda dh, who: label_row(structure, dh, TRUTH_BOXES, "good", author=who, feature_hash="f00"),
+            },
+        )
+    task_of = {dh: t for seeded in (a, b, c) for t, dh in seeded.tasks.items()}
+
+    payload = score(app)
+
+    assert payload["counts"]["status:error"] == 3
+    errors = {e["task_uuid"]: e for e in app.scores.errors()}
+    assert set(errors) == set(task_of.values())
+    missing = errors[task_of[no_truth]]
+    assert no_truth in missing["reason"] and "no ground-truth label row" in missing["reason"]
+    assert "Benchmark Project" in missing["reason"]
+    blank = errors[task_of[empty]]
+    assert blank["annotator"] == SLOPPY and "has no label row" in blank["reason"] and empty in blank["reason"]
+    mismatch = errors[task_of[unknown]]
+    assert mismatch["annotator"] == SLOPPY and "does not match the ontology" in mismatch["reason"]
+    assert "f00" in mismatch["reason"]
+    assert list(app.scores.results()) == [], "a task with a problem is scored as a whole or not at all"
+    assert {app.stage_of()[t] for t in task_of.values()} == {"Consensus 1"}
+    with app.double.locked() as state:  # reading never created a label row for the empty branch
+        rows = state.projects[app.setup.production_project_hash].label_rows.values()
+        assert sum(1 for r in rows if r.data_hash == empty) == 1
+
+    # The ground truth is added in Encord: the next run scores the task and clears its error.
+    with app.double.locked() as state:
+        from benchmark_qa_local.encord_double.labels import put_label_row
+
+        put_label_row(
+            state, app.setup.benchmark_project_hash, no_truth, labels=label_row(structure, no_truth, TRUTH_BOXES, "good")
+        )
+    score(app)
+
+    assert task_of[no_truth] not in {e["task_uuid"] for e in app.scores.errors()}
+    assert app.stage_of()[task_of[no_truth]] == "Archive"
+    assert len(app.scores.results_of_task(task_of[no_truth])) == 2
+
+
+@pytest.fixture
+def other_ontology_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+    yield from start_app(monkeypatch)
+
+
+def test_projects_with_different_ontologies_are_recorded_per_task(other_ontology_app: App) -> None:
+    app = other_ontology_app
+    with app.double.locked() as state:
+        seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes[:2], branches=precise_and_sloppy(app))
+        from benchmark_qa_local.encord_double.seed import standard_ontology
+        from benchmark_qa_local.encord_double.state import Ontology
+
+        other = Ontology(ontology_hash="0c1b4f6e-0000-4000-8000-00000000abcd", title="other", structure=standard_ontology())
+        state.ontologies[other.ontology_hash] = other
+        state.projects[app.setup.benchmark_project_hash].ontology_hash = other.ontology_hash
+    app.double.counts.reset()
+
+    payload = score(app)
+
+    assert payload["counts"]["status:error"] == 2
+    reasons = [e["reason"] for e in app.scores.errors()]
+    assert all("same ontology" in r and app.setup.benchmark_project_hash in r for r in reasons)
+    assert app.double.counts.get("v1 labelrow GET") == 0
+    assert {app.stage_of()[t] for t in seeded.tasks} == {"Consensus 1"}
+
+
+def test_feedback_comments_carry_hints_once_and_never_the_ground_truth(app: App) -> None:
+    with app.double.locked() as state:
+        seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes[:2], branches=precise_and_sloppy(app))
+    app.set_env(COMMENT_FEEDBACK="true", AFTER_SCORING="none")
+
+    payload = score(app)
+    score(app)  # a second run must not comment again
+
+    assert payload["counts"]["feedback_posted"] == 4
+    comments = app.comments()
+    assert len(comments) == 4
+    assert sum(1 for c in comments if SLOPPY in c) == 2
+    sloppy = [c for c in comments if SLOPPY in c]
+    assert all("To improve:" in c for c in sloppy)
+    truth_values = [f"{v:.2f}" for box in TRUTH_BOXES for v in box] + ["good"]
+    truth_values += [f"{v}" for box in TRUTH_BOXES for v in box]
+    for comment in comments:
+        hints = comment.split("To improve:")[-1]
+        assert not any(value in hints for value in truth_values), comment
+    with app.double.locked() as state:
+        assert {i.data_hash for i in state.issues} == set(seeded.tasks.values())
