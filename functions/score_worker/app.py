@@ -27,6 +27,10 @@ engine_config = settings.engine_config()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+class BadScoreMessage(ValueError):
+    """A ScoreQueue message this worker cannot read (events/score_worker.json shows the shape)."""
+
+
 class TasksNotMoved(RuntimeError):
     """Scored tasks that could not be moved: the message is retried (only the move is left to do)."""
 
@@ -48,9 +52,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             message = ScoreMessage.model_validate_json(record.body)
         except ValidationError as error:
-            # Retrying cannot fix it; the next schedule lists the stage again anyway.
-            logger.error("bad score message", extra={"message_id": record.message_id, "reason": str(error)})
-            return
+            # Kept, not dropped: it fails until ScoreDeadLetterQueue (and its alarm) holds it for a person.
+            raise BadScoreMessage(f"message {record.message_id} is not a ScoreMessage: {error}") from None
         report = scorer.score_refs(message.refs())
         counts = report.counts
         metrics.add_metric(name="ResultsWritten", unit=MetricUnit.Count, value=counts["results_written"])

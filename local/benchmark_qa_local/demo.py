@@ -6,6 +6,13 @@ as SQS and EventBridge Scheduler would feed them in AWS:
   1. upload sample files of every data type into the upload bucket
   2. ManifestFunction turns the S3 notifications into Encord import manifests
   3. RegisterFunction starts Encord upload jobs; its scheduled poller links the items to the datasets
+  4. the ground truth of every benchmark image is labelled in the Benchmark Project
+  5. RouteFunction (the "Benchmark Task?" agent) sends benchmark tasks YES to the consensus block, the rest NO
+  6. five simulated annotators with known error profiles label their branches and submit
+  7. ScoreFunction scores every branch against the ground truth and archives the tasks
+  8. the leaderboard, printed and written as HTML; its ranking must recover the simulated annotators' order
+
+Everything Encord sees goes through the real SDK (docs/simulation.md for the annotators).
 """
 
 from __future__ import annotations
@@ -15,18 +22,36 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
+from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
+from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import ObjectRecord, UploadsRepository
+from encord import EncordUserClient
 
 from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.event_sources import EventSourcePump
 from benchmark_qa_local.invoker import Invoker
+from benchmark_qa_local.report import render_html, render_text
+from benchmark_qa_local.simulation import (
+    EXPECTED_ORDER,
+    Scene,
+    annotate,
+    demo_annotators,
+    demo_ontology,
+    write_ground_truth,
+)
 from benchmark_qa_local.stack import LocalStack
 
 Print = Callable[[str], None]
+
+DEMO_SEED = 101  # ground truth and annotator errors are deterministic for a seed (docs/simulation.md)
+BENCHMARK_IMAGES = 20  # the leaderboard ranks annotators from 20 scored tasks on (DEFAULT_MIN_TASKS)
+REPORT_PATH = Path("out/leaderboard.html")
 
 # Sample uploads: every data type of Encord's import spec, both datasets, sidecars, and one bad file.
 SAMPLE_FILES: dict[str, bytes] = {
@@ -59,6 +84,8 @@ SAMPLE_FILES: dict[str, bytes] = {
     "production/image-sequences/dashcam/_READY": b"",
     "production/readme.docx": b"not importable",
 }
+# More benchmark images: the simulated annotators label images, and the ranking needs enough tasks.
+SAMPLE_FILES |= {f"benchmark/scenes/scene {n:02d}.jpg": f"jpeg-{n}".encode() for n in range(3, BENCHMARK_IMAGES + 1)}
 
 
 @dataclass
@@ -69,6 +96,25 @@ class DemoWorld:
     double: EncordDouble
     setup: StandardSetup
     key: KeyPair
+    report_path: Path = REPORT_PATH
+    truth: dict[str, Scene] = field(default_factory=dict)
+    leaderboard: Leaderboard | None = None
+
+    @property
+    def ranking_recovered(self) -> bool:
+        ranked = [row.annotator for row in self.leaderboard.ranked] if self.leaderboard else []
+        return [name.split("@")[0] for name in ranked] == list(EXPECTED_ORDER)
+
+    def client(self) -> EncordUserClient:
+        """The SDK as the demo's people use it (the ground-truth labeller, the annotators)."""
+        return EncordUserClient.create_with_ssh_private_key(self.key.private_openssh, domain=self.double.url)
+
+    def stage_counts(self) -> dict[str, int]:
+        """Stage title -> tasks of the Production Project in it."""
+        with self.double.locked() as state:
+            project = state.projects[self.setup.production_project_hash]
+            titles = {s.uuid: s.title for s in project.workflow.stages}
+            return dict(Counter(titles[t.stage_uuid] for t in project.tasks.values()))
 
     @property
     def bucket(self) -> str:
@@ -129,18 +175,88 @@ def register(world: DemoWorld, say: Print, rounds: int = 20) -> None:
                 say(f"  {unit.data_type:<8} {unit.title}")
 
 
+def label_ground_truth(world: DemoWorld, say: Print) -> None:
+    world.truth = write_ground_truth(world.client(), world.setup, DEMO_SEED)
+    objects = sum(len(scene.objects) for scene in world.truth.values())
+    say(f"Benchmark Project: ground truth saved for {len(world.truth)} images ({objects} objects)")
+
+
+def _say_stages(world: DemoWorld, say: Print) -> None:
+    say(
+        "Production Project tasks per stage: " + ", ".join(f"{t}: {n}" for t, n in sorted(world.stage_counts().items()))
+    )
+
+
+def route(world: DemoWorld, say: Print) -> None:
+    _say_stages(world, say)
+    summary = world.pump.fire_schedule("RouteFunction").raise_for_error()
+    say(f"RouteFunction: {summary.get('counts')}")
+    _say_stages(world, say)
+
+
+def simulate_annotators(world: DemoWorld, say: Print) -> None:
+    annotators = demo_annotators()
+    saved = annotate(world.client(), world.setup, world.truth, annotators, DEMO_SEED)
+    for email, profile in annotators.items():
+        labelled = sum(1 for by_annotator in saved.values() if email in by_annotator)
+        say(f"  {email:<40} labelled {labelled} tasks  ({profile.description})")
+    say("benchmark tasks of other data types wait in 'Consensus 1 Annotate' (the simulation labels images only)")
+    _say_stages(world, say)
+
+
+def score(world: DemoWorld, say: Print) -> None:
+    summary = world.pump.fire_schedule("ScoreFunction").raise_for_error()
+    say(f"ScoreFunction: {summary['stage_tasks']} tasks in review, mode {summary['mode']}: {summary['counts']}")
+    drained = world.pump.drain()
+    if drained.invocations:
+        say(f"ScoreWorkerFunction: {drained.invocations} invocation(s), DLQ depth {drained.dlq_depth}")
+    scores = ScoresRepository(state_table(world.stack.physical_id("StateTable"), world.stack.region))
+    errors = scores.errors()
+    say(f"results in DynamoDB: {len(list(scores.results()))}; open scoring errors: {len(errors)}")
+    for error in errors[:5]:
+        say(f"  {error['task_uuid']}: {error['reason']}")
+    _say_stages(world, say)
+
+
+def leaderboard(world: DemoWorld, say: Print) -> None:
+    scores = ScoresRepository(state_table(world.stack.physical_id("StateTable"), world.stack.region))
+    board = build_leaderboard(scores.results(), aggregates=scores.aggregates(), open_errors=len(scores.errors()))
+    world.leaderboard = board
+    say(render_text(board).rstrip())
+    world.report_path.parent.mkdir(parents=True, exist_ok=True)
+    world.report_path.write_text(render_html(board), encoding="utf-8")
+    say(f"HTML report: {world.report_path.resolve()}")
+    say("simulated annotators, best first: " + " > ".join(EXPECTED_ORDER))
+    verdict = "yes" if world.ranking_recovered else "NO"
+    say(f"the leaderboard recovers the annotators' true order: {verdict}")
+
+
 STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
     ("upload sample files", upload_samples),
     ("S3 uploads -> Encord import manifests", make_manifests),
     ("manifests -> Encord upload jobs -> datasets", register),
+    ("ground truth in the Benchmark Project", label_ground_truth),
+    ('routing: the "Benchmark Task?" agent stage', route),
+    ("simulated annotators label the benchmark tasks", simulate_annotators),
+    ("consensus scoring against the ground truth", score),
+    ("the annotator leaderboard", leaderboard),
 ]
 
 
-def build_world(stack_name: str | None = None) -> tuple[DemoWorld, Callable[[], None]]:
-    """Start the double and the stack wired to it; returns the world and a function that stops both."""
+def build_world(
+    stack_name: str | None = None, report_path: Path = REPORT_PATH, function_logs: IO[str] | None = None
+) -> tuple[DemoWorld, Callable[[], None]]:
+    """Start the double and the stack wired to it; returns the world and a function that stops both.
+    `function_logs` receives the functions' own log lines (stderr when None)."""
     double = EncordDouble(DoubleState()).start()
     with double.locked() as state:
-        setup = seed_standard_setup(state, benchmark_items=0, production_items=0)
+        setup = seed_standard_setup(
+            state,
+            annotators=list(demo_annotators()),
+            benchmark_items=0,
+            production_items=0,
+            ontology=demo_ontology(),
+        )
     key = double.register_key()
     stack = LocalStack(
         parameters={
@@ -151,14 +267,15 @@ def build_world(stack_name: str | None = None) -> tuple[DemoWorld, Callable[[], 
             "BenchmarkDatasetHash": setup.benchmark_dataset_hash,
             "ProductionDatasetHash": setup.production_dataset_hash,
             "ProductionProjectHash": setup.production_project_hash,
+            "BenchmarkProjectHash": setup.benchmark_project_hash,
         },
         secret_values={"EncordKeySecret": key.private_openssh},
         stack_name=stack_name or f"bqa-demo-{uuid.uuid4().hex[:6]}",
     ).start()
     # The demo's own reads (status, manifests) go to the same moto as the functions.
     os.environ.update(stack.env())
-    invoker = Invoker(stack=stack)
-    world = DemoWorld(stack, invoker, EventSourcePump(stack, invoker), double, setup, key)
+    invoker = Invoker(stack=stack, log_stream=function_logs)
+    world = DemoWorld(stack, invoker, EventSourcePump(stack, invoker), double, setup, key, report_path)
 
     def stop() -> None:
         stack.stop()
@@ -167,8 +284,8 @@ def build_world(stack_name: str | None = None) -> tuple[DemoWorld, Callable[[], 
     return world, stop
 
 
-def run(say: Print = print) -> DemoWorld:
-    world, stop = build_world()
+def run(say: Print = print, report_path: Path = REPORT_PATH, function_logs: IO[str] | None = None) -> DemoWorld:
+    world, stop = build_world(report_path=report_path, function_logs=function_logs)
     try:
         say(f"local stack: moto at {world.stack.endpoint_url}; Encord double at {world.double.url}")
         for number, (title, step) in enumerate(STEPS, start=1):

@@ -112,6 +112,9 @@ class LocalStack:
     def _start_server(self) -> str:
         from moto.server import ThreadedMotoServer
 
+        from benchmark_qa_local import moto_dynamodb
+
+        moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
         # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)

@@ -29,14 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from benchmark_qa.encord.consensus import (
-    ActionOutcome,
-    ConsensusSetupError,
-    ReviewTask,
-    TaskLabels,
-    TaskRef,
-    batched,
-)
+from benchmark_qa.encord.actions import ActionOutcome, batched
+from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
 
 if TYPE_CHECKING:
@@ -45,7 +39,7 @@ if TYPE_CHECKING:
     from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig
 
 SQS_BATCH_LIMIT = 10  # entries per SendMessageBatch
-FEEDBACK_TAG = "benchmark-qa"
+ERRORS_IN_SUMMARY = 5
 
 
 # ---------------------------------------------------------------------------------------------- ports
@@ -155,7 +149,9 @@ class BatchReport:
         return {
             "counts": self.counts,
             "action_requests": self.action_requests,
-            "errors": {t.task_uuid: t.error for t in self.tasks if t.error},
+            "errors_total": sum(1 for t in self.tasks if t.error),
+            # A batch failing as a whole repeats one reason per task: the first few are enough for a log line.
+            "errors": dict(list({t.task_uuid: t.error for t in self.tasks if t.error}.items())[:ERRORS_IN_SUMMARY]),
         }
 
 

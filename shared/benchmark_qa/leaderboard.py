@@ -207,7 +207,8 @@ def _annotator_row(
     fp = sum(c.fp for c in classes.values())
     fn = sum(c.fn for c in classes.values())
     precision, recall, f1 = _detection(tp, fp, fn)
-    stamps = sorted(r.scored_at for r in results)
+    # By instant, not by string: stamps written with different UTC offsets do not sort as text.
+    stamps = sorted((r.scored_at for r in results), key=parse_time)
     return AnnotatorRow(
         annotator=annotator,
         rank=None,
@@ -283,6 +284,8 @@ def build_leaderboard(
     time) are only compared with the results when no `since` is given. `bucket` None picks days or weeks."""
     if min_tasks < 1:
         raise ValueError("min_tasks must be at least 1")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # a naive bound is UTC, like the stamps (comparing would raise)
     kept = [r for r in results if since is None or parse_time(r.scored_at) >= since]
     chosen = bucket or choose_bucket([parse_time(r.scored_at) for r in kept])
     grouped: dict[str, list[AnnotatorResult]] = defaultdict(list)

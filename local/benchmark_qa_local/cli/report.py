@@ -48,7 +48,9 @@ def register(subparsers: Any) -> None:
         help=f"tasks needed before an annotator is ranked (default {DEFAULT_MIN_TASKS})",
     )
     parser.add_argument("--trend", choices=("day", "week"), help="trend bucket (default: days up to ~2 months)")
-    parser.add_argument("--per-class", action="store_true", help="CSV: add one row per (annotator, class)")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="CSV: add one row per (annotator, class) and (annotator, attribute)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmark_qa.leaderboard import build_leaderboard
     from benchmark_qa.store.scores import ScoresRepository
     from benchmark_qa.store.table import state_table
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from benchmark_qa_local.report import render_csv, render_html, render_json, render_text
 
@@ -65,16 +68,20 @@ def run(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lstrip(".").lower()
     fmt = args.format or (suffix if suffix in FORMATS else "html")
     repository = ScoresRepository(state_table(args.table))
-    board = build_leaderboard(
-        repository.results(),
-        aggregates=repository.aggregates() if args.since is None else (),
-        since=args.since,
-        min_tasks=args.min_tasks,
-        bucket=args.trend,
-        open_errors=len(repository.errors()),
-    )
+    try:
+        board = build_leaderboard(
+            repository.results(),
+            aggregates=repository.aggregates() if args.since is None else (),
+            since=args.since,
+            min_tasks=args.min_tasks,
+            bucket=args.trend,
+            open_errors=len(repository.errors()),
+        )
+    except (BotoCoreError, ClientError) as exc:  # a missing table or no credentials: say so, no traceback
+        print(f"benchmark-qa report: cannot read table {args.table}: {exc}", file=sys.stderr)
+        return 2
     if fmt == "csv":
-        body = render_csv(board, per_class=args.per_class)
+        body = render_csv(board, breakdown=args.breakdown)
     elif fmt == "json":
         body = render_json(board)
     else:

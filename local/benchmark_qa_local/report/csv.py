@@ -1,14 +1,16 @@
-"""CSV: one row per annotator (in leaderboard order) and, on request, one row per (annotator, class) after it.
+"""CSV: one row per annotator (in leaderboard order) and, on request, the breakdowns after them: one row per
+(annotator, class) and one per (annotator, attribute path).
 
-One fixed set of columns for both kinds of row (`row_type` tells them apart), so spreadsheets filter rather than
-parse two layouts. Numbers are written unrounded; an empty cell means no evidence (n = 0)."""
+One fixed set of columns for every kind of row (`row_type` tells them apart), so spreadsheets filter rather than
+parse three layouts; an attribute row keeps its accuracy in the `attributes*` columns. Numbers are written
+unrounded; an empty cell means no evidence (n = 0)."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from benchmark_qa.leaderboard import AnnotatorRow, ClassRow, Leaderboard
+from benchmark_qa.leaderboard import AnnotatorRow, AttributeRow, ClassRow, Leaderboard
 from benchmark_qa.scoring.metrics import Stat
 
 STATS = ("score", "precision", "recall", "f1", "localisation", "attributes")
@@ -17,6 +19,7 @@ COLUMNS = [
     "rank",
     "annotator",
     "class",
+    "attribute",
     "status",
     "tasks",
     *(f"{name}{part}" for name in STATS for part in ("", "_low", "_high", "_n")),
@@ -30,9 +33,7 @@ COLUMNS = [
 ]
 
 
-def _cells(name: str, s: Stat | None) -> dict[str, object]:
-    if s is None:
-        return {}
+def _cells(name: str, s: Stat) -> dict[str, object]:
     return {name: s.value, f"{name}_low": s.low, f"{name}_high": s.high, f"{name}_n": s.n}
 
 
@@ -72,13 +73,25 @@ def _class(row: AnnotatorRow, c: ClassRow) -> dict[str, object]:
     return cells
 
 
-def render_csv(leaderboard: Leaderboard, *, per_class: bool = False) -> str:
+def _attribute(row: AnnotatorRow, a: AttributeRow) -> dict[str, object]:
+    cells: dict[str, object] = {
+        "row_type": "attribute",
+        "rank": row.rank,
+        "annotator": row.annotator,
+        "attribute": a.path,
+        "status": row.status,
+    }
+    return cells | _cells("attributes", a.accuracy)
+
+
+def render_csv(leaderboard: Leaderboard, *, breakdown: bool = False) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in leaderboard.annotators:
         writer.writerow(_annotator(row))
-    if per_class:
+    if breakdown:
         for row in leaderboard.annotators:
             writer.writerows(_class(row, c) for c in row.classes)
+            writer.writerows(_attribute(row, a) for a in row.attribute_paths)
     return out.getvalue()

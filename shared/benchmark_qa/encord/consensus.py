@@ -13,8 +13,8 @@ Requests for a batch of B tasks with A annotators each (B <= 100, every call bul
      ceil(B*A / 100) + ceil(B / 100) reads. A row whose label hash is None is never initialised: that would
      create it.
   5. One bundle per <= 500 moves (Archive) or <= 1000 rejects. A batch Encord refuses (400: some task already
-     left the stage, or our own retried request had already been applied) is replayed task by task; a task
-     refused alone has left the stage, which is what we wanted.
+     left the stage, or our own retried request had already been applied) costs one listing and one more
+     bundle for the tasks still there (benchmark_qa.encord.actions).
 
 The plain records (`ReviewTask`, `TaskLabels`, ...) carry no SDK objects, so the scoring logic
 (benchmark_qa.consensus_scoring) is testable without the SDK.
@@ -22,10 +22,20 @@ The plain records (`ReviewTask`, `TaskLabels`, ...) carry no SDK objects, so the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from benchmark_qa.encord.actions import (
+    ACTION_BATCH_LIMIT,
+    MAX_HASHES_PER_CALL,
+    MOVE_BATCH_LIMIT,
+    ActionOutcome,
+    StageView,
+    apply_in_batches,
+    batched,
+)
 
 if TYPE_CHECKING:
     from encord.objects.ontology_labels_impl import LabelRowV2
@@ -35,14 +45,9 @@ if TYPE_CHECKING:
 
     from benchmark_qa.config import ScoringSettings
 
-MAX_HASHES_PER_CALL = 100  # data hashes travel in the query string / payload of one listing
 LABEL_BUNDLE_SIZE = 100  # Encord answers MULTI_LABEL_LIMIT_ERROR above 100 rows per read
-MOVE_BATCH_LIMIT = 500  # the SDK's bundle limit for move-tasks
-ACTION_BATCH_LIMIT = 1000  # the SDK's bundle limit for workflow actions
 REVIEW_KIND = "CONSENSUS_REVIEW"
 FINAL_KIND = "DONE"
-
-T = TypeVar("T")
 
 
 class AfterScoring(StrEnum):
@@ -53,12 +58,6 @@ class AfterScoring(StrEnum):
 
 class ConsensusSetupError(ValueError):
     """The settings do not match the projects' workflows or ontologies. The message says what exists."""
-
-
-class ActionOutcome(StrEnum):
-    DONE = "done"
-    LEFT_STAGE = "left_stage"  # someone (or our own retried request) had already moved it
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,6 @@ class ConsensusTarget:
 
 
 # ---------------------------------------------------------------------------------------------- plain records
-@dataclass(frozen=True)
-class StageView:
-    title: str
-    uuid: str
-    kind: str  # the SDK's WorkflowStageType value, e.g. CONSENSUS_REVIEW, DONE
-
-
 @dataclass(frozen=True)
 class ReviewOption:
     """One annotator's branch of a consensus task."""
@@ -124,12 +116,6 @@ class TaskLabels:
     problems: dict[str, str] = field(default_factory=dict)  # branch name -> why it cannot be scored
 
 
-def batched(items: Sequence[T], size: int) -> list[list[T]]:
-    if size < 1:
-        raise ValueError(f"batch size must be at least 1, got {size}")
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
 def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tuple[StageView, StageView | None]:
     """The review stage and (for `archive`) the Archive stage named in the settings; otherwise say what exists."""
     names = [s.title for s in stages]
@@ -160,54 +146,7 @@ def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tupl
     return review, archive
 
 
-def apply_in_batches(
-    items: Sequence[T],
-    *,
-    batch_size: int,
-    act_batch: Callable[[Sequence[T]], None],
-    act_one: Callable[[T], None],
-    is_refusal: Callable[[Exception], bool],
-) -> tuple[list[tuple[T, ActionOutcome, str | None]], int]:
-    """Act on `items` a batch at a time. A refused batch is replayed one by one, where a refusal means the item
-    already left the stage. Any other failure of a batch stops the rest (they stay for the next run). Returns
-    each item's outcome (with the error) and the number of action requests made."""
-    results: list[tuple[T, ActionOutcome, str | None]] = []
-    requests = 0
-    batches = batched(items, batch_size)
-    for index, batch in enumerate(batches):
-        requests += 1
-        try:
-            act_batch(batch)
-        except Exception as error:
-            if not is_refusal(error):
-                message = f"batch of {len(batch)} failed: {type(error).__name__}: {error}"
-                results += [(item, ActionOutcome.FAILED, message) for item in batch]
-                rest = [item for later in batches[index + 1 :] for item in later]
-                results += [(item, ActionOutcome.FAILED, "not attempted: an earlier batch failed") for item in rest]
-                return results, requests
-            for item in batch:
-                requests += 1
-                try:
-                    act_one(item)
-                except Exception as single:
-                    if is_refusal(single):
-                        results.append((item, ActionOutcome.LEFT_STAGE, None))
-                    else:
-                        results.append((item, ActionOutcome.FAILED, f"{type(single).__name__}: {single}"))
-                else:
-                    results.append((item, ActionOutcome.DONE, None))
-        else:
-            results += [(item, ActionOutcome.DONE, None) for item in batch]
-    return results, requests
-
-
 # ---------------------------------------------------------------------------------------------- SDK side
-def _is_refusal(error: Exception) -> bool:
-    from encord.exceptions import InvalidArgumentsError
-
-    return isinstance(error, InvalidArgumentsError)
-
-
 def _kind(stage: Any) -> str:
     return str(getattr(getattr(stage, "stage_type", None), "value", type(stage).__name__)).upper()
 
@@ -395,10 +334,15 @@ class ConsensusReview:
                     else:
                         task.reject(bundle=bundle)
 
+        def still_in_stage(batch: Sequence[ConsensusReviewTask]) -> list[ConsensusReviewTask]:
+            refs = [TaskRef(str(t.uuid), str(t.data_hash)) for t in batch]
+            there = {t.uuid for t in self.list_tasks(refs)}
+            return [t for t in batch if str(t.uuid) in there]
+
         results, requests = apply_in_batches(
-            tasks, batch_size=size, act_batch=act_batch, act_one=act_one, is_refusal=_is_refusal
+            tasks, batch_size=size, act_batch=act_batch, act_one=act_one, still_in_stage=still_in_stage
         )
-        return {str(task.uuid): (outcome, error) for task, outcome, error in results}, requests
+        return {str(r.item.uuid): (r.outcome, r.error) for r in results}, requests
 
     def comment(self, task_uuid: str, text: str) -> None:
         """A file-level comment ("issue") on the task, seen by whoever opens it in Encord."""

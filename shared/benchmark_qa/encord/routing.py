@@ -9,8 +9,9 @@ stage by dataset and the pathway actions travel in bundles:
      -> NO. The two filters are an exact complement, so no task is guessed.
   4. One bundle (`project.create_bundle()`) per batch of <= 1000 actions of one stage. A batch that Encord
      rejects (400: some task already left the stage, or our own retried request had been applied before its
-     answer was lost) is replayed task by task; a task that is rejected alone has left the stage without us:
-     it is recorded as `moved_elsewhere`, not as an error.
+     answer was lost) costs one listing and one more bundle for the tasks still there
+     (benchmark_qa.encord.actions); a task that left without us is recorded as `moved_elsewhere`, not as an
+     error.
 
 Cost: 3 + ceil(N_yes / page) + ceil(N_no / page) (+1 per further 100 non-benchmark datasets) GETs and
 ceil(N / 1000) action POSTs, against N + N / page + 3 for the docs' script.
@@ -26,7 +27,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from benchmark_qa.encord.actions import (
+    ACTION_BATCH_LIMIT,
+    MAX_HASHES_PER_CALL,
+    ActionOutcome,
+    StageView,
+    apply_in_batches,
+    batched,
+)
 
 if TYPE_CHECKING:
     from encord.project import Project
@@ -35,11 +46,6 @@ if TYPE_CHECKING:
 
     from benchmark_qa.config import RoutingSettings
     from benchmark_qa.store.routing import RoutingRepository
-
-MAX_HASHES_PER_CALL = 100  # dataset hashes travel in the query string of GET .../tasks
-ACTION_BATCH_LIMIT = 1000  # the SDK's bundle limit for workflow actions
-
-T = TypeVar("T")
 
 
 class RoutingSetupError(ValueError):
@@ -51,6 +57,13 @@ class Outcome(StrEnum):
     MOVED_ELSEWHERE = "moved_elsewhere"
     DRY_RUN = "dry_run"
     FAILED = "failed"
+
+
+ROUTING_OUTCOME = {
+    ActionOutcome.DONE: Outcome.ROUTED,
+    ActionOutcome.LEFT_STAGE: Outcome.MOVED_ELSEWHERE,
+    ActionOutcome.FAILED: Outcome.FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -74,27 +87,11 @@ class RoutingTarget:
 
 # ---------------------------------------------------------------------------------------------- pure parts
 @dataclass(frozen=True)
-class StageView:
-    """What routing needs of a workflow stage (built from the SDK's stage objects)."""
-
-    title: str
-    uuid: str
-    kind: str
-    pathways: dict[str, str] = field(default_factory=dict)  # pathway name -> uuid
-
-
-@dataclass(frozen=True)
 class Listing:
     """One server-side filtered listing of the stage and the pathway its tasks take."""
 
     pathway: str
     dataset_hashes: tuple[str, ...]
-
-
-def batched(items: Sequence[T], size: int) -> list[list[T]]:
-    if size < 1:
-        raise ValueError(f"batch size must be at least 1, got {size}")
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def decide(dataset_hash: str, target: RoutingTarget) -> str:
@@ -143,54 +140,6 @@ def listing_plan(
     return plan
 
 
-@dataclass(frozen=True)
-class Applied(Generic[T]):
-    item: T
-    outcome: Outcome
-    error: str | None = None
-
-
-def apply_in_batches(
-    items: Sequence[T],
-    *,
-    batch_size: int,
-    act_batch: Callable[[Sequence[T]], None],
-    act_one: Callable[[T], None],
-    is_rejection: Callable[[Exception], bool],
-) -> tuple[list[Applied[T]], int]:
-    """Act on `items` a batch at a time; a rejected batch is replayed one by one, where a rejection means the
-    item already left the stage. Any other failure of a batch stops the rest (they stay in the stage for the
-    next run). Returns the outcome of every item and the number of action requests made."""
-    results: list[Applied[T]] = []
-    requests = 0
-    batches = batched(items, batch_size)
-    for index, batch in enumerate(batches):
-        requests += 1
-        try:
-            act_batch(batch)
-        except Exception as error:
-            if not is_rejection(error):
-                message = f"batch of {len(batch)} failed: {type(error).__name__}: {error}"
-                results += [Applied(item, Outcome.FAILED, message) for item in batch]
-                rest = [item for later in batches[index + 1 :] for item in later]
-                results += [Applied(item, Outcome.FAILED, "not attempted: an earlier batch failed") for item in rest]
-                return results, requests
-            for item in batch:
-                requests += 1
-                try:
-                    act_one(item)
-                except Exception as single:
-                    if is_rejection(single):
-                        results.append(Applied(item, Outcome.MOVED_ELSEWHERE))
-                    else:
-                        results.append(Applied(item, Outcome.FAILED, f"{type(single).__name__}: {single}"))
-                else:
-                    results.append(Applied(item, Outcome.ROUTED))
-        else:
-            results += [Applied(item, Outcome.ROUTED) for item in batch]
-    return results, requests
-
-
 # ---------------------------------------------------------------------------------------------- SDK side
 @dataclass(frozen=True)
 class PlannedTask:
@@ -218,12 +167,6 @@ class PreparedStage:
     stage: AgentStage
     view: StageView
     plan: list[Listing]
-
-
-def _is_rejection(error: Exception) -> bool:
-    from encord.exceptions import InvalidArgumentsError
-
-    return isinstance(error, InvalidArgumentsError)
 
 
 class Router:
@@ -282,6 +225,15 @@ class Router:
             planned += [PlannedTask(task, listing.pathway) for task in tasks]
         return planned
 
+    def _still_in_stage(self, prepared: PreparedStage, batch: Sequence[PlannedTask]) -> list[PlannedTask]:
+        hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
+        there = {
+            str(t.uuid)
+            for chunk in batched(hashes, self._max_hashes)
+            for t in prepared.stage.get_tasks(data_hash=chunk)
+        }
+        return [p for p in batch if p.task_uuid in there]
+
     def act(self, prepared: PreparedStage, planned: Sequence[PlannedTask]) -> tuple[list[RoutedTask], int]:
         """Proceed every task along its pathway; one bundle per batch, all actions of the same stage."""
         routed: list[RoutedTask] = []
@@ -299,10 +251,14 @@ class Router:
                 p.task.proceed(pathway_uuid=pathway_uuid)
 
             results, made = apply_in_batches(
-                tasks, batch_size=self._batch_size, act_batch=act_batch, act_one=act_one, is_rejection=_is_rejection
+                tasks,
+                batch_size=self._batch_size,
+                act_batch=act_batch,
+                act_one=act_one,
+                still_in_stage=partial(self._still_in_stage, prepared),
             )
             requests += made
-            routed += [_routed(r.item, r.outcome, r.error) for r in results]
+            routed += [_routed(r.item, ROUTING_OUTCOME[r.outcome], r.error) for r in results]
         return routed, requests
 
 

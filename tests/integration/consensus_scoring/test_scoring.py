@@ -57,7 +57,8 @@ def test_scores_every_branch_once_and_archives_the_tasks(app: App) -> None:
     by_task: dict[str, dict[str, float]] = {}
     for result in results:
         by_task.setdefault(result.task_uuid, {})[result.annotator] = result.score
-    assert all(s[PRECISE] > 0.9 > 0.6 > s[SLOPPY] for s in by_task.values()), by_task
+    assert all(s[PRECISE] > 0.9 for s in by_task.values()), by_task
+    assert all(s[SLOPPY] < 0.6 for s in by_task.values()), by_task
     sloppy = next(r for r in results if r.annotator == SLOPPY)
     assert sloppy.conflict_totals.get("missing", 0) >= 1
     assert sloppy.classes["Box"].fn >= 1
@@ -128,12 +129,16 @@ def test_missing_truth_empty_branch_and_unknown_class_are_recorded_and_the_tasks
     errors = {e["task_uuid"]: e for e in app.scores.errors()}
     assert set(errors) == set(task_of.values())
     missing = errors[task_of[no_truth]]
-    assert no_truth in missing["reason"] and "no ground-truth label row" in missing["reason"]
+    assert no_truth in missing["reason"]
+    assert "no ground-truth label row" in missing["reason"]
     assert "Benchmark Project" in missing["reason"]
     blank = errors[task_of[empty]]
-    assert blank["annotator"] == SLOPPY and "has no label row" in blank["reason"] and empty in blank["reason"]
+    assert blank["annotator"] == SLOPPY
+    assert "has no label row" in blank["reason"]
+    assert empty in blank["reason"]
     mismatch = errors[task_of[unknown]]
-    assert mismatch["annotator"] == SLOPPY and "does not match the ontology" in mismatch["reason"]
+    assert mismatch["annotator"] == SLOPPY
+    assert "does not match the ontology" in mismatch["reason"]
     assert "f00" in mismatch["reason"]
     assert list(app.scores.results()) == [], "a task with a problem is scored as a whole or not at all"
     assert {app.stage_of()[t] for t in task_of.values()} == {"Consensus 1"}
@@ -145,9 +150,8 @@ def test_missing_truth_empty_branch_and_unknown_class_are_recorded_and_the_tasks
     with app.double.locked() as state:
         from benchmark_qa_local.encord_double.labels import put_label_row
 
-        put_label_row(
-            state, app.setup.benchmark_project_hash, no_truth, labels=label_row(structure, no_truth, TRUTH_BOXES, "good")
-        )
+        truth = label_row(structure, no_truth, TRUTH_BOXES, "good")
+        put_label_row(state, app.setup.benchmark_project_hash, no_truth, labels=truth)
     score(app)
 
     assert task_of[no_truth] not in {e["task_uuid"] for e in app.scores.errors()}
@@ -167,7 +171,8 @@ def test_projects_with_different_ontologies_are_recorded_per_task(other_ontology
         from benchmark_qa_local.encord_double.seed import standard_ontology
         from benchmark_qa_local.encord_double.state import Ontology
 
-        other = Ontology(ontology_hash="0c1b4f6e-0000-4000-8000-00000000abcd", title="other", structure=standard_ontology())
+        other_hash = "0c1b4f6e-0000-4000-8000-00000000abcd"
+        other = Ontology(ontology_hash=other_hash, title="other", structure=standard_ontology())
         state.ontologies[other.ontology_hash] = other
         state.projects[app.setup.benchmark_project_hash].ontology_hash = other.ontology_hash
     app.double.counts.reset()

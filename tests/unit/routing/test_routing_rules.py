@@ -1,10 +1,9 @@
-"""The pure parts of routing: the decision, the listing plan, workflow checks and batch application."""
+"""The pure parts of routing: the decision, the listing plan, and workflow checks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
+from benchmark_qa.encord.actions import StageView
 from benchmark_qa.encord.routing import (
     Listing,
     Outcome,
@@ -12,9 +11,6 @@ from benchmark_qa.encord.routing import (
     RoutingReport,
     RoutingSetupError,
     RoutingTarget,
-    StageView,
-    apply_in_batches,
-    batched,
     decide,
     listing_plan,
     resolve_stage,
@@ -32,13 +28,6 @@ def test_decide_benchmark_yes_everything_else_no() -> None:
     assert decide("bench", TARGET) == "YES"
     assert decide("prod", TARGET) == "NO"
     assert decide("", TARGET) == "NO"
-
-
-def test_batched() -> None:
-    assert batched(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
-    assert batched([], 3) == []
-    with pytest.raises(ValueError, match="at least 1"):
-        batched([1], 0)
 
 
 def test_listing_plan_is_benchmark_then_bounded_complement() -> None:
@@ -76,80 +65,6 @@ def test_resolve_stage_by_name_or_uuid() -> None:
 def test_resolve_stage_errors_name_what_exists(target: RoutingTarget, message: str) -> None:
     with pytest.raises(RoutingSetupError, match=message):
         resolve_stage(STAGES, target)
-
-
-class Rejected(Exception):
-    """Stands in for the SDK's InvalidArgumentsError."""
-
-
-class Fake:
-    """An Encord stage: a set of task ids; a request naming a task that left is rejected whole."""
-
-    def __init__(self, items: Sequence[int], gone: set[int], failing: bool = False) -> None:
-        self.inside = set(items) - gone
-        self.failing = failing
-        self.batches: list[list[int]] = []
-        self.singles: list[int] = []
-
-    def act_batch(self, batch: Sequence[int]) -> None:
-        self.batches.append(list(batch))
-        if self.failing:
-            raise ConnectionError("503 after retries")
-        if not set(batch) <= self.inside:
-            raise Rejected
-        self.inside -= set(batch)
-
-    def act_one(self, item: int) -> None:
-        self.singles.append(item)
-        if item not in self.inside:
-            raise Rejected
-        self.inside.discard(item)
-
-
-def _apply(fake: Fake, items: Sequence[int], size: int) -> tuple[dict[int, Outcome], int]:
-    results, requests = apply_in_batches(
-        items,
-        batch_size=size,
-        act_batch=fake.act_batch,
-        act_one=fake.act_one,
-        is_rejection=lambda e: isinstance(e, Rejected),
-    )
-    return {r.item: r.outcome for r in results}, requests
-
-
-def test_batches_without_trouble() -> None:
-    fake = Fake(range(25), gone=set())
-    outcomes, requests = _apply(fake, list(range(25)), 10)
-    assert set(outcomes.values()) == {Outcome.ROUTED}
-    assert [len(b) for b in fake.batches] == [10, 10, 5]
-    assert requests == 3
-    assert fake.singles == []
-
-
-def test_rejected_batch_is_replayed_per_task() -> None:
-    fake = Fake(range(25), gone={13})
-    outcomes, requests = _apply(fake, list(range(25)), 10)
-    assert outcomes[13] is Outcome.MOVED_ELSEWHERE
-    assert [i for i, o in outcomes.items() if o is not Outcome.ROUTED] == [13]
-    assert fake.singles == list(range(10, 20))  # only the rejected batch
-    assert requests == 3 + 10
-    assert fake.inside == set()
-
-
-def test_other_failures_stop_and_leave_the_rest() -> None:
-    fake = Fake(range(25), gone=set(), failing=True)
-    results, requests = apply_in_batches(
-        list(range(25)),
-        batch_size=10,
-        act_batch=fake.act_batch,
-        act_one=fake.act_one,
-        is_rejection=lambda e: isinstance(e, Rejected),
-    )
-    assert requests == 1
-    assert {r.outcome for r in results} == {Outcome.FAILED}
-    assert len(results) == 25
-    assert "ConnectionError" in (results[0].error or "")
-    assert results[-1].error == "not attempted: an earlier batch failed"
 
 
 def test_report_counts() -> None:

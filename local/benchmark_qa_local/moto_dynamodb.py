@@ -1,0 +1,130 @@
+"""Two O(table size) costs of moto's DynamoDB removed on the local stack.
+
+moto (5.2) emulates DynamoDB faithfully but not cheaply:
+
+* TransactWriteItems deep-copies every table it touches before writing, so that it can roll back;
+* Query on the table's own key sorts and compares every item of the table to find one partition.
+
+Real DynamoDB pays neither, so on a table of a few thousand items the emulator distorted every measurement:
+scoring a stage of 1,500 tasks spent minutes and gigabytes there. `install()` keeps moto's logic (conditions,
+cancellation reasons, validation, key conditions, paging) and changes only two inputs to it:
+
+* a transaction snapshots the items it targets, deep-copied, instead of whole tables. moto's own rollback then
+  reassigns the unchanged table and the targeted items are put back: exactly the state moto's full copy leaves;
+* a base-table Query sees the items of its partition only, which are the only ones moto would have kept.
+
+tests/unit/test_moto_dynamodb.py checks the outcomes (commits, cancellations, query results) against moto's.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+_ACTIVE = threading.local()  # moto server answers on many threads; only this thread's request is affected
+
+
+class _CopyModule:
+    """Stands in for the `copy` module inside moto.dynamodb.models: inside a wrapped transaction, a table is
+    "copied" as itself (the targeted items are saved by `install`'s wrapper instead)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if getattr(_ACTIVE, "transaction", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _key_of(table: Any, op: dict[str, Any]) -> tuple[Any, Any] | None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    key = op.get("Key") or op.get("Item") or {}
+    if table.hash_key_attr not in key:
+        return None  # moto rejects the entry before writing anything for it
+    range_attr = table.range_key_attr
+    if range_attr is not None and range_attr not in key:
+        return None
+    return DynamoType(key[table.hash_key_attr]), DynamoType(key[range_attr]) if range_attr else None
+
+
+def _saved_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+    saved = []
+    for entry in transact_items:
+        op = next(iter(entry.values()), None)
+        if not isinstance(op, dict):
+            continue
+        table = backend.tables.get(op.get("TableName"))
+        key = _key_of(table, op) if table is not None else None
+        if table is None or key is None:
+            continue
+        hash_value, range_value = key
+        saved.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+    return saved
+
+
+def _restore(saved: list[tuple[Any, Any, Any, Any]]) -> None:
+    for table, hash_value, range_value, item in reversed(saved):
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+        elif item is None:
+            table.items[hash_value].pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
+
+
+def install() -> None:
+    """Patch moto's DynamoDB backend in this process (idempotent)."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "item_level_rollback", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = _saved_items(self, transact_items)
+        _ACTIVE.transaction = True
+        try:
+            original(self, transact_items)
+        except Exception:
+            _restore(saved)
+            raise
+        finally:
+            _ACTIVE.transaction = False
+
+    all_items = Table.all_items
+    query = Table.query
+
+    def partition_items(self: Any) -> list[Any]:
+        partition = getattr(_ACTIVE, "partition", None)
+        if partition is None or partition[0] is not self:
+            return all_items(self)
+        bucket = self.items.get(partition[1])
+        if bucket is None:
+            return []
+        return sorted(bucket.values(), key=lambda item: item.range_key) if self.range_key_attr else [bucket]
+
+    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        _ACTIVE.partition = (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _ACTIVE.partition = None
+
+    transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
+    models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+    Table.query = partition_query  # type: ignore[method-assign]

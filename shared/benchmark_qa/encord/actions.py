@@ -1,0 +1,141 @@
+"""Workflow actions in bundles, shared by routing (proceed along a pathway) and consensus scoring (move or
+reject): what a stage looks like to us, how a batch is cut, and what happens when Encord refuses one.
+
+Encord refuses a whole bundle (400) when any task in it is no longer in the stage: someone moved it, or our own
+retried request had been applied before its answer was lost. Then:
+
+  1. one filtered listing asks which of the batch are still in the stage (`still_in_stage`); the others have
+     left, which is what we wanted;
+  2. the rest is sent again as one batch;
+  3. only if that is refused too (the stage changed again under us) is each task acted on alone, and a task
+     refused alone has left the stage.
+
+So a lost answer costs one listing and one request, not one request per task. Any other failure of a batch
+stops the remaining batches: their tasks stay in the stage for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+MAX_HASHES_PER_CALL = 100  # data hashes travel in the query string / payload of one listing
+ACTION_BATCH_LIMIT = 1000  # the SDK's bundle limit for workflow actions
+MOVE_BATCH_LIMIT = 500  # the SDK's bundle limit for move-tasks
+
+T = TypeVar("T")
+
+
+class ActionOutcome(StrEnum):
+    DONE = "done"
+    LEFT_STAGE = "left_stage"  # someone (or our own retried request) had already moved it
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Applied(Generic[T]):
+    item: T
+    outcome: ActionOutcome
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StageView:
+    """What we need of a workflow stage (built from the SDK's stage objects)."""
+
+    title: str
+    uuid: str
+    kind: str  # the SDK's WorkflowStageType value, e.g. AGENT, CONSENSUS_REVIEW, DONE
+    pathways: dict[str, str] = field(default_factory=dict)  # agent stages: pathway name -> uuid
+
+
+def batched(items: Sequence[T], size: int) -> list[list[T]]:
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def is_refusal(error: Exception) -> bool:
+    """The SDK's error for a 400 on a workflow action: some task is not in the stage."""
+    from encord.exceptions import InvalidArgumentsError
+
+    return isinstance(error, InvalidArgumentsError)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def apply_in_batches(
+    items: Sequence[T],
+    *,
+    batch_size: int,
+    act_batch: Callable[[Sequence[T]], None],
+    act_one: Callable[[T], None],
+    still_in_stage: Callable[[Sequence[T]], Sequence[T]],
+    is_refused: Callable[[Exception], bool] = is_refusal,
+) -> tuple[list[Applied[T]], int]:
+    """Act on `items` a batch at a time (see the module doc for refusals). Returns every item's outcome and the
+    number of action requests made (listings are not counted)."""
+    results: list[Applied[T]] = []
+    requests = 0
+    batches = batched(items, batch_size)
+    for index, batch in enumerate(batches):
+        requests += 1
+        try:
+            act_batch(batch)
+        except Exception as error:
+            if not is_refused(error):
+                message = f"batch of {len(batch)} failed: {_describe(error)}"
+                results += [Applied(item, ActionOutcome.FAILED, message) for item in batch]
+                rest = [item for later in batches[index + 1 :] for item in later]
+                results += [
+                    Applied(item, ActionOutcome.FAILED, "not attempted: an earlier batch failed") for item in rest
+                ]
+                return results, requests
+            outcomes, made = _after_refusal(batch, act_batch, act_one, still_in_stage, is_refused)
+            results += outcomes
+            requests += made
+        else:
+            results += [Applied(item, ActionOutcome.DONE) for item in batch]
+    return results, requests
+
+
+def _after_refusal(
+    batch: Sequence[T],
+    act_batch: Callable[[Sequence[T]], None],
+    act_one: Callable[[T], None],
+    still_in_stage: Callable[[Sequence[T]], Sequence[T]],
+    is_refused: Callable[[Exception], bool],
+) -> tuple[list[Applied[T]], int]:
+    try:
+        remaining = list(still_in_stage(batch))
+    except Exception:  # cannot tell which left: ask task by task instead
+        remaining = list(batch)
+    kept = {id(item) for item in remaining}
+    results = [Applied(item, ActionOutcome.LEFT_STAGE) for item in batch if id(item) not in kept]
+    if not remaining:
+        return results, 0
+    try:
+        act_batch(remaining)
+    except Exception as error:
+        if not is_refused(error):
+            message = f"batch of {len(remaining)} failed: {_describe(error)}"
+            return results + [Applied(item, ActionOutcome.FAILED, message) for item in remaining], 1
+    else:
+        return results + [Applied(item, ActionOutcome.DONE) for item in remaining], 1
+    requests = 1
+    for item in remaining:
+        requests += 1
+        try:
+            act_one(item)
+        except Exception as single:
+            if is_refused(single):
+                results.append(Applied(item, ActionOutcome.LEFT_STAGE))
+            else:
+                results.append(Applied(item, ActionOutcome.FAILED, _describe(single)))
+        else:
+            results.append(Applied(item, ActionOutcome.DONE))
+    return results, requests

@@ -1,0 +1,136 @@
+"""The local stack's item-level rollback for moto's TransactWriteItems: the same outcomes as moto's whole-table
+copy (committed writes, cancelled transactions leave nothing behind), without copying the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from benchmark_qa_local import moto_dynamodb
+from moto import mock_aws
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
+
+TABLE = "state"
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    moto_dynamodb.install()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="eu-west-1")
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for i in range(50):
+            ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"other#{i}"}, "sk": {"S": "x"}, "n": {"N": str(i)}})
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": "agg"}, "sk": {"S": "TOTAL"}, "tasks": {"N": "1"}})
+        yield ddb
+
+
+def put(pk: str, *, only_new: bool = True) -> dict[str, Any]:
+    op: dict[str, Any] = {"TableName": TABLE, "Item": {"pk": {"S": pk}, "sk": {"S": "r"}}}
+    if only_new:
+        op["ConditionExpression"] = "attribute_not_exists(pk)"
+    return {"Put": op}
+
+
+ADD_ONE = {
+    "Update": {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "agg"}, "sk": {"S": "TOTAL"}},
+        "UpdateExpression": "ADD tasks :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+}
+
+
+def tasks(client: Any) -> int:
+    return int(client.get_item(TableName=TABLE, Key={"pk": {"S": "agg"}, "sk": {"S": "TOTAL"}})["Item"]["tasks"]["N"])
+
+
+def exists(client: Any, pk: str) -> bool:
+    return "Item" in client.get_item(TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": "r"}})
+
+
+def test_a_committed_transaction_writes_every_item(client: Any) -> None:
+    client.transact_write_items(TransactItems=[put("result#1"), ADD_ONE])
+
+    assert exists(client, "result#1")
+    assert tasks(client) == 2
+
+
+def test_a_cancelled_transaction_leaves_the_earlier_writes_undone(client: Any) -> None:
+    client.transact_write_items(TransactItems=[put("result#1")])
+
+    # The update comes first and succeeds inside moto, the new put succeeds, the repeated put fails: all undone.
+    with pytest.raises(client.exceptions.TransactionCanceledException) as cancelled:
+        client.transact_write_items(TransactItems=[ADD_ONE, put("result#2"), put("result#1")])
+
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    assert tasks(client) == 1
+    assert not exists(client, "result#2")
+    assert exists(client, "result#1")
+
+
+def test_a_validation_error_rolls_back_too(client: Any) -> None:
+    with pytest.raises(client.exceptions.ClientError):
+        client.transact_write_items(TransactItems=[ADD_ONE, ADD_ONE])  # the same item twice is refused
+
+    assert tasks(client) == 1
+
+
+def test_the_table_is_not_copied(client: Any) -> None:
+    table = dynamodb_backends["123456789012"]["eu-west-1"].tables[TABLE]
+    untouched = table.get_item(DynamoType({"S": "other#7"}), DynamoType({"S": "x"}))
+    client.transact_write_items(TransactItems=[put("result#3")])
+
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[put("result#4"), ADD_ONE, put("result#3")])
+
+    # moto's own rollback swaps in a deep copy of the table: every untouched item would be a new object.
+    assert dynamodb_backends["123456789012"]["eu-west-1"].tables[TABLE] is table
+    assert table.get_item(DynamoType({"S": "other#7"}), DynamoType({"S": "x"})) is untouched
+    assert tasks(client) == 1
+    assert not exists(client, "result#4")
+
+
+def test_a_query_sees_its_partition_in_order_with_paging_and_conditions(client: Any) -> None:
+    for sk in ("b", "a", "d", "c"):
+        client.put_item(TableName=TABLE, Item={"pk": {"S": "task#1"}, "sk": {"S": sk}})
+    client.put_item(TableName=TABLE, Item={"pk": {"S": "task#2"}, "sk": {"S": "a"}})
+
+    def sks(**kwargs: Any) -> list[str]:
+        answer = client.query(
+            TableName=TABLE, ExpressionAttributeValues={":p": {"S": "task#1"}, **kwargs.pop("values", {})}, **kwargs
+        )
+        return [i["sk"]["S"] for i in answer["Items"]]
+
+    assert sks(KeyConditionExpression="pk = :p") == ["a", "b", "c", "d"]
+    assert sks(KeyConditionExpression="pk = :p", ScanIndexForward=False) == ["d", "c", "b", "a"]
+    assert sks(KeyConditionExpression="pk = :p AND sk > :s", values={":s": {"S": "b"}}) == ["c", "d"]
+    first = client.query(
+        TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "task#1"}}, Limit=3
+    )
+    rest = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "task#1"}},
+        ExclusiveStartKey=first["LastEvaluatedKey"],
+    )
+    assert [i["sk"]["S"] for i in first["Items"] + rest["Items"]] == ["a", "b", "c", "d"]
+    empty = client.query(
+        TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "none"}}
+    )
+    assert empty["Items"] == []
+    # The table is still whole for everything else.
+    assert client.scan(TableName=TABLE, Select="COUNT")["Count"] == 50 + 1 + 5
