@@ -20,7 +20,7 @@ from benchmark_qa.store.uploads import UploadsRepository
 settings = load(IngestSettings)
 repository = UploadsRepository(state_table(settings.state_table, settings.aws_region))
 bucket = S3Bucket(settings.upload_bucket, settings.aws_region)
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
 def _ingest() -> Ingest:

@@ -23,7 +23,7 @@ from benchmark_qa.store.uploads import UploadsRepository
 settings = load(RegistrationSettings)
 repository = UploadsRepository(state_table(settings.state_table, settings.aws_region))
 bucket = S3Bucket(settings.upload_bucket, settings.aws_region)
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 destinations = {
     Dataset.BENCHMARK: Destination(settings.benchmark_folder_uuid, settings.benchmark_dataset_hash),
     Dataset.PRODUCTION: Destination(settings.production_folder_uuid, settings.production_dataset_hash),

@@ -24,7 +24,7 @@ settings = load(ScoringSettings)
 repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
 target = ConsensusTarget.from_settings(settings)
 engine_config = settings.engine_config()
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
 class BadScoreMessage(ValueError):

@@ -263,7 +263,9 @@ class ConsensusScorer:
         for task in tasks:
             results = self._store.results_of_task(task.uuid)
             if is_fully_scored(task, results):
-                stored[task.uuid] = results
+                # Only the branches as they are now: feedback for a label hash since replaced is never posted.
+                current = {(o.annotator, o.label_hash) for o in task.options}
+                stored[task.uuid] = [r for r in results if (r.annotator, r.label_hash) in current]
                 ready.append(TaskOutcome(task.uuid, task.data_hash, TaskStatus.ALREADY_SCORED))
             else:
                 to_fetch.append(task)
@@ -327,7 +329,8 @@ class ConsensusScorer:
                 except ScoringError as error:
                     problems.append(
                         f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash "
-                        f"{option.label_hash}) or the ground truth does not match the ontology: {error}"
+                        f"{option.label_hash}) or the ground truth does not match the ontology: {error}; fix the row "
+                        "or the ontology, the next run retries"
                     )
                     annotators.append(option.annotator)
                     continue
