@@ -149,6 +149,7 @@ class BatchReport:
         return {
             "counts": self.counts,
             "action_requests": self.action_requests,
+            "feedback_failures": self.feedback_failed[:ERRORS_IN_SUMMARY],
             "errors_total": sum(1 for t in self.tasks if t.error),
             # A batch failing as a whole repeats one reason per task: the first few are enough for a log line.
             "errors": dict(list({t.task_uuid: t.error for t in self.tasks if t.error}.items())[:ERRORS_IN_SUMMARY]),
@@ -317,6 +318,8 @@ class ConsensusScorer:
             problems.append("it has no annotator branches; check the consensus stage's annotators")
         if labels.truth_problem:
             problems.append(labels.truth_problem)
+        elif labels.truth is None:  # never move a task that was not compared with anything
+            problems.append(f"no ground truth was read for data hash {task.data_hash}; the next run retries")
         for option in task.options:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
