@@ -7,18 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, label_row, precise_boxes, sloppy_boxes
 
-from .conftest import (
-    PRECISE,
-    SLOPPY,
-    TRUTH_BOXES,
-    App,
-    label_row,
-    precise_boxes,
-    put_in_review,
-    sloppy_boxes,
-    start_app,
-)
+from .conftest import PRECISE, SLOPPY, App, put_in_review, start_app
 
 pytestmark = pytest.mark.integration
 
