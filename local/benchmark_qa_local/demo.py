@@ -272,7 +272,8 @@ def build_world(
         secret_values={"EncordKeySecret": key.private_openssh},
         stack_name=stack_name or f"bqa-demo-{uuid.uuid4().hex[:6]}",
     ).start()
-    # The demo's own reads (status, manifests) go to the same moto as the functions.
+    # The demo's own reads (status, scores) go to the same moto as the functions, until `stop()`.
+    saved = {name: os.environ.get(name) for name in stack.env()}
     os.environ.update(stack.env())
     invoker = Invoker(stack=stack, log_stream=function_logs)
     world = DemoWorld(stack, invoker, EventSourcePump(stack, invoker), double, setup, key, report_path)
@@ -280,6 +281,11 @@ def build_world(
     def stop() -> None:
         stack.stop()
         double.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     return world, stop
 

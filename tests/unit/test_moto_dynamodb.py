@@ -17,7 +17,8 @@ TABLE = "state"
 
 
 @pytest.fixture
-def client() -> Iterator[Any]:
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, whatever an earlier test exported
     moto_dynamodb.install()
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="eu-west-1")

@@ -363,7 +363,10 @@ class _FamilyMatcher:
         self.candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.prev: dict[int, np.ndarray] = {}  # group -> matched pair codes (t_obj * base + a_obj)
         self.batch_sim: np.ndarray | None = None
+        self.batch_cand: np.ndarray | None = None  # threshold candidates before any class mask
+        self.batch_idx: tuple[np.ndarray, np.ndarray] | None = None  # (truth, annotator) indices, -1 = padding
         self.batch_row: dict[int, int] = {}
+        self.group_du: list[int] = (self.keys >> 40).tolist()
         self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
 
     def groups_with_both(self) -> np.ndarray:
@@ -373,34 +376,50 @@ class _FamilyMatcher:
         slow = list(self.groups_with_both())
         if self.family == "box" and slow:
             slow = self.box_batch(np.asarray(slow))
+        batched = bool(slow) and all(g in self.batch_row for g in slow)
         for g in slow:
-            self.solve_group(int(g), out)
+            self.solve_group(int(g), out, candidates=not batched)
+        if batched:
+            self.batch_candidates(slow)
         self.emit(out)
 
-    def solve_group(self, g: int, out: dict[str, list[Any]]) -> None:
+    def batch_candidates(self, groups: list[int]) -> None:
+        """The candidate pairs (similarity > 0) of frames solved one by one from the box batch, listed at once in
+        the order solve_group() would list them: frame by frame, row-major."""
+        assert self.batch_sim is not None
+        assert self.batch_idx is not None
+        rows = np.array([self.batch_row[g] for g in groups], dtype=np.int64)
+        sim = self.batch_sim[rows]
+        gi, i, j = np.nonzero(sim > 0)
+        tidx, aidx = self.batch_idx
+        self.candidates.append((tidx[rows[gi], i], aidx[rows[gi], j], sim[gi, i, j]))
+
+    def solve_group(self, g: int, out: dict[str, list[Any]], candidates: bool = True) -> None:
         ctx, t, a = self.ctx, self.t, self.a
         ti = self.t_order[self.t_start[g] : self.t_end[g]]
         ai = self.a_order[self.a_start[g] : self.a_end[g]]
-        du = int(self.keys[g] >> 40)
+        du = self.group_du[g]
         row = self.batch_row.get(g)
         notes: dict[tuple[int, int], Any] = {}
-        if row is not None and self.batch_sim is not None:
+        if row is not None and self.batch_sim is not None and self.batch_cand is not None:
             sim = self.batch_sim[row, : len(ti), : len(ai)]
+            cand = self.batch_cand[row, : len(ti), : len(ai)]
         else:
             sim, notes = self.simfn(ti, ai, du)
-        tc, ac = self.t_class[ti], self.a_class[ai]
-        cand = (sim >= ctx.match_thr[tc][:, None] - 1e-12) & (sim > 0)
+            cand = (sim >= ctx.match_thr[self.t_class[ti]][:, None] - 1e-12) & (sim > 0)
         bonus = None
-        if ctx.continuity and g > 0 and (self.keys[g - 1] >> 40) == (self.keys[g] >> 40):
+        if ctx.continuity and g > 0 and self.group_du[g - 1] == du:
             before = self.prev.get(g - 1)
             if before is not None and len(before):
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
-                bonus = np.isin(codes, before) & cand
+                # small per-frame arrays: one broadcast compare beats np.isin's sort-based setup
+                bonus = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
         best = self.row_best.get(g)
         if best is not None and (bonus is None or bonus[best].sum() == bonus.sum()):
             # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
             rows, cols = best
         else:
+            tc, ac = self.t_class[ti], self.a_class[ai]
             rows, cols = assign(
                 sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, None if bonus is None else bonus.astype(float)
             )
@@ -408,8 +427,11 @@ class _FamilyMatcher:
         if ctx.continuity:
             self.prev[g] = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
         self.matched.append((mt, ma, sim[rows, cols]))
-        nz = np.nonzero(sim > 0)
-        self.candidates.append((ti[nz[0]], ai[nz[1]], sim[nz]))
+        if candidates:
+            nz = np.nonzero(sim > 0)
+            self.candidates.append((ti[nz[0]], ai[nz[1]], sim[nz]))
+        if not notes:
+            return
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             note = notes.get((r, c))
             if note is not None:
@@ -435,8 +457,9 @@ class _FamilyMatcher:
         tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
         ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
         cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
+        self.batch_cand = cand
         if ctx.config.mode == "class_aware":
-            cand &= tc[:, :, None] == ac[:, None, :]
+            cand = cand & (tc[:, :, None] == ac[:, None, :])
         fast = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
         rotated = (np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)) | (
             np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
@@ -455,6 +478,7 @@ class _FamilyMatcher:
         self.candidates.append((tidx[gi, i], aidx[gi, j], sim[gi, i, j]))
         slow_rows = np.nonzero(~fast & ~rotated)[0]
         self.batch_sim = sim
+        self.batch_idx = (tidx, aidx)
         self.batch_row = {int(groups[r]): int(r) for r in slow_rows.tolist()}
         self.find_row_best(groups, slow_rows, sim, cand, tc, ac)
         return [int(g) for g in groups[~fast]]
@@ -561,13 +585,9 @@ def _values_at(entries: list[tuple[np.ndarray, Answer]], frames: np.ndarray) -> 
 
 def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]) -> None:
     tobjs, aobjs = ctx.truth.objects, ctx.labels.objects
-    same = np.array(
-        [
-            tobjs[x].class_index == aobjs[y].class_index
-            for x, y in zip(matches.t_obj.tolist(), matches.a_obj.tolist(), strict=True)
-        ],
-        dtype=bool,
-    ).reshape(-1)
+    t_cls = np.array([o.class_index for o in tobjs], dtype=np.int64)
+    a_cls = np.array([o.class_index for o in aobjs], dtype=np.int64)
+    same = t_cls[matches.t_obj] == a_cls[matches.a_obj] if len(matches.t_obj) else np.zeros(0, dtype=bool)
     if not same.any():
         return
     sel = np.nonzero(same)[0]

@@ -64,16 +64,21 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
 
     names = [o.name for o in ontology.objects]
     m = comp.matches
-    units = t.units
-    tobj, aobj = t.objects, a.objects
-    table = MatchTable(
-        family=[FAMILIES[int(f)] for f in m.family.tolist()],
-        data_unit=[units[d].hash if d < len(units) else str(d) for d in m.du.tolist()],
+    du_names = [u.hash for u in t.units]
+    du_list = m.du.tolist()
+    if du_list and max(du_list) >= len(du_names):
+        du_names += [str(d) for d in range(len(du_names), max(du_list) + 1)]
+    t_list, a_list = m.t_obj.tolist(), m.a_obj.tolist()
+    t_hash, a_hash = [o.hash for o in t.objects], [o.hash for o in a.objects]
+    t_class, a_class = [names[o.class_index] for o in t.objects], [names[o.class_index] for o in a.objects]
+    table = MatchTable(  # lists of per-object values indexed by map(): no attribute lookups per matched pair
+        family=list(map(FAMILIES.__getitem__, m.family.tolist())),
+        data_unit=list(map(du_names.__getitem__, du_list)),
         frame=m.frame.tolist(),
-        truth_hash=[tobj[x].hash for x in m.t_obj.tolist()],
-        labels_hash=[aobj[y].hash for y in m.a_obj.tolist()],
-        truth_class=[names[tobj[x].class_index] for x in m.t_obj.tolist()],
-        labels_class=[names[aobj[y].class_index] for y in m.a_obj.tolist()],
+        truth_hash=list(map(t_hash.__getitem__, t_list)),
+        labels_hash=list(map(a_hash.__getitem__, a_list)),
+        truth_class=list(map(t_class.__getitem__, t_list)),
+        labels_class=list(map(a_class.__getitem__, a_list)),
         similarity=m.sim.tolist(),
     )
     return ScoreReport.model_construct(

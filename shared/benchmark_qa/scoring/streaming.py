@@ -37,7 +37,8 @@ def _escaped_quotes(buf: np.ndarray, backslashes: np.ndarray) -> np.ndarray:
 
 def _braces_outside_strings(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Positions of { and } that are not inside a string, and +1 / -1 for each, scanning block by block with a
-    running count of (unescaped) quotes."""
+    running count of (unescaped) quotes. A brace is outside strings when an even number of quotes precede it:
+    the quotes' positions are binary-searched, which is several times cheaper than a running sum over every byte."""
     backslashes = np.flatnonzero(buf == 92)
     escaped = _escaped_quotes(buf, backslashes) if len(backslashes) else np.zeros(0, dtype=np.int64)
     positions: list[np.ndarray] = []
@@ -45,19 +46,19 @@ def _braces_outside_strings(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     quotes_before = 0
     for start in range(0, len(buf), _BLOCK):
         block = buf[start : start + _BLOCK]
-        is_quote = block == 34
+        quotes = np.flatnonzero(block == 34)
         if len(escaped):
             local = escaped[(escaped >= start) & (escaped < start + len(block))] - start
-            is_quote[local] = False
-        count = np.cumsum(is_quote, dtype=np.int32)
+            if len(local):
+                quotes = np.setdiff1d(quotes, local, assume_unique=True)
         is_brace = block == 123
         is_brace |= block == 125
         where = np.flatnonzero(is_brace)
-        outside = (quotes_before + count[where]) % 2 == 0  # a brace is never a quote, so <= and < agree
+        outside = (quotes_before + np.searchsorted(quotes, where)) % 2 == 0  # a brace is never a quote
         where = where[outside]
         positions.append(where + start)
         steps.append(np.where(block[where] == 123, 1, -1).astype(np.int8))
-        quotes_before += int(count[-1]) if len(count) else 0
+        quotes_before += len(quotes)
     if quotes_before % 2:
         return None
     return np.concatenate(positions), np.concatenate(steps).astype(np.int64)
