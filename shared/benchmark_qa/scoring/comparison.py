@@ -32,6 +32,7 @@ from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
+_IOU_CHUNK = 16_384  # padded box pairs per box_iou call (a few hundred KB per temporary)
 
 
 @dataclass(slots=True)
@@ -366,6 +367,7 @@ class _FamilyMatcher:
         self.batch_cand: np.ndarray | None = None  # threshold candidates before any class mask
         self.batch_idx: tuple[np.ndarray, np.ndarray] | None = None  # (truth, annotator) indices, -1 = padding
         self.batch_row: dict[int, int] = {}
+        self.fast_pairs: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.group_du: list[int] = (self.keys >> 40).tolist()
         self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
 
@@ -377,11 +379,89 @@ class _FamilyMatcher:
         if self.family == "box" and slow:
             slow = self.box_batch(np.asarray(slow))
         batched = bool(slow) and all(g in self.batch_row for g in slow)
-        for g in slow:
-            self.solve_group(int(g), out, candidates=not batched)
         if batched:
+            self.solve_batched([int(g) for g in slow], out)
             self.batch_candidates(slow)
+        else:
+            for g in slow:
+                self.solve_group(int(g), out)
         self.emit(out)
+
+    def solve_batched(self, slow: list[int], out: dict[str, list[Any]]) -> None:
+        """solve_group() for the box batch's slow frames, in frame order, with the same results. A frame whose
+        rows' best partners are distinct (find_row_best) takes them, as solve_group() does, unless one of last
+        frame's pairs is a candidate here but not among them. That test runs for all frames at once assuming the
+        frame before took its best partners; a frame is settled here only where that holds (the frame before was
+        one-to-one in the batch, or was settled here too). Every other frame goes through solve_group()."""
+        assert self.batch_sim is not None
+        assert self.batch_cand is not None
+        assert self.batch_idx is not None
+        t, a, base = self.t, self.a, self.pair_base
+        tidx, aidx = self.batch_idx
+        n = len(slow)
+        groups = np.asarray(slow, dtype=np.int64)
+        rows = np.array([self.batch_row[g] for g in slow], dtype=np.int64)
+        is_best = np.zeros((n, *self.batch_cand.shape[1:]), dtype=bool)
+        has_best = np.zeros(n, dtype=bool)
+        for k, g in enumerate(slow):
+            best = self.row_best.get(g)
+            if best is not None:
+                is_best[k][best] = True
+                has_best[k] = True
+        bs, bi, bj = np.nonzero(is_best)  # frame by frame, rows ascending: the order solve_group() lists them
+        b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
+        b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
+        continuity = self.ctx.continuity
+        fail, after_slow = self.last_pairs_disagree(groups, rows, is_best, b_code, bs)
+        ok, depends, with_best = (has_best & ~fail).tolist(), after_slow.tolist(), has_best.tolist()
+        cut = np.searchsorted(bs, np.arange(n + 1)).tolist()
+        b_sim = self.batch_sim[rows[bs], bi, bj]
+        as_assumed = [False] * n  # frame k ended with its best partners (what the test above assumed)
+        run = -1  # first frame of the current run of settled frames
+        for k in range(n + 1):
+            if k < n and ok[k] and (not depends[k] or as_assumed[k - 1]):
+                as_assumed[k] = True
+                run = k if run < 0 else run
+                continue
+            if run >= 0:  # the settled frames run..k-1 take their best partners
+                lo, hi = cut[run], cut[k]
+                self.matched.append((b_t[lo:hi], b_a[lo:hi], b_sim[lo:hi]))
+                if continuity:  # the next frame goes through solve_group(), which reads these pairs
+                    self.prev[slow[k - 1]] = b_code[cut[k - 1] : cut[k]]
+                run = -1
+            if k == n:
+                break
+            self.solve_group(slow[k], out, candidates=False)
+            if continuity and with_best[k]:
+                as_assumed[k] = bool(np.array_equal(self.prev[slow[k]], b_code[cut[k] : cut[k + 1]]))
+
+    def last_pairs_disagree(
+        self, groups: np.ndarray, rows: np.ndarray, is_best: np.ndarray, b_code: np.ndarray, bs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per slow frame: does one of last frame's pairs (the batch's one-to-one pairs, or the best partners of
+        a slow frame) stand as a candidate here outside this frame's best partners? And: is the frame before a
+        slow frame of the same data unit (whose actual pairs decide)? Both False without track continuity."""
+        assert self.batch_cand is not None
+        assert self.batch_idx is not None
+        n = len(groups)
+        fail = np.zeros(n, dtype=bool)
+        after_slow = np.zeros(n, dtype=bool)
+        if not self.ctx.continuity or not len(bs):
+            return fail, after_slow
+        t, a, base = self.t, self.a, self.pair_base
+        tidx, aidx = self.batch_idx
+        du = np.asarray(self.group_du, dtype=np.int64)
+        span = (len(self.ctx.truth.objects) + 1) * base
+        fast_g, fast_code = self.fast_pairs
+        done = np.concatenate([fast_g, groups[bs]]) * span + np.concatenate([fast_code, b_code])
+        cs, ci, cj = np.nonzero(self.batch_cand[rows])
+        cg = groups[cs]
+        code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
+        follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
+        bonus = follows & np.isin((cg - 1) * span + code, done)
+        fail[cs[bonus & ~is_best[cs, ci, cj]]] = True
+        after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
+        return fail, after_slow
 
     def batch_candidates(self, groups: list[int]) -> None:
         """The candidate pairs (similarity > 0) of frames solved one by one from the box batch, listed at once in
@@ -453,7 +533,10 @@ class _FamilyMatcher:
         tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes)
         ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes)
         valid = (tidx >= 0)[:, :, None] & (aidx >= 0)[:, None, :]
-        sim = np.where(valid, box_iou(tb, ab), 0.0)
+        sim = np.empty(valid.shape)
+        step = max(1, _IOU_CHUNK // max(kt * ka, 1))
+        for c in range(0, len(groups), step):  # frame chunks: box_iou's temporaries stay in cache
+            sim[c : c + step] = np.where(valid[c : c + step], box_iou(tb[c : c + step], ab[c : c + step]), 0.0)
         tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
         ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
         cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
@@ -470,6 +553,7 @@ class _FamilyMatcher:
         self.matched.append((mt, ma, sim[gi, i, j]))
         if ctx.continuity:
             codes = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
+            self.fast_pairs = (groups[gi].astype(np.int64), codes)
             cut = np.searchsorted(gi, np.arange(len(groups) + 1))
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:

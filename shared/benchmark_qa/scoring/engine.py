@@ -40,7 +40,8 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     object_attrs = attribute_metrics(comp.answers, "object")
     class_attrs = attribute_metrics(comp.answers, "classification")
     tracking = None
-    if t.data_type in TRACK_TYPES and len(np.unique(np.concatenate([comp.matches.frame, comp.missed.frame]))) > 1:
+    frames = np.concatenate([comp.matches.frame, comp.missed.frame])
+    if t.data_type in TRACK_TYPES and len(frames) and frames.min() != frames.max():  # more than one frame
         thr = np.array([r.match for r in rules] or [0.5])
         t_class = np.array([o.class_index for o in t.objects] or [0])
         tracking = tracking_metrics(comp, thr, t_class)
@@ -70,15 +71,15 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
         du_names += [str(d) for d in range(len(du_names), max(du_list) + 1)]
     t_list, a_list = m.t_obj.tolist(), m.a_obj.tolist()
     t_hash, a_hash = [o.hash for o in t.objects], [o.hash for o in a.objects]
-    t_class, a_class = [names[o.class_index] for o in t.objects], [names[o.class_index] for o in a.objects]
+    t_names, a_names = [names[o.class_index] for o in t.objects], [names[o.class_index] for o in a.objects]
     table = MatchTable(  # lists of per-object values indexed by map(): no attribute lookups per matched pair
         family=list(map(FAMILIES.__getitem__, m.family.tolist())),
         data_unit=list(map(du_names.__getitem__, du_list)),
         frame=m.frame.tolist(),
         truth_hash=list(map(t_hash.__getitem__, t_list)),
         labels_hash=list(map(a_hash.__getitem__, a_list)),
-        truth_class=list(map(t_class.__getitem__, t_list)),
-        labels_class=list(map(a_class.__getitem__, a_list)),
+        truth_class=list(map(t_names.__getitem__, t_list)),
+        labels_class=list(map(a_names.__getitem__, a_list)),
         similarity=m.sim.tolist(),
     )
     return ScoreReport.model_construct(

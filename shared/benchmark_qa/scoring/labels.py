@@ -90,7 +90,9 @@ class _Builder:
         self.obj: list[int] = []
         self.geom: list[Any] = []
         self.boxes: list[tuple[float, float, float, float]] = []
-        self.thetas: list[tuple[int, float]] = []  # (position in boxes, theta) of rotatable boxes only
+        self.box_chunks: list[np.ndarray] = []  # (k, 4) arrays of earlier boxes, in order before `boxes`
+        self.boxes_before = 0  # boxes held in box_chunks
+        self.thetas: list[tuple[int, float]] = []  # (position among all boxes, theta) of rotatable boxes only
         self.runs: list[tuple[int, int, int]] = []  # boxes: (du, frame, count) per frame, expanded in build()
 
     def build(self, family: str) -> Annotations:
@@ -102,15 +104,29 @@ class _Builder:
             du, frame = np.asarray(self.du, dtype=np.int32), np.asarray(self.frame, dtype=np.int64)
         ann = Annotations(du, frame, np.asarray(self.obj, dtype=np.int32), self.geom)
         if family == "box":
-            boxes = np.zeros((len(self.boxes), 5))
-            boxes[:, :4] = _float_columns(self.boxes)
-            rotated = np.zeros(len(self.boxes), dtype=bool)
+            self.flush_boxes()
+            n = self.boxes_before
+            boxes = np.zeros((n, 5))
+            if self.box_chunks:
+                np.concatenate(self.box_chunks, out=boxes[:, :4])
+            rotated = np.zeros(n, dtype=bool)
             if self.thetas:
                 where, theta = zip(*self.thetas, strict=True)
                 boxes[list(where), 4] = theta
                 rotated[list(where)] = True
             ann.boxes, ann.rotated = boxes, rotated
         return ann
+
+    def flush_boxes(self) -> None:
+        if self.boxes:
+            self.box_chunks.append(_float_columns(self.boxes))
+            self.boxes_before += len(self.boxes)
+            self.boxes.clear()
+
+    def add_box_chunk(self, chunk: np.ndarray) -> None:
+        self.flush_boxes()
+        self.box_chunks.append(chunk)
+        self.boxes_before += len(chunk)
 
 
 def _float_columns(rows: list[tuple[float, float, float, float]]) -> np.ndarray:
@@ -326,7 +342,7 @@ class _RowReader:
                     box_obj.append(idx)
                 elif shape == "rotatable_bounding_box":
                     b = o["rotatableBoundingBox"]
-                    thetas.append((len(boxes), float(b.get("theta", 0.0))))
+                    thetas.append((box.boxes_before + len(boxes), float(b.get("theta", 0.0))))
                     boxes.append(_XYWH(b))
                     box_obj.append(idx)
                 else:
@@ -406,14 +422,15 @@ class _RowReader:
             if not flat or shapes.count("bounding_box") != len(shapes):
                 return False
             ids: list[int | None] = list(map(self.object_index.get, map(_HASH, flat)))
-            coords = list(map(_XYWH, map(_BOX, flat)))
+            # straight into a float array: the batch's dicts and numbers are freed with it
+            coords = np.fromiter(chain.from_iterable(map(_XYWH, map(_BOX, flat))), np.float64, 4 * len(flat))
             classified = [k for k, d in enumerate(datas) if d.get("classifications")]
-        except (KeyError, TypeError, AttributeError):
-            return False
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False  # frame by frame, with its precise errors and np.asarray's conversions
         if classified or None in ids:
             self.register_in_order(frames, datas, ids, flat, counts, set(classified))
         box = self.builders["box"]
-        box.boxes.extend(coords)
+        box.add_box_chunk(coords.reshape(-1, 4))
         box.obj.extend(ids)  # type: ignore[arg-type]  # every id is set by now
         box.runs.extend((du_index, f, n) for f, n in zip(frames, counts, strict=True) if n)
         return True

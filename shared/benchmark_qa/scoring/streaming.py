@@ -16,9 +16,14 @@ import numpy as np
 import orjson
 
 _FRAMES_PER_BATCH = 500
+# A batch also ends once it holds this many bytes of JSON. Small batches keep the dicts being built, read and
+# freed hot in cache and let the allocator reuse the same memory batch after batch: on the 10,000-frame benchmark
+# video (3.8 KB per frame) parsing and reading take half the time of 500-frame batches; anywhere from 32 KB to
+# 256 KB per batch measured the same.
+_BATCH_BYTES = 128_000
 
 
-_BLOCK = 1 << 22  # bytes scanned at a time: keeps the scan's temporary arrays to a few tens of MB
+_BLOCK = 1 << 20  # bytes scanned at a time: keeps the scan's temporary arrays small and in cache
 
 
 def _escaped_quotes(buf: np.ndarray, backslashes: np.ndarray) -> np.ndarray:
@@ -37,28 +42,36 @@ def _escaped_quotes(buf: np.ndarray, backslashes: np.ndarray) -> np.ndarray:
 
 def _braces_outside_strings(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Positions of { and } that are not inside a string, and +1 / -1 for each, scanning block by block with a
-    running count of (unescaped) quotes. A brace is outside strings when an even number of quotes precede it:
-    the quotes' positions are binary-searched, which is several times cheaper than a running sum over every byte."""
+    running count of (unescaped) quotes. A brace is outside strings when an even number of quotes precede it.
+    The quote mask is packed into bits: per 8-byte group a popcount and a running sum over the groups, then per
+    brace the count of its group plus the quote bits below it (an eighth of the work of a per-byte running sum)."""
     backslashes = np.flatnonzero(buf == 92)
     escaped = _escaped_quotes(buf, backslashes) if len(backslashes) else np.zeros(0, dtype=np.int64)
     positions: list[np.ndarray] = []
     steps: list[np.ndarray] = []
     quotes_before = 0
+    one = np.uint8(1)
     for start in range(0, len(buf), _BLOCK):
         block = buf[start : start + _BLOCK]
-        quotes = np.flatnonzero(block == 34)
+        is_quote = block == 34
         if len(escaped):
             local = escaped[(escaped >= start) & (escaped < start + len(block))] - start
-            if len(local):
-                quotes = np.setdiff1d(quotes, local, assume_unique=True)
+            is_quote[local] = False
+        packed = np.packbits(is_quote, bitorder="little")  # bit k of byte i: position 8 i + k
+        per_group = np.bitwise_count(packed)
+        group_before = np.cumsum(per_group, dtype=np.int64)
+        block_quotes = int(group_before[-1]) if len(group_before) else 0
+        group_before -= per_group
         is_brace = block == 123
         is_brace |= block == 125
         where = np.flatnonzero(is_brace)
-        outside = (quotes_before + np.searchsorted(quotes, where)) % 2 == 0  # a brace is never a quote
+        group = where >> 3
+        below = packed[group] & ((one << (where & 7).astype(np.uint8)) - one)  # quote bits before the brace
+        outside = (quotes_before + group_before[group] + np.bitwise_count(below)) % 2 == 0
         where = where[outside]
         positions.append(where + start)
         steps.append(np.where(block[where] == 123, 1, -1).astype(np.int8))
-        quotes_before += len(quotes)
+        quotes_before += block_quotes
     if quotes_before % 2:
         return None
     return np.concatenate(positions), np.concatenate(steps).astype(np.int64)
@@ -112,11 +125,12 @@ def split_frames(raw: bytes) -> SplitRow | None:
         close_pos = int(events[close_k])
         frame_ends = events[k + 1 : close_k][(depth[k + 1 : close_k] == 4) & (step[k + 1 : close_k] == -1)]
         ranges = []
-        start = open_pos + 1
-        for i in range(_FRAMES_PER_BATCH - 1, len(frame_ends), _FRAMES_PER_BATCH):
-            end = int(frame_ends[i]) + 1
-            ranges.append((start, end))
-            start = end
+        start, count = open_pos + 1, 0
+        for end in (frame_ends + 1).tolist():
+            count += 1
+            if count >= _FRAMES_PER_BATCH or end - start >= _BATCH_BYTES:
+                ranges.append((start, end))
+                start, count = end, 0
         if start < close_pos and raw[start:close_pos].strip(b" \t\r\n,"):
             ranges.append((start, close_pos))
         batches.append(ranges)

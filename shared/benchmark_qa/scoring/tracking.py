@@ -45,6 +45,18 @@ class TrackingMetrics(BaseModel):
     hota_assa_weighted: list[float] = Field(description="per alpha: AssA x TP (sum, then divide by summed TP)")
 
 
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) for non-negative integers: by counting when the values are small
+    (object and track indices), in linear time; by sorting otherwise."""
+    if len(values) and values.min() >= 0 and int(values.max()) < max(4 * len(values), 1 << 16):
+        present = np.bincount(values) > 0
+        ids = np.flatnonzero(present)
+        dense = np.cumsum(present) - 1
+        return ids.astype(values.dtype), dense[values]
+    ids, inverse = np.unique(values, return_inverse=True)
+    return ids, inverse
+
+
 def _key(c: Columns) -> np.ndarray:
     return (c.du.astype(np.int64) << 40) | c.frame.astype(np.int64)
 
@@ -77,15 +89,30 @@ def _lsa_max(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return linear_sum_assignment(-score)
 
 
+def _row_argmax(row: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per distinct row id (ids are non-negative), the position of its highest score, the first one on ties;
+    in no particular order. Unordered segment maxima instead of a two-key sort."""
+    if len(row) == 0 or np.isnan(score).any():  # NaN: keep the sort's ordering rules
+        order = np.lexsort((-score, row))
+        first = np.concatenate([[True], row[order][1:] != row[order][:-1]])
+        out: np.ndarray = order[first]
+        return out
+    n_rows = int(row.max()) + 1
+    top = np.full(n_rows, -np.inf)
+    np.maximum.at(top, row, score)
+    at_top = np.flatnonzero(score == top[row])
+    first = np.full(n_rows, len(row), dtype=np.int64)
+    np.minimum.at(first, row[at_top], at_top)
+    return first[first < len(row)]
+
+
 def _argmax_if_optimal(
     idx: np.ndarray, row: np.ndarray, col: np.ndarray, frame: np.ndarray, score: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, take each row's best pair; where those pairs use distinct columns the result is an optimal
     assignment (duals u_row = row maximum, v = 0 satisfy u + v >= score with equality on the pairs chosen and
     every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
-    order = np.lexsort((-score, row))
-    first = np.concatenate([[True], row[order][1:] != row[order][:-1]])
-    best = order[first]
+    best = _row_argmax(row, score)
     _, col_first = np.unique(col[best], return_index=True)
     dup_col = np.ones(len(best), dtype=bool)
     dup_col[col_first] = False  # columns chosen by more than one row
@@ -96,12 +123,11 @@ def _argmax_if_optimal(
 
 
 def _hota_assignment(
-    key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, ng: int, na: int
+    key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, frow: np.ndarray, fcol: np.ndarray
 ) -> np.ndarray:
     """Indices of the candidate pairs chosen per frame (max total score). Frames whose pairs are already
-    one-to-one keep them all; only the others go through the solver."""
-    _, frow = np.unique(key * (ng + 1) + cg, return_inverse=True)
-    _, fcol = np.unique(key * (na + 1) + ca, return_inverse=True)
+    one-to-one keep them all; only the others go through the solver. `frow` / `fcol` number the distinct
+    (frame, truth track) and (frame, annotator track) of the pairs."""
     ambiguous_pair = (np.bincount(frow)[frow] > 1) | (np.bincount(fcol)[fcol] > 1)
     # an isolated pair (alone in its row and column) is always chosen; only the ambiguous pairs of a frame
     # go to the solver, and they are few
@@ -161,9 +187,9 @@ def _hota_sums(
     np.add.at(potential, (cg, ca), scaled)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
     # step 2: per frame, assignment on alignment x similarity
-    sel = _hota_assignment(key, cg, ca, alignment[cg, ca] * cand.sim, ng, na)
+    sel = _hota_assignment(key, cg, ca, alignment[cg, ca] * cand.sim, row_id, col_id)
     sg, sa, ss = cg[sel], ca[sel], cand.sim[sel]
-    pairs, pair_id = np.unique(sg * na + sa, return_inverse=True)
+    pairs, pair_id = _unique_inverse(sg * na + sa)
     pair_gt, pair_tr = gt_count[pairs // na], tr_count[pairs % na]
     for k, alpha in enumerate(ALPHAS):
         ok = ss >= alpha - 1e-10
@@ -182,8 +208,8 @@ def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.
     gt_obj = np.concatenate([m.t_obj, comp.missed.t_obj])
     tr_obj = np.concatenate([m.a_obj, comp.extra.a_obj])
     gt_dets, tr_dets = len(gt_obj), len(tr_obj)
-    gt_ids, gt_inv = np.unique(gt_obj, return_inverse=True)
-    tr_ids, tr_inv = np.unique(tr_obj, return_inverse=True)
+    gt_ids, gt_inv = _unique_inverse(gt_obj)
+    tr_ids, tr_inv = _unique_inverse(tr_obj)
     gt_count = np.bincount(gt_inv, minlength=len(gt_ids)).astype(np.float64)
     tr_count = np.bincount(tr_inv, minlength=len(tr_ids)).astype(np.float64)
     switches = len(id_switch_events(m))
