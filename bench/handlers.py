@@ -53,6 +53,7 @@ def run() -> None:
     parameters = {
         name: "bench" for name, spec in template.body.get("Parameters", {}).items() if not spec.get("Default")
     }
+    parameters["ScoringConfig"] = ""  # optional JSON: empty means the engine's defaults ("bench" is not JSON)
     deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=parameters)
     layer = REPO / "shared"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
