@@ -60,18 +60,24 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "errors": report.errors,
         }
 
+    bad_messages = 0
+
     def record_handler(record: SQSRecord) -> None:
+        nonlocal bad_messages
         try:
             uploads = parse_notification(record.body, settings.aws_region)
         except BadMessage as error:
             logger.error("bad register message", extra={"message_id": record.message_id, "reason": str(error)})
             repository.record_bad_message(record.message_id, str(error), record.body)
+            bad_messages += 1
             return
         for upload in uploads:
             if upload.created and upload.obj.key.startswith(settings.manifest_prefix + "/"):
                 outcome = registrar.start(upload.obj.key)
                 logger.info("registration", extra={"key": upload.obj.key, "outcome": outcome})
 
-    return dict(
-        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
     )
+    metrics.add_metric(name="BadMessages", unit=MetricUnit.Count, value=bad_messages)
+    return dict(response)
