@@ -1,4 +1,4 @@
-"""A large stage through the deployed shape: ScoreFunction fans 1,500 tasks x 2 annotators out through ScoreQueue to
+"""A large stage through the deployed shape: ScoreFunction fans 2,000 tasks x 2 annotators out through ScoreQueue to
 ScoreWorkerFunction while Encord answers 429s, 5xx and drops connections. Every task must be scored exactly once
 and archived; a message whose move failed comes back and only moves."""
 
@@ -16,7 +16,7 @@ from .test_scoring import precise_and_sloppy
 
 pytestmark = pytest.mark.integration
 
-TASKS = 1500
+TASKS = 2000
 BATCH = 100  # tasks per ScoreQueue message
 
 
