@@ -124,6 +124,10 @@ class DemoWorld:
     def uploads(self) -> UploadsRepository:
         return UploadsRepository(state_table(self.stack.physical_id("StateTable"), self.stack.region))
 
+    @property
+    def scores(self) -> ScoresRepository:
+        return ScoresRepository(state_table(self.stack.physical_id("StateTable"), self.stack.region))
+
     def objects(self) -> list[ObjectRecord]:
         return sorted(self.uploads.all_objects(), key=lambda r: r.key)
 
@@ -210,7 +214,7 @@ def score(world: DemoWorld, say: Print) -> None:
     drained = world.pump.drain()
     if drained.invocations:
         say(f"ScoreWorkerFunction: {drained.invocations} invocation(s), DLQ depth {drained.dlq_depth}")
-    scores = ScoresRepository(state_table(world.stack.physical_id("StateTable"), world.stack.region))
+    scores = world.scores
     errors = scores.errors()
     say(f"results in DynamoDB: {len(list(scores.results()))}; open scoring errors: {len(errors)}")
     for error in errors[:5]:
@@ -219,7 +223,7 @@ def score(world: DemoWorld, say: Print) -> None:
 
 
 def leaderboard(world: DemoWorld, say: Print) -> None:
-    scores = ScoresRepository(state_table(world.stack.physical_id("StateTable"), world.stack.region))
+    scores = world.scores
     board = build_leaderboard(scores.results(), aggregates=scores.aggregates(), open_errors=len(scores.errors()))
     world.leaderboard = board
     say(render_text(board).rstrip())

@@ -37,12 +37,13 @@ def _cells(name: str, s: Stat) -> dict[str, object]:
     return {name: s.value, f"{name}_low": s.low, f"{name}_high": s.high, f"{name}_n": s.n}
 
 
+def _identity(row_type: str, row: AnnotatorRow) -> dict[str, object]:
+    """The cells every kind of row starts with (the column order comes from COLUMNS)."""
+    return {"row_type": row_type, "rank": row.rank, "annotator": row.annotator, "status": row.status}
+
+
 def _annotator(row: AnnotatorRow) -> dict[str, object]:
-    cells: dict[str, object] = {
-        "row_type": "annotator",
-        "rank": row.rank,
-        "annotator": row.annotator,
-        "status": row.status,
+    cells = _identity("annotator", row) | {
         "tasks": row.tasks,
         "tp": row.tp,
         "fp": row.fp,
@@ -58,12 +59,8 @@ def _annotator(row: AnnotatorRow) -> dict[str, object]:
 
 
 def _class(row: AnnotatorRow, c: ClassRow) -> dict[str, object]:
-    cells: dict[str, object] = {
-        "row_type": "class",
-        "rank": row.rank,
-        "annotator": row.annotator,
+    cells = _identity("class", row) | {
         "class": c.name,
-        "status": row.status,
         "tp": c.tp,
         "fp": c.fp,
         "fn": c.fn,
@@ -74,14 +71,7 @@ def _class(row: AnnotatorRow, c: ClassRow) -> dict[str, object]:
 
 
 def _attribute(row: AnnotatorRow, a: AttributeRow) -> dict[str, object]:
-    cells: dict[str, object] = {
-        "row_type": "attribute",
-        "rank": row.rank,
-        "annotator": row.annotator,
-        "attribute": a.path,
-        "status": row.status,
-    }
-    return cells | _cells("attributes", a.accuracy)
+    return _identity("attribute", row) | {"attribute": a.path} | _cells("attributes", a.accuracy)
 
 
 def render_csv(leaderboard: Leaderboard, *, breakdown: bool = False) -> str:

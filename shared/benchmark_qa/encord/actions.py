@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from benchmark_qa.observability import logger
+
 MAX_HASHES_PER_CALL = 100  # data hashes travel in the query string / payload of one listing
 ACTION_BATCH_LIMIT = 1000  # the SDK's bundle limit for workflow actions
 MOVE_BATCH_LIMIT = 500  # the SDK's bundle limit for move-tasks
@@ -112,7 +114,11 @@ def _after_refusal(
 ) -> tuple[list[Applied[T]], int]:
     try:
         remaining = list(still_in_stage(batch))
-    except Exception:  # cannot tell which left: ask task by task instead
+    except Exception as error:  # cannot tell which left: the whole batch again, then task by task
+        logger.warning(
+            "listing after a refused bundle failed; acting on the batch again",
+            extra={"tasks": len(batch), "error": _describe(error)},
+        )
         remaining = list(batch)
     kept = {id(item) for item in remaining}
     results = [Applied(item, ActionOutcome.LEFT_STAGE) for item in batch if id(item) not in kept]
