@@ -108,6 +108,14 @@ class Classified(BaseModel):
             return None
         return f"{self.dataset.value}/{self.data_type.value}/{self.group_title}"
 
+    @property
+    def group_folder(self) -> str | None:
+        """The title folder (`<dataset>/<group dir>/<title>/`) of a group object: its listing holds the whole
+        group, files in sub-folders included."""
+        if self.group_id is None:
+            return None
+        return "/".join(self.obj.key.split("/", 3)[:3]) + "/"
+
 
 def _skipped(
     obj: S3Object,

@@ -202,14 +202,15 @@ class Ingest:
 
     def _touch_group(self, classified: Classified) -> str:
         """Note an upload into a group folder; returns the group's status (open, ready, claimed, ...)."""
-        if classified.group_id is None or classified.dataset is None or classified.data_type is None:
+        folder = classified.group_folder
+        if classified.group_id is None or classified.dataset is None or classified.data_type is None or not folder:
             raise ValueError(f"{classified.obj.key}: classified into a group without a group id")
         return self.repository.touch_group(
             classified.group_id,
             dataset=classified.dataset.value,
             data_type=classified.data_type.value,
             title=classified.group_title or "",
-            prefix=_group_prefix(classified.obj.key),
+            prefix=folder,  # the title folder, not the upload's own: members may sit in sub-folders
         )
 
     def _skipped(self, classified: Classified) -> None:
@@ -478,10 +479,6 @@ class Ingest:
             r for r in self.repository.objects_in_manifest(manifest_id) if r.status in ("claimed", "in_manifest")
         ]
         self._finish_single_manifest(manifest_id, manifest.get("dataset", ""), claimed)
-
-
-def _group_prefix(key: str) -> str:
-    return key.rsplit("/", 1)[0] + "/"
 
 
 def _now_iso() -> str:

@@ -157,8 +157,9 @@ def _assemble(
     first = group.first
     assert first.dataset is not None  # set for everything inside a group folder
     assert first.data_type is not None
+    folder = first.group_folder
     assert first.group_title is not None
-    folder = "/".join(first.obj.key.split("/")[:3]) + "/"
+    assert folder is not None
 
     def fail(message: str) -> None:
         state.errors.append(ScanError(key=folder, group_id=group_id, message=f"{folder} left out: {message}"))

@@ -188,3 +188,17 @@ def test_a_quiet_group_closes_on_the_sweep_and_an_open_one_waits(world: World) -
     (manifest,) = world.manifests()
     (sequence,) = manifest["image_groups"]
     assert sequence["createVideo"] is True
+
+
+def test_a_group_closes_from_its_title_folder_whichever_sub_folder_came_last(world: World) -> None:
+    # Files may sit in sub-folders of the title folder; the listing at close must cover all of them.
+    keys = ("benchmark/image-groups/pets/cat.jpg", "benchmark/image-groups/pets/more/dog.jpg")
+    for key in keys:  # the last upload sits in the sub-folder
+        world.run(world.put(key))
+
+    world.ingest().sweep(now=datetime.now(UTC) + timedelta(seconds=world.layout.group_quiet_seconds + 1))
+
+    (manifest,) = world.manifests()
+    (group,) = manifest["image_groups"]
+    assert [group[f"objectUrl_{i}"].rsplit("/", 1)[-1] for i in range(len(group) - 2)] == ["cat.jpg", "dog.jpg"]
+    assert {world.status(key)[0] for key in keys} == {"in_manifest"}

@@ -59,6 +59,7 @@ def test_group_members(key: str, data_type: DataType) -> None:
     assert c.data_type.multi_file
     assert c.group_title == key.split("/")[2]
     assert c.group_id == f"{c.dataset}/{data_type.value}/{c.group_title}"
+    assert c.group_folder == "/".join(key.split("/")[:3]) + "/"  # the title folder, even from a sub-folder
 
 
 def test_group_sidecar_ready_marker_and_member_sidecar() -> None:
@@ -70,6 +71,8 @@ def test_group_sidecar_ready_marker_and_member_sidecar() -> None:
     assert member_side.role is Role.SIDECAR
     assert member_side.described_key == "benchmark/image-groups/cats/1.jpg"
     assert side.group_id == ready.group_id == member_side.group_id == "benchmark/image_group/cats"
+    assert side.group_folder == ready.group_folder == member_side.group_folder == "benchmark/image-groups/cats/"
+    assert classify(obj("benchmark/cat.jpg"), LAYOUT).group_folder is None
 
 
 def test_single_sidecar_names_the_described_key() -> None:
