@@ -59,11 +59,6 @@ class S3Object(BaseModel):
     version_id: str | None = None
     content_type: str | None = None
 
-    @property
-    def identity(self) -> str:
-        """Business key for idempotency: the same upload always maps to the same string."""
-        return f"s3://{self.bucket}/{self.key}#{self.version_id or self.etag or ''}"
-
 
 class Role(StrEnum):
     ITEM = "item"

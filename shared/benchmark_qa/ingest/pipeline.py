@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,7 +123,7 @@ class Ingest:
         self.layout = layout
         self.region = region
         self.outcome = BatchOutcome()
-        self._singles: dict[str, ObjectRecord] = {}
+        self._singles: dict[tuple[str, str, str], ObjectRecord] = {}  # (bucket, key, version) -> record
         self._ready_groups: set[str] = set()
         self._metadata_updates: list[SingleItem] = []
         self._group_updates: list[dict[str, Any]] = []
@@ -175,7 +174,7 @@ class Ingest:
         self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}"))
         record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
         if record and record.status == "pending":
-            self._singles[obj.identity] = record
+            self._singles[(record.bucket, record.key, record.version)] = record
 
     def _member(self, classified: Classified) -> None:
         group_id = classified.group_id or ""
@@ -253,7 +252,7 @@ class Ingest:
             if self.repository.set_object_status(
                 latest, "pending", expected=("failed",), gsi1=(PENDING, f"{_now_iso()}#{latest.key}")
             ):
-                self._singles[f"{latest.bucket}/{latest.key}#{latest.version}"] = latest
+                self._singles[(latest.bucket, latest.key, latest.version)] = latest
         elif latest.status in ("claimed", "in_manifest", "registered") and latest.role == Role.ITEM.value:
             item = self._single_item(latest)
             if item is not None:
@@ -483,8 +482,3 @@ class Ingest:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def accept_all(ingest: Ingest, events: Iterable[UploadEvent]) -> None:
-    for event in events:
-        ingest.accept(event)

@@ -144,10 +144,3 @@ def test_layout_rejects_bad_values() -> None:
         Layout(benchmark_prefix="a/b")
     with pytest.raises(ValueError, match="two data types"):
         Layout(audio_extensions=(".mp4",))
-
-
-def test_identity_is_the_idempotency_key() -> None:
-    assert obj("benchmark/a.mp4").identity == "s3://bkt/benchmark/a.mp4#e1"
-    versioned = S3Object(bucket="b", key="k", size=1, etag="e", version_id="v1")
-    assert versioned.identity == "s3://b/k#v1"
-    assert S3Object(bucket="b", key="k", size=1).identity == "s3://b/k#"
