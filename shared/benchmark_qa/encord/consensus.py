@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from benchmark_qa.encord.actions import (
     ACTION_BATCH_LIMIT,
@@ -38,6 +39,7 @@ from benchmark_qa.encord.actions import (
 )
 
 if TYPE_CHECKING:
+    from encord.http.bundle import Bundle
     from encord.objects.ontology_labels_impl import LabelRowV2
     from encord.project import Project
     from encord.user_client import EncordUserClient
@@ -308,31 +310,24 @@ class ConsensusReview:
             return {}, 0
         production = self.production
         if after is AfterScoring.ARCHIVE:
-            archive_uuid = self._archive_uuid
-            assert archive_uuid is not None  # resolved by open()
+            assert self._archive_uuid is not None  # resolved by open()
+            destination = UUID(self._archive_uuid)
             size = MOVE_BATCH_LIMIT
 
-            def act_one(task: ConsensusReviewTask) -> None:
-                from uuid import UUID
-
-                task.move(destination_stage_uuid=UUID(archive_uuid))
+            def act_one(task: ConsensusReviewTask, bundle: Bundle | None = None) -> None:
+                task.move(destination_stage_uuid=destination, bundle=bundle)
 
         else:
             size = ACTION_BATCH_LIMIT
 
-            def act_one(task: ConsensusReviewTask) -> None:
-                task.reject()
+            def act_one(task: ConsensusReviewTask, bundle: Bundle | None = None) -> None:
+                task.reject(bundle=bundle)
 
         def act_batch(batch: Sequence[ConsensusReviewTask]) -> None:
-            from uuid import UUID
-
             # One bundle, one stage: every action here is of the review stage.
             with production.create_bundle(bundle_size=size) as bundle:
                 for task in batch:
-                    if after is AfterScoring.ARCHIVE:
-                        task.move(destination_stage_uuid=UUID(str(self._archive_uuid)), bundle=bundle)
-                    else:
-                        task.reject(bundle=bundle)
+                    act_one(task, bundle)
 
         def still_in_stage(batch: Sequence[ConsensusReviewTask]) -> list[ConsensusReviewTask]:
             refs = [TaskRef(str(t.uuid), str(t.data_hash)) for t in batch]

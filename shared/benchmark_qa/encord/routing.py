@@ -34,12 +34,14 @@ from benchmark_qa.encord.actions import (
     ACTION_BATCH_LIMIT,
     MAX_HASHES_PER_CALL,
     ActionOutcome,
+    Applied,
     StageView,
     apply_in_batches,
     batched,
 )
 
 if TYPE_CHECKING:
+    from encord.http.bundle import Bundle
     from encord.project import Project
     from encord.user_client import EncordUserClient
     from encord.workflow.stages.agent import AgentStage, AgentTask
@@ -239,27 +241,30 @@ class Router:
         routed: list[RoutedTask] = []
         requests = 0
         for pathway in (self.target.yes_pathway, self.target.no_pathway):
-            pathway_uuid = prepared.view.pathways[pathway]
             tasks = [p for p in planned if p.decision == pathway]
-
-            def act_batch(batch: Sequence[PlannedTask], pathway_uuid: str = pathway_uuid) -> None:
-                with prepared.project.create_bundle(bundle_size=self._batch_size) as bundle:
-                    for p in batch:
-                        p.task.proceed(pathway_uuid=pathway_uuid, bundle=bundle)
-
-            def act_one(p: PlannedTask, pathway_uuid: str = pathway_uuid) -> None:
-                p.task.proceed(pathway_uuid=pathway_uuid)
-
-            results, made = apply_in_batches(
-                tasks,
-                batch_size=self._batch_size,
-                act_batch=act_batch,
-                act_one=act_one,
-                still_in_stage=partial(self._still_in_stage, prepared),
-            )
+            results, made = self._proceed(prepared, prepared.view.pathways[pathway], tasks)
             requests += made
             routed += [_routed(r.item, ROUTING_OUTCOME[r.outcome], r.error) for r in results]
         return routed, requests
+
+    def _proceed(
+        self, prepared: PreparedStage, pathway_uuid: str, tasks: Sequence[PlannedTask]
+    ) -> tuple[list[Applied[PlannedTask]], int]:
+        def act_one(p: PlannedTask, bundle: Bundle | None = None) -> None:
+            p.task.proceed(pathway_uuid=pathway_uuid, bundle=bundle)
+
+        def act_batch(batch: Sequence[PlannedTask]) -> None:
+            with prepared.project.create_bundle(bundle_size=self._batch_size) as bundle:
+                for p in batch:
+                    act_one(p, bundle)
+
+        return apply_in_batches(
+            tasks,
+            batch_size=self._batch_size,
+            act_batch=act_batch,
+            act_one=act_one,
+            still_in_stage=partial(self._still_in_stage, prepared),
+        )
 
 
 def _routed(planned: PlannedTask, outcome: Outcome, error: str | None = None) -> RoutedTask:
