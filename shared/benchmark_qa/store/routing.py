@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, to_dynamo
+from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, query, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -158,7 +158,8 @@ class RoutingRepository:
 
     def runs(self, project_hash: str) -> list[dict[str, Any]]:
         """The project's runs, oldest first."""
-        items = self._query(
+        items = query(
+            self._table,
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :g",
             values={":g": f"ROUTING_RUNS#{project_hash}"},
@@ -193,23 +194,15 @@ class RoutingRepository:
         return written
 
     def tasks_of_run(self, run_id: str) -> list[TaskRecord]:
-        items = self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": run_pk(run_id)})
+        items = query(
+            self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": run_pk(run_id)}
+        )
         names = TaskRecord.__dataclass_fields__
         return [
             TaskRecord(**{k: v for k, v in i.items() if k in names}) for i in items if i.get("kind") == "routing_task"
         ]
 
     def task_history(self, task_uuid: str) -> list[TaskRecord]:
-        items = self._query(KeyConditionExpression="pk = :p", values={":p": task_pk(task_uuid)})
+        items = query(self._table, KeyConditionExpression="pk = :p", values={":p": task_pk(task_uuid)})
         names = TaskRecord.__dataclass_fields__
         return [TaskRecord(**{k: v for k, v in i.items() if k in names}) for i in items]
-
-    # ------------------------------------------------------------------
-    def _query(self, *, values: dict[str, Any], **kwargs: Any) -> Iterable[dict[str, Any]]:
-        kwargs["ExpressionAttributeValues"] = values
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, to_dynamo
+from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, query, scan, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -192,30 +192,29 @@ class ScoresRepository:
         }
 
     def results_of_task(self, task_uuid: str) -> list[AnnotatorResult]:
-        items = self._query(KeyConditionExpression="pk = :p", values={":p": f"SCORE#{task_uuid}"})
+        items = query(self._table, KeyConditionExpression="pk = :p", values={":p": f"SCORE#{task_uuid}"})
         return [_result(i) for i in items]
 
     def results(self, annotator: str | None = None) -> Iterator[AnnotatorResult]:
         """Every result (of one annotator, oldest first); without an annotator, a scan (reports only)."""
         if annotator is not None:
-            for item in self._query(
-                IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": f"ANNOTATOR#{annotator}"}
+            for item in query(
+                self._table,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :g",
+                values={":g": f"ANNOTATOR#{annotator}"},
             ):
                 yield _result(item)
             return
-        kwargs: dict[str, Any] = {"FilterExpression": "kind = :k", "ExpressionAttributeValues": {":k": "score"}}
-        while True:
-            page = self._table.scan(**kwargs)
-            for item in page.get("Items", []):
-                yield _result(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in scan(self._table, FilterExpression="kind = :k", values={":k": "score"}):
+            yield _result(item)
 
     def aggregates(self) -> list[AnnotatorAggregate]:
         totals = [
             from_dynamo(i)
-            for i in self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": AGGREGATES})
+            for i in query(
+                self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": AGGREGATES}
+            )
         ]
         return [self._aggregate(total) for total in totals]
 
@@ -223,7 +222,7 @@ class ScoresRepository:
         annotator = str(total["annotator"])
         parts = [
             from_dynamo(i)
-            for i in self._query(KeyConditionExpression="pk = :p", values={":p": f"AGGREGATE#{annotator}"})
+            for i in query(self._table, KeyConditionExpression="pk = :p", values={":p": f"AGGREGATE#{annotator}"})
         ]
         classes = {
             p["sk"].removeprefix("CLASS#"): ClassCounts.model_validate(p) for p in parts if p["sk"].startswith("CLASS#")
@@ -260,13 +259,15 @@ class ScoresRepository:
     def errors(self) -> list[dict[str, Any]]:
         return [
             from_dynamo(i)
-            for i in self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": SCORE_ERRORS})
+            for i in query(
+                self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": SCORE_ERRORS}
+            )
         ]
 
     # ------------------------------------------------------------------ feedback comments
     def feedback_given(self, task_uuid: str) -> set[tuple[str, str]]:
         """(annotator, label hash) pairs of the task whose feedback comment was already posted."""
-        items = self._query(KeyConditionExpression="pk = :p", values={":p": f"FEEDBACK#{task_uuid}"})
+        items = query(self._table, KeyConditionExpression="pk = :p", values={":p": f"FEEDBACK#{task_uuid}"})
         return {(str(i["annotator"]), str(i["label_hash"])) for i in items}
 
     def record_feedback(self, task_uuid: str, annotator: str, label_hash: str) -> None:
@@ -281,15 +282,6 @@ class ScoresRepository:
                 "posted_at": now_iso(),
             }
         )
-
-    def _query(self, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["ExpressionAttributeValues"] = values
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _result(item: dict[str, Any]) -> AnnotatorResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -48,3 +49,22 @@ def is_condition_failure(error: Exception) -> bool:
     response = getattr(error, "response", None)
     code = (response or {}).get("Error", {}).get("Code")
     return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+def query(table: Table, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query returns, page after page (`kwargs` are Query's own parameters)."""
+    return _pages(table.query, ExpressionAttributeValues=values, **kwargs)
+
+
+def scan(table: Table, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Scan returns, page after page (for reports and the status command, never the Lambdas)."""
+    return _pages(table.scan, ExpressionAttributeValues=values, **kwargs)
+
+
+def _pages(read: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    while True:
+        page = read(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

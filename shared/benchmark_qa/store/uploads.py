@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, to_dynamo
+from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, query, scan, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -126,7 +126,7 @@ class UploadsRepository:
 
     def object_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
         """Every recorded version of a key, newest upload first."""
-        items = self._query(KeyConditionExpression="pk = :pk", values={":pk": object_pk(bucket, key)})
+        items = query(self._table, KeyConditionExpression="pk = :pk", values={":pk": object_pk(bucket, key)})
         records = [ObjectRecord.from_item(i) for i in items]
         return sorted(records, key=lambda r: r.received_at, reverse=True)
 
@@ -180,32 +180,23 @@ class UploadsRepository:
     def pending_singles(self, older_than: str | None = None) -> Iterator[ObjectRecord]:
         condition = "gsi1pk = :p" + (" AND gsi1sk < :t" if older_than else "")
         values = {":p": PENDING, **({":t": older_than} if older_than else {})}
-        for item in self._query(IndexName="gsi1", KeyConditionExpression=condition, values=values):
+        for item in query(self._table, IndexName="gsi1", KeyConditionExpression=condition, values=values):
             yield ObjectRecord.from_item(item)
 
     def objects_in_manifest(self, manifest_id: str) -> list[ObjectRecord]:
-        items = self._query(
-            IndexName="gsi1", KeyConditionExpression="gsi1pk = :m", values={":m": manifest_pk(manifest_id)}
+        items = query(
+            self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :m", values={":m": manifest_pk(manifest_id)}
         )
         return [ObjectRecord.from_item(i) for i in items]
 
     def needing_attention(self) -> list[ObjectRecord]:
-        items = self._query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :a", values={":a": ATTENTION})
+        items = query(self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :a", values={":a": ATTENTION})
         return [ObjectRecord.from_item(i) for i in items if i.get("kind") == "object"]
 
     def all_objects(self) -> Iterator[ObjectRecord]:
         """Every object record (a scan: for the status command, not for the Lambdas)."""
-        kwargs: dict[str, Any] = {
-            "FilterExpression": "kind = :k",
-            "ExpressionAttributeValues": {":k": "object"},
-        }
-        while True:
-            page = self._table.scan(**kwargs)
-            for item in page.get("Items", []):
-                yield ObjectRecord.from_item(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in scan(self._table, FilterExpression="kind = :k", values={":k": "object"}):
+            yield ObjectRecord.from_item(item)
 
     # ------------------------------------------------------------------ groups (multi-file items)
     def touch_group(self, group_id: str, *, dataset: str, data_type: str, title: str, prefix: str) -> str:
@@ -288,7 +279,8 @@ class UploadsRepository:
         )
 
     def quiet_groups(self, last_upload_before: str) -> list[dict[str, Any]]:
-        items = self._query(
+        items = query(
+            self._table,
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :g AND gsi1sk < :t",
             values={":g": GROUP_OPEN, ":t": last_upload_before},
@@ -351,7 +343,10 @@ class UploadsRepository:
     def manifests_with_status(self, status: str, created_before: str | None = None) -> list[dict[str, Any]]:
         condition = "gsi1pk = :g" + (" AND gsi1sk < :t" if created_before else "")
         values = {":g": f"MANIFEST_STATUS#{status}", **({":t": created_before} if created_before else {})}
-        return [from_dynamo(i) for i in self._query(IndexName="gsi1", KeyConditionExpression=condition, values=values)]
+        return [
+            from_dynamo(i)
+            for i in query(self._table, IndexName="gsi1", KeyConditionExpression=condition, values=values)
+        ]
 
     # ------------------------------------------------------------------ bad messages
     def record_bad_message(self, message_id: str, reason: str, body: str) -> None:
@@ -368,13 +363,3 @@ class UploadsRepository:
                 "gsi1sk": f"{now}#{message_id}",
             }
         )
-
-    # ------------------------------------------------------------------
-    def _query(self, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["ExpressionAttributeValues"] = values
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,60 @@
+"""The store's one paged read: every page of a Query or Scan, each asked for from where the last one ended."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark_qa.store.table import query, scan
+
+
+class PagedTable:
+    """Answers Query and Scan two items a page, as DynamoDB does when a page fills up."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _page(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((operation, dict(kwargs)))
+        start = kwargs.get("ExclusiveStartKey", {}).get("index", 0)
+        page: dict[str, Any] = {"Items": self.items[start : start + 2]}
+        if start + 2 < len(self.items):
+            page["LastEvaluatedKey"] = {"index": start + 2}
+        return page
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        return self._page("query", kwargs)
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        return self._page("scan", kwargs)
+
+
+def test_a_query_reads_every_page_from_where_the_last_ended() -> None:
+    table = PagedTable([{"sk": str(i)} for i in range(5)])
+
+    items = list(query(table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": "G"}))  # type: ignore[arg-type]
+
+    assert [i["sk"] for i in items] == ["0", "1", "2", "3", "4"]
+    assert [c[1].get("ExclusiveStartKey") for c in table.calls] == [None, {"index": 2}, {"index": 4}]
+    assert {c[0] for c in table.calls} == {"query"}
+    assert all(c[1]["IndexName"] == "gsi1" and c[1]["ExpressionAttributeValues"] == {":g": "G"} for c in table.calls)
+
+
+def test_a_scan_reads_every_page_and_an_empty_answer_is_one_request() -> None:
+    table = PagedTable([{"sk": "a"}, {"sk": "b"}, {"sk": "c"}])
+
+    assert [i["sk"] for i in scan(table, FilterExpression="kind = :k", values={":k": "x"})] == ["a", "b", "c"]  # type: ignore[arg-type]
+    assert [c[0] for c in table.calls] == ["scan", "scan"]
+
+    empty = PagedTable([])
+    assert list(query(empty, KeyConditionExpression="pk = :p", values={":p": "P"})) == []  # type: ignore[arg-type]
+    assert len(empty.calls) == 1
+
+
+def test_nothing_is_read_until_the_items_are_asked_for() -> None:
+    table = PagedTable([{"sk": "a"}])
+
+    items = query(table, KeyConditionExpression="pk = :p", values={":p": "P"})  # type: ignore[arg-type]
+
+    assert table.calls == []
+    assert next(items) == {"sk": "a"}
