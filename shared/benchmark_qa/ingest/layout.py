@@ -6,7 +6,8 @@ matching `benchmark-qa manifest` flag.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -52,7 +53,6 @@ class Layout(BaseModel):
     # extension (lower case, with dot) -> data type value; built once because classify() runs per object.
     _by_extension: dict[str, str] = PrivateAttr(default_factory=dict)
     _suffix_lengths: tuple[int, ...] = PrivateAttr(default=())
-    _table_source: tuple[tuple[str, ...], ...] = PrivateAttr(default=())
 
     @field_validator(
         "benchmark_prefix",
@@ -85,15 +85,12 @@ class Layout(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         self._build_table()
 
-    def _sources(self) -> tuple[tuple[str, ...], ...]:
-        return (
-            self.video_extensions,
-            self.image_extensions,
-            self.audio_extensions,
-            self.pdf_extensions,
-            self.text_extensions,
-            self.nifti_extensions,
-        )
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose `update` is validated like any Layout's fields: pydantic's own copy skips validation
+        and model_post_init, and with them the extension table."""
+        if not update:
+            return super().model_copy(deep=deep)
+        return self.model_validate({**self.model_dump(), **update})
 
     def _build_table(self) -> None:
         table = {
@@ -111,15 +108,12 @@ class Layout(BaseModel):
                     raise ValueError(f"extension {extension} is listed for two data types")
         self._by_extension = by_extension
         self._suffix_lengths = tuple(sorted({len(e) for e in by_extension}, reverse=True))
-        self._table_source = self._sources()
 
     def extension_type(self, file_name: str) -> str | None:
         """The data type value (see `items.DataType`) for a file name, by its longest known extension."""
         # Read private state through the slot: pydantic's __getattr__ for private attributes is slow here.
         private = self.__pydantic_private__
         assert private is not None
-        if private["_table_source"] != self._sources():  # model_copy(update=...) skips model_post_init
-            self._build_table()
         by_extension: dict[str, str] = private["_by_extension"]
         lowered = file_name.lower()
         for length in private["_suffix_lengths"]:

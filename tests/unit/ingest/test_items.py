@@ -137,6 +137,10 @@ def test_layout_is_configurable() -> None:
 def test_layout_copy_with_new_extensions_takes_effect() -> None:
     copied = LAYOUT.model_copy(update={"audio_extensions": (".mp4",), "video_extensions": (".mov",)})
     assert classify(obj("benchmark/a.mp4"), copied).data_type is DataType.AUDIO
+    # The update is validated like the constructor's arguments.
+    assert LAYOUT.model_copy(update={"pdf_extensions": ("PDFX",)}).extension_type("a.pdfx") == "pdf"
+    with pytest.raises(ValueError, match="two data types"):
+        LAYOUT.model_copy(update={"audio_extensions": (".mp4",)})
 
 
 def test_layout_rejects_bad_values() -> None:
