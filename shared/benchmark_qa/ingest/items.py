@@ -200,6 +200,37 @@ def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911 - a 
     return _classify_single(obj, layout, dataset, name)
 
 
+def _sidecar_or_empty(
+    obj: S3Object,
+    layout: Layout,
+    name: str,
+    dataset: Dataset,
+    data_type: DataType | None = None,
+    group_title: str | None = None,
+) -> Classified | None:
+    """The checks every file takes before its own type, in a group folder or not: is it a per-file sidecar,
+    or an interrupted (zero-byte) upload? None when it is neither."""
+    if name.endswith(layout.sidecar_suffix) and len(name) > len(layout.sidecar_suffix):
+        return Classified(
+            obj=obj,
+            role=Role.SIDECAR,
+            dataset=dataset,
+            data_type=data_type,
+            group_title=group_title,
+            described_key=obj.key[: -len(layout.sidecar_suffix)],
+        )
+    if obj.size == 0:
+        return _skipped(
+            obj,
+            SkipReason.ZERO_BYTES,
+            f"{obj.key}: zero-byte object (failed or interrupted upload?); re-upload the file",
+            dataset=dataset,
+            data_type=data_type,
+            group_title=group_title,
+        )
+    return None
+
+
 def _classify_member(  # noqa: PLR0911 - a decision table reads best flat
     obj: S3Object, layout: Layout, dataset: Dataset, group_type: DataType, segments: list[str]
 ) -> Classified:
@@ -228,24 +259,9 @@ def _classify_member(  # noqa: PLR0911 - a decision table reads best flat
         return Classified(obj=obj, role=Role.READY_MARKER, dataset=dataset, data_type=group_type, group_title=title)
     if in_group_root and name == layout.group_sidecar_name:
         return Classified(obj=obj, role=Role.GROUP_SIDECAR, dataset=dataset, data_type=group_type, group_title=title)
-    if name.endswith(layout.sidecar_suffix) and len(name) > len(layout.sidecar_suffix):
-        return Classified(
-            obj=obj,
-            role=Role.SIDECAR,
-            dataset=dataset,
-            data_type=group_type,
-            group_title=title,
-            described_key=key[: -len(layout.sidecar_suffix)],
-        )
-    if obj.size == 0:
-        return _skipped(
-            obj,
-            SkipReason.ZERO_BYTES,
-            f"{key}: zero-byte object (failed or interrupted upload?); re-upload the file",
-            dataset=dataset,
-            data_type=group_type,
-            group_title=title,
-        )
+    sidecar_or_empty = _sidecar_or_empty(obj, layout, name, dataset, group_type, title)
+    if sidecar_or_empty is not None:
+        return sidecar_or_empty
     if group_type is not DataType.DICOM_SERIES:
         # Image groups and sequences hold images only; DICOM files need no particular extension.
         member_type = layout.extension_type(name) or type_from_content_type(obj.content_type)
@@ -272,20 +288,9 @@ def _classify_single(obj: S3Object, layout: Layout, dataset: Dataset, name: str)
             f"'{layout.image_groups_dir}/<title>/'; move or delete it",
             dataset=dataset,
         )
-    if name.endswith(layout.sidecar_suffix) and len(name) > len(layout.sidecar_suffix):
-        return Classified(
-            obj=obj,
-            role=Role.SIDECAR,
-            dataset=dataset,
-            described_key=key[: -len(layout.sidecar_suffix)],
-        )
-    if obj.size == 0:
-        return _skipped(
-            obj,
-            SkipReason.ZERO_BYTES,
-            f"{key}: zero-byte object (failed or interrupted upload?); re-upload the file",
-            dataset=dataset,
-        )
+    sidecar_or_empty = _sidecar_or_empty(obj, layout, name, dataset)
+    if sidecar_or_empty is not None:
+        return sidecar_or_empty
     type_value = layout.extension_type(name)
     data_type = DataType(type_value) if type_value is not None else type_from_content_type(obj.content_type)
     if data_type is None:
