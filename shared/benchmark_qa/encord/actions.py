@@ -16,10 +16,10 @@ stops the remaining batches: their tasks stay in the stage for the next run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from benchmark_qa.observability import logger
 
@@ -51,6 +51,21 @@ class StageView:
     uuid: str
     kind: str  # the SDK's WorkflowStageType value, e.g. AGENT, CONSENSUS_REVIEW, DONE
     pathways: dict[str, str] = field(default_factory=dict)  # agent stages: pathway name -> uuid
+
+
+def stage_views(stages: Iterable[Any]) -> list[StageView]:
+    """The SDK's workflow stages (`project.workflow.stages`) as StageViews; agent stages with their pathways."""
+    from encord.workflow.stages.agent import AgentStage
+
+    return [
+        StageView(
+            title=s.title,
+            uuid=str(s.uuid),
+            kind=str(getattr(getattr(s, "stage_type", None), "value", type(s).__name__)).upper(),
+            pathways={p.name: str(p.uuid) for p in s.pathways} if isinstance(s, AgentStage) else {},
+        )
+        for s in stages
+    ]
 
 
 def batched(items: Sequence[T], size: int) -> list[list[T]]:

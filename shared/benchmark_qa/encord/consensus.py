@@ -36,6 +36,7 @@ from benchmark_qa.encord.actions import (
     StageView,
     apply_in_batches,
     batched,
+    stage_views,
 )
 
 if TYPE_CHECKING:
@@ -149,10 +150,6 @@ def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tupl
 
 
 # ---------------------------------------------------------------------------------------------- SDK side
-def _kind(stage: Any) -> str:
-    return str(getattr(getattr(stage, "stage_type", None), "value", type(stage).__name__)).upper()
-
-
 def _review_task(task: ConsensusReviewTask) -> ReviewTask:
     return ReviewTask(
         uuid=str(task.uuid),
@@ -200,8 +197,7 @@ class ConsensusReview:
         production = self._project(target.production_project_hash, "PRODUCTION_PROJECT_HASH")
         benchmark = self._project(target.benchmark_project_hash, "BENCHMARK_PROJECT_HASH")
         stages = production.workflow.stages
-        views = [StageView(title=s.title, uuid=str(s.uuid), kind=_kind(s)) for s in stages]
-        review, archive = resolve_stages(views, target)
+        review, archive = resolve_stages(stage_views(stages), target)
         stage = next(s for s in stages if str(s.uuid) == review.uuid)
         assert isinstance(stage, ConsensusReviewStage)  # resolve_stages checked the kind
         self._production, self._benchmark, self._stage = production, benchmark, stage

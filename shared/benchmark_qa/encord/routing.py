@@ -38,6 +38,7 @@ from benchmark_qa.encord.actions import (
     StageView,
     apply_in_batches,
     batched,
+    stage_views,
 )
 
 if TYPE_CHECKING:
@@ -201,16 +202,7 @@ class Router:
                 "PRODUCTION_PROJECT_HASH and that the key's user is a project admin"
             ) from None
         stages = project.workflow.stages
-        views = [
-            StageView(
-                title=s.title,
-                uuid=str(s.uuid),
-                kind=str(getattr(getattr(s, "stage_type", None), "value", type(s).__name__)).upper(),
-                pathways={p.name: str(p.uuid) for p in s.pathways} if isinstance(s, AgentStage) else {},
-            )
-            for s in stages
-        ]
-        view = resolve_stage(views, self.target)
+        view = resolve_stage(stage_views(stages), self.target)
         stage = next(s for s in stages if str(s.uuid) == view.uuid)
         assert isinstance(stage, AgentStage)  # resolve_stage checked the kind
         attached = [str(d.dataset_hash) for d in project.list_datasets()]
