@@ -301,29 +301,12 @@ class _RowReader:
             b = self.builders[family] = _Builder()
         return b
 
-    def add_frame(self, du: int, frame: int, frame_objects: Any) -> None:
-        """The hot loop. A frame of plain boxes (the common case on long videos) goes through C-level map()
-        calls; anything else, and any malformed object, takes the per-object path with its precise errors."""
-        box = self.builders["box"]
-        try:
-            shapes = list(map(_SHAPE, frame_objects))
-            if shapes and shapes.count("bounding_box") == len(shapes):
-                ids = list(map(self.object_index.get, map(_HASH, frame_objects)))
-                coords = list(map(_XYWH, map(_BOX, frame_objects)))
-            else:
-                ids = []
-        except (KeyError, TypeError):
-            ids = []
-        if not ids:
-            self.add_frame_slowly(du, frame, frame_objects)
-            return
-        if None in ids:  # first sight of some objects: register them
-            for k, o in enumerate(frame_objects):
-                if ids[k] is None:
-                    ids[k] = self.new_object(o["objectHash"], o["featureHash"])
-        box.boxes.extend(coords)
-        box.obj.extend(i for i in ids if i is not None)  # every id is set by now
-        box.runs.append((du, frame, len(ids)))
+    def add_frame(self, du: int, frame: int, frame_data: Mapping[str, Any]) -> None:
+        """One frame's objects and classifications: a frame of plain boxes as a batch of one, anything else (and
+        any malformed object) object by object, with its precise errors."""
+        if not self.add_box_frames(du, [frame], [frame_data]):
+            self.add_frame_slowly(du, frame, frame_data.get("objects", []))
+            self.note_classifications(frame_data, frame)
 
     def add_frame_slowly(self, du: int, frame: int, frame_objects: Any) -> None:
         box = self.builders["box"]
@@ -386,8 +369,7 @@ class _RowReader:
                     self.add_frames(du_index, batch)
                 self.split_index += 1
             elif self.data_type in IMAGE_TYPES:
-                self.add_frame(du_index, sequence, labels.get("objects", []))
-                self.note_classifications(labels, sequence)
+                self.add_frame(du_index, sequence, labels)
             elif self.data_type in FRAME_TYPES:
                 self.add_frames(du_index, labels)
             elif self.data_type not in RANGE_TYPES:
@@ -406,8 +388,7 @@ class _RowReader:
             datas.append(frame_data)
         if not self.add_box_frames(du_index, frames, datas):
             for frame, frame_data in zip(frames, datas, strict=True):
-                self.add_frame(du_index, frame, frame_data.get("objects", []))
-                self.note_classifications(frame_data, frame)
+                self.add_frame(du_index, frame, frame_data)
 
     def add_box_frames(self, du_index: int, frames: list[int], datas: list[Any]) -> bool:
         """add_frames() for a batch of frames whose objects are all plain boxes (the common case on long videos):
@@ -425,6 +406,8 @@ class _RowReader:
             # straight into a float array: the batch's dicts and numbers are freed with it
             coords = np.fromiter(chain.from_iterable(map(_XYWH, map(_BOX, flat))), np.float64, 4 * len(flat))
             classified = [k for k, d in enumerate(datas) if d.get("classifications")]
+            if None in ids and any("featureHash" not in flat[k] for k, i in enumerate(ids) if i is None):
+                return False  # a new object without its class: the per-object path names it
         except (KeyError, TypeError, ValueError, AttributeError):
             return False  # frame by frame, with its precise errors and np.asarray's conversions
         if classified or None in ids:
@@ -444,15 +427,14 @@ class _RowReader:
         counts: list[int],
         classified: set[int],
     ) -> None:
-        """Frame by frame, as add_frame() then note_classifications() would: an object unknown at the start of
-        a frame is a new object (looked up if an earlier frame of the batch registered it)."""
+        """Frame by frame, as add_frame_slowly() then note_classifications() would: each object not known at the
+        start of the batch is looked up again (an earlier object of the batch may have registered it) or is new."""
         index, end = self.object_index, 0
         for k, n in enumerate(counts):
             start, end = end, end + n
-            missing = [i for i in range(start, end) if ids[i] is None]
-            if missing:
-                found = [index.get(flat[i]["objectHash"]) for i in missing]  # before this frame's new objects
-                for i, idx in zip(missing, found, strict=True):
+            for i in range(start, end):
+                if ids[i] is None:
+                    idx = index.get(flat[i]["objectHash"])
                     ids[i] = idx if idx is not None else self.new_object(flat[i]["objectHash"], flat[i]["featureHash"])
             if k in classified:
                 self.note_classifications(datas[k], frames[k])

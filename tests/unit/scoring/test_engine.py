@@ -154,6 +154,20 @@ def test_malformed_row_names_object_and_field(ontology: Ontology) -> None:
         score_label_rows(ontology, truth, labels)
 
 
+@pytest.mark.parametrize("modality", ["img_group", "video"])
+def test_box_without_feature_hash_names_object_and_field(modality: str, ontology: Ontology) -> None:
+    """A frame of plain boxes is read in one batch; a new object in it without featureHash still gets the
+    per-object reader's message, not a bare KeyError."""
+    truth, labels = pair(modality)
+    unit = next(iter(labels["data_units"].values()))
+    frame = unit["labels"] if modality == "img_group" else unit["labels"]["0"]
+    assert {o["shape"] for o in frame["objects"]} == {"bounding_box"}
+    object_hash = frame["objects"][0]["objectHash"]
+    del frame["objects"][0]["featureHash"]
+    with pytest.raises(LabelRowError, match=rf"{object_hash}.*featureHash"):
+        score_label_rows(ontology, truth, labels)
+
+
 def test_report_json_schema(ontology: Ontology) -> None:
     report = score_label_rows(ontology, *pair("image"))
     data: dict[str, Any] = json.loads(report.to_json())
