@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, query, to_dynamo
+from benchmark_qa.store.table import conditional, from_dynamo, now_iso, query, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -62,38 +62,28 @@ class RoutingRepository:
     def acquire_lock(self, project_hash: str, owner: str, *, seconds: int, now: float | None = None) -> bool:
         """Take the project's routing lock for `seconds`. False while another run holds an unexpired lock."""
         now = time.time() if now is None else now
-        try:
-            self._table.put_item(
-                Item={
-                    "pk": lock_pk(project_hash),
-                    "sk": "LOCK",
-                    "kind": "routing_lock",
-                    "owner": owner,
-                    "acquired_at": now_iso(),
-                    "expires_at": int(now) + seconds,
-                },
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": int(now)},
-            )
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(
+            self._table.put_item,
+            Item={
+                "pk": lock_pk(project_hash),
+                "sk": "LOCK",
+                "kind": "routing_lock",
+                "owner": owner,
+                "acquired_at": now_iso(),
+                "expires_at": int(now) + seconds,
+            },
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+            ExpressionAttributeValues={":now": int(now)},
+        )
 
     def release_lock(self, project_hash: str, owner: str) -> bool:
-        try:
-            self._table.delete_item(
-                Key={"pk": lock_pk(project_hash), "sk": "LOCK"},
-                ConditionExpression="#o = :o",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":o": owner},
-            )
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(
+            self._table.delete_item,
+            Key={"pk": lock_pk(project_hash), "sk": "LOCK"},
+            ConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":o": owner},
+        )
 
     def lock_owner(self, project_hash: str) -> str | None:
         item = self._table.get_item(Key={"pk": lock_pk(project_hash), "sk": "LOCK"}, ConsistentRead=True).get("Item")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, query, scan, to_dynamo
+from benchmark_qa.store.table import conditional, from_dynamo, now_iso, query, scan, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -145,12 +145,8 @@ class ScoresRepository:
             for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
         ]
         client: Any = self._table.meta.client  # the resource client takes plain Python values
-        try:
-            client.transact_write_items(TransactItems=writes)
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        if not conditional(client.transact_write_items, TransactItems=writes):
+            return False
         if conflict_names:
             # Conflict counts are advisory (shown on the leaderboard), added after the counted transaction.
             client.update_item(

@@ -45,7 +45,19 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
-def is_condition_failure(error: Exception) -> bool:
+def conditional(write: Callable[..., object], **request: Any) -> bool:
+    """Make a conditional write (put, update or delete of an item, or a transaction): False when its condition
+    did not hold, any other error raised."""
+    try:
+        write(**request)
+    except Exception as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def _is_condition_failure(error: Exception) -> bool:
     response = getattr(error, "response", None)
     code = (response or {}).get("Error", {}).get("Code")
     return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from benchmark_qa.store.table import from_dynamo, is_condition_failure, now_iso, query, scan, to_dynamo
+from benchmark_qa.store.table import conditional, from_dynamo, now_iso, query, scan, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -110,13 +110,7 @@ class UploadsRepository:
         }
         if gsi1:
             item["gsi1pk"], item["gsi1sk"] = gsi1
-        try:
-            self._table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(self._table.put_item, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
 
     def get_object(self, bucket: str, key: str, version: str) -> ObjectRecord | None:
         item = self._table.get_item(Key={"pk": object_pk(bucket, key), "sk": f"V#{version}"}, ConsistentRead=True).get(
@@ -158,24 +152,15 @@ class UploadsRepository:
         elif status in ("sidecar", "marker", "deleted"):
             removes += ["gsi1pk", "gsi1sk"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        condition = "attribute_exists(pk)"
-        if expected:
-            placeholders = [f":e{i}" for i in range(len(expected))]
-            values.update(dict(zip(placeholders, expected, strict=True)))
-            condition += f" AND #s IN ({', '.join(placeholders)})"
-        try:
-            self._table.update_item(
-                Key={"pk": object_pk(record.bucket, record.key), "sk": f"V#{record.version}"},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_dynamo(values),
-            )
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        condition = _exists_with_status(expected, values)
+        return conditional(
+            self._table.update_item,
+            Key={"pk": object_pk(record.bucket, record.key), "sk": f"V#{record.version}"},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_dynamo(values),
+        )
 
     def pending_singles(self, older_than: str | None = None) -> Iterator[ObjectRecord]:
         condition = "gsi1pk = :p" + (" AND gsi1sk < :t" if older_than else "")
@@ -202,32 +187,30 @@ class UploadsRepository:
     def touch_group(self, group_id: str, *, dataset: str, data_type: str, title: str, prefix: str) -> str:
         """Note an upload into a group; returns the group's status. A closed group stays closed."""
         now = now_iso()
-        try:
-            self._table.update_item(
-                Key={"pk": group_pk(group_id), "sk": "GROUP"},
-                UpdateExpression=(
-                    "SET #s = if_not_exists(#s, :open), kind = :k, dataset = :d, data_type = :t, title = :ti, "
-                    "prefix = :p, last_upload_at = :now, gsi1pk = :g, gsi1sk = :now, "
-                    "created_at = if_not_exists(created_at, :now)"
-                ),
-                ConditionExpression="attribute_not_exists(#s) OR #s IN (:open, :ready)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":open": "open",
-                    ":ready": "ready",
-                    ":k": "group",
-                    ":d": dataset,
-                    ":t": data_type,
-                    ":ti": title,
-                    ":p": prefix,
-                    ":now": now,
-                    ":g": GROUP_OPEN,
-                },
-            )
-        except Exception as error:
-            if is_condition_failure(error):
-                return str(self.get_group(group_id).get("status", "claimed"))
-            raise
+        touched = conditional(
+            self._table.update_item,
+            Key={"pk": group_pk(group_id), "sk": "GROUP"},
+            UpdateExpression=(
+                "SET #s = if_not_exists(#s, :open), kind = :k, dataset = :d, data_type = :t, title = :ti, "
+                "prefix = :p, last_upload_at = :now, gsi1pk = :g, gsi1sk = :now, "
+                "created_at = if_not_exists(created_at, :now)"
+            ),
+            ConditionExpression="attribute_not_exists(#s) OR #s IN (:open, :ready)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":open": "open",
+                ":ready": "ready",
+                ":k": "group",
+                ":d": dataset,
+                ":t": data_type,
+                ":ti": title,
+                ":p": prefix,
+                ":now": now,
+                ":g": GROUP_OPEN,
+            },
+        )
+        if not touched:
+            return str(self.get_group(group_id).get("status", "claimed"))
         return "open"
 
     def get_group(self, group_id: str) -> dict[str, Any]:
@@ -236,39 +219,31 @@ class UploadsRepository:
 
     def mark_group_ready(self, group_id: str) -> None:
         """A ready marker arrived: the group closes at the end of this batch (or at the next sweep)."""
-        try:
-            self._table.update_item(
-                Key={"pk": group_pk(group_id), "sk": "GROUP"},
-                UpdateExpression="SET #s = :ready, ready_at = :now",
-                ConditionExpression="#s = :open",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":ready": "ready", ":open": "open", ":now": now_iso()},
-            )
-        except Exception as error:
-            if not is_condition_failure(error):
-                raise
+        conditional(
+            self._table.update_item,
+            Key={"pk": group_pk(group_id), "sk": "GROUP"},
+            UpdateExpression="SET #s = :ready, ready_at = :now",
+            ConditionExpression="#s = :open",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":ready": "ready", ":open": "open", ":now": now_iso()},
+        )
 
     def claim_group(self, group_id: str, manifest_id: str) -> bool:
         """Close a group for one manifest; only one caller can win."""
-        try:
-            self._table.update_item(
-                Key={"pk": group_pk(group_id), "sk": "GROUP"},
-                UpdateExpression="SET #s = :c, manifest_id = :m, closed_at = :now REMOVE gsi1pk, gsi1sk",
-                ConditionExpression="#s IN (:open, :ready)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":c": "claimed",
-                    ":m": manifest_id,
-                    ":now": now_iso(),
-                    ":open": "open",
-                    ":ready": "ready",
-                },
-            )
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(
+            self._table.update_item,
+            Key={"pk": group_pk(group_id), "sk": "GROUP"},
+            UpdateExpression="SET #s = :c, manifest_id = :m, closed_at = :now REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="#s IN (:open, :ready)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":c": "claimed",
+                ":m": manifest_id,
+                ":now": now_iso(),
+                ":open": "open",
+                ":ready": "ready",
+            },
+        )
 
     def set_group_status(self, group_id: str, status: str) -> None:
         self._table.update_item(
@@ -321,24 +296,15 @@ class UploadsRepository:
         for name, value in attributes.items():
             sets.append(f"{name} = :{name}")
             values[f":{name}"] = value
-        condition = "attribute_exists(pk)"
-        if expected:
-            placeholders = [f":e{i}" for i in range(len(expected))]
-            values.update(dict(zip(placeholders, expected, strict=True)))
-            condition += f" AND #s IN ({', '.join(placeholders)})"
-        try:
-            self._table.update_item(
-                Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=to_dynamo(values),
-            )
-        except Exception as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        condition = _exists_with_status(expected, values)
+        return conditional(
+            self._table.update_item,
+            Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_dynamo(values),
+        )
 
     def manifests_with_status(self, status: str, created_before: str | None = None) -> list[dict[str, Any]]:
         condition = "gsi1pk = :g" + (" AND gsi1sk < :t" if created_before else "")
@@ -363,3 +329,12 @@ class UploadsRepository:
                 "gsi1sk": f"{now}#{message_id}",
             }
         )
+
+
+def _exists_with_status(expected: tuple[str, ...] | None, values: dict[str, Any]) -> str:
+    """The item exists and, with `expected`, its status (`#s`) is one of them; adds the placeholders to values."""
+    if not expected:
+        return "attribute_exists(pk)"
+    placeholders = [f":e{i}" for i in range(len(expected))]
+    values.update(dict(zip(placeholders, expected, strict=True)))
+    return f"attribute_exists(pk) AND #s IN ({', '.join(placeholders)})"

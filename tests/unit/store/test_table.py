@@ -1,10 +1,13 @@
-"""The store's one paged read: every page of a Query or Scan, each asked for from where the last one ended."""
+"""The store's shared mechanics: the paged read (every page of a Query or Scan, each asked for from where the
+last one ended) and the conditional write (a condition that does not hold is an answer, not an error)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from benchmark_qa.store.table import query, scan
+import pytest
+from benchmark_qa.store.table import conditional, query, scan
+from botocore.exceptions import ClientError
 
 
 class PagedTable:
@@ -58,3 +61,30 @@ def test_nothing_is_read_until_the_items_are_asked_for() -> None:
 
     assert table.calls == []
     assert next(items) == {"sk": "a"}
+
+
+def refusal(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "UpdateItem")
+
+
+def test_a_write_whose_condition_holds_is_made_with_its_request() -> None:
+    requests: list[dict[str, Any]] = []
+
+    assert conditional(lambda **r: requests.append(r), Key={"pk": "p"}, ConditionExpression="attribute_exists(pk)")
+    assert requests == [{"Key": {"pk": "p"}, "ConditionExpression": "attribute_exists(pk)"}]
+
+
+@pytest.mark.parametrize("code", ["ConditionalCheckFailedException", "TransactionCanceledException"])
+def test_a_condition_that_does_not_hold_is_false(code: str) -> None:
+    def write(**request: Any) -> None:
+        raise refusal(code)
+
+    assert conditional(write, Key={"pk": "p"}) is False
+
+
+def test_any_other_failure_is_raised() -> None:
+    def write(**request: Any) -> None:
+        raise refusal("ProvisionedThroughputExceededException")
+
+    with pytest.raises(ClientError):
+        conditional(write, Key={"pk": "p"})
