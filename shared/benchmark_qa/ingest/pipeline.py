@@ -372,7 +372,10 @@ class Ingest:
         group_id = group["pk"].removeprefix("GROUP#")
         mine = [c for c in (classify(o, layout) for o in self.bucket.list(group["prefix"])) if c.group_id == group_id]
         result = scan(
-            (c.obj for c in mine), lambda key: self.bucket.read(key) or b"", region=self.region, layout=layout
+            (c.obj for c in mine),
+            lambda key: self.bucket.read(key, limit=layout.max_sidecar_bytes) or b"",
+            region=self.region,
+            layout=layout,
         )
         members = [c for c in mine if c.role == Role.GROUP_MEMBER]
         errors = [e.message for e in result.errors if e.group_id == group_id]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, SkipReason, classify
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
-from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
+from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, check_size, parse_sidecar
 
 
 class ScanError(BaseModel):
@@ -43,13 +43,7 @@ class _Group:
 
 def _load(sidecar: Classified, read: Callable[[str], bytes], layout: Layout) -> Sidecar:
     key = sidecar.obj.key
-    if sidecar.obj.size > layout.max_sidecar_bytes:
-        # Known from the listing: no need to download it to refuse it.
-        raise SidecarError(
-            key,
-            f"sidecar is {sidecar.obj.size} bytes, over the {layout.max_sidecar_bytes}-byte limit",
-            "move bulky data out of clientMetadata or raise max_sidecar_bytes",
-        )
+    check_size(sidecar.obj.size, key, layout)  # known from the listing: no need to download it to refuse it
     return parse_sidecar(read(key), key, layout)
 
 

@@ -107,13 +107,18 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_sidecar(raw: bytes, key: str, layout: Layout) -> Sidecar:
-    if len(raw) > layout.max_sidecar_bytes:
+def check_size(size: int, key: str, layout: Layout) -> None:
+    """Refuse a sidecar over the limit; a caller that knows the size from a listing asks before downloading."""
+    if size > layout.max_sidecar_bytes:
         raise SidecarError(
             key,
-            f"sidecar is {len(raw)} bytes, over the {layout.max_sidecar_bytes}-byte limit",
+            f"sidecar is {size} bytes, over the {layout.max_sidecar_bytes}-byte limit",
             "move bulky data out of clientMetadata or raise max_sidecar_bytes",
         )
+
+
+def parse_sidecar(raw: bytes, key: str, layout: Layout) -> Sidecar:
+    check_size(len(raw), key, layout)
     if not raw.strip():
         raise SidecarError(key, "sidecar is empty", "upload a JSON object such as {}")
     try:
