@@ -209,10 +209,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(orjson.dumps(combined, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
             raise _Fatal("CSV for several datasets needs --out FILE or --dataset benchmark|production")
-    except _Fatal as exc:
-        print(f"benchmark-qa manifest: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a bad flag value (region, ARN, layout) caught by the models
+    except (_Fatal, ValueError) as exc:  # ValueError: a bad flag value (region, ARN, layout) caught by the models
         print(f"benchmark-qa manifest: {exc}", file=sys.stderr)
         return 2
     return 1 if result.errors else 0
