@@ -72,7 +72,9 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     t_list, a_list = m.t_obj.tolist(), m.a_obj.tolist()
     t_hash, a_hash = [o.hash for o in t.objects], [o.hash for o in a.objects]
     t_names, a_names = [names[o.class_index] for o in t.objects], [names[o.class_index] for o in a.objects]
-    table = MatchTable(  # lists of per-object values indexed by map(): no attribute lookups per matched pair
+    # lists of per-object values indexed by map(): no attribute lookups per matched pair; built from typed columns,
+    # so not validated again (hundreds of thousands of values on a long video)
+    table = MatchTable.model_construct(
         family=list(map(FAMILIES.__getitem__, m.family.tolist())),
         data_unit=list(map(du_names.__getitem__, du_list)),
         frame=m.frame.tolist(),
@@ -97,7 +99,7 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
         tracking=tracking,
         conflict_totals=totals,
         conflicts=conflicts,
-        matches=MatchTable.model_construct(**table.__dict__),
+        matches=table,
         schema_version=ScoreReport.model_fields["schema_version"].default,
         score_formula=ScoreReport.model_fields["score_formula"].default,
     )
