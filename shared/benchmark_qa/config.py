@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from benchmark_qa.ingest.layout import Layout
@@ -79,21 +79,23 @@ class ScoringSettings(StoreSettings, EncordSettings):
     scoring_config: str | None = Field(None, description="ScoringConfig as YAML or JSON text (docs/scoring.md)")
     score_batch_size: int = Field(50, ge=1, le=100, description="tasks per fan-out message and per bulk fetch")
     score_inline_max_tasks: int = Field(100, ge=0, description="a stage this small is scored by the schedule itself")
+    _engine_config: ScoringConfig | None = PrivateAttr(None)
 
     @field_validator("score_queue_url", "scoring_config", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("scoring_config")
-    @classmethod
-    def _parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            engine_config(value)  # fail at cold start, naming the problem; the ontology check comes on first use
-        return value
+    @model_validator(mode="after")
+    def _parse_scoring_config(self) -> ScoringSettings:
+        if self.scoring_config is not None:
+            # Parsed once, at cold start, naming the problem; the ontology check comes on first use.
+            self._engine_config = engine_config(self.scoring_config)
+        return self
 
     def engine_config(self) -> ScoringConfig | None:
-        return engine_config(self.scoring_config) if self.scoring_config is not None else None
+        """SCORING_CONFIG as the engine's ScoringConfig (None: the engine's defaults)."""
+        return self._engine_config
 
 
 def engine_config(text: str) -> ScoringConfig:
