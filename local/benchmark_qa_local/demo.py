@@ -25,17 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from unittest import mock
 
 from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
-from benchmark_qa.store.scores import ScoresRepository
-from benchmark_qa.store.table import state_table
-from benchmark_qa.store.uploads import ObjectRecord, UploadsRepository
-from encord import EncordUserClient
+from benchmark_qa.store.uploads import ObjectRecord
 
-from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair
+from benchmark_qa_local.encord_double import DoubleState
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
-from benchmark_qa_local.event_sources import EventSourcePump
-from benchmark_qa_local.invoker import Invoker
+from benchmark_qa_local.offline import OfflineApp, offline_app
 from benchmark_qa_local.report import render_html, render_text
 from benchmark_qa_local.simulation import (
     EXPECTED_ORDER,
@@ -45,7 +42,6 @@ from benchmark_qa_local.simulation import (
     demo_ontology,
     write_ground_truth,
 )
-from benchmark_qa_local.stack import LocalStack
 
 Print = Callable[[str], None]
 
@@ -89,13 +85,7 @@ SAMPLE_FILES |= {f"benchmark/scenes/scene {n:02d}.jpg": f"jpeg-{n}".encode() for
 
 
 @dataclass
-class DemoWorld:
-    stack: LocalStack
-    invoker: Invoker
-    pump: EventSourcePump
-    double: EncordDouble
-    setup: StandardSetup
-    key: KeyPair
+class DemoWorld(OfflineApp):
     report_path: Path = REPORT_PATH
     truth: dict[str, Scene] = field(default_factory=dict)
     leaderboard: Leaderboard | None = None
@@ -105,28 +95,12 @@ class DemoWorld:
         ranked = [row.annotator for row in self.leaderboard.ranked] if self.leaderboard else []
         return [name.split("@")[0] for name in ranked] == list(EXPECTED_ORDER)
 
-    def client(self) -> EncordUserClient:
-        """The SDK as the demo's people use it (the ground-truth labeller, the annotators)."""
-        return EncordUserClient.create_with_ssh_private_key(self.key.private_openssh, domain=self.double.url)
-
     def stage_counts(self) -> dict[str, int]:
         """Stage title -> tasks of the Production Project in it."""
         with self.double.locked() as state:
             project = state.projects[self.setup.production_project_hash]
             titles = {s.uuid: s.title for s in project.workflow.stages}
             return dict(Counter(titles[t.stage_uuid] for t in project.tasks.values()))
-
-    @property
-    def bucket(self) -> str:
-        return self.stack.physical_id("UploadBucket")
-
-    @property
-    def uploads(self) -> UploadsRepository:
-        return UploadsRepository(state_table(self.stack.physical_id("StateTable"), self.stack.region))
-
-    @property
-    def scores(self) -> ScoresRepository:
-        return ScoresRepository(state_table(self.stack.physical_id("StateTable"), self.stack.region))
 
     def objects(self) -> list[ObjectRecord]:
         return sorted(self.uploads.all_objects(), key=lambda r: r.key)
@@ -247,60 +221,23 @@ STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
 ]
 
 
-def build_world(
-    stack_name: str | None = None, report_path: Path = REPORT_PATH, function_logs: IO[str] | None = None
-) -> tuple[DemoWorld, Callable[[], None]]:
-    """Start the double and the stack wired to it; returns the world and a function that stops both.
-    `function_logs` receives the functions' own log lines (stderr when None)."""
-    double = EncordDouble(DoubleState()).start()
-    with double.locked() as state:
-        setup = seed_standard_setup(
-            state,
-            annotators=list(demo_annotators()),
-            benchmark_items=0,
-            production_items=0,
-            ontology=demo_ontology(),
-        )
-    key = double.register_key()
-    stack = LocalStack(
-        parameters={
-            "EncordDomain": double.url,
-            "EncordIntegrationId": setup.integration_hash,
-            "BenchmarkFolderUuid": setup.folder_uuid,
-            "ProductionFolderUuid": setup.folder_uuid,
-            "BenchmarkDatasetHash": setup.benchmark_dataset_hash,
-            "ProductionDatasetHash": setup.production_dataset_hash,
-            "ProductionProjectHash": setup.production_project_hash,
-            "BenchmarkProjectHash": setup.benchmark_project_hash,
-        },
-        secret_values={"EncordKeySecret": key.private_openssh},
-        stack_name=stack_name or f"bqa-demo-{uuid.uuid4().hex[:6]}",
-    ).start()
-    # The demo's own reads (status, scores) go to the same moto as the functions, until `stop()`.
-    saved = {name: os.environ.get(name) for name in stack.env()}
-    os.environ.update(stack.env())
-    invoker = Invoker(stack=stack, log_stream=function_logs)
-    world = DemoWorld(stack, invoker, EventSourcePump(stack, invoker), double, setup, key, report_path)
-
-    def stop() -> None:
-        stack.stop()
-        double.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    return world, stop
+def _seed(state: DoubleState) -> StandardSetup:
+    """The standard projects with the simulated annotators and their ontology, no data yet (the demo uploads it)."""
+    return seed_standard_setup(
+        state, annotators=list(demo_annotators()), benchmark_items=0, production_items=0, ontology=demo_ontology()
+    )
 
 
 def run(say: Print = print, report_path: Path = REPORT_PATH, function_logs: IO[str] | None = None) -> DemoWorld:
-    world, stop = build_world(report_path=report_path, function_logs=function_logs)
-    try:
-        say(f"local stack: moto at {world.stack.endpoint_url}; Encord double at {world.double.url}")
-        for number, (title, step) in enumerate(STEPS, start=1):
-            say(f"\n[{number}/{len(STEPS)}] {title}")
-            step(world, say)
+    """Run every step on the double and a stack wired to it; `function_logs` receives the functions' own log
+    lines (stderr when None)."""
+    stack_name = f"bqa-demo-{uuid.uuid4().hex[:6]}"
+    with offline_app(DemoWorld, _seed, stack_name=stack_name, log_stream=function_logs) as world:
+        world.report_path = report_path
+        # The demo's own reads (status, scores) go to the same moto as the functions, until the stack stops.
+        with mock.patch.dict(os.environ, world.stack.env()):
+            say(f"local stack: moto at {world.stack.endpoint_url}; Encord double at {world.double.url}")
+            for number, (title, step) in enumerate(STEPS, start=1):
+                say(f"\n[{number}/{len(STEPS)}] {title}")
+                step(world, say)
         return world
-    finally:
-        stop()

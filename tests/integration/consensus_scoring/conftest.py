@@ -13,16 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from benchmark_qa.store.scores import ScoresRepository
-from benchmark_qa.store.table import state_table
-from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair
+from benchmark_qa_local.encord_double import DoubleState
 from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, label_row, precise_boxes
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.encord_double.state import LabelRow, Subtask, TaskStatus
 from benchmark_qa_local.encord_double.workflow import consensus_branch_name
-from benchmark_qa_local.event_sources import EventSourcePump
-from benchmark_qa_local.invoker import Invoker
-from benchmark_qa_local.stack import LocalStack
+from benchmark_qa_local.offline import OfflineApp, offline_app
 
 pytestmark = pytest.mark.integration
 
@@ -79,19 +75,7 @@ def put_in_review(
     return seeded
 
 
-@dataclass
-class App:
-    stack: LocalStack
-    invoker: Invoker
-    pump: EventSourcePump
-    double: EncordDouble
-    setup: StandardSetup
-    key: KeyPair
-
-    @property
-    def scores(self) -> ScoresRepository:
-        return ScoresRepository(state_table(self.stack.physical_id("StateTable")))
-
+class App(OfflineApp):
     def stage_of(self) -> dict[str, str]:
         """task uuid -> title of the stage it is in (Production Project)."""
         with self.double.locked() as state:
@@ -116,31 +100,21 @@ def start_app(
     page_size: int = 100,
     parameters: dict[str, str] | None = None,
 ) -> Iterator[App]:
-    with EncordDouble(DoubleState()) as double:
-        with double.locked() as state:
-            state.settings.page_size = page_size
-            setup = seed_standard_setup(
-                state, annotators=annotators, benchmark_items=benchmark_items, production_items=0
-            )
-        key = double.register_key()
-        stack = LocalStack(
-            parameters={
-                "EncordDomain": double.url,
-                "ProductionProjectHash": setup.production_project_hash,
-                "BenchmarkProjectHash": setup.benchmark_project_hash,
-                "BenchmarkDatasetHash": setup.benchmark_dataset_hash,
-                "ProductionDatasetHash": setup.production_dataset_hash,
-                **(parameters or {}),
-            },
-            secret_values={"EncordKeySecret": key.private_openssh},
-            stack_name=f"score-{uuid.uuid4().hex[:8]}",  # moto state is per process
-        )
-        with stack:
-            for name, value in stack.env().items():  # the test's own boto3 calls reach the same moto
-                monkeypatch.setenv(name, value)
-            quick = {"ENCORD_BACKOFF_FACTOR": "0"}  # injected 429/5xx are retried at once
-            invoker = Invoker(stack=stack, env_vars={"ScoreFunction": dict(quick), "ScoreWorkerFunction": dict(quick)})
-            yield App(stack, invoker, EventSourcePump(stack, invoker), double, setup, key)
+    def seed(state: DoubleState) -> StandardSetup:
+        state.settings.page_size = page_size
+        return seed_standard_setup(state, annotators=annotators, benchmark_items=benchmark_items, production_items=0)
+
+    quick = {"ENCORD_BACKOFF_FACTOR": "0"}  # injected 429/5xx are retried at once
+    with offline_app(
+        App,
+        seed,
+        stack_name=f"score-{uuid.uuid4().hex[:8]}",  # moto state is per process
+        parameters=parameters,
+        env_vars={"ScoreFunction": dict(quick), "ScoreWorkerFunction": dict(quick)},
+    ) as app:
+        for name, value in app.stack.env().items():  # the test's own boto3 calls reach the same moto
+            monkeypatch.setenv(name, value)
+        yield app
 
 
 @pytest.fixture
