@@ -26,6 +26,8 @@ from benchmark_qa.ingest.urls import key_from_object_url
 from benchmark_qa.store.uploads import ATTENTION, ObjectRecord, UploadsRepository
 
 if TYPE_CHECKING:
+    from encord.dataset import Dataset as EncordDataset
+    from encord.storage import StorageFolder
     from encord.user_client import EncordUserClient
 
 START_STALE_AFTER = timedelta(minutes=5)
@@ -133,6 +135,20 @@ class Registrar:
         self.destinations = destinations
         self.manifest_prefix = manifest_prefix
         self.restart_after = restart_after
+        # Opened once per Registrar (one per invocation), not once per manifest.
+        self._folders: dict[str, StorageFolder] = {}
+        self._datasets: dict[str, EncordDataset] = {}
+
+    def _folder(self, folder_uuid: str) -> StorageFolder:
+        if folder_uuid not in self._folders:
+            self._folders[folder_uuid] = self.client.get_storage_folder(folder_uuid)
+        return self._folders[folder_uuid]
+
+    def _dataset(self, dataset_hash: str) -> EncordDataset:
+        if dataset_hash not in self._datasets:
+            # Metadata only: linking needs no data rows, and the default fetches every row of the dataset.
+            self._datasets[dataset_hash] = self.client.get_dataset(dataset_hash, include_data_rows=False)
+        return self._datasets[dataset_hash]
 
     # ------------------------------------------------------------------ start
     def start(self, key: str) -> str:
@@ -165,7 +181,7 @@ class Registrar:
             document = read_manifest(self.bucket, key)
             # Always skip duplicates: a start repeated after a lost response must not import twice.
             document["skip_duplicate_urls"] = True
-            folder = self.client.get_storage_folder(destination.folder_uuid)
+            folder = self._folder(destination.folder_uuid)
             job = folder.add_private_data_to_folder_start(self.integration_id, document, ignore_errors=True)
         except Exception as error:
             self._start_failed(manifest_id, error, attempts)
@@ -239,7 +255,7 @@ class Registrar:
         from encord.orm.dataset import LongPollingStatus
 
         manifest_id = manifest["manifest_id"]
-        folder = self.client.get_storage_folder(manifest["folder_uuid"])
+        folder = self._folder(manifest["folder_uuid"])
         state = folder.add_private_data_to_folder_get_result(UUID(manifest["job_id"]), timeout_seconds=0)
         if state.status == LongPollingStatus.PENDING:
             report.pending.append(manifest_id)
@@ -292,7 +308,11 @@ class Registrar:
         report.finished.append(manifest_id)
 
     def _items(
-        self, folder: Any, created: list[Any], by_title: dict[str, list[tuple[str, str]]], failed_keys: dict[str, str]
+        self,
+        folder: StorageFolder,
+        created: list[Any],
+        by_title: dict[str, list[tuple[str, str]]],
+        failed_keys: dict[str, str],
     ) -> dict[str, list[str]]:
         """Encord item uuid -> the keys of the files it holds, for every entry that was not a per-file error."""
         items = {str(item.item_uuid): [k for _, k in by_title.get(item.name, [])] for item in created}
@@ -309,7 +329,7 @@ class Registrar:
         return items
 
     @staticmethod
-    def _existing_item(folder: Any, title: str) -> str | None:
+    def _existing_item(folder: StorageFolder, title: str) -> str | None:
         for item in folder.list_items(search=title, page_size=100):
             if item.name == title:
                 return str(item.uuid)
@@ -347,7 +367,7 @@ class Registrar:
 
         if not item_uuids:
             return {}
-        encord_dataset = self.client.get_dataset(self.destinations[dataset].dataset_hash)
+        encord_dataset = self._dataset(self.destinations[dataset].dataset_hash)
         rows = encord_dataset.link_items([UUID(u) for u in item_uuids], DataLinkDuplicatesBehavior.SKIP)
         hashes = {str(row.backing_item_uuid): row.uid for row in rows}
         missing = [u for u in item_uuids if u not in hashes]

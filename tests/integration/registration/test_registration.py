@@ -169,3 +169,24 @@ def test_twenty_percent_of_encord_requests_failing_registers_every_object_exactl
     with app.double.locked() as state:
         data_hashes = {u.data_hash for u in state.data_units.values()}
     assert {r.encord["data_hash"] for r in records.values() if r.encord} <= data_hashes
+
+
+def test_the_storage_folder_is_opened_once_per_invocation_not_per_manifest(app: App) -> None:
+    folder_gets = "v2 GET storage/folders/{folder}"
+    app.upload("benchmark/a.jpg", b"a")
+    app.upload("production/b.jpg", b"b")
+    app.double.counts.reset()
+
+    app.pump.drain()  # two manifests (one per dataset, one seeded folder), started by one RegisterFunction batch
+
+    assert len(repository(app).manifests_with_status("uploading")) == 2
+    assert app.double.counts.get(folder_gets) == 1
+    app.double.counts.reset()
+    polls = 0
+    while repository(app).manifests_with_status("uploading"):
+        assert polls < 10, "the jobs never finished"
+        app.pump.fire_schedule("RegisterFunction")
+        polls += 1
+
+    assert {r.status for k, r in objects(app).items() if k.endswith(".jpg")} == {"registered"}
+    assert app.double.counts.get(folder_gets) == polls  # each poll polled both manifests
