@@ -53,6 +53,11 @@ class TaskRecord:
     data_title: str = ""
     error: str | None = None
 
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> TaskRecord:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in item.items() if k in names})
+
 
 class RoutingRepository:
     def __init__(self, table: Table) -> None:
@@ -187,12 +192,8 @@ class RoutingRepository:
         items = query(
             self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": run_pk(run_id)}
         )
-        names = TaskRecord.__dataclass_fields__
-        return [
-            TaskRecord(**{k: v for k, v in i.items() if k in names}) for i in items if i.get("kind") == "routing_task"
-        ]
+        return [TaskRecord.from_item(i) for i in items if i.get("kind") == "routing_task"]
 
     def task_history(self, task_uuid: str) -> list[TaskRecord]:
         items = query(self._table, KeyConditionExpression="pk = :p", values={":p": task_pk(task_uuid)})
-        names = TaskRecord.__dataclass_fields__
-        return [TaskRecord(**{k: v for k, v in i.items() if k in names}) for i in items]
+        return [TaskRecord.from_item(i) for i in items]
