@@ -41,7 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             events = parse_notification(record.body, settings.aws_region)
         except BadMessage as error:
-            # Not an S3 notification: retrying cannot help. Record it where `benchmark-qa status` shows it.
+            # Not an S3 notification: retrying cannot help. Recorded as MESSAGE#<id> (gsi1 ATTENTION) with its body.
             logger.error("bad ingest message", extra={"message_id": record.message_id, "reason": str(error)})
             repository.record_bad_message(record.message_id, str(error), record.body)
             metrics.add_metric(name="BadMessages", unit=MetricUnit.Count, value=1)
