@@ -1,5 +1,5 @@
 """Fixtures for driving the Encord double with the real SDK. Copy `double`, `setup` and `make_client` into
-other test folders (or import `make_client` from here)."""
+other test folders (or import `make_client` and `route_benchmark_to_consensus` from here)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair, generate_key_pair
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
-from encord import EncordUserClient
+from encord import EncordUserClient, Project
 from encord.http.constants import RequestsSettings
+from encord.workflow import AgentStage
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +35,16 @@ def make_client(
         write_timeout=10,
     )
     return EncordUserClient.create_with_ssh_private_key(key.private_openssh, domain=url, requests_settings=settings)
+
+
+def route_benchmark_to_consensus(client: EncordUserClient, setup: StandardSetup) -> Project:
+    """Stands in for the routing agent: every benchmark task in "Benchmark Task?" goes YES (one bundle)."""
+    project = client.get_project(setup.production_project_hash)
+    stage = project.workflow.get_stage(name="Benchmark Task?", type_=AgentStage)
+    with project.create_bundle() as bundle:
+        for task in stage.get_tasks(dataset_hash=setup.benchmark_dataset_hash):
+            task.proceed(pathway_name="YES", bundle=bundle)
+    return project
 
 
 @pytest.fixture

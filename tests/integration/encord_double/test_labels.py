@@ -9,7 +9,9 @@ from encord import EncordUserClient, Project
 from encord.exceptions import ResourceNotFoundError
 from encord.objects import LabelRowV2, Object
 from encord.objects.coordinates import BoundingBoxCoordinates
-from encord.workflow import AgentStage, ConsensusAnnotationStage, ConsensusReviewStage
+from encord.workflow import ConsensusAnnotationStage, ConsensusReviewStage
+
+from .conftest import route_benchmark_to_consensus
 
 LABELROW_GET = "v1 labelrow GET"
 LABELROW_PUT = "v1 labelrow PUT"
@@ -30,11 +32,7 @@ def _annotate(project: Project, data_hash: str, branch: str, x: float) -> LabelR
 
 
 def _consensus_ready(client: EncordUserClient, setup: StandardSetup) -> Project:
-    project = client.get_project(setup.production_project_hash)
-    stage = project.workflow.get_stage(name="Benchmark Task?", type_=AgentStage)
-    with project.create_bundle() as bundle:
-        for task in stage.get_tasks(dataset_hash=setup.benchmark_dataset_hash):
-            task.proceed(pathway_name="YES", bundle=bundle)
+    project = route_benchmark_to_consensus(client, setup)
     annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
     for parent in annotate.get_tasks():
         for i, sub in enumerate(parent.subtasks):

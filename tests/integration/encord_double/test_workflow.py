@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from benchmark_qa_local.encord_double import EncordDouble
 from benchmark_qa_local.encord_double.datasets import add_data_unit
-from benchmark_qa_local.encord_double.seed import StandardSetup
 from benchmark_qa_local.encord_double.state import DataUnit
-from encord import EncordUserClient, Project
+from encord import Project
 from encord.exceptions import InvalidArgumentsError
 from encord.workflow import (
     AgentStage,
@@ -18,6 +17,8 @@ from encord.workflow import (
     ReviewStage,
 )
 from encord.workflow.stages.consensus_annotation import ConsensusAnnotationTask
+
+from .conftest import route_benchmark_to_consensus
 
 TASKS = "v2 GET projects/{project}/workflow/stages/{stage}/tasks"
 ACTIONS = "v2 POST projects/{project}/workflow/stages/{stage}/actions"
@@ -148,15 +149,6 @@ def test_proceed_on_moved_task_rejects_the_whole_request(double, client, setup):
     assert _stage_of(double, setup.production_project_hash, str(second.data_hash)) == "Consensus 1 Annotate"
 
 
-def _route_benchmark_to_consensus(client: EncordUserClient, setup: StandardSetup) -> Project:
-    project = client.get_project(setup.production_project_hash)
-    stage = project.workflow.get_stage(name="Benchmark Task?", type_=AgentStage)
-    with project.create_bundle() as bundle:
-        for task in stage.get_tasks(dataset_hash=setup.benchmark_dataset_hash):
-            task.proceed(pathway_name="YES", bundle=bundle)
-    return project
-
-
 def _submit_all_subtasks(project: Project) -> list[ConsensusAnnotationTask]:
     annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
     parents = list(annotate.get_tasks())
@@ -167,7 +159,7 @@ def _submit_all_subtasks(project: Project) -> list[ConsensusAnnotationTask]:
 
 
 def test_consensus_annotation_creates_one_subtask_per_annotator(client, setup):
-    project = _route_benchmark_to_consensus(client, setup)
+    project = route_benchmark_to_consensus(client, setup)
     annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
     parents = list(annotate.get_tasks())
 
@@ -179,7 +171,7 @@ def test_consensus_annotation_creates_one_subtask_per_annotator(client, setup):
 
 
 def test_consensus_review_exposes_options_after_all_subtasks_submitted(double, client, setup):
-    project = _route_benchmark_to_consensus(client, setup)
+    project = route_benchmark_to_consensus(client, setup)
     annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
     review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
     parent = next(iter(annotate.get_tasks()))
@@ -197,7 +189,7 @@ def test_consensus_review_exposes_options_after_all_subtasks_submitted(double, c
 
 
 def test_consensus_reject_goes_to_archive_and_approve_to_complete(double, client, setup):
-    project = _route_benchmark_to_consensus(client, setup)
+    project = route_benchmark_to_consensus(client, setup)
     _submit_all_subtasks(project)
     review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
     first, second, third = list(review.get_tasks())

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from benchmark_qa.scoring import Ontology, score_label_rows
 from benchmark_qa_local.encord_double import EncordDouble, labels
-from benchmark_qa_local.encord_double.seed import StandardSetup
 from benchmark_qa_local.simulation import (
     EXPECTED_ORDER,
     Profile,
@@ -20,24 +19,14 @@ from benchmark_qa_local.simulation import (
     label_row_dict,
     write_ground_truth,
 )
-from encord import EncordUserClient, Project
-from encord.workflow import AgentStage, ConsensusAnnotationStage, ConsensusReviewStage
+from encord import Project
+from encord.workflow import ConsensusAnnotationStage, ConsensusReviewStage
 
-from tests.integration.encord_double.conftest import make_client
+from tests.integration.encord_double.conftest import make_client, route_benchmark_to_consensus
 
 from .conftest import seed_demo
 
 pytestmark = pytest.mark.integration
-
-
-def _route_benchmark_to_consensus(client: EncordUserClient, setup: StandardSetup) -> Project:
-    """Stands in for the routing agent, which lives elsewhere."""
-    project = client.get_project(setup.production_project_hash)
-    stage = project.workflow.get_stage(name="Benchmark Task?", type_=AgentStage)
-    with project.create_bundle() as bundle:
-        for task in stage.get_tasks(dataset_hash=setup.benchmark_dataset_hash):
-            task.proceed(pathway_name="YES", bundle=bundle)
-    return project
 
 
 def _read(project: Project, data_hash: str, branch: str) -> dict[str, Any]:
@@ -75,7 +64,7 @@ def test_ground_truth_does_not_depend_on_the_random_data_hashes(double, annotato
 
 def test_annotate_fills_every_branch_and_moves_tasks_to_consensus_review(double, client, setup, annotators):
     truth = write_ground_truth(client, setup, seed=2)
-    project = _route_benchmark_to_consensus(client, setup)
+    project = route_benchmark_to_consensus(client, setup)
 
     saved = annotate(client, setup, truth, annotators, seed=2)
 
@@ -115,7 +104,7 @@ def test_one_client_per_annotator_is_accepted(double, setup, annotators):
     truth = write_ground_truth(
         clients[next(iter(annotators))], setup, seed=3, data_hashes=setup.benchmark_data_hashes[:2]
     )
-    _route_benchmark_to_consensus(clients[next(iter(annotators))], setup)
+    route_benchmark_to_consensus(clients[next(iter(annotators))], setup)
 
     saved = annotate(clients, setup, truth, annotators, seed=3)
 
@@ -129,7 +118,7 @@ def test_one_client_per_annotator_is_accepted(double, setup, annotators):
 
 def test_an_annotator_without_a_profile_fails_before_anything_is_written(double, client, setup, annotators):
     truth = write_ground_truth(client, setup, seed=1)
-    _route_benchmark_to_consensus(client, setup)
+    route_benchmark_to_consensus(client, setup)
     partial: dict[str, Profile] = dict(list(annotators.items())[1:])
 
     with pytest.raises(KeyError, match="without a profile"):
@@ -145,7 +134,7 @@ def test_scores_recover_the_known_order_of_the_annotators(double, client, setup,
     """The key property: score each annotator's branch rows, as read back through the SDK, against the truth
     rows of the Benchmark Project; the mean over the ten tasks ranks the profiles in `EXPECTED_ORDER`."""
     truth = write_ground_truth(client, setup, seed=seed)
-    project = _route_benchmark_to_consensus(client, setup)
+    project = route_benchmark_to_consensus(client, setup)
     annotate(client, setup, truth, annotators, seed=seed)
 
     ontology = Ontology.from_dict(demo_ontology())
