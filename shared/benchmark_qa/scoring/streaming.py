@@ -106,9 +106,7 @@ def split_frames(raw: bytes) -> SplitRow | None:
     label_opens = []
     for k in np.flatnonzero((depth == 4) & (step == 1)).tolist():
         pos = int(events[k])
-        if raw[max(0, pos - 24) : pos].rstrip(b" \t\r\n").endswith(b'"labels":') or raw[max(0, pos - 24) : pos].replace(
-            b" ", b""
-        ).endswith(b'"labels":'):
+        if raw[max(0, pos - 24) : pos].translate(None, b" \t\r\n").endswith(b'"labels":'):  # whitespace anywhere
             label_opens.append(k)
     if not label_opens:
         return None
