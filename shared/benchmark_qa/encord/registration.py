@@ -105,14 +105,13 @@ def read_manifest(bucket: Bucket, key: str) -> dict[str, Any]:
 def manifest_keys(document: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     """Entry title -> the (bucket, key) of each file it imports, for mapping Encord's results back to objects."""
     entries: dict[str, list[tuple[str, str]]] = {}
-    for kind, items in document.items():
+    for items in document.values():
         if not isinstance(items, list):
             continue
         for item in items:
             urls = [v for k, v in item.items() if k == "objectUrl" or k.startswith("objectUrl_")]
             title = str(item.get("title") or "")
             entries.setdefault(title, []).extend(key_from_object_url(u) for u in urls)
-            _ = kind
     return entries
 
 
