@@ -200,17 +200,29 @@ class Ingest:
         )
 
     def _touch_group(self, classified: Classified) -> str:
-        """Note an upload into a group folder; returns the group's status (open, ready, claimed, ...)."""
+        """Note an upload into a group folder; returns the group's status (open, ready, claimed, ...).
+
+        A group held back by bad input (`failed`) is reopened: this upload may be the fix (a re-uploaded
+        zero-byte file, a missing file, a corrected sidecar), so the group closes again at the end of the batch.
+        """
         folder = classified.group_folder
         if classified.group_id is None or classified.dataset is None or classified.data_type is None or not folder:
             raise ValueError(f"{classified.obj.key}: classified into a group without a group id")
-        return self.repository.touch_group(
+        status = self.repository.touch_group(
             classified.group_id,
             dataset=classified.dataset.value,
             data_type=classified.data_type.value,
             title=classified.group_title or "",
             prefix=folder,  # the title folder, not the upload's own: members may sit in sub-folders
         )
+        if status == "failed":
+            self._reopen(classified.group_id)
+            return "ready"
+        return status
+
+    def _reopen(self, group_id: str) -> None:
+        self.repository.set_group_status(group_id, "ready")
+        self._ready_groups.add(group_id)
 
     def _skipped(self, classified: Classified) -> None:
         self.outcome.skipped += 1
@@ -227,10 +239,7 @@ class Ingest:
         group_id = classified.group_id or ""
         self._record(classified, "sidecar", None)
         status = self._touch_group(classified)
-        if status == "failed":  # a broken sidecar held the group back: this upload may fix it
-            self.repository.set_group_status(group_id, "ready")
-            self._ready_groups.add(group_id)
-        elif status in ("claimed", "in_manifest"):
+        if status in ("claimed", "in_manifest"):
             self._group_updates.append(self.repository.get_group(group_id))
 
     def _sidecar(self, classified: Classified) -> None:
@@ -238,16 +247,16 @@ class Ingest:
         described = classified.described_key
         if not described:
             return
+        if classified.group_id is not None:
+            # A per-file sidecar in a group folder: it may fix a group held back for missing or broken sidecars.
+            if self.repository.get_group(classified.group_id).get("status") == "failed":
+                self._reopen(classified.group_id)
+            return
         versions = self.repository.object_versions(classified.obj.bucket, described)
         if not versions:
             return  # the item has not arrived yet; its manifest entry will read this sidecar
         latest = versions[0]
-        if latest.role == Role.GROUP_MEMBER.value and latest.group_id:
-            # A per-file sidecar of a group member: it may fix a group held back for missing sidecars.
-            if self.repository.get_group(latest.group_id).get("status") == "failed":
-                self.repository.set_group_status(latest.group_id, "ready")
-                self._ready_groups.add(latest.group_id)
-        elif latest.status == "failed" and latest.role == Role.ITEM.value:
+        if latest.status == "failed" and latest.role == Role.ITEM.value:
             # The item was held back by a broken sidecar: this upload may fix it.
             if self.repository.set_object_status(
                 latest, "pending", expected=("failed",), gsi1=(PENDING, f"{_now_iso()}#{latest.key}")

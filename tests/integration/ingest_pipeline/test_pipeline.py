@@ -202,3 +202,39 @@ def test_a_group_closes_from_its_title_folder_whichever_sub_folder_came_last(wor
     (group,) = manifest["image_groups"]
     assert [group[f"objectUrl_{i}"].rsplit("/", 1)[-1] for i in range(len(group) - 2)] == ["cat.jpg", "dog.jpg"]
     assert {world.status(key)[0] for key in keys} == {"in_manifest"}
+
+
+def test_a_group_held_back_by_a_zero_byte_file_closes_once_the_file_is_uploaded_again(world: World) -> None:
+    world.run(world.put("benchmark/image-groups/birds/a.jpg"), world.put("benchmark/image-groups/birds/b.jpg", b""))
+    world.run(world.put("benchmark/image-groups/birds/_READY", b""))
+    status, reason = world.status("benchmark/image-groups/birds/a.jpg")
+    assert status == "failed"
+    assert reason is not None
+    assert "zero-byte" in reason
+    assert world.manifests() == []
+
+    world.run(world.put("benchmark/image-groups/birds/b.jpg", b"fixed"))
+
+    (manifest,) = world.manifests()
+    (group,) = manifest["image_groups"]
+    assert [group[f"objectUrl_{i}"].rsplit("/", 1)[-1] for i in range(2)] == ["a.jpg", "b.jpg"]
+    assert {world.status(f"benchmark/image-groups/birds/{n}.jpg")[0] for n in "ab"} == {"in_manifest"}
+
+
+def test_a_group_held_back_for_a_missing_per_file_sidecar_closes_once_it_arrives(world: World) -> None:
+    folder = "production/dicom/S2/"
+    world.run(world.put(folder + "a"), world.put(folder + "b"), world.put(folder + "a.meta.json", b"{}"))
+    world.run(world.put(folder + "_READY", b""))
+    status, reason = world.status(folder + "b")
+    assert status == "failed"
+    assert reason is not None
+    assert "no sidecar" in reason
+
+    world.run(world.put(folder + "b.meta.json", b"{}"))
+
+    (manifest,) = world.manifests()
+    assert [u.rsplit("/", 1)[-1] for k, u in manifest["dicom_series"][0].items() if k.startswith("objectUrl_")] == [
+        "a",
+        "b",
+    ]
+    assert {world.status(folder + n)[0] for n in "ab"} == {"in_manifest"}
