@@ -20,11 +20,11 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
-from benchmark_qa.scoring.metrics import Stat, stat
+from benchmark_qa.scoring.metrics import DetectionCounts, Stat, stat
 from benchmark_qa.store.scores import AnnotatorAggregate, AnnotatorResult, AttributeCounts, ClassCounts
 
 DEFAULT_MIN_TASKS = 20  # the peers survey's suggested minimum of gold items before an annotator is ranked
@@ -166,8 +166,9 @@ def _top(counter: Counter[str], limit: int) -> list[Count]:
 
 
 def _detection(tp: int, fp: int, fn: int) -> tuple[Stat, Stat, Stat]:
-    # The engine's own formulas (DetectionCounts.finish), applied to pooled counts.
-    return stat(tp, tp + fp), stat(tp, tp + fn), stat(2 * tp, 2 * tp + fp + fn, tp + (fp + fn) / 2)
+    """Precision, recall and F1 of pooled counts, by the engine's own formulas."""
+    counts = DetectionCounts(tp=tp, fp=fp, fn=fn).finish()
+    return cast(tuple[Stat, Stat, Stat], (counts.precision, counts.recall, counts.f1))  # finish() sets all three
 
 
 def _class_row(name: str, counts: ClassCounts) -> ClassRow:
