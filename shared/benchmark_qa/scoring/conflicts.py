@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from benchmark_qa.scoring.comparison import Comparison
 from benchmark_qa.scoring.config import Resolved
 from benchmark_qa.scoring.labels import LabelSet
-from benchmark_qa.scoring.ontology import FAMILIES, Ontology
+from benchmark_qa.scoring.ontology import Ontology
 from benchmark_qa.scoring.tracking import id_switch_events
 
 ConflictKind = Literal[
@@ -277,4 +277,4 @@ def aggregate_hints(conflicts: list[Conflict], limit: int = 5) -> list[str]:
     return out
 
 
-__all__ = ["FAMILIES", "Conflict", "aggregate_hints", "build_conflicts", "hint_for"]
+__all__ = ["Conflict", "aggregate_hints", "build_conflicts", "hint_for"]
