@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmark_qa.scoring.errors import ConfigError
-from benchmark_qa.scoring.ontology import SHAPE_FAMILY, Ontology
+from benchmark_qa.scoring.ontology import Ontology
 
 ShapeName = Literal[
     "bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point", "skeleton", "bitmask", "audio", "text"
@@ -191,4 +191,4 @@ def _yaml(text: str) -> Any:
         raise ValueError(str(exc)) from exc
 
 
-__all__ = ["SHAPE_FAMILY", "AttributeRule", "ClassRule", "Resolved", "ScoringConfig", "Thresholds", "Weights"]
+__all__ = ["AttributeRule", "ClassRule", "Resolved", "ScoringConfig", "Thresholds", "Weights"]
