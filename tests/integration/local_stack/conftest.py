@@ -217,18 +217,8 @@ def tiny_pump(tiny_stack: LocalStack, tiny_invoker: Invoker) -> EventSourcePump:
     return EventSourcePump(tiny_stack, tiny_invoker)
 
 
-# Proposed for tests/conftest.py: the real template, one stack per session.
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
+    """The real template, one stack per session."""
     with LocalStack(REAL_TEMPLATE) as stack:
         yield stack
-
-
-@pytest.fixture
-def invoker(local_stack: LocalStack) -> Invoker:
-    return Invoker(stack=local_stack)
-
-
-@pytest.fixture
-def pump(local_stack: LocalStack, invoker: Invoker) -> EventSourcePump:
-    return EventSourcePump(local_stack, invoker)
