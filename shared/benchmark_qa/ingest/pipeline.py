@@ -51,13 +51,11 @@ class ManifestWritten:
     key: str
     dataset: str
     entries: int
-    objects: int
 
 
 @dataclass
 class BatchOutcome:
     recorded: int = 0
-    duplicates: int = 0
     skipped: int = 0
     failed: int = 0
     manifests: list[ManifestWritten] = field(default_factory=list)
@@ -165,8 +163,6 @@ class Ingest:
         )
         if created:
             self.outcome.recorded += 1
-        else:
-            self.outcome.duplicates += 1
         return created
 
     def _item(self, classified: Classified) -> None:
@@ -184,7 +180,6 @@ class Ingest:
             return
         existing = self.repository.get_object(classified.obj.bucket, classified.obj.key, object_version(classified.obj))
         if existing is not None:  # already taken into the group's manifest by the listing at close
-            self.outcome.duplicates += 1
             return
         group = self.repository.get_group(group_id)
         self.outcome.failed += 1
@@ -327,7 +322,6 @@ class Ingest:
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
-        written.objects = len(claimed)
         self.outcome.manifests.append(written)
 
     def _single_item(self, record: ObjectRecord) -> SingleItem | None:
@@ -415,7 +409,6 @@ class Ingest:
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
-        written.objects = len(members)
         self.outcome.manifests.append(written)
 
     def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> None:
@@ -460,7 +453,7 @@ class Ingest:
         key = f"{self.layout.manifest_prefix}/{dataset}/{manifest_id}.json"
         # Same id -> same key: a retried write replaces the object with the same content.
         self.bucket.write(key, manifest.to_json_bytes(), "application/json")
-        return ManifestWritten(manifest_id, key, dataset, manifest.entry_count, 0)
+        return ManifestWritten(manifest_id, key, dataset, manifest.entry_count)
 
     # ------------------------------------------------------------------ sweep
     def sweep(self, now: datetime | None = None) -> BatchOutcome:
