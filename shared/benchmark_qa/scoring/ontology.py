@@ -65,10 +65,6 @@ class ObjectClass:
     skeleton_nodes: tuple[str, ...] = ()
     all_attributes: dict[str, AttributeNode] = field(default_factory=dict)  # by path
 
-    @property
-    def family(self) -> str:
-        return SHAPE_FAMILY.get(self.shape, "unsupported")
-
 
 @dataclass(frozen=True, slots=True)
 class ClassificationClass:
