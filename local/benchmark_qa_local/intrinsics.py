@@ -18,6 +18,28 @@ RefLookup = Callable[[str], Any]
 AttLookup = Callable[[str, str], Any]
 
 
+def references(value: Any) -> set[str]:
+    """Logical ids (and parameter / pseudo-parameter names) a value refers to: Ref, Fn::GetAtt, and ${X} /
+    ${X.Attr} inside Fn::Sub, less the Sub's own variables."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    elif isinstance(value, dict):
+        for key, argument in value.items():
+            if key == "Ref":
+                found.add(str(argument))
+            elif key == "Fn::GetAtt":
+                found.add(str(argument.split(".")[0] if isinstance(argument, str) else argument[0]))
+            elif key == "Fn::Sub":
+                text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+                names = {m.group(1).strip().split(".")[0] for m in SUB_VARIABLE.finditer(str(text))}
+                found |= (names - set(variables)) | references(variables)
+            else:
+                found |= references(argument)
+    return found
+
+
 class Intrinsics:
     def __init__(
         self,

@@ -15,7 +15,7 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 from benchmark_qa_local.deployment import LocalDeployment, PhysicalResource
-from benchmark_qa_local.intrinsics import SUB_VARIABLE
+from benchmark_qa_local.intrinsics import references
 from benchmark_qa_local.template import FUNCTION_TYPE, TemplateError
 
 logger = logging.getLogger(__name__)
@@ -48,32 +48,6 @@ class ProvisioningReport:
     unsupported: dict[str, str] = field(default_factory=dict)
 
 
-def _references(value: Any) -> set[str]:
-    """Logical ids a value depends on (Ref, GetAtt, ${X} / ${X.Attr} inside Sub)."""
-    found: set[str] = set()
-    if isinstance(value, list):
-        for item in value:
-            found |= _references(item)
-    elif isinstance(value, dict):
-        for key, argument in value.items():
-            if key == "Ref":
-                found.add(str(argument))
-            elif key == "Fn::GetAtt":
-                found.add(str(argument.split(".")[0] if isinstance(argument, str) else argument[0]))
-            elif key == "Fn::Sub":
-                text = argument if isinstance(argument, str) else argument[0]
-                found |= {name.split(".")[0] for name in _sub_names(str(text))}
-                if not isinstance(argument, str):
-                    found |= _references(argument[1])
-            else:
-                found |= _references(argument)
-    return found
-
-
-def _sub_names(text: str) -> list[str]:
-    return [m.group(1).strip() for m in SUB_VARIABLE.finditer(text)]
-
-
 class Provisioner:
     def __init__(
         self,
@@ -96,7 +70,7 @@ class Provisioner:
         for logical_id, resource in resources.items():
             depends_on = resource.get("DependsOn", [])
             depends = {depends_on} if isinstance(depends_on, str) else set(depends_on)
-            graph[logical_id] = (depends | _references(resource.get("Properties", {}))) & set(resources)
+            graph[logical_id] = (depends | references(resource.get("Properties", {}))) & set(resources)
         return list(TopologicalSorter(graph).static_order())
 
     def create_all(self) -> ProvisioningReport:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from benchmark_qa import observability
+from benchmark_qa_local.intrinsics import SUB_VARIABLE, references
 from benchmark_qa_local.template import FUNCTION_TYPE, SamTemplate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +30,6 @@ FUNCTION_ALARM_METRICS = ("Errors", "Throttles")
 HANDLER_DECORATORS = {"logger.inject_lambda_context", "metrics.log_metrics", "tracer.capture_lambda_handler"}
 # Keys under which a resource (or a SAM event) names where its failed messages go.
 DEAD_LETTER_KEYS = {"DeadLetterConfig", "DeadLetterQueue", "OnFailure"}
-SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +38,6 @@ def template() -> SamTemplate:
 
 
 # ---------------------------------------------------------------------- reading the template
-
-
-def references(value: Any) -> set[str]:
-    """Logical ids a value refers to: Ref, Fn::GetAtt, and ${X} / ${X.Attr} inside Fn::Sub."""
-    found: set[str] = set()
-    if isinstance(value, list):
-        for item in value:
-            found |= references(item)
-    elif isinstance(value, dict):
-        for key, argument in value.items():
-            if key == "Ref":
-                found.add(str(argument))
-            elif key == "Fn::GetAtt":
-                found.add(str(argument).split(".")[0] if isinstance(argument, str) else str(argument[0]))
-            elif key == "Fn::Sub":
-                text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-                found |= {name.split(".")[0] for name in SUB_VARIABLE.findall(str(text))} - set(variables)
-                found |= references(variables)
-            else:
-                found |= references(argument)
-    return found
 
 
 def _walk(value: Any) -> Iterator[tuple[str, Any]]:
