@@ -33,7 +33,6 @@ VISIBILITY = {"invisible": 0, "occluded": 1, "selfOccluded": 1, "visible": 2}
 @dataclass(slots=True)
 class DataUnit:
     hash: str
-    title: str
     sequence: int
     width: float | None
     height: float | None
@@ -357,7 +356,6 @@ class _RowReader:
             self.units.append(
                 DataUnit(
                     str(unit.get("data_hash", unit_hash)),
-                    str(unit.get("data_title", "")),
                     sequence,
                     float(width) if width else None,
                     float(height) if height else None,
