@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import mimetypes
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError, ErrorKind, invalid, not_found
+from .paging import make_page_token, read_page_token
 from .state import DoubleState, StorageFolder, StorageItem
 
 # Storage item type -> the lower-case encord DataType of the data unit it backs.
@@ -103,23 +103,6 @@ def _folder_and_descendants(state: DoubleState, folder_uuid: str) -> set[str]:
         found |= more
 
 
-def _encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _decode_offset(token: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        if not text.startswith("offset:"):
-            raise ValueError(text)
-        offset = int(text[len("offset:") :])
-        if offset < 0:
-            raise ValueError(text)
-        return offset
-    except ValueError as exc:
-        raise invalid(f"Bad page token {token!r}") from exc
-
-
 def list_items(
     state: DoubleState, folder_uuid: str, filters: ItemFilters, page_size: int, page_token: str | None
 ) -> tuple[list[StorageItem], str | None]:
@@ -144,10 +127,10 @@ def list_items(
         matching.sort(key=lambda i: (i.name, i.uuid), reverse=filters.desc)
     else:
         matching.sort(key=lambda i: (i.created_at, i.uuid), reverse=filters.desc)
-    start = _decode_offset(page_token) if page_token else 0
+    start = read_page_token("offset", page_token) if page_token else 0
     page = matching[start : start + page_size]
     end = start + len(page)
-    return page, (_encode_offset(end) if end < len(matching) else None)
+    return page, (make_page_token("offset", end) if end < len(matching) else None)
 
 
 def get_items(state: DoubleState, item_uuids: list[str]) -> list[StorageItem]:

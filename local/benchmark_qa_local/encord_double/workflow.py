@@ -7,13 +7,13 @@ only when all items succeed.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import invalid, not_found
 from .labels import find_row
+from .paging import make_page_token, read_page_token
 from .state import DoubleState, Project, Stage, StageType, Subtask, Task, TaskStatus, utc_now
 
 
@@ -126,27 +126,13 @@ def _matches(state: DoubleState, task: Task, filters: TaskFilters) -> bool:
     return all(checks)
 
 
-def _encode_token(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        if not text.startswith("seq:"):
-            raise ValueError(text)
-        return int(text[4:])
-    except ValueError as exc:
-        raise invalid(f"Invalid page token {token!r}") from exc
-
-
 def list_tasks(
     state: DoubleState, project: Project, stage_uuid: str, filters: TaskFilters, page_token: str | None
 ) -> tuple[list[Task], str | None]:
     """One page of a stage queue, ordered by arrival. The token is a cursor (the last seq seen), so tasks
     leaving the stage between pages do not shift the rest, while tasks arriving later show up at the end."""
     get_stage(project, stage_uuid)
-    after = _decode_token(page_token) if page_token else 0
+    after = read_page_token("seq", page_token) if page_token else 0
     queue = sorted(
         (
             t
@@ -157,7 +143,7 @@ def list_tasks(
     )
     page = queue[: state.settings.page_size]
     more = len(queue) > len(page)
-    return page, (_encode_token(page[-1].seq) if more else None)
+    return page, (make_page_token("seq", page[-1].seq) if more else None)
 
 
 def _task_in_stage(txn: _Txn, stage: Stage, task_uuid: str) -> Task:

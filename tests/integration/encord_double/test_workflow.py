@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from benchmark_qa_local.encord_double import EncordDouble
 from benchmark_qa_local.encord_double.datasets import add_data_unit
+from benchmark_qa_local.encord_double.errors import ApiError, ErrorKind
+from benchmark_qa_local.encord_double.paging import make_page_token, read_page_token
 from benchmark_qa_local.encord_double.state import DataUnit
 from encord import Project
 from encord.exceptions import InvalidArgumentsError
@@ -254,3 +256,18 @@ def test_approve_is_not_allowed_in_agent_stage(double, client, setup):
             setup.production_stages["Benchmark Task?"],
             [{"taskUuid": task.uuid, "action": "APPROVE"}],
         )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        make_page_token("offset", 3),  # a storage listing's token
+        make_page_token("seq", -1),
+        "not-a-token",
+    ],
+)
+def test_a_task_page_token_the_double_did_not_make_is_invalid_arguments(token: str) -> None:
+    assert read_page_token("seq", make_page_token("seq", 7)) == 7
+    with pytest.raises(ApiError) as raised:
+        read_page_token("seq", token)
+    assert raised.value.kind is ErrorKind.INVALID_ARGUMENTS
