@@ -200,23 +200,29 @@ class Ingest:
         A group held back by bad input (`failed`) is reopened: this upload may be the fix (a re-uploaded
         zero-byte file, a missing file, a corrected sidecar), so the group closes again at the end of the batch.
         """
+        status = self._touch(classified)
+        if status == "failed":
+            self._reopen(classified)
+            return "ready"
+        return status
+
+    def _touch(self, classified: Classified) -> str:
         folder = classified.group_folder
         if classified.group_id is None or classified.dataset is None or classified.data_type is None or not folder:
             raise ValueError(f"{classified.obj.key}: classified into a group without a group id")
-        status = self.repository.touch_group(
+        return self.repository.touch_group(
             classified.group_id,
             dataset=classified.dataset.value,
             data_type=classified.data_type.value,
             title=classified.group_title or "",
             prefix=folder,  # the title folder, not the upload's own: members may sit in sub-folders
         )
-        if status == "failed":
-            self._reopen(classified.group_id)
-            return "ready"
-        return status
 
-    def _reopen(self, group_id: str) -> None:
+    def _reopen(self, classified: Classified) -> None:
+        group_id = classified.group_id or ""
         self.repository.set_group_status(group_id, "ready")
+        # Touched again once ready: back among the open groups, so the sweep closes it if this batch cannot.
+        self._touch(classified)
         self._ready_groups.add(group_id)
 
     def _skipped(self, classified: Classified) -> None:
@@ -245,7 +251,7 @@ class Ingest:
         if classified.group_id is not None:
             # A per-file sidecar in a group folder: it may fix a group held back for missing or broken sidecars.
             if self.repository.get_group(classified.group_id).get("status") == "failed":
-                self._reopen(classified.group_id)
+                self._reopen(classified)
             return
         versions = self.repository.object_versions(classified.obj.bucket, described)
         if not versions:

@@ -238,3 +238,16 @@ def test_a_group_held_back_for_a_missing_per_file_sidecar_closes_once_it_arrives
         "b",
     ]
     assert {world.status(folder + n)[0] for n in "ab"} == {"in_manifest"}
+
+
+def test_a_reopened_group_is_closed_by_the_sweep_when_its_batch_ends_early(world: World) -> None:
+    folder = "benchmark/image-sequences/lap/"
+    world.run(world.put(folder + "f1.jpg"), world.put(folder + "f2.jpg", b""), world.put(folder + "_READY", b""))
+    assert world.status(folder + "f1.jpg")[0] == "failed"
+
+    world.ingest().accept(world.put(folder + "f2.jpg", b"fixed"))  # the batch ends before its flush
+
+    world.ingest().sweep(now=datetime.now(UTC) + timedelta(seconds=world.layout.group_quiet_seconds + 1))
+    (manifest,) = world.manifests()
+    assert len(manifest["image_groups"]) == 1
+    assert {world.status(folder + n)[0] for n in ("f1.jpg", "f2.jpg")} == {"in_manifest"}
