@@ -58,9 +58,15 @@ def conditional(write: Callable[..., object], **request: Any) -> bool:
 
 
 def _is_condition_failure(error: Exception) -> bool:
-    response = getattr(error, "response", None)
-    code = (response or {}).get("Error", {}).get("Code")
-    return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+    response = getattr(error, "response", None) or {}
+    code = response.get("Error", {}).get("Code")
+    if code == "TransactionCanceledException":
+        # Only a condition that did not hold is an answer. A transaction cancelled for a conflict with another
+        # write to the same item (two workers adding to one annotator's aggregates), throttling or a validation
+        # error wrote nothing and must fail, so the message is retried instead of the result being lost.
+        reasons = {r.get("Code") for r in response.get("CancellationReasons", [])}
+        return "ConditionalCheckFailed" in reasons and reasons <= {"ConditionalCheckFailed", "None"}
+    return bool(code == "ConditionalCheckFailedException")
 
 
 def query(table: Table, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -63,8 +63,11 @@ def test_nothing_is_read_until_the_items_are_asked_for() -> None:
     assert next(items) == {"sk": "a"}
 
 
-def refusal(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}}, "UpdateItem")
+def refusal(code: str, reasons: list[str] | None = None) -> ClientError:
+    response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
 
 
 def test_a_write_whose_condition_holds_is_made_with_its_request() -> None:
@@ -74,12 +77,35 @@ def test_a_write_whose_condition_holds_is_made_with_its_request() -> None:
     assert requests == [{"Key": {"pk": "p"}, "ConditionExpression": "attribute_exists(pk)"}]
 
 
-@pytest.mark.parametrize("code", ["ConditionalCheckFailedException", "TransactionCanceledException"])
-def test_a_condition_that_does_not_hold_is_false(code: str) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        refusal("ConditionalCheckFailedException"),
+        refusal("TransactionCanceledException", ["None", "None", "ConditionalCheckFailed"]),
+    ],
+)
+def test_a_condition_that_does_not_hold_is_false(error: ClientError) -> None:
     def write(**request: Any) -> None:
-        raise refusal(code)
+        raise error
 
     assert conditional(write, Key={"pk": "p"}) is False
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        ["None", "TransactionConflict", "None"],  # another worker was adding to the same aggregate
+        ["ConditionalCheckFailed", "ThrottlingError"],
+        ["ValidationError"],
+        [],
+    ],
+)
+def test_a_transaction_cancelled_for_anything_but_its_condition_is_raised(reasons: list[str]) -> None:
+    def write(**request: Any) -> None:
+        raise refusal("TransactionCanceledException", reasons)
+
+    with pytest.raises(ClientError):
+        conditional(write, TransactItems=[])
 
 
 def test_any_other_failure_is_raised() -> None:
