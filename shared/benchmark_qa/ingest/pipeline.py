@@ -470,8 +470,9 @@ class Ingest:
             self._recover(manifest)
         self._write_singles(list(self.repository.pending_singles(older_than=stale)))
         quiet = (now - timedelta(seconds=self.layout.group_quiet_seconds)).isoformat(timespec="milliseconds")
-        if not self.layout.require_ready_marker:
-            for group in self.repository.quiet_groups(quiet):
+        for group in self.repository.quiet_groups(quiet):
+            # With require_ready_marker, only groups whose marker came (and whose batch did not close them).
+            if group.get("status") == "ready" or not self.layout.require_ready_marker:
                 self.close_group(group["pk"].removeprefix("GROUP#"))
         return self.flush()
 

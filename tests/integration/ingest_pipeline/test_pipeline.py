@@ -251,3 +251,20 @@ def test_a_reopened_group_is_closed_by_the_sweep_when_its_batch_ends_early(world
     (manifest,) = world.manifests()
     assert len(manifest["image_groups"]) == 1
     assert {world.status(folder + n)[0] for n in ("f1.jpg", "f2.jpg")} == {"in_manifest"}
+
+
+def test_with_require_ready_marker_the_sweep_closes_ready_groups_only(world: World) -> None:
+    layout = Layout(require_ready_marker=True)
+    later = datetime.now(UTC) + timedelta(seconds=layout.group_quiet_seconds + 1)
+    unmarked = world.ingest(layout)
+    unmarked.accept(world.put("production/image-groups/open/a.jpg"))
+    unmarked.flush()
+    marked = world.ingest(layout)  # its batch ends before its flush
+    marked.accept(world.put("production/image-groups/done/a.jpg"))
+    marked.accept(world.put("production/image-groups/done/_READY", b""))
+
+    world.ingest(layout).sweep(now=later)
+
+    (manifest,) = world.manifests()
+    assert [g["title"] for g in manifest["image_groups"]] == ["done"]
+    assert world.status("production/image-groups/open/a.jpg")[0] == "pending"
