@@ -183,12 +183,6 @@ class Invoker:
         self._sandboxes[key] = sandbox
         return sandbox, True
 
-    def forget(self, logical_id: str | None = None) -> None:
-        """Drop warm environments (all, or one function's), so the next call is a cold start."""
-        with self._lock:
-            for key in [k for k in self._sandboxes if logical_id in (None, k[0])]:
-                del self._sandboxes[key]
-
     # ------------------------------------------------------------------ invoke
 
     def invoke(self, logical_id: str, event: Any, *, cold: bool = False) -> InvocationResult:
