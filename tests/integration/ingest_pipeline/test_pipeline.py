@@ -16,6 +16,7 @@ from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.pipeline import Ingest, UploadEvent
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
+from benchmark_qa_local.cli import main
 from benchmark_qa_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -268,3 +269,20 @@ def test_with_require_ready_marker_the_sweep_closes_ready_groups_only(world: Wor
     (manifest,) = world.manifests()
     assert [g["title"] for g in manifest["image_groups"]] == ["done"]
     assert world.status("production/image-groups/open/a.jpg")[0] == "pending"
+
+
+def test_status_shows_where_each_object_is(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.run(world.put("benchmark/ok.jpg"), world.put("benchmark/what.xyz"))
+    table = world.stack.physical_id("StateTable")
+
+    assert main(["status", "--table", table, "--prefix", "benchmark/"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (manifest_id,) = {r.manifest_id for r in world.repository.all_objects() if r.key == "benchmark/ok.jpg"}
+    assert lines[1].split() == ["in_manifest", "benchmark/ok.jpg", "manifest", str(manifest_id)]
+    assert lines[2].startswith("skipped")
+    assert "benchmark/what.xyz: unknown file type" in lines[2]
+    assert lines[-1] == "total: 1 in_manifest, 1 skipped"
+
+    assert main(["status", "--table", table, "--status", "skipped", "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert (record["key"], record["status"]) == ("benchmark/what.xyz", "skipped")
