@@ -50,17 +50,15 @@ def run(args: argparse.Namespace) -> int:
 
     state_path: Path | None = args.state
     state = DoubleState.load(state_path) if state_path is not None and state_path.exists() else DoubleState()
+    setup = seed_standard_setup(state) if args.seed_demo else None  # before the double syncs its tasks
+    double = EncordDouble(state, port=args.port, host=args.host, state_path=state_path)
     info: dict[str, object] = {}
-    if args.seed_demo:
-        setup = seed_standard_setup(state)
-        double = EncordDouble(state, port=args.port, host=args.host, state_path=state_path)
+    if setup is not None:
         key = double.register_key()
         info = {
             "setup": dataclasses.asdict(setup),
             "private_key_path": str(_write_key(args.key_file, key.private_openssh)),
         }
-    else:
-        double = EncordDouble(state, port=args.port, host=args.host, state_path=state_path)
 
     stop = threading.Event()
 
