@@ -9,7 +9,6 @@ import pytest
 from benchmark_qa.scoring import Ontology, score_label_rows
 from benchmark_qa_local.simulation import (
     PROFILES,
-    SMALL_AREA,
     annotator_label_row,
     demo_ontology,
     demo_ontology_structure,
@@ -77,7 +76,6 @@ def test_ground_truth_is_deterministic_and_has_mixed_sizes():
             assert obj.box.y + obj.box.h <= 1
     assert {o.cls for s in scenes for o in s.objects} == set(CLASSES)
     assert {s.weather for s in scenes} == {"sunny", "rain"}
-    assert SMALL_AREA < 0.01
 
 
 def test_ground_truth_rows_parse_with_the_sdk_and_the_engine():
