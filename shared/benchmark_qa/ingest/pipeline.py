@@ -5,7 +5,8 @@ docs/layout.md: a group closes when its `_READY` marker arrives (at the end of t
 has been uploaded into it for `group_quiet_seconds` (the scheduled sweep). At close, the group's members are
 taken from a strongly consistent S3 listing of its folder, not from the events received so far, so upload
 order and the spread of files across batches do not matter. A file that lands in a group after it closed
-is recorded as failed with what to do; it is never dropped silently.
+is recorded as failed with what to do; it is never dropped silently. A group held back by bad input is
+reopened by the next upload into its folder, which may be the fix.
 
 Single items are written into a manifest at the end of the batch that brought them. Every step is a
 conditional state change, and the sweep finishes whatever a crash left half-done:
