@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, ScoresRepository
+from benchmark_qa.store.table import state_table
 from benchmark_qa_local.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[3]
@@ -85,8 +86,6 @@ def aws_env() -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def seeded(aws_env: LocalStack) -> Seeded:
-    import boto3
-
     name = aws_env.physical_id("StateTable")
-    results, errors = seed(ScoresRepository(boto3.resource("dynamodb").Table(name)))
+    results, errors = seed(ScoresRepository(state_table(name)))
     return Seeded(table=name, results=results, open_errors=errors)

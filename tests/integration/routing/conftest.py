@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from benchmark_qa.encord.routing import Router, RoutingTarget
 from benchmark_qa.store.routing import RoutingRepository
+from benchmark_qa.store.table import state_table
 from benchmark_qa_local.encord_double import DoubleState, EncordDouble
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.stack import LocalStack
@@ -72,9 +73,4 @@ def aws_env(routing_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Local
 
 @pytest.fixture
 def repository(aws_env: LocalStack) -> RoutingRepository:
-    import boto3
-
-    table = boto3.resource("dynamodb", endpoint_url=aws_env.endpoint_url, region_name=aws_env.region).Table(
-        aws_env.physical_id("StateTable")
-    )
-    return RoutingRepository(table)
+    return RoutingRepository(state_table(aws_env.physical_id("StateTable"), aws_env.region))
