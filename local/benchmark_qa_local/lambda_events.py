@@ -168,7 +168,6 @@ def function_url_event(
     query: str = "",
     url_id: str = "local",
     region: str = "us-east-1",
-    account_id: str = "123456789012",
     source_ip: str = "127.0.0.1",
     at: datetime | None = None,
 ) -> dict[str, Any]:

@@ -221,7 +221,7 @@ def create_rows(
     return out
 
 
-def save_rows(state: DoubleState, project: Project, label_hashes: list[str], labels: list[dict[str, Any]]) -> None:
+def save_rows(project: Project, label_hashes: list[str], labels: list[dict[str, Any]]) -> None:
     if len(label_hashes) != len(labels):
         raise invalid("uid and labels lengths differ")
     rows = []

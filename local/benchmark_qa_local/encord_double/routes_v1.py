@@ -46,7 +46,7 @@ def save_label_rows(state: DoubleState, resource: str, uid: Any, payload: Any) -
     bodies = payload.get("labels") if payload.get("multi_request") else [payload]
     if not isinstance(bodies, list):
         raise invalid("labels must be a list")
-    labels.save_rows(state, workflow.get_project(state, resource), _uids(uid), bodies)
+    labels.save_rows(workflow.get_project(state, resource), _uids(uid), bodies)
     return True
 
 
