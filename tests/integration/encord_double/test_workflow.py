@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from benchmark_qa_local.encord_double import EncordDouble
+from benchmark_qa_local.encord_double import EncordDouble, workflow
 from benchmark_qa_local.encord_double.datasets import add_data_unit
 from benchmark_qa_local.encord_double.errors import ApiError, ErrorKind
 from benchmark_qa_local.encord_double.paging import make_page_token, read_page_token
@@ -75,7 +75,7 @@ def test_agent_tasks_paginate_with_server_page_size(double, client, setup):
     assert double.counts.get(TASKS) == 4  # pages of 2, 2, 2, 1
 
 
-def test_agent_task_filters(double, client, setup):
+def test_agent_task_filters(client, setup):
     stage = client.get_project(setup.production_project_hash).workflow.get_stage(
         name="Benchmark Task?", type_=AgentStage
     )
@@ -172,7 +172,7 @@ def test_consensus_annotation_creates_one_subtask_per_annotator(client, setup):
         assert all(s.label_branch_name != "main" for s in parent.subtasks)
 
 
-def test_consensus_review_exposes_options_after_all_subtasks_submitted(double, client, setup):
+def test_consensus_review_exposes_options_after_all_subtasks_submitted(client, setup):
     project = route_benchmark_to_consensus(client, setup)
     annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
     review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
@@ -190,7 +190,7 @@ def test_consensus_review_exposes_options_after_all_subtasks_submitted(double, c
     assert all(o.label_hash is None for o in task.options)  # no annotator saved labels
 
 
-def test_consensus_reject_goes_to_archive_and_approve_to_complete(double, client, setup):
+def test_consensus_reject_goes_to_archive_and_approve_to_complete(client, setup):
     project = route_benchmark_to_consensus(client, setup)
     _submit_all_subtasks(project)
     review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
@@ -224,7 +224,7 @@ def test_bundled_move_and_move_of_absent_task(double, client, setup):
         tasks[0].move(destination_stage_uuid=archive.uuid)
 
 
-def test_review_assign_release_and_assignee_filter(double, client, setup):
+def test_review_assign_release_and_assignee_filter(client, setup):
     project = client.get_project(setup.benchmark_project_hash)
     annotate = project.workflow.get_stage(name="Annotate 1", type_=AnnotationStage)
     review = project.workflow.get_stage(name="Review 1", type_=ReviewStage)
@@ -242,11 +242,8 @@ def test_review_assign_release_and_assignee_filter(double, client, setup):
     assert str(task.data_hash) in {str(t.data_hash) for t in annotate.get_tasks()}
 
 
-def test_approve_is_not_allowed_in_agent_stage(double, client, setup):
-    # The SDK offers no approve on agent tasks, so check the state machine rejects it at the HTTP level.
-    from benchmark_qa_local.encord_double import workflow
-    from benchmark_qa_local.encord_double.errors import ApiError
-
+def test_approve_is_not_allowed_in_agent_stage(double, setup):
+    # The SDK offers no approve on agent tasks, so the state machine is asked directly.
     project = double.state.projects[setup.production_project_hash]
     task = next(iter(project.tasks.values()))
     with pytest.raises(ApiError):

@@ -130,7 +130,7 @@ def test_an_annotator_without_a_profile_fails_before_anything_is_written(double,
 
 
 @pytest.mark.parametrize("seed", [101, 202, 303])
-def test_scores_recover_the_known_order_of_the_annotators(double, client, setup, annotators, seed):
+def test_scores_recover_the_known_order_of_the_annotators(client, setup, annotators, seed):
     """The key property: score each annotator's branch rows, as read back through the SDK, against the truth
     rows of the Benchmark Project; the mean over the ten tasks ranks the profiles in `EXPECTED_ORDER`."""
     truth = write_ground_truth(client, setup, seed=seed)
