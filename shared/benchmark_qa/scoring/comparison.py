@@ -738,7 +738,7 @@ def _classification_answers(ctx: _Context, records: list[AnswerRecord], gaps: li
         if not ts and not as_:
             continue
         bounds = sorted({int(v) for c in (*ts, *as_) for s, e in c.frames for v in (s, e + 1)})
-        rule_for = _rule_for(ctx.config, cls.name, ctx.config.resolve(cls.name, "classification", ctx.data_type), True)
+        rule_for = _rule_for(ctx.config, cls.name, ctx.config.resolve(None, "classification", ctx.data_type), True)
         segments: list[tuple[int, int, Any, Any]] = []
         for s, e in itertools.pairwise(bounds):
             tc = next((c for c in reversed(ts) if ((c.frames[:, 0] <= s) & (c.frames[:, 1] >= s)).any()), None)

@@ -146,9 +146,13 @@ class ScoringConfig(BaseModel):
             _check_attributes(name, rule, set(item.all_attributes))
         return self
 
-    def resolve(self, class_name: str, shape: str, data_type: str = "image") -> Resolved:
+    def resolve(self, class_name: str | None, shape: str, data_type: str = "image") -> Resolved:
+        """Thresholds of an object class; `class_name` None for a classification (defaults and shape level only:
+        a classification's own rules are applied by attribute_rule, and an object class of the same name must
+        not leak into it)."""
         merged: dict[str, Any] = DEFAULTS.model_dump()
-        for level in (self.defaults, self.shapes.get(shape), self.classes.get(class_name)):  # type: ignore[call-overload]
+        by_class = self.classes.get(class_name) if class_name is not None else None
+        for level in (self.defaults, self.shapes.get(shape), by_class):  # type: ignore[call-overload]
             if level is not None:
                 merged.update({k: v for k, v in level.model_dump(exclude={"attributes"}).items() if v is not None})
         if merged.get("node_sigmas") is None:

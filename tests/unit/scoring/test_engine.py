@@ -123,6 +123,16 @@ def test_class_threshold_override_changes_matching(ontology: Ontology) -> None:
     assert tight.parameters["classes"]["Truck"]["match"] == 0.2
 
 
+def test_object_class_rules_do_not_reach_a_classification_of_the_same_name(structure: dict[str, Any]) -> None:
+    renamed = {**structure, "objects": [{**structure["objects"][0], "name": "caption"}, *structure["objects"][1:]]}
+    ontology = Ontology.from_dict(renamed)
+    strict_objects = ScoringConfig.load({"classes": {"caption": {"text_similarity": 1.0}}})
+    report = score_label_rows(ontology, *pair("image"), strict_objects)
+    assert report.classifications["caption"].correct == 1  # the classification keeps the default 0.9
+    strict = ScoringConfig.load({"classifications": {"caption": {"text_similarity": 1.0}}})
+    assert score_label_rows(ontology, *pair("image"), strict).classifications["caption"].correct == 0
+
+
 def test_empty_frames_agree(ontology: Ontology) -> None:
     truth, labels = pair("img_group")
     for unit in (*truth["data_units"].values(), *labels["data_units"].values()):
