@@ -265,9 +265,14 @@ class Ingest:
             ):
                 self._singles[(latest.bucket, latest.key, latest.version)] = latest
         elif latest.status in ("claimed", "in_manifest", "registered") and latest.role == Role.ITEM.value:
-            item = self._single_item(latest)
-            if item is not None:
-                self._metadata_updates.append(item)
+            try:
+                self._metadata_updates.append(self._single_item(latest))
+            except SidecarError as error:
+                # The item is already on its way to Encord as it was: the sidecar is what needs fixing.
+                obj = classified.obj
+                sidecar = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+                if sidecar is not None:
+                    self._fail(sidecar, error)
 
     def _deleted(self, obj: S3Object) -> None:
         for record in self.repository.object_versions(obj.bucket, obj.key):
@@ -315,7 +320,12 @@ class Ingest:
         self._finish_single_manifest(manifest_id, dataset, claimed)
 
     def _finish_single_manifest(self, manifest_id: str, dataset: str, claimed: list[ObjectRecord]) -> None:
-        items = [item for item in (self._single_item(r) for r in claimed) if item is not None]
+        items = []
+        for record in claimed:
+            try:
+                items.append(self._single_item(record))
+            except SidecarError as error:  # a broken sidecar holds the item back until it is fixed
+                self._fail(record, error)
         included = {item.obj.key for item in items}
         claimed = [r for r in claimed if r.key in included]
         if not items:
@@ -331,8 +341,8 @@ class Ingest:
         )
         self.outcome.manifests.append(written)
 
-    def _single_item(self, record: ObjectRecord) -> SingleItem | None:
-        """The manifest entry of one object, with its sidecar. A broken sidecar holds the item back."""
+    def _single_item(self, record: ObjectRecord) -> SingleItem:
+        """The manifest entry of one object, with its sidecar. Raises SidecarError for a broken sidecar."""
         obj = S3Object(
             bucket=record.bucket,
             key=record.key,
@@ -341,21 +351,17 @@ class Ingest:
             version_id=record.version_id,
             content_type=record.content_type,
         )
-        try:
-            sidecar = self._read_sidecar(record.key + self.layout.sidecar_suffix)
-            if sidecar is not None:
-                check_fits(sidecar, DataType(record.data_type or ""), record.key + self.layout.sidecar_suffix)
-        except SidecarError as error:
-            self.outcome.failed += 1
-            self.repository.set_object_status(
-                record, "failed", reason=str(error), gsi1=(ATTENTION, f"{_now_iso()}#{record.key}")
-            )
-            return None
-        return SingleItem(
-            obj=obj,
-            dataset=Dataset(record.dataset or ""),
-            data_type=DataType(record.data_type or ""),
-            sidecar=sidecar,
+        data_type = DataType(record.data_type or "")
+        sidecar_key = record.key + self.layout.sidecar_suffix
+        sidecar = self._read_sidecar(sidecar_key)
+        if sidecar is not None:
+            check_fits(sidecar, data_type, sidecar_key)
+        return SingleItem(obj=obj, dataset=Dataset(record.dataset or ""), data_type=data_type, sidecar=sidecar)
+
+    def _fail(self, record: ObjectRecord, error: SidecarError) -> None:
+        self.outcome.failed += 1
+        self.repository.set_object_status(
+            record, "failed", reason=str(error), gsi1=(ATTENTION, f"{_now_iso()}#{record.key}")
         )
 
     def _read_sidecar(self, key: str) -> Sidecar | None:

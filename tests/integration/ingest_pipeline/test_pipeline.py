@@ -286,3 +286,15 @@ def test_status_shows_where_each_object_is(world: World, capsys: pytest.CaptureF
     assert main(["status", "--table", table, "--status", "skipped", "--format", "json"]) == 0
     (record,) = json.loads(capsys.readouterr().out)
     assert (record["key"], record["status"]) == ("benchmark/what.xyz", "skipped")
+
+
+def test_a_broken_sidecar_after_its_item_was_sent_fails_the_sidecar_not_the_item(world: World) -> None:
+    world.run(world.put("benchmark/dog.jpg"))
+    world.run(world.put("benchmark/dog.jpg.meta.json", b"{broken"))
+
+    assert world.status("benchmark/dog.jpg") == ("in_manifest", None)
+    status, reason = world.status("benchmark/dog.jpg.meta.json")
+    assert status == "failed"
+    assert reason is not None
+    assert "not valid UTF-8 JSON" in reason
+    assert len(world.manifests()) == 1, "no metadata update for a broken sidecar"
