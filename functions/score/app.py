@@ -10,17 +10,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import ScoringSettings, load
-from benchmark_qa.consensus_scoring import ConsensusScorer, SqsTaskQueue, run_schedule
-from benchmark_qa.encord.client import encord_client
-from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
+from benchmark_qa.consensus_scoring import SqsTaskQueue, open_scoring, run_schedule
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 
 settings = load(ScoringSettings)
 repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
-target = ConsensusTarget.from_settings(settings)
-engine_config = settings.engine_config()
 queue = SqsTaskQueue(settings.score_queue_url, settings.aws_region) if settings.score_queue_url else None
 
 
@@ -32,14 +28,7 @@ class ScoringFailed(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    review = ConsensusReview(encord_client(settings), target).open()
-    scorer = ConsensusScorer(
-        review,
-        repository,
-        project_hash=settings.production_project_hash,
-        config=engine_config,
-        comment_feedback=settings.comment_feedback,
-    )
+    review, scorer = open_scoring(settings, repository)
     report = run_schedule(
         review,
         scorer,

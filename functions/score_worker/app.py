@@ -12,9 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import ScoringSettings, load
-from benchmark_qa.consensus_scoring import ConsensusScorer, ScoreMessage
-from benchmark_qa.encord.client import encord_client
-from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
+from benchmark_qa.consensus_scoring import ScoreMessage, open_scoring
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
@@ -22,8 +20,6 @@ from pydantic import ValidationError
 
 settings = load(ScoringSettings)
 repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
-target = ConsensusTarget.from_settings(settings)
-engine_config = settings.engine_config()
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
@@ -39,14 +35,7 @@ class TasksNotMoved(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    review = ConsensusReview(encord_client(settings), target).open()
-    scorer = ConsensusScorer(
-        review,
-        repository,
-        project_hash=settings.production_project_hash,
-        config=engine_config,
-        comment_feedback=settings.comment_feedback,
-    )
+    _, scorer = open_scoring(settings, repository)
 
     def record_handler(record: SQSRecord) -> None:
         try:

@@ -36,6 +36,8 @@ from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCou
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
+    from benchmark_qa.config import ScoringSettings
+    from benchmark_qa.encord.consensus import ConsensusReview
     from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig
 
 SQS_BATCH_LIMIT = 10  # entries per SendMessageBatch
@@ -363,6 +365,23 @@ class ConsensusScorer:
                 continue
             self._store.record_feedback(task.uuid, result.annotator, result.label_hash)
             report.feedback_posted += 1
+
+
+def open_scoring(settings: ScoringSettings, store: ScoreStore) -> tuple[ConsensusReview, ConsensusScorer]:
+    """The review stage over the SDK, checked against the settings, and a scorer on it: what ScoreFunction and
+    ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process)."""
+    from benchmark_qa.encord.client import encord_client
+    from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
+
+    review = ConsensusReview(encord_client(settings), ConsensusTarget.from_settings(settings)).open()
+    scorer = ConsensusScorer(
+        review,
+        store,
+        project_hash=settings.production_project_hash,
+        config=settings.engine_config(),
+        comment_feedback=settings.comment_feedback,
+    )
+    return review, scorer
 
 
 # ---------------------------------------------------------------------------------------------- the schedule
