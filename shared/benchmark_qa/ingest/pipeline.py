@@ -125,7 +125,7 @@ class Ingest:
         self._singles: dict[tuple[str, str, str], ObjectRecord] = {}  # (bucket, key, version) -> record
         self._ready_groups: set[str] = set()
         self._metadata_updates: list[SingleItem] = []
-        self._group_updates: list[dict[str, Any]] = []
+        self._group_updates: list[tuple[dict[str, Any], Classified]] = []  # (closed group, its new sidecar)
 
     # ------------------------------------------------------------------ events
     def accept(self, event: UploadEvent) -> None:
@@ -242,7 +242,7 @@ class Ingest:
         self._record(classified, "sidecar", None)
         status = self._touch_group(classified)
         if status in ("claimed", "in_manifest"):
-            self._group_updates.append(self.repository.get_group(group_id))
+            self._group_updates.append((self.repository.get_group(group_id), classified))
 
     def _sidecar(self, classified: Classified) -> None:
         self._record(classified, "sidecar", None)
@@ -269,10 +269,7 @@ class Ingest:
                 self._metadata_updates.append(self._single_item(latest))
             except SidecarError as error:
                 # The item is already on its way to Encord as it was: the sidecar is what needs fixing.
-                obj = classified.obj
-                sidecar = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
-                if sidecar is not None:
-                    self._fail(sidecar, error)
+                self._fail_sidecar(classified, str(error))
 
     def _deleted(self, obj: S3Object) -> None:
         for record in self.repository.object_versions(obj.bucket, obj.key):
@@ -358,11 +355,18 @@ class Ingest:
             check_fits(sidecar, data_type, sidecar_key)
         return SingleItem(obj=obj, dataset=Dataset(record.dataset or ""), data_type=data_type, sidecar=sidecar)
 
-    def _fail(self, record: ObjectRecord, error: SidecarError) -> None:
+    def _fail(self, record: ObjectRecord, error: SidecarError | str) -> None:
         self.outcome.failed += 1
         self.repository.set_object_status(
             record, "failed", reason=str(error), gsi1=(ATTENTION, f"{_now_iso()}#{record.key}")
         )
+
+    def _fail_sidecar(self, sidecar: Classified, reason: str) -> None:
+        """A sidecar that came after its item or group was sent, and cannot be used: the sidecar needs fixing."""
+        obj = sidecar.obj
+        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+        if record is not None:
+            self._fail(record, reason)
 
     def _read_sidecar(self, key: str) -> Sidecar | None:
         raw = self.bucket.read(key, limit=self.layout.max_sidecar_bytes)
@@ -448,9 +452,11 @@ class Ingest:
         for item in self._metadata_updates:
             by_dataset.setdefault(item.dataset.value, []).append(item)
         manifests += [(d, build_manifest(items, region=self.region, layout=layout)) for d, items in by_dataset.items()]
-        for group in self._group_updates:
+        for group, sidecar in self._group_updates:
             manifest, _, error = self._group_manifest(group, layout)
-            if manifest is not None and error is None:
+            if error is not None:
+                self._fail_sidecar(sidecar, error)
+            elif manifest is not None:
                 manifests.append((group["dataset"], manifest))
         for dataset, manifest in manifests:
             manifest_id = _manifest_id(datetime.now(UTC))

@@ -298,3 +298,20 @@ def test_a_broken_sidecar_after_its_item_was_sent_fails_the_sidecar_not_the_item
     assert reason is not None
     assert "not valid UTF-8 JSON" in reason
     assert len(world.manifests()) == 1, "no metadata update for a broken sidecar"
+
+
+def test_a_group_sidecar_after_the_group_was_sent_updates_it_or_is_marked_failed(world: World) -> None:
+    folder = "benchmark/image-groups/fish/"
+    world.run(world.put(folder + "1.jpg"), world.put(folder + "_READY", b""))
+
+    world.run(world.put(folder + "_meta.json", json.dumps({"clientMetadata": {"sea": "north"}}).encode()))
+    (update,) = [m for m in world.manifests() if m["upsert_metadata"]]
+    assert update["image_groups"][0]["clientMetadata"] == {"sea": "north"}
+
+    world.run(world.put(folder + "_meta.json", b"{broken"))
+    status, reason = world.status(folder + "_meta.json")
+    assert status == "failed"
+    assert reason is not None
+    assert "not valid UTF-8 JSON" in reason
+    assert len(world.manifests()) == 2, "no update for a broken sidecar"
+    assert world.status(folder + "1.jpg")[0] == "in_manifest"
