@@ -23,6 +23,7 @@ from benchmark_qa.bucket import Bucket
 from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.manifest import ImportManifest
 from benchmark_qa.ingest.urls import key_from_object_url
+from benchmark_qa.store.table import conditional
 from benchmark_qa.store.uploads import ATTENTION, ObjectRecord, UploadsRepository
 
 if TYPE_CHECKING:
@@ -157,11 +158,13 @@ class Registrar:
         if not record:
             # A manifest the user wrote by hand into the manifests folder: register it too.
             dataset = dataset_from_key(key, self.manifest_prefix)
-            try:
-                self.repository.create_manifest(manifest_id, dataset=dataset.value, manifest_kind="external")
-            except Exception as error:
-                if "ConditionalCheckFailed" not in repr(error):
-                    raise
+            # Another invocation may have created it first: that is fine, the status moves below are conditional.
+            conditional(
+                self.repository.create_manifest,
+                manifest_id=manifest_id,
+                dataset=dataset.value,
+                manifest_kind="external",
+            )
             self.repository.set_manifest_status(manifest_id, "written", expected=("claimed",), s3_key=key)
             record = self.repository.get_manifest(manifest_id)
         if record.get("status") != "written":

@@ -190,3 +190,29 @@ def test_the_storage_folder_is_opened_once_per_invocation_not_per_manifest(app: 
 
     assert {r.status for k, r in objects(app).items() if k.endswith(".jpg")} == {"registered"}
     assert app.double.counts.get(folder_gets) == polls  # each poll polled both manifests
+
+
+def test_a_manifest_written_by_hand_is_registered_once(app: App) -> None:
+    url = f"https://{app.bucket}.s3.us-east-1.amazonaws.com/elsewhere/cat.jpg"
+    document = {"images": [{"objectUrl": url, "title": "cat"}], "skip_duplicate_urls": True}
+    key = "manifests/benchmark/by-hand.json"
+    app.upload(key, json.dumps(document).encode())
+    app.pump.drain()
+    # The notification again (at-least-once), before and after the poller finishes the job.
+    body = {
+        "Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": app.bucket}, "object": {"key": key}}}]
+    }
+    queue = app.stack.physical_id("RegisterQueue")
+    app.stack.boto3_client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+    for _ in range(5):
+        app.pump.drain()
+        app.pump.fire_schedule("RegisterFunction").raise_for_error()
+    app.stack.boto3_client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+    app.pump.drain()
+
+    manifest = repository(app).get_manifest("by-hand")
+    assert manifest["manifest_kind"] == "external"
+    assert manifest["status"] == "registered", manifest
+    assert storage_urls(app)[url] == 1
+    with app.double.locked() as state:
+        assert len(state.upload_jobs) == 1
