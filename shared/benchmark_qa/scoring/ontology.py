@@ -157,14 +157,9 @@ class Ontology:
             )
         return cls(objects, classifications)
 
+    # by name only: scoring looks rules up by name, so a config keyed by featureNodeHash would pass and do nothing
     def object_named(self, name: str) -> ObjectClass | None:
-        for obj in self.objects:
-            if name in (obj.name, obj.hash):
-                return obj
-        return None
+        return next((obj for obj in self.objects if obj.name == name), None)
 
     def classification_named(self, name: str) -> ClassificationClass | None:
-        for item in self.classifications:
-            if name in (item.name, item.hash):
-                return item
-        return None
+        return next((item for item in self.classifications if item.name == name), None)

@@ -151,6 +151,10 @@ def test_config_validation_names_the_culprit(ontology: Ontology) -> None:
         ScoringConfig.load({"classes": {"Car": {"attributes": {"color": {}}}}}).validate_against(ontology)
     with pytest.raises(ConfigError, match=r"unknown skeleton node.*'nose'"):
         ScoringConfig.load({"classes": {"Person": {"node_sigmas": {"nose": 0.02}}}}).validate_against(ontology)
+    with pytest.raises(ConfigError, match=r"unknown object class 'truck001'.*Truck"):  # rules are looked up by name
+        ScoringConfig.load({"classes": {"truck001": {"match": 0.2}}}).validate_against(ontology)
+    with pytest.raises(ConfigError, match=r"unknown classification 'clscapt1'.*caption"):
+        ScoringConfig.load({"classifications": {"clscapt1": {"text_similarity": 0.5}}}).validate_against(ontology)
     with pytest.raises(ConfigError, match="invalid scoring config"):
         ScoringConfig.load({"defaults": {"match": 1.5}})
     ok = ScoringConfig.load('{"classes": {"Person": {"node_sigmas": {"head": 0.025}}}}').validate_against(ontology)
