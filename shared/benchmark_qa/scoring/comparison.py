@@ -678,6 +678,7 @@ def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]
     order = sel[np.lexsort((matches.frame[sel], matches.a_obj[sel], matches.t_obj[sel], matches.du[sel]))]
     key = np.stack([matches.du[order], matches.t_obj[order], matches.a_obj[order]], axis=1)
     cut = np.nonzero((np.diff(key, axis=0) != 0).any(axis=1))[0] + 1
+    rules_by_class: dict[int, Callable[[AttributeNode], AttributeRule]] = {}  # one memo per class, not per pair
     for chunk in np.split(order, cut):
         du, x, y = int(matches.du[chunk[0]]), int(matches.t_obj[chunk[0]]), int(matches.a_obj[chunk[0]])
         frames = matches.frame[chunk]
@@ -685,7 +686,9 @@ def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]
         cls = ctx.ontology.objects[t.class_index]
         if not cls.attributes:
             continue
-        rule_for = _rule_for(ctx.config, cls.name, ctx.rules[cls.index], False)
+        rule_for = rules_by_class.get(cls.index)
+        if rule_for is None:
+            rule_for = rules_by_class[cls.index] = _rule_for(ctx.config, cls.name, ctx.rules[cls.index], False)
         n, first, last = len(frames), int(frames.min()), int(frames.max())
         for outcome in compare_tree(cls.attributes, t.answers, a.answers, rule_for):
             records.append(_record("object", cls.name, outcome, du, first, last, n, t.hash, a.hash))
