@@ -16,6 +16,7 @@ from benchmark_qa.encord.client import encord_client
 from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingTarget, run_routing
 from benchmark_qa.encord.webhook import WebhookRejected, verify_notification
 from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.secrets import secret_string
 from benchmark_qa.store.routing import RoutingRepository
 from benchmark_qa.store.table import state_table
 
@@ -48,12 +49,7 @@ def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _webhook_secret() -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    if not settings.webhook_secret:
-        return ""
-    secret = parameters.get_secret(settings.webhook_secret, max_age=300)
-    return secret if isinstance(secret, str) else ""
+    return secret_string(settings.webhook_secret) if settings.webhook_secret else ""
 
 
 def _webhook(event: dict[str, Any]) -> dict[str, Any]:

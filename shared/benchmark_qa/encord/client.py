@@ -1,21 +1,25 @@
-"""The Encord client: one per process, built from the SSH key in Secrets Manager.
+"""The Encord client: one per process and key, built from the SSH key in Secrets Manager (re-read at most every
+SECRET_MAX_AGE_SECONDS, so a rotated key is used by warm containers within that time).
 
 The key never reaches a log or an error: the SDK's own error for a non-Ed25519 key quotes the whole key,
 so every failure while loading it is replaced by `EncordKeyError`, which names only the secret."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from typing import TYPE_CHECKING
 
 from benchmark_qa.config import EncordSettings
+from benchmark_qa.secrets import SecretNotText, secret_string
 
 if TYPE_CHECKING:
     from encord.user_client import EncordUserClient
 
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, float, int, float], EncordUserClient] = {}
+# settings -> (digest of the key it was built with, client); the digest, not the key, is what is compared.
+_clients: dict[tuple[str, str, float, int, float], tuple[str, EncordUserClient]] = {}
 
 
 class EncordKeyError(RuntimeError):
@@ -74,18 +78,14 @@ def encord_client(settings: EncordSettings) -> EncordUserClient:
         settings.encord_max_retries,
         settings.encord_backoff_factor,
     )
+    try:
+        secret = secret_string(settings.encord_key_secret)
+    except SecretNotText as error:
+        raise EncordKeyError(str(error)) from None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
     with _lock:
-        client = _clients.get(cache_key)
-        if client is None:
-            import boto3
-            from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-            # A provider of our own (not Powertools' module default) so the client honours the endpoint
-            # in force now: the local stack's, or AWS's.
-            provider = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
-            secret = provider.get(settings.encord_key_secret, max_age=300)
-            if not isinstance(secret, str):
-                raise EncordKeyError(f"secret '{settings.encord_key_secret}' is not a string secret")
-            client = client_from_key(secret, settings, secret_name=settings.encord_key_secret)
-            _clients[cache_key] = client
-        return client
+        cached = _clients.get(cache_key)
+        if cached is None or cached[0] != digest:
+            cached = (digest, client_from_key(secret, settings, secret_name=settings.encord_key_secret))
+            _clients[cache_key] = cached
+        return cached[1]

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import benchmark_qa.secrets
 import pytest
 from benchmark_qa.config import load
 from benchmark_qa.encord.webhook import sign
@@ -64,8 +65,6 @@ def _setup_with_sample_project(double: EncordDouble) -> StandardSetup:
 def _load_handler(
     monkeypatch: pytest.MonkeyPatch, stack: LocalStack, double: EncordDouble, setup: StandardSetup
 ) -> types.ModuleType:
-    from aws_lambda_powertools.utilities import parameters
-
     secrets = stack.boto3_client("secretsmanager")
     key = double.register_key()
     secrets.put_secret_value(SecretId=stack.physical_id("EncordKeySecret"), SecretString=key.private_openssh)
@@ -84,7 +83,7 @@ def _load_handler(
     # A fresh cold start: settings, table and cached secrets are per process.
     load.cache_clear()
     state_table.cache_clear()
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    monkeypatch.setattr(benchmark_qa.secrets, "_provider", None)
     spec = importlib.util.spec_from_file_location("route_app_under_test", REPO / "functions/route/app.py")
     assert spec is not None
     assert spec.loader is not None

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import boto3
 import pytest
+from benchmark_qa import secrets
 from benchmark_qa.config import EncordSettings
-from benchmark_qa.encord.client import EncordKeyError, client_from_key, normalise_key
+from benchmark_qa.encord import client as client_module
+from benchmark_qa.encord.client import EncordKeyError, client_from_key, encord_client, normalise_key
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from moto import mock_aws
 
 SETTINGS = EncordSettings(
     encord_key_secret="arn:aws:secretsmanager:us-east-1:1:secret:encord-key", encord_domain="http://127.0.0.1:9"
@@ -82,3 +87,50 @@ def test_a_pkcs8_key_is_refused_with_what_to_do() -> None:
 def test_json_without_a_private_key_field_names_the_field() -> None:
     with pytest.raises(EncordKeyError, match='"private_key"'):
         client_from_key(json.dumps({"key": "x"}), SETTINGS, secret_name="encord-key")
+
+
+@pytest.fixture
+def key_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """A secret holding an Ed25519 key in Secrets Manager (moto in process), and a fresh client cache."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(secrets, "_provider", None)
+    monkeypatch.setattr(client_module, "_clients", {})
+    with mock_aws():
+        manager = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = manager.create_secret(Name="encord-key", SecretString=openssh(ed25519.Ed25519PrivateKey.generate()))[
+            "ARN"
+        ]
+        yield manager, arn
+
+
+def test_warm_invocations_reuse_one_client(key_secret: tuple[Any, str]) -> None:
+    _, arn = key_secret
+    settings = SETTINGS.model_copy(update={"encord_key_secret": arn})
+
+    assert encord_client(settings) is encord_client(settings)
+
+
+def test_a_rotated_key_waits_for_the_cached_secret_to_expire(key_secret: tuple[Any, str]) -> None:
+    manager, arn = key_secret
+    settings = SETTINGS.model_copy(update={"encord_key_secret": arn})
+    first = encord_client(settings)
+    manager.put_secret_value(SecretId=arn, SecretString=openssh(ed25519.Ed25519PrivateKey.generate()))
+
+    assert encord_client(settings) is first, "within SECRET_MAX_AGE_SECONDS no request, the cached key is used"
+
+
+def test_a_rotated_key_gets_a_new_client_an_unchanged_one_keeps_its_client(
+    key_secret: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "SECRET_MAX_AGE_SECONDS", 0)  # every read goes to Secrets Manager
+    manager, arn = key_secret
+    settings = SETTINGS.model_copy(update={"encord_key_secret": arn})
+    first = encord_client(settings)
+    assert encord_client(settings) is first
+
+    manager.put_secret_value(SecretId=arn, SecretString=openssh(ed25519.Ed25519PrivateKey.generate()))
+    rotated = encord_client(settings)
+
+    assert rotated is not first
+    assert encord_client(settings) is rotated
