@@ -31,6 +31,9 @@ class Bucket(Protocol):
     def list(self, prefix: str) -> Iterator[S3Object]:
         """The current version of every object under prefix."""
 
+    def content_type(self, key: str) -> str | None:
+        """The object's Content-Type (listings and notifications carry none), or None when there is no such key."""
+
 
 class S3Bucket:
     def __init__(self, name: str, region: str | None = None) -> None:
@@ -60,6 +63,14 @@ class S3Bucket:
 
     def write(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
+
+    def content_type(self, key: str) -> str | None:
+        try:
+            return self._s3.head_object(Bucket=self.name, Key=key).get("ContentType")
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise
 
     def list(self, prefix: str) -> Iterator[S3Object]:
         paginator = self._s3.get_paginator("list_object_versions")

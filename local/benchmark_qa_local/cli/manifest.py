@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmark_qa.ingest.items import Dataset, S3Object, SkipReason, classify
+from benchmark_qa.ingest.items import Dataset, S3Object, with_content_type
 from benchmark_qa.ingest.layout import Layout
 
 if TYPE_CHECKING:
@@ -103,18 +103,6 @@ def _list(s3: S3Client, bucket: str, prefix: str) -> Iterator[S3Object]:
             )
 
 
-def _with_content_types(s3: S3Client, objects: list[S3Object], layout: Layout) -> list[S3Object]:
-    # Listing has no content type: ask S3 only for objects the extension cannot type.
-    result = []
-    for listed in objects:
-        obj = listed
-        if classify(listed, layout).skip is SkipReason.UNKNOWN_TYPE:
-            head = s3.head_object(Bucket=listed.bucket, Key=listed.key)
-            obj = listed.model_copy(update={"content_type": head.get("ContentType")})
-        result.append(obj)
-    return result
-
-
 def _region(s3: S3Client, bucket: str, explicit: str | None) -> str:
     if explicit:
         return explicit
@@ -155,22 +143,19 @@ def _report(result: ScanResult) -> None:
 
 def _scan(args: argparse.Namespace, layout: Layout) -> ScanResult:
     import boto3
+    from benchmark_qa.bucket import S3Bucket
     from benchmark_qa.ingest.scan import scan
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     bucket, prefix = _split_source(args.source)
 
-    def read(key: str) -> bytes:
-        # One byte over the limit is enough to refuse an oversized sidecar.
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-        data: bytes = body.read(layout.max_sidecar_bytes + 1)
-        body.close()
-        return data
-
     try:
         s3 = boto3.client("s3")
         region = _region(s3, bucket, args.region)
-        objects = _with_content_types(s3, list(_list(s3, bucket, prefix)), layout)
+        store = S3Bucket(bucket)
+        objects = [with_content_type(o, layout, store.content_type) for o in _list(s3, bucket, prefix)]
+        # One byte over the limit is enough to refuse an oversized sidecar; a key deleted since the listing reads empty.
+        read = lambda key: store.read(key, limit=layout.max_sidecar_bytes) or b""  # noqa: E731
         return scan(objects, read, region=region, layout=layout)
     except NoCredentialsError as exc:
         raise _Fatal("no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from benchmark_qa.ingest.layout import Layout
 
 
@@ -140,6 +142,17 @@ def type_from_content_type(content_type: str | None) -> DataType | None:
         if lowered.startswith(prefix):
             return data_type
     return None
+
+
+def with_content_type(obj: S3Object, layout: Layout, content_type_of: Callable[[str], str | None]) -> S3Object:
+    """`obj` with its S3 content type when the extension alone cannot type it (an unknown extension, or a group
+    member that is not an image by name). S3 listings and notifications carry no content type, so this asks for it
+    (`content_type_of(key)`, one HEAD request) for those objects only."""
+    if obj.content_type is not None:
+        return obj
+    if classify(obj, layout).skip not in (SkipReason.UNKNOWN_TYPE, SkipReason.WRONG_GROUP_MEMBER):
+        return obj
+    return obj.model_copy(update={"content_type": content_type_of(obj.key)})
 
 
 def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911 - a decision table reads best flat

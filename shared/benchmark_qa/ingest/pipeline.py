@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from benchmark_qa.bucket import Bucket, normal_version
-from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify
+from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify, with_content_type
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
 from benchmark_qa.ingest.scan import scan
@@ -133,7 +133,7 @@ class Ingest:
         if not event.created:
             self._deleted(event.obj)
             return
-        classified = classify(event.obj, self.layout)
+        classified = classify(with_content_type(event.obj, self.layout, self.bucket.content_type), self.layout)
         handler = {
             Role.ITEM: self._item,
             Role.GROUP_MEMBER: self._member,
@@ -390,7 +390,8 @@ class Ingest:
         """The group's manifest from a consistent listing of its folder, by the same rules as
         `benchmark-qa manifest` (scan): returns (manifest or None, its members, the error that holds it back)."""
         group_id = group["pk"].removeprefix("GROUP#")
-        mine = [c for c in (classify(o, layout) for o in self.bucket.list(group["prefix"])) if c.group_id == group_id]
+        listed = (with_content_type(o, layout, self.bucket.content_type) for o in self.bucket.list(group["prefix"]))
+        mine = [c for c in (classify(o, layout) for o in listed) if c.group_id == group_id]
         result = scan(
             (c.obj for c in mine),
             lambda key: self.bucket.read(key, limit=layout.max_sidecar_bytes) or b"",

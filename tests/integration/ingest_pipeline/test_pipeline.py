@@ -30,8 +30,9 @@ class World:
         self.repository = UploadsRepository(state_table(stack.physical_id("StateTable"), stack.region))
         self.layout = Layout()
 
-    def put(self, key: str, body: bytes = b"x") -> UploadEvent:
-        response = self.s3.put_object(Bucket=self.bucket_name, Key=key, Body=body)
+    def put(self, key: str, body: bytes = b"x", content_type: str | None = None) -> UploadEvent:
+        extra = {"ContentType": content_type} if content_type else {}
+        response = self.s3.put_object(Bucket=self.bucket_name, Key=key, Body=body, **extra)
         obj = S3Object(bucket=self.bucket_name, key=key, size=len(body), etag=response["ETag"].strip('"'))
         return UploadEvent(created=True, obj=obj, region="us-east-1")
 
@@ -315,3 +316,22 @@ def test_a_group_sidecar_after_the_group_was_sent_updates_it_or_is_marked_failed
     assert "not valid UTF-8 JSON" in reason
     assert len(world.manifests()) == 2, "no update for a broken sidecar"
     assert world.status(folder + "1.jpg")[0] == "in_manifest"
+
+
+def test_an_object_the_extension_cannot_type_is_typed_by_its_content_type(world: World) -> None:
+    # Notifications carry no content type: the pipeline asks S3 for it, as `benchmark-qa manifest` does.
+    typed = world.put("production/scan-0001.raw", b"img", content_type="image/png")
+    untyped = world.put("production/notes.raw", b"?", content_type="application/octet-stream")
+    member = world.put("production/image-groups/lot/cam1.raw", b"g", content_type="image/jpeg")
+    marker = world.put("production/image-groups/lot/_READY", b"")
+
+    world.run(typed, untyped, member, marker)
+
+    assert world.status("production/scan-0001.raw")[0] == "in_manifest"
+    assert world.status("production/image-groups/lot/cam1.raw")[0] == "in_manifest"
+    status, reason = world.status("production/notes.raw")
+    assert status == "skipped"
+    assert "application/octet-stream" in (reason or "")
+    manifests = world.manifests()
+    assert [i["title"] for m in manifests for i in m.get("images", [])] == ["scan-0001.raw"]
+    assert [g["title"] for m in manifests for g in m.get("image_groups", [])] == ["lot"]
