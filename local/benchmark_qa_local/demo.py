@@ -30,6 +30,7 @@ from unittest import mock
 from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
 from benchmark_qa.store.uploads import ObjectRecord
 
+from benchmark_qa_local.cli.status import render_table
 from benchmark_qa_local.encord_double import DoubleState
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.offline import OfflineApp, offline_app
@@ -138,13 +139,7 @@ def register(world: DemoWorld, say: Print, rounds: int = 20) -> None:
         if statuses <= {"registered", "failed", "skipped"}:
             break
     say("status of every uploaded object (benchmark-qa status):")
-    for record in world.objects():
-        detail = record.reason or ""
-        if record.status == "registered" and record.encord:
-            detail = f"data {record.encord.get('data_hash')}"
-        say(f"  {record.status:<11} {record.key:<48} {detail}")
-    counts = Counter(r.status for r in world.objects())
-    say("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    say(render_table(world.objects()))
     with world.double.locked() as state:
         for dataset in state.datasets.values():
             units = [u for u in state.data_units.values() if u.dataset_hash == dataset.dataset_hash]

@@ -1,5 +1,5 @@
 """`benchmark-qa status`: where each uploaded object is: pending, in a manifest, registered (with its Encord
-hashes), skipped or failed (with why and what to do)."""
+hashes), skipped or failed (with why and what to do); and the queue messages that were not S3 notifications."""
 
 from __future__ import annotations
 
@@ -52,8 +52,12 @@ def run(args: argparse.Namespace) -> int:
         print("benchmark-qa status: name the state table with --table or $STATE_TABLE", file=sys.stderr)
         return 2
     records = rows(args.table, args.status, args.prefix)
+    bad = UploadsRepository(state_table(args.table)).bad_messages()
     if args.format == "json":
-        print(json.dumps([r.__dict__ for r in records], indent=1, default=str))
-    else:
-        print(render_table(records))
+        print(json.dumps({"objects": [r.__dict__ for r in records], "bad_messages": bad}, indent=1, default=str))
+        return 0
+    print(render_table(records))
+    if bad:
+        print(f"\n{len(bad)} queue message(s) were not S3 notifications (recorded, never retried):")
+        print("\n".join(f"  {m['received_at']}  {m['message_id']}  {m['reason']}" for m in bad))
     return 0

@@ -174,9 +174,14 @@ class UploadsRepository:
         )
         return [ObjectRecord.from_item(i) for i in items]
 
-    def needing_attention(self) -> list[ObjectRecord]:
+    def bad_messages(self) -> list[dict[str, str]]:
+        """Queue messages that were not S3 notifications (`record_bad_message`), oldest first."""
         items = query(self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :a", values={":a": ATTENTION})
-        return [ObjectRecord.from_item(i) for i in items if i.get("kind") == "object"]
+        return [
+            {"message_id": i["pk"].removeprefix("MESSAGE#"), "received_at": i["received_at"], "reason": i["reason"]}
+            for i in items
+            if i.get("kind") == "bad_message"
+        ]
 
     def all_objects(self) -> Iterator[ObjectRecord]:
         """Every object record (a scan: for the status command, not for the Lambdas)."""

@@ -285,8 +285,16 @@ def test_status_shows_where_each_object_is(world: World, capsys: pytest.CaptureF
     assert lines[-1] == "total: 1 in_manifest, 1 skipped"
 
     assert main(["status", "--table", table, "--status", "skipped", "--format", "json"]) == 0
-    (record,) = json.loads(capsys.readouterr().out)
+    shown = json.loads(capsys.readouterr().out)
+    (record,) = shown["objects"]
     assert (record["key"], record["status"]) == ("benchmark/what.xyz", "skipped")
+    assert shown["bad_messages"] == []
+
+    world.repository.record_bad_message("m-1", "not an S3 notification: no Records", "{}")
+    assert main(["status", "--table", table]) == 0
+    out = capsys.readouterr().out
+    assert "1 queue message(s) were not S3 notifications" in out
+    assert "m-1  not an S3 notification: no Records" in out
 
 
 def test_a_broken_sidecar_after_its_item_was_sent_fails_the_sidecar_not_the_item(world: World) -> None:
