@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            events = parse_notification(record.body, settings.aws_region)
+            events = parse_notification(record.body)
         except BadMessage as error:
             # Not an S3 notification: retrying cannot help. Recorded as MESSAGE#<id> (gsi1 ATTENTION) with its body.
             logger.error("bad ingest message", extra={"message_id": record.message_id, "reason": str(error)})

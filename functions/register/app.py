@@ -65,7 +65,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         nonlocal bad_messages
         try:
-            uploads = parse_notification(record.body, settings.aws_region)
+            uploads = parse_notification(record.body)
         except BadMessage as error:
             logger.error("bad register message", extra={"message_id": record.message_id, "reason": str(error)})
             repository.record_bad_message(record.message_id, str(error), record.body)

@@ -43,7 +43,6 @@ class BadMessage(ValueError):
 class UploadEvent:
     created: bool
     obj: S3Object
-    region: str
 
 
 @dataclass
@@ -62,7 +61,7 @@ class BatchOutcome:
     manifests: list[ManifestWritten] = field(default_factory=list)
 
 
-def parse_notification(body: str, default_region: str) -> list[UploadEvent]:
+def parse_notification(body: str) -> list[UploadEvent]:
     """One SQS message body from an S3 notification -> its events. S3's test event yields none."""
     try:
         message = json.loads(body)
@@ -84,7 +83,6 @@ def parse_notification(body: str, default_region: str) -> list[UploadEvent]:
             events.append(
                 UploadEvent(
                     created=name.startswith("ObjectCreated"),
-                    region=str(record.get("awsRegion") or default_region),
                     # S3 sends keys form-encoded: '+' for a space, %XX for the rest (moto encodes '/' too).
                     obj=S3Object(
                         bucket=str(s3["bucket"]["name"]),

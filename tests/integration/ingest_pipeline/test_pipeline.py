@@ -34,7 +34,7 @@ class World:
         extra = {"ContentType": content_type} if content_type else {}
         response = self.s3.put_object(Bucket=self.bucket_name, Key=key, Body=body, **extra)
         obj = S3Object(bucket=self.bucket_name, key=key, size=len(body), etag=response["ETag"].strip('"'))
-        return UploadEvent(created=True, obj=obj, region="us-east-1")
+        return UploadEvent(created=True, obj=obj)
 
     def ingest(self, layout: Layout | None = None) -> Ingest:
         return Ingest(self.repository, S3Bucket(self.bucket_name), layout or self.layout, "us-east-1")
@@ -141,7 +141,7 @@ def test_a_file_deleted_before_its_manifest_is_not_sent(world: World) -> None:
     created = world.put("production/gone.jpg")
     ingest = world.ingest()
     ingest.accept(created)
-    ingest.accept(UploadEvent(created=False, obj=created.obj, region="us-east-1"))
+    ingest.accept(UploadEvent(created=False, obj=created.obj))
     ingest.flush()
 
     assert world.status("production/gone.jpg")[0] == "deleted"
