@@ -62,6 +62,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _report(outcome.manifests)
         metrics.add_metric(name="ObjectsRecorded", unit=MetricUnit.Count, value=outcome.recorded)
         metrics.add_metric(name="ObjectsSkipped", unit=MetricUnit.Count, value=outcome.skipped)
+        metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=outcome.failed)
     return dict(response)
 
 
