@@ -56,8 +56,8 @@ class RegistrationSettings(StoreSettings, EncordSettings):
 
 
 class RoutingSettings(StoreSettings, EncordSettings):
-    production_project_hash: str
-    benchmark_dataset_hash: str
+    production_project_hash: str = Field(min_length=1)  # empty (the template's default) fails at cold start
+    benchmark_dataset_hash: str = Field(min_length=1)
     agent_stage: str = "Benchmark Task?"
     yes_pathway: str = "YES"
     no_pathway: str = "NO"
