@@ -10,21 +10,41 @@ export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: install demo test lint typecheck pytest template-checks build bench clean
+.PHONY: install lock demo test lint typecheck pytest template-checks build soak bench clean
 
-$(BIN)/.installed: pyproject.toml
+# Everything is installed from lock files (exact versions, hashes checked): a fresh clone installs what CI
+# tested. pyproject.toml keeps the ranges; `make lock` rewrites the locks from them (docs/dependencies.md).
+PIP_VERSION := 26.3
+$(BIN)/.installed: pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q "pip==$(PIP_VERSION)"
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(CHECKOV_VENV)/.installed:
+$(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install -q "checkov==3.3.30"
+	$(CHECKOV_VENV)/bin/pip install -q "pip==$(PIP_VERSION)"
+	$(CHECKOV_VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/checkov.lock
 	touch $@
 
 install: $(BIN)/.installed
+
+# Rewrite the lock files from pyproject.toml, shared/requirements.in and requirements/checkov.in, keeping every
+# pin that still satisfies them; `make lock UPGRADE=1` moves everything to the newest allowed versions.
+UV_VERSION := 0.13.9
+LOCK_VENV := .venv-lock
+UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --generate-hashes --custom-compile-command "make lock" --fork-strategy fewest \
+	$(if $(UPGRADE),--upgrade,)
+$(LOCK_VENV)/bin/uv:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q "uv==$(UV_VERSION)"
+
+lock: $(LOCK_VENV)/bin/uv
+	$(UV_COMPILE) --python-version 3.11 --extra dev -o requirements/dev.lock pyproject.toml
+	$(UV_COMPILE) --python-version 3.12 --constraint requirements/dev.lock -o shared/requirements.txt \
+		shared/requirements.in
+	$(UV_COMPILE) --python-version 3.11 -o requirements/checkov.lock requirements/checkov.in
 
 # Headless Chromium for the leaderboard test (a Debian package; CI runs as root).
 CHROMIUM := /usr/bin/chromium
@@ -58,8 +78,12 @@ build: install
 # Every check that decides landing.
 test: lint typecheck template-checks pytest build
 
+# Long fault-injection runs at full scale (docs/soak.md); out of the default gate.
+soak: install
+	$(BIN)/python -m pytest -q -s -m soak -o timeout=3600
+
 bench: install build
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam build .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(LOCK_VENV) .aws-sam build .mypy_cache .ruff_cache

@@ -1,6 +1,8 @@
-"""A large stage through the deployed shape: ScoreFunction fans 2,000 tasks x 2 annotators out through ScoreQueue to
+"""A large stage through the deployed shape: ScoreFunction fans tasks x 2 annotators out through ScoreQueue to
 ScoreWorkerFunction while Encord answers 429s, 5xx and drops connections. Every task must be scored exactly once
-and archived; a message whose move failed comes back and only moves."""
+and archived; a message whose move failed comes back and only moves.
+
+The default gate runs 200 tasks (20 messages); `make soak` runs the 2,000-task stage (marker `soak`)."""
 
 from __future__ import annotations
 
@@ -16,22 +18,27 @@ from .test_scoring import precise_and_sloppy
 
 pytestmark = pytest.mark.integration
 
-TASKS = 2000
-BATCH = 100  # tasks per ScoreQueue message
+MESSAGES = 20  # ScoreQueue messages the stage is fanned out into, at every scale
+
+
+@pytest.fixture(params=[200, pytest.param(2000, marks=pytest.mark.soak)], ids=lambda n: f"{n}-tasks")
+def tasks(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
 
 
 @pytest.fixture
-def big_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    yield from start_app(monkeypatch, benchmark_items=TASKS, page_size=500)
+def big_app(monkeypatch: pytest.MonkeyPatch, tasks: int) -> Iterator[App]:
+    yield from start_app(monkeypatch, benchmark_items=tasks, page_size=500)
 
 
-def test_every_task_of_a_large_stage_is_scored_exactly_once_despite_faults(big_app: App) -> None:
+def test_every_task_of_a_large_stage_is_scored_exactly_once_despite_faults(big_app: App, tasks: int) -> None:
     app = big_app
+    batch = tasks // MESSAGES
     started = time.perf_counter()
     with app.double.locked() as state:
         seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes, branches=precise_and_sloppy(app))
-    assert len(seeded.tasks) == TASKS
-    app.set_env(SCORE_BATCH_SIZE=str(BATCH))
+    assert len(seeded.tasks) == tasks
+    app.set_env(SCORE_BATCH_SIZE=str(batch))
     app.double.configure_faults(
         FaultConfig(
             seed=11,
@@ -56,8 +63,8 @@ def test_every_task_of_a_large_stage_is_scored_exactly_once_despite_faults(big_a
     elapsed = time.perf_counter() - seeded_at
 
     assert payload["mode"] == "fan_out"
-    assert payload["stage_tasks"] == TASKS
-    assert payload["messages_sent"] == TASKS // BATCH
+    assert payload["stage_tasks"] == tasks
+    assert payload["messages_sent"] == tasks // batch
     assert drain.failures >= 1, "the message whose move failed was retried"
     assert drain.dead_letters == 0
     assert after["stage_tasks"] == 0, "nothing is left in the stage"
@@ -67,19 +74,19 @@ def test_every_task_of_a_large_stage_is_scored_exactly_once_despite_faults(big_a
     assert fired["drop"] > 0, fired
 
     results = list(app.scores.results())
-    assert len(results) == TASKS * 2
-    assert len({(r.task_uuid, r.annotator) for r in results}) == TASKS * 2
+    assert len(results) == tasks * 2
+    assert len({(r.task_uuid, r.annotator) for r in results}) == tasks * 2
     assert {(r.task_uuid, r.annotator) for r in results} == {(t, a) for t in seeded.tasks for a in (PRECISE, SLOPPY)}
     aggregates = {a.annotator: a for a in app.scores.aggregates()}
-    assert aggregates[PRECISE].tasks == aggregates[SLOPPY].tasks == TASKS
-    assert aggregates[PRECISE].score_sum / TASKS > aggregates[SLOPPY].score_sum / TASKS
+    assert aggregates[PRECISE].tasks == aggregates[SLOPPY].tasks == tasks
+    assert aggregates[PRECISE].score_sum / tasks > aggregates[SLOPPY].score_sum / tasks
     stages = app.stage_of()
-    assert Counter(stages[t] for t in seeded.tasks) == {"Archive": TASKS}
+    assert Counter(stages[t] for t in seeded.tasks) == {"Archive": tasks}
     assert app.scores.errors() == []
 
     requests = app.double.counts.total()
     print(  # measured numbers for docs/consensus-scoring.md (pytest -s)
-        f"\nlarge stage: {TASKS} tasks x 2 annotators, {requests} Encord requests "
-        f"({requests / TASKS:.3f} per task; {app.double.counts.snapshot()}), faults {dict(fired)}, "
+        f"\nlarge stage: {tasks} tasks x 2 annotators, {requests} Encord requests "
+        f"({requests / tasks:.3f} per task; {app.double.counts.snapshot()}), faults {dict(fired)}, "
         f"scoring {elapsed:.1f} s, with seeding {time.perf_counter() - started:.1f} s"
     )
