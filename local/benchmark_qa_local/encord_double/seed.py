@@ -2,12 +2,18 @@
 
 Production Project workflow (as in Encord's Benchmark QA docs):
 
-    start -> "Benchmark Task?" (agent) --YES--> "Consensus 1 Annotate" (N annotators) -> "Consensus 1" (review)
+    start -> "Benchmark Task?" (agent) --YES--> "Consensus 1" (annotate, N annotators) -> "Consensus 1" (review)
                                                                     "Consensus 1" --approve--> "Complete"
                                                                     "Consensus 1" --reject---> "Archive"
                                         --NO---> "Annotate 1" -> "Review 1" -> "Complete"  (reject -> "Annotate 1")
 
 Benchmark Project: "Annotate 1" -> "Review 1" -> "Complete", holding the ground truth of the benchmark dataset.
+
+Both stages of the consensus block carry the block's title, as Encord builds it (encord-client-python PR #974
+asks for get_stage(name="Consensus 1", type_=ConsensusAnnotationStage), Encord's Benchmark QA docs for
+get_stage(name="Consensus 1", type_=ConsensusReviewStage)); `review_first` lists the review stage first, the
+other order Encord's API may use. `StandardSetup.production_stages` is keyed by role, so its "Consensus 1
+Annotate" key is the annotate stage although that stage is titled "Consensus 1" too.
 """
 
 from __future__ import annotations
@@ -46,11 +52,15 @@ class StandardSetup:
     production_dataset_hash: str
     folder_uuid: str
     integration_hash: str
-    production_stages: dict[str, str]  # stage title -> uuid
+    production_stages: dict[str, str]  # stage role (its title, or "Consensus 1 Annotate") -> uuid
     benchmark_stages: dict[str, str]
     annotators: tuple[str, ...]
     benchmark_data_hashes: tuple[str, ...]
     production_data_hashes: tuple[str, ...]
+
+    def stage_roles(self) -> dict[str, str]:
+        """Production stage uuid -> its role: what to show for a stage when titles repeat."""
+        return {uuid: role for role, uuid in self.production_stages.items()}
 
 
 def standard_ontology() -> dict[str, Any]:
@@ -64,7 +74,10 @@ def standard_ontology() -> dict[str, Any]:
     return structure.to_dict()
 
 
-def _production_workflow(annotators: Sequence[str]) -> Workflow:
+CONSENSUS_BLOCK = "Consensus 1"
+
+
+def _production_workflow(annotators: Sequence[str], *, review_first: bool = False) -> tuple[Workflow, dict[str, str]]:
     ids = {
         name: new_uuid()
         for name in (
@@ -87,20 +100,25 @@ def _production_workflow(annotators: Sequence[str]) -> Workflow:
                 Pathway(name="NO", destination_uuid=ids["Annotate 1"]),
             ],
         ),
+    ]
+    block = [
         Stage(
             uuid=ids["Consensus 1 Annotate"],
-            title="Consensus 1 Annotate",
+            title=CONSENSUS_BLOCK,
             stage_type=StageType.CONSENSUS_ANNOTATION,
             next_uuid=ids["Consensus 1"],
             annotators=list(annotators),
         ),
         Stage(
             uuid=ids["Consensus 1"],
-            title="Consensus 1",
+            title=CONSENSUS_BLOCK,
             stage_type=StageType.CONSENSUS_REVIEW,
             next_uuid=ids["Complete"],
             reject_uuid=ids["Archive"],
         ),
+    ]
+    stages += block[::-1] if review_first else block
+    stages += [
         Stage(uuid=ids["Annotate 1"], title="Annotate 1", stage_type=StageType.ANNOTATION, next_uuid=ids["Review 1"]),
         Stage(
             uuid=ids["Review 1"],
@@ -112,7 +130,7 @@ def _production_workflow(annotators: Sequence[str]) -> Workflow:
         Stage(uuid=ids["Complete"], title="Complete", stage_type=StageType.DONE),
         Stage(uuid=ids["Archive"], title="Archive", stage_type=StageType.DONE),
     ]
-    return Workflow(start_uuid=ids["Benchmark Task?"], stages=stages)
+    return Workflow(start_uuid=ids["Benchmark Task?"], stages=stages), ids
 
 
 def _benchmark_workflow() -> Workflow:
@@ -148,8 +166,10 @@ def seed_standard_setup(
     benchmark_items: int = 3,
     production_items: int = 3,
     ontology: dict[str, Any] | None = None,
+    review_first: bool = False,
 ) -> StandardSetup:
-    """`ontology` is the editor JSON both projects use; `standard_ontology()` when not given."""
+    """`ontology` is the editor JSON both projects use; `standard_ontology()` when not given. `review_first`
+    lists the consensus block's review stage before its annotate stage (both are titled "Consensus 1")."""
     structure = ontology if ontology is not None else standard_ontology()
     record = Ontology(ontology_hash=new_uuid(), title="Benchmark QA ontology", structure=structure)
     state.ontologies[record.ontology_hash] = record
@@ -166,11 +186,12 @@ def seed_standard_setup(
         ontology_hash=record.ontology_hash,
         workflow=_benchmark_workflow(),
     )
+    production_workflow, production_stages = _production_workflow(annotators, review_first=review_first)
     production = Project(
         project_hash=new_uuid(),
         title="Production Project",
         ontology_hash=record.ontology_hash,
-        workflow=_production_workflow(annotators),
+        workflow=production_workflow,
     )
     state.projects[benchmark.project_hash] = benchmark
     state.projects[production.project_hash] = production
@@ -188,7 +209,7 @@ def seed_standard_setup(
         production_dataset_hash=production_ds.dataset_hash,
         folder_uuid=folder.uuid,
         integration_hash=new_uuid(),
-        production_stages={s.title: s.uuid for s in production.workflow.stages},
+        production_stages=production_stages,
         benchmark_stages={s.title: s.uuid for s in benchmark.workflow.stages},
         annotators=tuple(annotators),
         benchmark_data_hashes=bench_units,

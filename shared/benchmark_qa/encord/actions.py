@@ -68,6 +68,30 @@ def stage_views(stages: Iterable[Any]) -> list[StageView]:
     ]
 
 
+def find_stage(stages: Sequence[StageView], wanted: str, kind: str) -> StageView | None:
+    """The stage `wanted` names (its uuid, or its title), preferring the title match of `kind`.
+
+    Titles are not unique: Encord gives both stages of a consensus block the block's name ("Consensus 1" is a
+    CONSENSUS_ANNOTATION and a CONSENSUS_REVIEW stage, in either order). So a title picks the stage of the kind
+    the caller needs; only when no stage of that kind has the title is another title match returned (the caller
+    then says what kind it is). Two stages of `kind` with the title are ambiguous: use the uuid."""
+    by_uuid = next((s for s in stages if s.uuid == wanted), None)
+    if by_uuid is not None:
+        return by_uuid
+    titled = [s for s in stages if s.title == wanted]
+    of_kind = [s for s in titled if s.kind == kind]
+    if len(of_kind) > 1:
+        raise AmbiguousStage(
+            f"{len(of_kind)} {kind} stages are titled {wanted!r} (uuids {[s.uuid for s in of_kind]}); "
+            "name the stage by its uuid instead"
+        )
+    return of_kind[0] if of_kind else next(iter(titled), None)
+
+
+class AmbiguousStage(ValueError):
+    """Several stages of the wanted kind share the title asked for."""
+
+
 def batched(items: Sequence[T], size: int) -> list[list[T]]:
     if size < 1:
         raise ValueError(f"batch size must be at least 1, got {size}")

@@ -33,9 +33,11 @@ from benchmark_qa.encord.actions import (
     MAX_HASHES_PER_CALL,
     MOVE_BATCH_LIMIT,
     ActionOutcome,
+    AmbiguousStage,
     StageView,
     apply_in_batches,
     batched,
+    find_stage,
     stage_views,
 )
 
@@ -119,10 +121,19 @@ class TaskLabels:
     problems: dict[str, str] = field(default_factory=dict)  # branch name -> why it cannot be scored
 
 
+def _find(
+    stages: Sequence[StageView], wanted: str, kind: str, target: ConsensusTarget, variable: str
+) -> StageView | None:
+    try:
+        return find_stage(stages, wanted, kind)
+    except AmbiguousStage as error:
+        raise ConsensusSetupError(f"project {target.production_project_hash}: {error} ({variable})") from None
+
+
 def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tuple[StageView, StageView | None]:
     """The review stage and (for `archive`) the Archive stage named in the settings; otherwise say what exists."""
     names = [s.title for s in stages]
-    review = next((s for s in stages if target.review_stage in (s.title, s.uuid)), None)
+    review = _find(stages, target.review_stage, REVIEW_KIND, target, "REVIEW_STAGE")
     if review is None:
         reviews = [s.title for s in stages if s.kind == REVIEW_KIND]
         raise ConsensusSetupError(
@@ -136,7 +147,7 @@ def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tupl
         )
     if target.after_scoring is not AfterScoring.ARCHIVE:
         return review, None
-    archive = next((s for s in stages if target.archive_stage in (s.title, s.uuid)), None)
+    archive = _find(stages, target.archive_stage, FINAL_KIND, target, "ARCHIVE_STAGE")
     if archive is None:
         finals = [s.title for s in stages if s.kind == FINAL_KIND]
         raise ConsensusSetupError(

@@ -34,10 +34,12 @@ from benchmark_qa.encord.actions import (
     ACTION_BATCH_LIMIT,
     MAX_HASHES_PER_CALL,
     ActionOutcome,
+    AmbiguousStage,
     Applied,
     StageView,
     apply_in_batches,
     batched,
+    find_stage,
     stage_views,
 )
 
@@ -104,7 +106,10 @@ def decide(dataset_hash: str, target: RoutingTarget) -> str:
 
 def resolve_stage(stages: Sequence[StageView], target: RoutingTarget) -> StageView:
     """The agent stage named in the settings, with both pathways present; otherwise say what exists."""
-    stage = next((s for s in stages if target.stage in (s.title, s.uuid)), None)
+    try:
+        stage = find_stage(stages, target.stage, "AGENT")
+    except AmbiguousStage as error:
+        raise RoutingSetupError(f"project {target.project_hash}: {error} (AGENT_STAGE)") from None
     if stage is None:
         agent_stages = [s.title for s in stages if s.kind == "AGENT"]
         raise RoutingSetupError(
