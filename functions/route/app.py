@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import RoutingSettings, load
 from benchmark_qa.encord.client import encord_client
 from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingTarget, run_routing
-from benchmark_qa.encord.webhook import WebhookRejected, verify_notification
+from benchmark_qa.encord.webhook import OtherEvent, WebhookRejected, verify_notification
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.secrets import secret_string
 from benchmark_qa.store.routing import RoutingRepository
@@ -52,23 +52,30 @@ def _webhook_secret() -> str:
     return secret_string(settings.webhook_secret) if settings.webhook_secret else ""
 
 
+_MESSAGES = {401: "unauthorized", 501: "unsupported notification version"}
+
+
 def _webhook(event: dict[str, Any]) -> dict[str, Any]:
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     try:
-        notification = verify_notification(
+        delivery = verify_notification(
             body,
             event.get("headers") or {},
             _webhook_secret(),
             now=time.time(),
             max_skew=settings.webhook_max_skew_seconds,
         )
-        if notification.payload.project_hash != settings.production_project_hash:
+        if isinstance(delivery, OtherEvent):
+            # Genuine, for another stage or purpose: acknowledged, so Encord does not treat it as failed.
+            logger.info("webhook acknowledged", extra={"event_type": delivery.event_type})
+            return _response(200, {"message": "acknowledged"})
+        if str(delivery.payload.project_hash) != settings.production_project_hash:
             raise WebhookRejected(400, "notification for another project")
     except WebhookRejected as rejected:
         # The reason goes to the log only: the caller learns the status, not which check failed.
         logger.warning("webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
-        return _response(rejected.status, {"message": "unauthorized" if rejected.status == 401 else "bad request"})
+        return _response(rejected.status, {"message": _MESSAGES.get(rejected.status, "bad request")})
     report = _route("webhook")
     return _response(200 if report.status != "failed" else 500, {"run_id": report.run_id, "status": report.status})
 
