@@ -32,10 +32,14 @@ class _Model(BaseModel):
 
 
 class StageType(enum.StrEnum):
-    """Mirrors encord.orm.workflow.WorkflowStageType (the SDK rejects any other value)."""
+    """Mirrors encord.orm.workflow.WorkflowStageType (the SDK rejects any other value). The SDK's enum has the
+    router stages too (encord/orm/workflow.py:22-43), but SDK 0.1.211 cannot build a Workflow holding one
+    (encord/workflow/workflow.py:60, AssertionError "Unknown stage type")."""
 
     ANNOTATION = "ANNOTATION"
     REVIEW = "REVIEW"
+    USER_ROUTER = "USER_ROUTER"
+    PERCENTAGE_ROUTER = "PERCENTAGE_ROUTER"
     CONSENSUS_ANNOTATION = "CONSENSUS_ANNOTATION"
     CONSENSUS_REVIEW = "CONSENSUS_REVIEW"
     DONE = "DONE"
@@ -93,7 +97,9 @@ class Stage(_Model):
     uuid: str = Field(default_factory=new_uuid)
     title: str
     stage_type: StageType
-    pathways: list[Pathway] = Field(default_factory=list, description="AGENT stages only")
+    pathways: list[Pathway] = Field(
+        default_factory=list, description="AGENT stages; router stages: where they send a task (not served)"
+    )
     next_uuid: str | None = Field(default=None, description="Destination of SUBMIT / APPROVE")
     reject_uuid: str | None = Field(default=None, description="Destination of REJECT (review stages)")
     annotators: list[str] = Field(

@@ -66,8 +66,27 @@ def consensus_branch_name(task: Task, index: int) -> str:
     return f"consensus-{index + 1}-{task.uuid[:8]}"
 
 
+ROUTERS = frozenset({StageType.USER_ROUTER, StageType.PERCENTAGE_ROUTER})
+
+
+def _router_destination(stage: Stage, task: Task) -> str:
+    """A router never holds a task. The percentage router splits evenly and stably by task uuid; the user router
+    (its rules name users the double does not model) sends everything along its first pathway."""
+    if not stage.pathways:
+        raise invalid(f"Router stage '{stage.title}' has no pathways")
+    index = (
+        int(task.uuid.replace("-", ""), 16) % len(stage.pathways)
+        if stage.stage_type is StageType.PERCENTAGE_ROUTER
+        else 0
+    )
+    return stage.pathways[index].destination_uuid
+
+
 def _enter_stage(state: DoubleState, project: Project, task: Task, stage_uuid: str, *, keep_assignee: bool) -> None:
     stage = get_stage(project, stage_uuid)
+    if stage.stage_type in ROUTERS:
+        _enter_stage(state, project, task, _router_destination(stage, task), keep_assignee=keep_assignee)
+        return
     task.stage_uuid = stage.uuid
     task.seq = state.take_seq()
     task.updated_at = utc_now()
@@ -204,6 +223,8 @@ _ALLOWED_ACTIONS: dict[StageType, frozenset[str]] = {
     StageType.CONSENSUS_REVIEW: frozenset({"APPROVE", "REJECT", "ASSIGN", "RELEASE"}),
     StageType.CONSENSUS_ANNOTATION: frozenset({"SUBMIT", "ASSIGN", "RELEASE"}),
     StageType.DONE: frozenset(),
+    StageType.USER_ROUTER: frozenset(),
+    StageType.PERCENTAGE_ROUTER: frozenset(),
 }
 
 

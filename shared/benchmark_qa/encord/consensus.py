@@ -40,6 +40,7 @@ from benchmark_qa.encord.actions import (
     find_stage,
     stage_views,
 )
+from benchmark_qa.encord.projects import UnreadableWorkflow, open_project
 
 if TYPE_CHECKING:
     from encord.http.bundle import Bundle
@@ -194,12 +195,14 @@ class ConsensusReview:
         from encord.exceptions import AuthorisationError, ResourceNotFoundError
 
         try:
-            return self._client.get_project(project_hash)
+            return open_project(self._client, project_hash)
         except (ResourceNotFoundError, AuthorisationError) as error:
             raise ConsensusSetupError(
                 f"project {project_hash} cannot be opened ({type(error).__name__}); check {variable} and that the "
                 "key's user is an admin of the project"
             ) from None
+        except UnreadableWorkflow as error:
+            raise ConsensusSetupError(f"{error} ({variable})") from None
 
     def open(self) -> ConsensusReview:
         from encord.workflow.stages.consensus_review import ConsensusReviewStage

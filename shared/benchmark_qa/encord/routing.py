@@ -42,6 +42,7 @@ from benchmark_qa.encord.actions import (
     find_stage,
     stage_views,
 )
+from benchmark_qa.encord.projects import UnreadableWorkflow, open_project
 
 if TYPE_CHECKING:
     from encord.http.bundle import Bundle
@@ -200,12 +201,14 @@ class Router:
         from encord.workflow.stages.agent import AgentStage
 
         try:
-            project = self._client.get_project(self.target.project_hash)
+            project = open_project(self._client, self.target.project_hash)
         except (ResourceNotFoundError, AuthorisationError) as error:
             raise RoutingSetupError(
                 f"project {self.target.project_hash} cannot be opened ({type(error).__name__}); check "
                 "PRODUCTION_PROJECT_HASH and that the key's user is a project admin"
             ) from None
+        except UnreadableWorkflow as error:
+            raise RoutingSetupError(str(error)) from None
         stages = project.workflow.stages
         view = resolve_stage(stage_views(stages), self.target)
         stage = next(s for s in stages if str(s.uuid) == view.uuid)
