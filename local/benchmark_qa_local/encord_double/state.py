@@ -77,6 +77,11 @@ class Settings(_Model):
         default=None, ge=1, description="v1 labelrow GET answers MULTI_LABEL_LIMIT_ERROR above this; None = no limit"
     )
     user_email: str = "double@benchmark-qa.local"
+    # Behaviours Encord's sources leave open: each is switchable, and the product is tested under every option
+    # (docs/encord-double.md, "Undocumented behaviours").
+    link_skip_returns_existing: bool = Field(
+        default=False, description="link_items(SKIP): also return the rows of items linked before (else new only)"
+    )
 
 
 class Ontology(_Model):
