@@ -33,13 +33,13 @@ def test_same_file_name_in_two_folders_maps_each_object_to_its_own_item(app: App
 
     records = objects(app)
     assert {records[k].status for k in keys} == {"registered"}
-    items = {k: records[k].encord["item_uuid"] for k in keys if records[k].encord}
+    items = {k: e["item_uuid"] for k in keys if (e := records[k].encord)}
     assert len(set(items.values())) == 3, "two objects were recorded as one Encord item"
     for key, item_uuid in items.items():
         name, urls = item_of(app, item_uuid)
         assert [u.rsplit(".amazonaws.com/", 1)[1] for u in urls] == [key]  # the item holds this very object
         assert name == key  # colliding titles are replaced by the object key
-    hashes = {records[k].encord["data_hash"] for k in keys if records[k].encord}
+    hashes = {e["data_hash"] for k in keys if (e := records[k].encord)}
     assert len(hashes) == 3
 
 
