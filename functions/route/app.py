@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import RoutingSettings, load
+from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.client import encord_client
 from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingTarget, run_routing
 from benchmark_qa.encord.webhook import OtherEvent, WebhookRejected, verify_notification
@@ -29,8 +30,9 @@ class RoutingFailed(RuntimeError):
     """A scheduled run that could not route every task: failing the invocation lets the scheduler retry it."""
 
 
-def _route(trigger: str) -> RoutingReport:
-    router = Router(encord_client(settings), target, batch_size=settings.action_batch_size)
+def _route(trigger: str, context: LambdaContext) -> RoutingReport:
+    budget = TimeBudget.of(settings, context.get_remaining_time_in_millis)
+    router = Router(encord_client(settings), target, batch_size=settings.action_batch_size, budget=budget)
     report = run_routing(
         router, trigger=trigger, dry_run=settings.dry_run, repository=repository, lock_seconds=settings.lock_seconds
     )
@@ -55,7 +57,7 @@ def _webhook_secret() -> str:
 _MESSAGES = {401: "unauthorized", 501: "unsupported notification version"}
 
 
-def _webhook(event: dict[str, Any]) -> dict[str, Any]:
+def _webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     try:
@@ -76,7 +78,7 @@ def _webhook(event: dict[str, Any]) -> dict[str, Any]:
         # The reason goes to the log only: the caller learns the status, not which check failed.
         logger.warning("webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
         return _response(rejected.status, {"message": _MESSAGES.get(rejected.status, "bad request")})
-    report = _route("webhook")
+    report = _route("webhook", context)
     return _response(200 if report.status != "failed" else 500, {"run_id": report.run_id, "status": report.status})
 
 
@@ -85,8 +87,8 @@ def _webhook(event: dict[str, Any]) -> dict[str, Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "http" in (event.get("requestContext") or {}):  # Function URL (payload format 2.0)
-        return _webhook(event)
-    report = _route("schedule")
+        return _webhook(event, context)
+    report = _route("schedule", context)
     if report.status == "failed":
         raise RoutingFailed(f"routing run {report.run_id} failed: {report.errors[:3]}")
     return report.summary()

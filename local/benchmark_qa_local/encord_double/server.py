@@ -171,8 +171,8 @@ class EncordDouble:
             if rule.kind is FaultKind.LATENCY:
                 time.sleep(rule.latency_seconds)
         for rule in fired:
-            if rule.kind is FaultKind.STATUS:
-                return _fault_reply(rule)
+            if rule.kind is FaultKind.STATUS or (rule.kind is FaultKind.RATE_LIMIT_ENVELOPE and v1):
+                return _fault_reply(rule, v1=v1)
         if not self._signed(req, v1=v1):
             if v1:
                 return routes_v1.error(ApiError(ErrorKind.AUTHENTICATION, "Invalid signature"))
@@ -183,7 +183,7 @@ class EncordDouble:
             if rule.kind is FaultKind.DROP:
                 raise _Dropped(endpoint)
             if rule.kind is FaultKind.AFTER_APPLY:
-                return _fault_reply(rule)
+                return _fault_reply(rule, v1=v1)
         return reply
 
     def _signed(self, req: HttpRequest, *, v1: bool) -> bool:
@@ -217,7 +217,12 @@ class EncordDouble:
         return HttpReply(404, {"message": f"Unknown control endpoint {what!r}"})
 
 
-def _fault_reply(rule: FaultRule) -> HttpReply:
+def _fault_reply(rule: FaultRule, *, v1: bool) -> HttpReply:
+    if v1 and rule.kind is FaultKind.RATE_LIMIT_ENVELOPE:
+        return HttpReply(200, {"status": 429, "response": ["RATE_LIMIT_ERROR"], "payload": "Rate limit exceeded."})
+    kind = next((k for k in ErrorKind if k.http_status == rule.status and k.v1_name.endswith("_ERROR")), None)
+    if v1 and kind is not None and rule.status not in {413, 429}:
+        return routes_v1.error(ApiError(kind, f"Injected fault ({rule.status})"))
     headers = {}
     if rule.status == 429:
         headers["Retry-After"] = f"{rule.retry_after if rule.retry_after is not None else 0:g}"

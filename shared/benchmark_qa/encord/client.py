@@ -68,8 +68,10 @@ def _built(key: str, settings: EncordSettings) -> EncordUserClient | str:
     from encord.user_client import EncordUserClient
 
     timeout = max(1, int(settings.encord_timeout_seconds))
+    # No status or read retries in the SDK: it would sleep for any Retry-After, however long. The callers retry
+    # within the invocation's time (benchmark_qa.encord.budget, TimeBudget.of(settings)).
     requests_settings = RequestsSettings(
-        max_retries=settings.encord_max_retries,
+        max_retries=0,
         backoff_factor=settings.encord_backoff_factor,
         connect_timeout=timeout,
         read_timeout=timeout,

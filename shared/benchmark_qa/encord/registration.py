@@ -17,10 +17,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from benchmark_qa.bucket import Bucket
+from benchmark_qa.encord.budget import OutOfTime, TimeBudget
 from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.manifest import ImportManifest
 from benchmark_qa.ingest.urls import key_from_object_url
@@ -49,6 +51,7 @@ class PollReport:
     pending: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    deferred: str | None = None  # the invocation ran out of time: the manifests not polled wait for the next poll
 
 
 class RegistrationError(RuntimeError):
@@ -162,6 +165,7 @@ class Registrar:
         destinations: dict[Dataset, Destination],
         manifest_prefix: str,
         restart_after: timedelta = START_STALE_AFTER,
+        budget: TimeBudget | None = None,
     ) -> None:
         self.client = client
         self.repository = repository
@@ -170,19 +174,24 @@ class Registrar:
         self.destinations = destinations
         self.manifest_prefix = manifest_prefix
         self.restart_after = restart_after
+        self.budget = budget or TimeBudget.unbounded()
         # Opened once per Registrar (one per invocation), not once per manifest.
         self._folders: dict[str, StorageFolder] = {}
         self._datasets: dict[str, EncordDataset] = {}
 
     def _folder(self, folder_uuid: str) -> StorageFolder:
         if folder_uuid not in self._folders:
-            self._folders[folder_uuid] = self.client.get_storage_folder(folder_uuid)
+            self._folders[folder_uuid] = self.budget.call(
+                "open the storage folder", partial(self.client.get_storage_folder, folder_uuid)
+            )
         return self._folders[folder_uuid]
 
     def _dataset(self, dataset_hash: str) -> EncordDataset:
         if dataset_hash not in self._datasets:
             # Metadata only: linking needs no data rows, and the default fetches every row of the dataset.
-            self._datasets[dataset_hash] = self.client.get_dataset(dataset_hash, include_data_rows=False)
+            self._datasets[dataset_hash] = self.budget.call(
+                "open the dataset", partial(self.client.get_dataset, dataset_hash, include_data_rows=False)
+            )
         return self._datasets[dataset_hash]
 
     # ------------------------------------------------------------------ start
@@ -219,7 +228,12 @@ class Registrar:
             # Always skip duplicates: a start repeated after a lost response must not import twice.
             document["skip_duplicate_urls"] = True
             folder = self._folder(destination.folder_uuid)
-            job = folder.add_private_data_to_folder_start(self.integration_id, document, ignore_errors=True)
+            # Not retried here, as the SDK does not retry it: a lost answer is a start the poller re-runs.
+            job = self.budget.call(
+                "start the upload job",
+                partial(folder.add_private_data_to_folder_start, self.integration_id, document, ignore_errors=True),
+                retry=False,
+            )
         except Exception as error:
             self._start_failed(manifest_id, error, attempts)
             raise
@@ -262,6 +276,9 @@ class Registrar:
         for manifest in self.repository.manifests_with_status("uploading"):
             try:
                 self._poll_one(manifest, report)
+            except OutOfTime as error:  # this and the later manifests stay `uploading` for the next poll
+                report.deferred = str(error)
+                break
             except Exception as error:
                 # One manifest's failure must not stop the others; the next schedule tries again.
                 report.errors[manifest["manifest_id"]] = f"{type(error).__name__}: {error}"[:500]
@@ -293,7 +310,10 @@ class Registrar:
 
         manifest_id = manifest["manifest_id"]
         folder = self._folder(manifest["folder_uuid"])
-        state = folder.add_private_data_to_folder_get_result(UUID(manifest["job_id"]), timeout_seconds=0)
+        state = self.budget.call(
+            "poll the upload job",
+            partial(folder.add_private_data_to_folder_get_result, UUID(manifest["job_id"]), timeout_seconds=0),
+        )
         if state.status == LongPollingStatus.PENDING:
             report.pending.append(manifest_id)
             return
@@ -308,6 +328,8 @@ class Registrar:
         items = self._items(folder, state.items_with_names, entries, failed_keys)
         try:
             data_hashes, link_error = self._link(Dataset(manifest["dataset"]), items), ""
+        except OutOfTime:
+            raise
         except Exception as error:  # a link whose answer was lost, or refused: counted, retried, bounded
             data_hashes, link_error = {}, f": {type(error).__name__}: {error}"[:300]
         unlinked = {u: e for u, e in items.items() if u not in data_hashes}
@@ -389,11 +411,11 @@ class Registrar:
                 items[existing] = entry
         return items
 
-    @staticmethod
-    def _existing_item(folder: StorageFolder, entry: Entry) -> str | None:
+    def _existing_item(self, folder: StorageFolder, entry: Entry) -> str | None:
         """The folder's item for `entry`: the same name and, for a single file, the same URL (a name alone may
         be another manifest's file); image groups and series have no URL, so they match by name and size."""
-        for item in folder.list_items(search=entry.title, page_size=100):
+        found = self.budget.call("find an item", lambda: list(folder.list_items(search=entry.title, page_size=100)))
+        for item in found:
             if item.name != entry.title:
                 continue
             if entry.single and item.url == entry.urls[0]:
@@ -440,10 +462,14 @@ class Registrar:
         if not items:
             return {}
         encord_dataset = self._dataset(self.destinations[dataset].dataset_hash)
-        rows = encord_dataset.link_items([UUID(u) for u in items], DataLinkDuplicatesBehavior.SKIP)
+        # Retried within the budget (the SDK does not retry it): linking with SKIP twice links once.
+        rows = self.budget.call(
+            "link items", partial(encord_dataset.link_items, [UUID(u) for u in items], DataLinkDuplicatesBehavior.SKIP)
+        )
         hashes = {str(row.backing_item_uuid): row.uid for row in rows if str(row.backing_item_uuid) in items}
         for item_uuid in [u for u in items if u not in hashes]:
-            for row in encord_dataset.list_data_rows(title_eq=items[item_uuid].title):
+            found = self.budget.call("find a data row", partial(encord_dataset.list_data_rows, items[item_uuid].title))
+            for row in found:
                 if str(row.backing_item_uuid) == item_uuid:
                     hashes[item_uuid] = row.uid
         return hashes
