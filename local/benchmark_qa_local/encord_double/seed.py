@@ -35,6 +35,7 @@ from .state import (
     Project,
     Stage,
     StageType,
+    StorageItem,
     Workflow,
     new_uuid,
 )
@@ -145,18 +146,18 @@ def _benchmark_workflow() -> Workflow:
     )
 
 
-def _add_units(state: DoubleState, dataset_hash: str, prefix: str, count: int) -> tuple[str, ...]:
-    return tuple(
-        add_data_unit(
-            state,
-            DataUnit(
-                dataset_hash=dataset_hash,
-                title=f"{prefix}-{i:04d}.jpg",
-                file_link=f"s3://benchmark-qa-demo/{prefix}/{prefix}-{i:04d}.jpg",
-            ),
-        ).data_hash
-        for i in range(count)
-    )
+def _add_units(state: DoubleState, dataset_hash: str, folder_uuid: str, prefix: str, count: int) -> tuple[str, ...]:
+    """Images, each backed by a storage item in the folder, as every data unit is in Encord (the item is what
+    encord-agents' dep_storage_item reads through `backing_item_uuid`)."""
+    hashes = []
+    for i in range(count):
+        name = f"{prefix}-{i:04d}.jpg"
+        url = f"https://benchmark-qa-demo.s3.us-east-1.amazonaws.com/{prefix}/{name}"
+        item = StorageItem(folder_uuid=folder_uuid, name=name, item_type="IMAGE", urls=[url])
+        state.storage_items[item.uuid] = item
+        unit = DataUnit(dataset_hash=dataset_hash, title=name, file_link=url, backing_item_uuid=item.uuid)
+        hashes.append(add_data_unit(state, unit).data_hash)
+    return tuple(hashes)
 
 
 def seed_standard_setup(
@@ -199,8 +200,8 @@ def seed_standard_setup(
     attach_dataset(state, production.project_hash, benchmark_ds.dataset_hash)
     attach_dataset(state, production.project_hash, production_ds.dataset_hash)
 
-    bench_units = _add_units(state, benchmark_ds.dataset_hash, "benchmark", benchmark_items)
-    prod_units = _add_units(state, production_ds.dataset_hash, "production", production_items)
+    bench_units = _add_units(state, benchmark_ds.dataset_hash, folder.uuid, "benchmark", benchmark_items)
+    prod_units = _add_units(state, production_ds.dataset_hash, folder.uuid, "production", production_items)
     return StandardSetup(
         ontology_hash=record.ontology_hash,
         benchmark_project_hash=benchmark.project_hash,
