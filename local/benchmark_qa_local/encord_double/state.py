@@ -12,7 +12,7 @@ import enum
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +81,17 @@ class Settings(_Model):
     # (docs/encord-double.md, "Undocumented behaviours").
     link_skip_returns_existing: bool = Field(
         default=False, description="link_items(SKIP): also return the rows of items linked before (else new only)"
+    )
+    task_page_tokens: Literal["cursor", "offset"] = Field(
+        default="cursor",
+        description="GET .../tasks nextPageToken: a cursor (tasks leaving the stage shift nothing) or an offset "
+        "into the queue as it is at each request (a task leaving the stage between pages shifts the rest back)",
+    )
+    max_actions_per_request: int | None = Field(
+        default=1000, ge=1, description="workflow actions in one request; above it 413 (None: no limit)"
+    )
+    max_moves_per_request: int | None = Field(
+        default=500, ge=1, description="move-tasks task uuids in one request; above it 413 (None: no limit)"
     )
 
 
