@@ -30,6 +30,7 @@ from .state import (
     Dataset,
     DataUnit,
     DoubleState,
+    Integration,
     Ontology,
     Pathway,
     Project,
@@ -176,6 +177,8 @@ def seed_standard_setup(
     state.ontologies[record.ontology_hash] = record
 
     folder = add_folder(state, "benchmark-qa", "Uploads of the Benchmark QA demo")
+    integration = Integration(integration_hash=new_uuid(), title="benchmark-qa-demo bucket")
+    state.integrations[integration.integration_hash] = integration
     benchmark_ds = Dataset(dataset_hash=new_uuid(), title="Benchmark Dataset", backing_folder_uuid=folder.uuid)
     production_ds = Dataset(dataset_hash=new_uuid(), title="Production Dataset", backing_folder_uuid=folder.uuid)
     state.datasets[benchmark_ds.dataset_hash] = benchmark_ds
@@ -209,7 +212,7 @@ def seed_standard_setup(
         benchmark_dataset_hash=benchmark_ds.dataset_hash,
         production_dataset_hash=production_ds.dataset_hash,
         folder_uuid=folder.uuid,
-        integration_hash=new_uuid(),
+        integration_hash=integration.integration_hash,
         production_stages=production_stages,
         benchmark_stages={s.title: s.uuid for s in benchmark.workflow.stages},
         annotators=tuple(annotators),

@@ -262,6 +262,24 @@ class Issue(_Model):
     tags: list[str] = Field(default_factory=list)
 
 
+class Membership(_Model):
+    """What one key's user may reach (Encord's permissions are per project, dataset, storage folder and cloud
+    integration). Anything else answers 403 / AUTHORISATION_ERROR. A key without a membership is an admin of
+    everything."""
+
+    projects: list[str] = Field(default_factory=list)
+    datasets: list[str] = Field(default_factory=list)
+    folders: list[str] = Field(default_factory=list)
+    integrations: list[str] = Field(default_factory=list)
+
+
+class Integration(_Model):
+    """A cloud integration (made in Encord's app, not through the SDK); upload jobs must name a known one."""
+
+    integration_hash: str
+    title: str = "S3 integration"
+
+
 class DoubleState(_Model):
     """Root of the state file. See docs/encord-double.md."""
 
@@ -276,6 +294,10 @@ class DoubleState(_Model):
     storage_items: dict[str, StorageItem] = Field(default_factory=dict)
     upload_jobs: dict[str, UploadJob] = Field(default_factory=dict)
     issues: list[Issue] = Field(default_factory=list)
+    integrations: dict[str, Integration] = Field(default_factory=dict, description="integration hash -> integration")
+    memberships: dict[str, Membership] = Field(
+        default_factory=dict, description="public key (hex) -> what its user may reach; absent: everything"
+    )
     next_seq: int = 1
 
     def take_seq(self) -> int:

@@ -485,7 +485,10 @@ def _what_to_do(error: Exception) -> str:
     from encord.exceptions import AuthenticationError, AuthorisationError, ResourceNotFoundError
 
     if isinstance(error, AuthenticationError | AuthorisationError):
-        return "Encord refused the key: check the secret and that its user can write the storage folder"
+        return (
+            "Encord refused the request: check the key in the secret, that its user can write the storage folder, "
+            "and that the cloud integration (EncordIntegrationId) exists and is shared with that user"
+        )
     if isinstance(error, ResourceNotFoundError):
         return "the storage folder or cloud integration does not exist: check the stack's settings"
     if isinstance(error, RegistrationError):

@@ -132,3 +132,18 @@ def test_a_link_that_never_succeeds_finishes_the_manifest(app: App) -> None:
     assert app.double.counts.get(LINK) == MAX_LINK_ATTEMPTS
     manifest = repository(app).get_manifest(record.manifest_id or "")
     assert manifest["status"] == "partly_failed"
+
+
+def test_an_integration_encord_does_not_know_fails_the_manifest_with_what_to_check(app: App) -> None:
+    with app.double.locked() as state:
+        state.integrations.clear()
+    app.upload("benchmark/refused.jpg", b"r")
+
+    run_until_registered(app)
+
+    record = objects(app)["benchmark/refused.jpg"]
+    assert record.status == "failed"
+    manifest = repository(app).get_manifest(record.manifest_id or "")
+    assert manifest["status"] == "failed"
+    assert "AuthorisationError" in manifest["last_error"]
+    assert "cloud integration (EncordIntegrationId)" in manifest["reason"]
