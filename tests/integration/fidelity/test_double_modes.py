@@ -91,3 +91,37 @@ def test_consensus_branches_are_named_as_encord_names_them(double: EncordDouble,
     assert len(branches) == 2 * len(setup.annotators)
     assert all(b.startswith("encord-") for b in branches)
     assert len(set(branches)) == len(branches)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "frames", "data_units"),
+    [("img_group", 3, 3), ("video", 4, 1), ("dicom", 5, 1), ("image", 1, 1)],
+)
+def test_label_rows_have_the_data_units_encord_gives_each_data_type(
+    double: EncordDouble, client: EncordUserClient, data_type: str, frames: int, data_units: int
+) -> None:
+    """An image group is one data unit per image; a video and a DICOM series one data unit labelled by frame."""
+    from benchmark_qa_local.encord_double.datasets import add_data_unit
+    from benchmark_qa_local.encord_double.labels import put_label_row
+    from benchmark_qa_local.encord_double.state import DataUnit
+
+    setup = seed(double, benchmark=0, production=0)
+    with double.locked() as state:
+        unit = add_data_unit(
+            state,
+            DataUnit(
+                dataset_hash=setup.benchmark_dataset_hash,
+                title=f"a {data_type}",
+                data_type=data_type,
+                frames=frames,
+                fps=25.0 if data_type == "video" else None,
+            ),
+        )
+        put_label_row(state, setup.benchmark_project_hash, unit.data_hash)
+    [row] = client.get_project(setup.benchmark_project_hash).list_label_rows_v2(data_hashes=[unit.data_hash])
+    row.initialise_labels()
+    body = row.to_encord_dict()
+    assert len(body["data_units"]) == data_units
+    if data_type == "img_group":
+        assert sorted(int(u["data_sequence"]) for u in body["data_units"].values()) == [0, 1, 2]
+        assert len(row.get_frame_views()) == 3
