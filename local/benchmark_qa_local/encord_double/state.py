@@ -33,7 +33,7 @@ class _Model(BaseModel):
 
 class StageType(enum.StrEnum):
     """Mirrors encord.orm.workflow.WorkflowStageType (the SDK rejects any other value). The SDK's enum has the
-    router stages too (encord/orm/workflow.py:22-43), but SDK 0.1.211 cannot build a Workflow holding one
+    router stages too (encord/orm/workflow.py:21-43), but SDK 0.1.211 cannot build a Workflow holding one
     (encord/workflow/workflow.py:60, AssertionError "Unknown stage type")."""
 
     ANNOTATION = "ANNOTATION"

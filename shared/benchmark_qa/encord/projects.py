@@ -2,7 +2,7 @@
 
 `client.get_project` builds the whole Workflow at once (encord/project.py:108-109), and SDK 0.1.211 builds
 only six stage types: a router stage (USER_ROUTER, PERCENTAGE_ROUTER, both in the SDK's own enum,
-encord/orm/workflow.py:22-43, and in Encord's workflow reference) raises AssertionError("Unknown stage
+encord/orm/workflow.py:21-43, and in Encord's workflow reference) raises AssertionError("Unknown stage
 type", encord/workflow/workflow.py:60), so the project cannot be opened at all.
 
 Routing and scoring never act on a router: tasks pass through routers, they do not wait in them. So on that
