@@ -28,7 +28,7 @@ class ScoringFailed(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    review, scorer = open_scoring(settings, repository)
+    review, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis)
     report = run_schedule(
         review,
         scorer,

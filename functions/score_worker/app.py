@@ -35,7 +35,7 @@ class TasksNotMoved(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _, scorer = open_scoring(settings, repository)
+    _, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis)
 
     def record_handler(record: SQSRecord) -> None:
         try:

@@ -97,11 +97,11 @@ class DemoWorld(OfflineApp):
         return [name.split("@")[0] for name in ranked] == list(EXPECTED_ORDER)
 
     def stage_counts(self) -> dict[str, int]:
-        """Stage title -> tasks of the Production Project in it."""
+        """Stage role (its title; "Consensus 1 Annotate" for the block's first stage) -> Production tasks in it."""
+        roles = self.setup.stage_roles()
         with self.double.locked() as state:
             project = state.projects[self.setup.production_project_hash]
-            titles = {s.uuid: s.title for s in project.workflow.stages}
-            return dict(Counter(titles[t.stage_uuid] for t in project.tasks.values()))
+            return dict(Counter(roles[t.stage_uuid] for t in project.tasks.values()))
 
     def objects(self) -> list[ObjectRecord]:
         return sorted(self.uploads.all_objects(), key=lambda r: r.key)
@@ -173,7 +173,7 @@ def simulate_annotators(world: DemoWorld, say: Print) -> None:
     for email, profile in annotators.items():
         labelled = sum(1 for by_annotator in saved.values() if email in by_annotator)
         say(f"  {email:<40} labelled {labelled} tasks  ({profile.description})")
-    say("benchmark tasks of other data types wait in 'Consensus 1 Annotate' (the simulation labels images only)")
+    say("benchmark tasks of other data types wait in the consensus annotate stage (the simulation labels images only)")
     _say_stages(world, say)
 
 

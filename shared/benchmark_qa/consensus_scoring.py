@@ -22,7 +22,7 @@ The schedule lists the stage and either scores it inline (a small stage) or fans
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, Field
 
 from benchmark_qa.encord.actions import ActionOutcome, batched
+from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
 
@@ -367,13 +368,18 @@ class ConsensusScorer:
             report.feedback_posted += 1
 
 
-def open_scoring(settings: ScoringSettings, store: ScoreStore) -> tuple[ConsensusReview, ConsensusScorer]:
+def open_scoring(
+    settings: ScoringSettings, store: ScoreStore, remaining_millis: Callable[[], int] | None = None
+) -> tuple[ConsensusReview, ConsensusScorer]:
     """The review stage over the SDK, checked against the settings, and a scorer on it: what ScoreFunction and
-    ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process)."""
+    ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process). Every Encord
+    wait is bounded by `remaining_millis` (the Lambda context's), benchmark_qa.encord.budget."""
+    from benchmark_qa.encord.budget import TimeBudget
     from benchmark_qa.encord.client import encord_client
     from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
 
-    review = ConsensusReview(encord_client(settings), ConsensusTarget.from_settings(settings)).open()
+    budget = TimeBudget.of(settings, remaining_millis)
+    review = ConsensusReview(encord_client(settings), ConsensusTarget.from_settings(settings), budget).open()
     scorer = ConsensusScorer(
         review,
         store,
@@ -389,9 +395,10 @@ def open_scoring(settings: ScoringSettings, store: ScoreStore) -> tuple[Consensu
 class ScheduleReport:
     run_id: str
     stage_tasks: int = 0
-    mode: str = "inline"  # inline | fan_out | busy
+    mode: str = "inline"  # inline | fan_out | busy | out_of_time
     messages_sent: int = 0
     scored: BatchReport = field(default_factory=BatchReport)
+    deferred: str | None = None  # why the run stopped early, leaving tasks for the next run
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -399,6 +406,7 @@ class ScheduleReport:
             "stage_tasks": self.stage_tasks,
             "mode": self.mode,
             "messages_sent": self.messages_sent,
+            **({"deferred": self.deferred} if self.deferred else {}),
             **self.scored.summary(),
         }
 
@@ -419,7 +427,11 @@ def run_schedule(
     report = ScheduleReport(run_id=run_id, stage_tasks=len(tasks))
     if queue is None or len(tasks) <= inline_max_tasks:
         for chunk in batched(tasks, batch_size):
-            report.scored.extend(scorer.score(chunk))
+            try:
+                report.scored.extend(scorer.score(chunk))
+            except OutOfTime as error:  # results so far are kept (idempotent); the next run scores the rest
+                report.mode, report.deferred = "out_of_time", str(error)
+                break
         return report
     if queue.backlog() > 0:
         report.mode = "busy"

@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchmark_qa.config import EncordSettings
+    from benchmark_qa.encord.budget import TimeBudget
     from benchmark_qa.encord.client import EncordKeyError, client_from_key
     from benchmark_qa.encord.routing import Router, RoutingSetupError, RoutingTarget, run_routing
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         repository = RoutingRepository(state_table(args.table))
     try:
         report = run_routing(
-            Router(client, target, batch_size=args.batch_size),
+            Router(client, target, batch_size=args.batch_size, budget=TimeBudget.of(settings)),
             trigger="cli",
             dry_run=args.dry_run,
             repository=repository,

@@ -28,45 +28,71 @@ class EncordKeyError(RuntimeError):
 
 def normalise_key(secret_value: str) -> str:
     """Accept the key as stored in Secrets Manager: raw, JSON {"private_key": ...}, or with literal \\n."""
+    key, problem = _normalised(secret_value)
+    if problem is not None:
+        raise EncordKeyError(problem)
+    return key
+
+
+def _normalised(secret_value: str) -> tuple[str, str | None]:
+    """(the key, None) or ("", what is wrong). Never raises: a JSONDecodeError keeps the whole secret in `.doc`,
+    so no exception of reading it may leave this frame."""
     value = secret_value.strip()
     if value.startswith("{"):
         try:
             value = str(json.loads(value)["private_key"])
         except (ValueError, KeyError, TypeError):
-            raise EncordKeyError(
-                'the secret is JSON but has no "private_key" string; store the key itself or {"private_key": "..."}'
-            ) from None
-    return value.replace("\\n", "\n").strip() + "\n"
+            return (
+                "",
+                'the secret is JSON but has no "private_key" string; store the key itself or {"private_key": "..."}',
+            )
+    return value.replace("\\n", "\n").strip() + "\n", None
 
 
 def client_from_key(key: str, settings: EncordSettings, *, secret_name: str) -> EncordUserClient:
+    """The client for `key`, or EncordKeyError naming only the secret.
+
+    The SDK's own error for a non-Ed25519 key quotes the whole key (encord/configs.py:327-328), and `raise ...
+    from None` only hides an exception's context, it keeps it in `__context__`. So the key is handled in
+    `_built`, which returns instead of raising; the error is raised here, after `key` is deleted, with no
+    exception being handled: its `__context__`, `__cause__` and the locals of every frame it passes hold no key."""
+    built = _built(key, settings)
+    del key
+    if isinstance(built, str):
+        raise EncordKeyError(f"Encord key in secret '{secret_name}': {built}")
+    return built
+
+
+def _built(key: str, settings: EncordSettings) -> EncordUserClient | str:
     from encord.http.constants import RequestsSettings
     from encord.user_client import EncordUserClient
 
     timeout = max(1, int(settings.encord_timeout_seconds))
+    # No status or read retries in the SDK: it would sleep for any Retry-After, however long. The callers retry
+    # within the invocation's time (benchmark_qa.encord.budget, TimeBudget.of(settings)).
     requests_settings = RequestsSettings(
-        max_retries=settings.encord_max_retries,
+        max_retries=0,
         backoff_factor=settings.encord_backoff_factor,
         connect_timeout=timeout,
         read_timeout=timeout,
         write_timeout=timeout,
     )
+    normalised, problem = _normalised(key)
+    if problem is not None:
+        return problem
     try:
         return EncordUserClient.create_with_ssh_private_key(
-            ssh_private_key=normalise_key(key),
+            ssh_private_key=normalised,
             requests_settings=requests_settings,
             domain=settings.encord_domain,
             user_agent_suffix="benchmark-qa",
         )
-    except EncordKeyError as error:
-        raise EncordKeyError(f"Encord key in secret '{secret_name}': {error}") from None
-    except Exception as error:
-        # Never chain or quote the original: its message may contain the key.
+    except Exception as error:  # never chained or quoted: its message may contain the key
         kind = type(error).__name__
-        raise EncordKeyError(
-            f"Encord key in secret '{secret_name}' could not be loaded ({kind}); store an unencrypted OpenSSH "
-            'Ed25519 private key (ssh-keygen -t ed25519), raw or as {"private_key": "..."}'
-        ) from None
+    return (
+        f"could not be loaded ({kind}); store an unencrypted OpenSSH Ed25519 private key (ssh-keygen -t ed25519), "
+        'raw or as {"private_key": "..."}'
+    )
 
 
 def encord_client(settings: EncordSettings) -> EncordUserClient:
@@ -86,6 +112,10 @@ def encord_client(settings: EncordSettings) -> EncordUserClient:
     with _lock:
         cached = _clients.get(cache_key)
         if cached is None or cached[0] != digest:
-            cached = (digest, client_from_key(secret, settings, secret_name=settings.encord_key_secret))
+            built = _built(secret, settings)
+            del secret  # not in this frame's locals when the error below passes through it
+            if isinstance(built, str):
+                raise EncordKeyError(f"Encord key in secret '{settings.encord_key_secret}': {built}")
+            cached = (digest, built)
             _clients[cache_key] = cached
         return cached[1]
