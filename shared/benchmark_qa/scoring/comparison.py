@@ -16,16 +16,9 @@ import numpy as np
 from benchmark_qa.scoring.attributes import AnswerOutcome, compare_tree, describe
 from benchmark_qa.scoring.bitmask import mask_iou
 from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
-from benchmark_qa.scoring.geometry import (
-    box_corners,
-    box_iou,
-    keypoint_area,
-    oks,
-    polyline_similarity,
-    range_iou,
-    region,
-    region_iou,
-)
+from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
+from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_similarity, range_iou
+from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
@@ -205,6 +198,10 @@ class _Similarity:
             return self.polygons(ti, ai, du), {}
         if self.family == "bitmask":
             return self.masks(ti, ai, du), {}
+        if self.family == "ellipse":
+            return self.ellipses(ti, ai, du), {}
+        if self.family == "cuboid_2d":
+            return self.cuboids(ti, ai, du), {}
         if self.family == "polyline":
             return self.lines(ti, ai, du)
         if self.family in ("point", "skeleton"):
@@ -229,23 +226,50 @@ class _Similarity:
                         sim[i, j] = _rotated_iou(t.boxes[x], a.boxes[y], w, h)
         return sim
 
-    def region(self, side: int, idx: int, du: int) -> Any:
+    def region(self, side: int, idx: int, du: int) -> Region:
+        """The valid region of a polygon (made valid once per object and frame, reused across pairs)."""
         key = (side, idx)
         if key not in self.regions:
             w, h, _ = self.ctx.px(du)
-            self.regions[key] = region((self.t if side == 0 else self.a).geom[idx], (w, h))
-        return self.regions[key]
+            self.regions[key] = valid_region((self.t if side == 0 else self.a).geom[idx], (w, h))
+        out: Region = self.regions[key]
+        return out
 
     def polygons(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
         rt = [self.region(0, int(x), du) for x in ti]
         ra = [self.region(1, int(y), du) for y in ai]
-        return np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
+        sim = np.zeros((len(ti), len(ai)))
+        for i, p in enumerate(rt):
+            for j, q in enumerate(ra):
+                if len(p) and len(q):
+                    sim[i, j] = region_iou(p, q)
+                elif not len(p) and not len(q):  # two polygons without area: only the very same one agrees
+                    sim[i, j] = float(_same_polygon(self.t.geom[ti[i]], self.a.geom[ai[j]]))
+        return sim
 
     def masks(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
-        w, _, known = self.ctx.px(du)
-        fw = int(w) if known else None
-        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], fw) for y in ai] for x in ti], dtype=np.float64)
+        w, h, known = self.ctx.px(du)
+        size = (int(w), int(h)) if known else None
+        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], size) for y in ai] for x in ti], dtype=np.float64)
         return sim.reshape(len(ti), len(ai))
+
+    def ellipses(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        w, h, _ = self.ctx.px(du)
+        et = [_ellipse(self.t.geom[x], w, h) for x in ti]
+        ea = [_ellipse(self.a.geom[y], w, h) for y in ai]
+        return np.array([[ellipse_iou(p, q) for q in ea] for p in et], dtype=np.float64).reshape(len(ti), len(ai))
+
+    def cuboids(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        """Mean IoU of the front faces and of the back faces: 1 only when both faces agree, so a cuboid drawn with
+        the right outline but the depth the wrong way round scores low."""
+        w, h, _ = self.ctx.px(du)
+        ft = [tuple(valid_region([[face]], (w, h)) for face in self.t.geom[x]) for x in ti]
+        fa = [tuple(valid_region([[face]], (w, h)) for face in self.a.geom[y]) for y in ai]
+        sim = np.zeros((len(ti), len(ai)))
+        for i, p in enumerate(ft):
+            for j, q in enumerate(fa):
+                sim[i, j] = (region_iou(p[0], q[0]) + region_iou(p[1], q[1])) / 2
+        return sim
 
     def lines(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
         w, h, _ = self.ctx.px(du)
@@ -284,10 +308,11 @@ class _Similarity:
 
     def ranges(self, ti: np.ndarray, ai: np.ndarray) -> np.ndarray:
         sim = np.zeros((len(ti), len(ai)))
+        inclusive = self.ctx.config.range_end == "inclusive"
         for i, x in enumerate(ti):
             tol = self.rule(int(x)).range_tolerance or 0.0
             for j, y in enumerate(ai):
-                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol)
+                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol, inclusive)
         return sim
 
 
@@ -317,10 +342,25 @@ def _align(
 
 def _rotated_iou(a: np.ndarray, b: np.ndarray, w: float, h: float) -> float:
     """Exact IoU of two (possibly rotated) boxes in pixel space: rotation is defined on the image, not on the
-    normalised square, so corners are built after scaling."""
+    normalised square, so corners are built after scaling. Identical boxes score 1 (also without area)."""
+    if np.array_equal(a, b):
+        return 1.0
     pa = box_corners(a[0] * w, a[1] * h, a[2] * w, a[3] * h, a[4])
     pb = box_corners(b[0] * w, b[1] * h, b[2] * w, b[3] * h, b[4])
-    return region_iou(region([[pa]]), region([[pb]]))
+    return region_iou(valid_region([[pa]]), valid_region([[pb]]))
+
+
+def _ellipse(geom: tuple[Any, ...], w: float, h: float) -> Ellipse:
+    """Encord's circle (radius and stretch as fractions of the width: round in pixels) or ellipse (rx a fraction
+    of the width, ry of the height), in pixels; theta in degrees, clockwise on screen (SDK coordinates.py)."""
+    kind, x, y, rx, ry, theta = geom
+    return Ellipse(x * w, y * h, rx * w, ry * (w if kind == "circle" else h), theta)
+
+
+def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
+    return len(p) == len(q) and all(
+        len(a) == len(b) and all(np.array_equal(r, s) for r, s in zip(a, b, strict=True)) for a, b in zip(p, q, strict=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------------- matching
