@@ -145,16 +145,13 @@ def _ranks(objects: list[LabelObject]) -> np.ndarray:
 
 
 def align_units(truth: LabelSet, labels: LabelSet) -> LabelSet:
-    """Re-index the annotator's data units to the truth's, by data hash (by position if no hash is shared)."""
+    """Re-index the annotator's data units to the truth's, by data hash (engine.check_same_data has made sure the
+    rows share one); a unit only the annotator has gets an index of its own."""
     index = {u.hash: i for i, u in enumerate(truth.units)}
-    shared = any(u.hash in index for u in labels.units)
     mapping = np.zeros(max(len(labels.units), 1), dtype=np.int32)
     units = list(truth.units)
     for i, unit in enumerate(labels.units):
-        if shared:
-            j = index.get(unit.hash)
-        else:
-            j = next((k for k, t in enumerate(truth.units) if t.sequence == unit.sequence), None)
+        j = index.get(unit.hash)
         if j is None:
             j = len(units)
             units.append(unit)
@@ -498,8 +495,8 @@ class _FamilyMatcher:
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        bonus = follows & np.isin((cg - 1) * span + code, done)
-        fail[cs[bonus & ~is_best[cs, ci, cj]]] = True
+        kept = follows & np.isin((cg - 1) * span + code, done)
+        fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
 
@@ -527,22 +524,20 @@ class _FamilyMatcher:
         else:
             sim, notes = self.simfn(ti, ai, du)
             cand = (sim >= ctx.match_thr[self.t_class[ti]][:, None] - 1e-12) & (sim > 0)
-        bonus = None
+        kept = None
         if ctx.continuity and g > 0 and self.group_du[g - 1] == du:
             before = self.prev.get(g - 1)
             if before is not None and len(before):
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
                 # small per-frame arrays: one broadcast compare beats np.isin's sort-based setup
-                bonus = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
+                kept = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
         best = self.row_best.get(g)
-        if best is not None and (bonus is None or bonus[best].sum() == bonus.sum()):
+        if best is not None and (kept is None or kept[best].sum() == kept.sum()):
             # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
             rows, cols = best
         else:
             tc, ac = self.t_class[ti], self.a_class[ai]
-            rows, cols = assign(
-                sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, None if bonus is None else bonus.astype(float)
-            )
+            rows, cols = assign(sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, kept)
         mt, ma = ti[rows], ai[cols]
         if ctx.continuity:
             self.prev[g] = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]

@@ -111,7 +111,7 @@ def test_audio_boundary_tolerance(ontology: Ontology) -> None:
     assert first == [1.0]  # 100 ms and 150 ms off: inside the 200 ms tolerance
     strict = ScoringConfig.load({"defaults": {"range_tolerance": 0}})
     strict_first = score_label_rows(ontology, *pair("audio"), strict).matches.similarity[0]
-    assert strict_first == pytest.approx(900 / 1150)
+    assert strict_first == 901 / 1151  # closed intervals: [0, 1000] and [100, 1150] share 901 of 1151 ms
 
 
 def test_class_threshold_override_changes_matching(ontology: Ontology) -> None:
