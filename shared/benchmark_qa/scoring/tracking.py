@@ -408,7 +408,8 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
     out, events = _clear(seq, gi, ti, gt_count)
     out.truth_tracks, out.labels_tracks = ng, nt
     out.truth_detections, out.labels_detections = len(seq.gt_obj), len(seq.tr_obj)
-    out.frames = seq.frames
+    # TrackEval's CLEAR returns early (CLR_Frames 0, so FP per frame = FP) when either side has no object
+    out.frames = seq.frames if ng and nt else 0
     out.idtp = _identity(seq, gi, ti, ng, nt)
     _hota(seq, gi, ti, gt_count, tr_count, out)
     return out, events, gt_ids, tr_ids
