@@ -18,10 +18,10 @@ from benchmark_qa.scoring.bitmask import mask_iou
 from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
 from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
 from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_similarity, range_iou
-from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
+from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
@@ -189,21 +189,20 @@ class _Similarity:
         self.regions: dict[tuple[int, int], Any] = {}  # polygons converted once, reused across pairs
 
     def __call__(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
-        if self.family == "box":
-            return self.boxes(ti, ai, du), {}
-        if self.family == "polygon":
-            return self.polygons(ti, ai, du), {}
-        if self.family == "bitmask":
-            return self.masks(ti, ai, du), {}
-        if self.family == "ellipse":
-            return self.ellipses(ti, ai, du), {}
-        if self.family == "cuboid_2d":
-            return self.cuboids(ti, ai, du), {}
         if self.family == "polyline":
             return self.lines(ti, ai, du)
         if self.family in ("point", "skeleton"):
             return self.keypoints(ti, ai, du)
-        return self.ranges(ti, ai), {}
+        if self.family == "range":
+            return self.ranges(ti, ai), {}
+        measure = {
+            "box": self.boxes,
+            "polygon": self.polygons,
+            "bitmask": self.masks,
+            "ellipse": self.ellipses,
+            "cuboid_2d": self.cuboids,
+        }[self.family]
+        return measure(ti, ai, du), {}
 
     def rule(self, idx: int) -> Resolved:
         return self.ctx.rules[self.ctx.truth.objects[int(self.t.obj[idx])].class_index]
@@ -356,7 +355,8 @@ def _ellipse(geom: tuple[Any, ...], w: float, h: float) -> Ellipse:
 
 def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
     return len(p) == len(q) and all(
-        len(a) == len(b) and all(np.array_equal(r, s) for r, s in zip(a, b, strict=True)) for a, b in zip(p, q, strict=True)
+        len(a) == len(b) and all(np.array_equal(r, s) for r, s in zip(a, b, strict=True))
+        for a, b in zip(p, q, strict=True)
     )
 
 

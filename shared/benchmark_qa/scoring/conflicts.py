@@ -4,6 +4,7 @@ ground truth (no truth values, positions or hashes; class pairs are named in alp
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -79,7 +80,7 @@ def build_conflicts(
     comp: Comparison,
     rules: list[Resolved],
     limit: int,
-    id_switches: list[tuple[int, int, int, int, int]] = (),  # type: ignore[assignment]
+    id_switches: Sequence[tuple[int, int, int, int, int]] = (),
 ) -> tuple[list[Conflict], dict[str, int]]:
     """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap).
     `id_switches`: (data unit, frame, truth object, previous and new annotator object) from the tracking metrics,

@@ -131,7 +131,9 @@ def intersection_area_unit(c: np.ndarray, f1: np.ndarray, f2: np.ndarray) -> flo
     mid_pts = c + np.outer(np.cos(sm), f1) + np.outer(np.sin(sm), f2)
     keep = np.hypot(mid_pts[:, 0], mid_pts[:, 1]) < 1.0
     terms = (
-        _cross(c, f1) * (np.cos(s1) - np.cos(s0)) + _cross(c, f2) * (np.sin(s1) - np.sin(s0)) + _cross(f1, f2) * (s1 - s0)
+        _cross(c, f1) * (np.cos(s1) - np.cos(s0))
+        + _cross(c, f2) * (np.sin(s1) - np.sin(s0))
+        + _cross(f1, f2) * (s1 - s0)
     ) / 2
     area += float(terms[keep].sum())
     return min(max(area, 0.0), math.pi, ellipse_area)

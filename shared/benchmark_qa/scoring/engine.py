@@ -15,7 +15,7 @@ from benchmark_qa.scoring.labels import LabelSet, paused_gc, read_label_row
 from benchmark_qa.scoring.metrics import attribute_metrics, micro_accuracy, object_metrics, stat_of
 from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.report import MatchTable, ScoreReport, Subject
-from benchmark_qa.scoring.tracking import tracking_metrics
+from benchmark_qa.scoring.tracking import SwitchEvent, tracking_metrics
 
 TRACK_TYPES = frozenset({"video", "dicom", "nifti"})  # frames of one scene; PDF pages are not a sequence
 
@@ -57,7 +57,8 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     objects = object_metrics(ontology, t, a, comp)
     object_attrs = attribute_metrics(comp.answers, "object")
     class_attrs = attribute_metrics(comp.answers, "classification")
-    tracking, switches = None, []
+    tracking = None
+    switches: list[SwitchEvent] = []
     detections = len(comp.matches.t_obj) + len(comp.missed.t_obj) + len(comp.extra.a_obj)
     if t.data_type in TRACK_TYPES and detections:  # also without truth objects: MOTA = -FP, as TrackEval
         t_class = np.array([o.class_index for o in t.objects] or [0])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # ----------------------------------------------------------------------------------------------------------- boxes
 
 
@@ -170,7 +169,8 @@ def range_iou(truth: np.ndarray, other: np.ndarray, tolerance: float, inclusive:
     t = np.sort(np.asarray(truth, dtype=np.float64).reshape(-1, 2), axis=1)
     o = np.sort(snap(t, other, tolerance), axis=1)
     if inclusive:
-        t, o = t + (0.0, 1.0), o + (0.0, 1.0)
+        one_more = np.array([0.0, 1.0])  # [s, e] closed -> [s, e + 1) half-open
+        t, o = t + one_more, o + one_more
     mt, mo = merge_ranges(t), merge_ranges(o)
     if not len(mt) or not len(mo):  # a side without measure: only the same empty selections agree
         if len(mt) or len(mo) or not len(t) or not len(o):

@@ -170,7 +170,7 @@ def _polygon(raw: Mapping[str, Any], object_hash: str) -> list[list[np.ndarray]]
     return [[ring]] if len(ring) >= 3 else []
 
 
-def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
+def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:  # noqa: PLR0911
     try:
         if shape == "polygon":
             return _polygon(raw, object_hash)
@@ -188,7 +188,14 @@ def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
         if shape == "circle":  # primary semi-axis r (a fraction of the width) and its ratio `stretch`
             c = raw["circle"]
             r = float(c["r"])
-            return ("circle", float(c["x"]), float(c["y"]), r, r * float(c.get("stretch", 1.0)), float(c.get("theta", 0)))
+            return (
+                "circle",
+                float(c["x"]),
+                float(c["y"]),
+                r,
+                r * float(c.get("stretch", 1.0)),
+                float(c.get("theta", 0)),
+            )
         if shape == "ellipse":  # rx a fraction of the width, ry of the height
             e = raw["ellipse"]
             return ("ellipse", float(e["x"]), float(e["y"]), float(e["rx"]), float(e["ry"]), float(e.get("theta", 0)))
@@ -217,7 +224,7 @@ def _cuboid_faces(raw: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     front = np.asarray(raw["front"], dtype=np.float64).reshape(-1, 2)
     if "offset" in raw and raw["offset"] is not None:
         off = raw["offset"]
-        return front, front + (float(off["x"]), float(off["y"]))
+        return front, front + np.array([float(off["x"]), float(off["y"])])
     vp = raw["vanishingPoint"]
     point = np.array([float(vp["x"]), float(vp["y"])])
     return front, point + (front - point) * float(raw["scaleRatio"])

@@ -210,7 +210,8 @@ def object_metrics(ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: 
         ),
         classes=classes,
         panoptic_quality=stat_of(
-            (float(sim_sum.sum()) + empty) / float(pq_den) if pq_den else 0.0, int(tp.sum() + fp.sum() + fn.sum() + empty)
+            (float(sim_sum.sum()) + empty) / float(pq_den) if pq_den else 0.0,
+            int(tp.sum() + fp.sum() + fn.sum() + empty),
         ),
         visibility_accuracy=stat(comp.visibility_agree, comp.visibility_nodes),
         empty_frames_agreed=empty,

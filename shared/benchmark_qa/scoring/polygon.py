@@ -149,7 +149,11 @@ class _Rings:
 
 
 def _rings(polygons: list[list[Ring]], scale: tuple[float, float]) -> _Rings:
-    p0s, p1s, ring_ids, parts, holes = [], [], [], [], []
+    p0s: list[np.ndarray] = []
+    p1s: list[np.ndarray] = []
+    ring_ids: list[np.ndarray] = []
+    parts: list[int] = []
+    holes: list[bool] = []
     for part_index, rings in enumerate(polygons):
         for i, raw in enumerate(rings):
             r = np.asarray(raw, dtype=np.float64).reshape(-1, 2) * np.array(scale)
@@ -224,7 +228,10 @@ def _meet(a: Region, b: Region, eps: float) -> bool:
     d, e = a.p1 - a.p0, b.p1 - b.p0
 
     def side(o: np.ndarray, v: np.ndarray, p: np.ndarray) -> np.ndarray:  # sign of p against the line o + t v
-        return np.sign(_cross(v[:, None, 0], v[:, None, 1], p[None, :, 0] - o[:, None, 0], p[None, :, 1] - o[:, None, 1]))
+        out: np.ndarray = np.sign(
+            _cross(v[:, None, 0], v[:, None, 1], p[None, :, 0] - o[:, None, 0], p[None, :, 1] - o[:, None, 1])
+        )
+        return out
 
     proper = (side(a.p0, d, b.p0) * side(a.p0, d, b.p1) < 0) & (side(b.p0, e, a.p0) * side(b.p0, e, a.p1) < 0).T
     if proper.any() or _near(b.p0, a.p0, a.p1, eps).any() or _near(a.p0, b.p0, b.p1, eps).any():

@@ -114,7 +114,11 @@ class ScoreReport(BaseModel):
                 lines += ["", f"{title:<36}{'correct':>9}{'total':>7}{'acc':>7}"]
                 lines += [f"{p:<36}{b.correct:>9}{b.total:>7}{_fmt(b.accuracy):>7}" for p, b in table.items()]
         if o.not_scored:
-            lines += ["", "not scored: " + ", ".join(f"{k} (truth {v.truth}, labels {v.labels})" for k, v in o.not_scored.items())]
+            lines += [
+                "",
+                "not scored: "
+                + ", ".join(f"{k} (truth {v.truth}, labels {v.labels})" for k, v in o.not_scored.items()),
+            ]
         if self.tracking:
             t = self.tracking
             lines += [

@@ -134,7 +134,7 @@ class _Sums:
     loca_w: np.ndarray = field(default_factory=lambda: np.zeros(len(ALPHAS)))
 
     def __iadd__(self, other: _Sums) -> _Sums:
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
@@ -332,7 +332,9 @@ def _identity(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int) 
     return int(counts[r, c].sum())
 
 
-def _hota(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray, out: _Sums) -> None:
+def _hota(
+    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray, out: _Sums
+) -> None:
     """HOTA's per-alpha sums as hota.py: global alignment from similarity normalised per frame, then per frame the
     assignment maximising alignment x similarity."""
     if not len(gi):

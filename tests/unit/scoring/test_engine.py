@@ -256,7 +256,9 @@ def test_cli_refuses_rows_of_different_data(tmp_path: Path) -> None:
     """A truth row and a label row of another data type, or of another data unit, are refused with a message that
     names both rows and exit 2 (they used to score 0.000 with exit 0)."""
     ontology = ["--ontology", str(FIXTURES / "ontology.json")]
-    other_type = _cli(*ontology, "--truth", str(FIXTURES / "video.truth.json"), "--labels", str(FIXTURES / "image.labels.json"))
+    other_type = _cli(
+        *ontology, "--truth", str(FIXTURES / "video.truth.json"), "--labels", str(FIXTURES / "image.labels.json")
+    )
     assert other_type.returncode == 2
     assert "lbTruth3" in other_type.stderr
     assert "lbLabel1" in other_type.stderr

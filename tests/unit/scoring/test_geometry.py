@@ -70,7 +70,9 @@ def test_polygon_with_hole_and_second_part_matches_shapely(hx: int, hy: int, siz
         return
     ra = valid_region([[outer, hole], [part]])
     assert math.isclose(ra.area, pa.area)
-    assert math.isclose(intersection_area(ra, valid_region([[b]])), pa.intersection(pb).area, rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(
+        intersection_area(ra, valid_region([[b]])), pa.intersection(pb).area, rel_tol=1e-9, abs_tol=1e-9
+    )
 
 
 box = st.tuples(st.floats(0, 80), st.floats(0, 80), st.floats(1, 40), st.floats(1, 40))
@@ -159,7 +161,9 @@ def _lens(r1: float, r2: float, d: float) -> float:
 def test_circle_iou_matches_the_closed_form(r1: float, r2: float, d: float, angle: float) -> None:
     inter = _lens(r1, r2, d)
     want = inter / (math.pi * (r1 * r1 + r2 * r2) - inter)
-    got = ellipse_iou(Ellipse(1.0, 2.0, r1, r1, 0.0), Ellipse(1 + d * math.cos(angle), 2 + d * math.sin(angle), r2, r2, 0))
+    got = ellipse_iou(
+        Ellipse(1.0, 2.0, r1, r1, 0.0), Ellipse(1 + d * math.cos(angle), 2 + d * math.sin(angle), r2, r2, 0)
+    )
     assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
 
 
@@ -172,7 +176,9 @@ def _shapely_ellipse(e: Ellipse) -> sg.Polygon:
     )
 
 
-ellipse = st.builds(Ellipse, st.floats(-3, 3), st.floats(-3, 3), st.floats(0.3, 4), st.floats(0.3, 4), st.floats(0, 360))
+ellipse = st.builds(
+    Ellipse, st.floats(-3, 3), st.floats(-3, 3), st.floats(0.3, 4), st.floats(0.3, 4), st.floats(0, 360)
+)
 
 
 @settings(max_examples=60, deadline=None)

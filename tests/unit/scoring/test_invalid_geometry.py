@@ -37,7 +37,8 @@ def geos(polygons: list[list[list[tuple[int, int]]]]) -> sg.base.BaseGeometry:
     union_all gives 14.74 but union(a, b) and area(a) + area(b) - area(a & b) both give 15.46)."""
     parts = [shapely.make_valid(sg.Polygon(p[0], p[1:]), method="structure") for p in polygons]
     polygonal = [
-        shapely.union_all([g for g in shapely.get_parts(f) if g.geom_type in ("Polygon", "MultiPolygon")]) for f in parts
+        shapely.union_all([g for g in shapely.get_parts(f) if g.geom_type in ("Polygon", "MultiPolygon")])
+        for f in parts
     ]
     return functools.reduce(shapely.union, polygonal)
 
@@ -74,7 +75,9 @@ def test_invalid_polygon_area_matches_make_valid(polygons: list[list[list[tuple[
 
 @settings(max_examples=300, deadline=None)
 @given(shape, shape)
-def test_invalid_polygon_iou_matches_make_valid(a: list[list[list[tuple[int, int]]]], b: list[list[list[tuple[int, int]]]]) -> None:
+def test_invalid_polygon_iou_matches_make_valid(
+    a: list[list[list[tuple[int, int]]]], b: list[list[list[tuple[int, int]]]]
+) -> None:
     assume(not hole_only_touches(a) and not hole_only_touches(b))
     ga, gb = geos(a), geos(b)
     union = ga.union(gb).area
@@ -129,7 +132,9 @@ box = st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0, 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(box, min_size=1, max_size=5), st.lists(box, min_size=1, max_size=5))
-def test_box_iou_stays_in_unit_range_and_identical_boxes_score_one(a: list[tuple[float, ...]], b: list[tuple[float, ...]]) -> None:
+def test_box_iou_stays_in_unit_range_and_identical_boxes_score_one(
+    a: list[tuple[float, ...]], b: list[tuple[float, ...]]
+) -> None:
     sim = box_iou(np.array(a), np.array(b))
     assert ((sim >= 0) & (sim <= 1)).all()
     assert (np.diag(box_iou(np.array(a), np.array(a))) == 1.0).all()  # 0.1 + 0.3 - 0.1 is not 0.3: still exactly 1
@@ -155,7 +160,9 @@ def test_range_iou_counts_units(truth: list[list[int]], other: list[list[int]], 
     if t and o:
         assert math.isclose(got, len(t & o) / len(t | o), rel_tol=1e-12)
     elif not t and not o:
-        assert got == float(sorted(map(tuple, truth)) == sorted(map(tuple, other)) or set(map(tuple, truth)) == set(map(tuple, other)))
+        assert got == float(
+            sorted(map(tuple, truth)) == sorted(map(tuple, other)) or set(map(tuple, truth)) == set(map(tuple, other))
+        )
     else:
         assert got == 0.0
     assert range_iou(np.array(truth, dtype=float), np.array(truth, dtype=float), 0.0, inclusive) == 1.0

@@ -77,7 +77,7 @@ def test_last_frames_pairs_are_kept_before_the_rest_is_matched() -> None:
     cand = sim >= 0.5
     keep = np.array([[True, False], [False, False]])
     for mode in ("class_agnostic", "class_aware", "two_stage"):
-        rows, cols = assign(sim, cand, np.ones_like(cand), mode, keep)  # type: ignore[arg-type]
+        rows, cols = assign(sim, cand, np.ones_like(cand), mode, keep)
         assert (rows.tolist(), cols.tolist()) == ([0], [0])
     rows, cols = assign(sim, cand, np.ones_like(cand), "class_agnostic")
     assert (rows.tolist(), cols.tolist()) == ([0, 1], [1, 0])

@@ -69,7 +69,9 @@ def generate(seed: int, frames: int, full_tracks: bool) -> tuple[dict[str, Any],
         if full_tracks:  # anchors: the same still box on both sides, so no frame is empty for either tool
             for c in CLASSES:
                 boxes.setdefault(("truth", f), []).append((f"gtA{c}", c, (0.9, 0.9 if c == "Car" else 0.0, 0.05, 0.05)))
-                boxes.setdefault(("labels", f), []).append((f"anA{c}", c, (0.9, 0.9 if c == "Car" else 0.0, 0.05, 0.05)))
+                boxes.setdefault(("labels", f), []).append(
+                    (f"anA{c}", c, (0.9, 0.9 if c == "Car" else 0.0, 0.05, 0.05))
+                )
 
     def row(side: str) -> dict[str, Any]:
         labels = {
@@ -139,9 +141,15 @@ def assert_matches_trackeval(got: TrackingFigures, res: dict[str, dict[str, Any]
         assert getattr(got, ours) == np.asarray(hota[name]).astype(int).tolist(), name
     if sums:  # the per-alpha weighted sums that let videos be combined
         tp = np.asarray(hota["HOTA_TP"], dtype=float)
-        for name, ours in (("AssA", "hota_assa_weighted"), ("AssRe", "hota_assre_weighted"), ("AssPr", "hota_asspr_weighted")):
+        for name, ours in (
+            ("AssA", "hota_assa_weighted"),
+            ("AssRe", "hota_assre_weighted"),
+            ("AssPr", "hota_asspr_weighted"),
+        ):
             np.testing.assert_allclose(getattr(got, ours), np.asarray(hota[name]) * tp, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(got.hota_loca_weighted, np.where(tp > 0, np.asarray(hota["LocA"]) * tp, 0.0), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            got.hota_loca_weighted, np.where(tp > 0, np.asarray(hota["LocA"]) * tp, 0.0), rtol=1e-9, atol=1e-12
+        )
 
 
 METRICS = {"CLEAR": CLEAR({"PRINT_CONFIG": False}), "Identity": Identity({"PRINT_CONFIG": False}), "HOTA": HOTA()}
@@ -156,7 +164,9 @@ def trackeval(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dic
             continue
         per_class[cls] = {k: m.combine_sequences({"v": m.eval_sequence(seq)}) for k, m in METRICS.items()}
     combined = {k: m.combine_classes_det_averaged({c: r[k] for c, r in per_class.items()}) for k, m in METRICS.items()}
-    averaged = {k: m.combine_classes_class_averaged({c: r[k] for c, r in per_class.items()}) for k, m in METRICS.items()}
+    averaged = {
+        k: m.combine_classes_class_averaged({c: r[k] for c, r in per_class.items()}) for k, m in METRICS.items()
+    }
     return per_class, combined, averaged
 
 
@@ -184,7 +194,7 @@ def test_video_without_truth_matches_trackeval(ontology: Ontology) -> None:
     data["boxes"] = {k: v for k, v in data["boxes"].items() if k[0] == "labels"}
     t = score_label_rows(ontology, truth, labels).tracking
     assert t is not None
-    per_class, combined, averaged = trackeval(data)
+    per_class, combined, _ = trackeval(data)
     for cls, res in per_class.items():
         assert_matches_trackeval(t.classes[cls], res, sums=True)
     assert_matches_trackeval(t, combined, sums=True)
@@ -196,7 +206,9 @@ def motmetrics_summary(data: dict[str, Any]) -> Any:
     for cls in CLASSES:
         acc = mm.MOTAccumulator(auto_id=False)
         seq = per_class_input(data, cls)
-        for f, (gt, tr, sim) in enumerate(zip(seq["gt_ids"], seq["tracker_ids"], seq["similarity_scores"], strict=True)):
+        for f, (gt, tr, sim) in enumerate(
+            zip(seq["gt_ids"], seq["tracker_ids"], seq["similarity_scores"], strict=True)
+        ):
             acc.update(gt, tr, np.where(sim >= 0.5, 1.0 - sim, np.nan), frameid=f)
         accumulators.append(acc)
         names.append(cls)
@@ -232,4 +244,3 @@ def test_every_tracking_number_matches_motmetrics(seed: int, ontology: Ontology)
         assert got.motp == pytest.approx(1.0 - float(values["motp"]), rel=1e-9)  # motmetrics: mean distance 1 - IoU
     assert t.id_switches > 0
     assert t.fragmentations > 0
-
