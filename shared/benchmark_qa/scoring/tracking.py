@@ -276,26 +276,34 @@ def _clear(
     step = np.searchsorted(processed, frame)
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
     n_tr = int(ti.max()) + 1 if len(ti) else 1
-    many_g = np.bincount(step * ng + g, minlength=len(processed) * ng)[step * ng + g] > 1
-    many_t = np.bincount(step * n_tr + t, minlength=len(processed) * n_tr)[step * n_tr + t] > 1
+    many_g, many_t = _repeated(step * ng + g), _repeated(step * n_tr + t)
     ambiguous = np.zeros(len(processed), dtype=bool)
     ambiguous[step[many_g | many_t]] = True
     matched = ~ambiguous[step]
+    g_list, t_list, sim_list = g.tolist(), t.tolist(), sim.tolist()
     for k in np.flatnonzero(ambiguous).tolist():
-        lo, hi = cut[k], cut[k + 1]
-        before = {}
+        lo, hi = int(cut[k]), int(cut[k + 1])
+        before: dict[int, int] = {}
         if k > 0:
-            prev = slice(cut[k - 1], cut[k])
-            keep = matched[prev]
-            before = dict(zip(g[prev][keep].tolist(), t[prev][keep].tolist(), strict=True))
+            before = {g_list[i]: t_list[i] for i in range(int(cut[k - 1]), lo) if matched[i]}
+        # TrackEval's score: 1000 for last frame's pair, plus the similarity
+        score = [sim_list[i] + (1000.0 if before.get(g_list[i], -1) == t_list[i] else 0.0) for i in range(lo, hi)]
+        best: dict[int, int] = {}
+        for i in range(lo, hi):
+            j = best.get(g_list[i])
+            if j is None or score[i - lo] > score[j - lo]:
+                best[g_list[i]] = i
+        if len({t_list[i] for i in best.values()}) == len(best):
+            # every truth track's best pair uses its own annotator track: optimal (duals u = row maximum, v = 0)
+            matched[list(best.values())] = True
+            continue
         rows, r_idx = np.unique(g[lo:hi], return_inverse=True)
         cols, c_idx = np.unique(t[lo:hi], return_inverse=True)
-        score = np.zeros((len(rows), len(cols)))
-        bonus = np.array([before.get(a, -1) == b for a, b in zip(g[lo:hi].tolist(), t[lo:hi].tolist(), strict=True)])
-        score[r_idx, c_idx] = 1000.0 * bonus + sim[lo:hi]
-        rr, cc = linear_sum_assignment(-score)
+        mat = np.zeros((len(rows), len(cols)))
+        mat[r_idx, c_idx] = score
+        rr, cc = linear_sum_assignment(-mat)
         chosen = np.zeros((len(rows), len(cols)), dtype=bool)
-        chosen[rr, cc] = score[rr, cc] > EPS
+        chosen[rr, cc] = mat[rr, cc] > EPS
         matched[lo:hi] = chosen[r_idx, c_idx]
     frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
     out.tp = len(g)
@@ -319,6 +327,13 @@ def _clear(
     out.pt = int((ratio[present] >= 0.2).sum()) - out.mt
     out.ml = ng - out.mt - out.pt
     return out, events
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    out: np.ndarray = counts[inverse.reshape(-1)] > 1
+    return out
 
 
 def _identity(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int) -> int:
@@ -351,7 +366,7 @@ def _hota(
     potential = np.zeros((ng, nt))
     np.add.at(potential, (gi, ti), scaled)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
-    chosen = _per_frame_assignment(f, row_id, col_id, alignment[gi, ti] * sim)
+    chosen = _hota_assignment(f, gi, ti, alignment[gi, ti] * sim, row_id, col_id)
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
     for k, alpha in enumerate(ALPHAS):
         ok = cs >= alpha - EPS
@@ -367,35 +382,78 @@ def _hota(
         out.loca_w[k] += float(cs[ok].sum())
 
 
-def _per_frame_assignment(frame: np.ndarray, row: np.ndarray, col: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Indices of the pairs chosen per frame (maximum total score). A pair alone in its row and column is always
-    chosen; frames where every row's best pair uses a distinct column take those (LP duals u = row maximum, v = 0
-    certify it); the rest go through the solver."""
-    lone = (np.bincount(row)[row] == 1) & (np.bincount(col)[col] == 1)
-    parts = [np.flatnonzero(lone)]
-    rest = np.flatnonzero(~lone)
-    if len(rest):
-        order = rest[np.lexsort((-score[rest], row[rest]))]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = row[order][1:] != row[order][:-1]
-        best = order[first]  # each row's best pair (the first on ties)
-        _, col_of, col_uses = np.unique(col[best], return_inverse=True, return_counts=True)
-        clash_frames = np.unique(frame[best][col_uses[col_of] > 1])
-        easy = ~np.isin(frame[best], clash_frames)
-        parts.append(best[easy])
-        hard = rest[np.isin(frame[rest], clash_frames)]
-        hard = hard[np.argsort(frame[hard], kind="stable")]
-        bounds = np.flatnonzero(np.diff(frame[hard])) + 1
-        for chunk in np.split(hard, bounds) if len(hard) else []:
-            rows, r_idx = np.unique(row[chunk], return_inverse=True)
-            cols, c_idx = np.unique(col[chunk], return_inverse=True)
-            mat = np.zeros((len(rows), len(cols)))
-            pick = np.full((len(rows), len(cols)), -1, dtype=np.int64)
-            mat[r_idx, c_idx] = score[chunk]
-            pick[r_idx, c_idx] = chunk
-            rr, cc = linear_sum_assignment(mat, maximize=True)
-            got = pick[rr, cc]
-            parts.append(got[got >= 0])
+def _row_argmax(row: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per distinct row id (ids are non-negative), the position of its highest score, the first one on ties;
+    in no particular order. Unordered segment maxima instead of a two-key sort."""
+    if len(row) == 0 or np.isnan(score).any():  # NaN: keep the sort's ordering rules
+        order = np.lexsort((-score, row))
+        first = np.concatenate([[True], row[order][1:] != row[order][:-1]])
+        out: np.ndarray = order[first]
+        return out
+    n_rows = int(row.max()) + 1
+    top = np.full(n_rows, -np.inf)
+    np.maximum.at(top, row, score)
+    at_top = np.flatnonzero(score == top[row])
+    first = np.full(n_rows, len(row), dtype=np.int64)
+    np.minimum.at(first, row[at_top], at_top)
+    return first[first < len(row)]
+
+
+def _argmax_if_optimal(
+    idx: np.ndarray, row: np.ndarray, col: np.ndarray, frame: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, take each row's best pair; where those pairs use distinct columns the result is an optimal
+    assignment (duals u_row = row maximum, v = 0 satisfy u + v >= score with equality on the pairs chosen and
+    every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
+    best = _row_argmax(row, score)
+    _, col_first = np.unique(col[best], return_index=True)
+    dup_col = np.ones(len(best), dtype=bool)
+    dup_col[col_first] = False  # columns chosen by more than one row
+    bad_frames = np.unique(frame[best][dup_col])
+    solved = ~np.isin(frame, bad_frames)
+    keep = best[~np.isin(frame[best], bad_frames)]
+    return idx[keep], solved
+
+
+def _hota_assignment(
+    key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, frow: np.ndarray, fcol: np.ndarray
+) -> np.ndarray:
+    """Indices of the candidate pairs chosen per frame (max total score). Frames whose pairs are already
+    one-to-one keep them all; only the others go through the solver. `frow` / `fcol` number the distinct
+    (frame, truth track) and (frame, annotator track) of the pairs."""
+    ambiguous_pair = (np.bincount(frow)[frow] > 1) | (np.bincount(fcol)[fcol] > 1)
+    # an isolated pair (alone in its row and column) is always chosen; only the ambiguous pairs of a frame
+    # go to the solver, and they are few
+    parts = [np.nonzero(~ambiguous_pair)[0]]
+    amb = np.nonzero(ambiguous_pair)[0]
+    for row_ids, col_ids in ((frow, fcol), (fcol, frow)):
+        if len(amb) == 0:
+            break
+        chosen, solved = _argmax_if_optimal(amb, row_ids[amb], col_ids[amb], key[amb], score[amb])
+        parts.append(chosen)
+        amb = amb[~solved]
+    amb = amb[np.argsort(key[amb], kind="stable")]
+    keys_list, rows_list, cols_list = key[amb].tolist(), cg[amb].tolist(), ca[amb].tolist()
+    scores = score[amb].tolist()
+    start = 0
+    for end in range(1, len(amb) + 1):
+        if end < len(amb) and keys_list[end] == keys_list[start]:
+            continue
+        rmap: dict[int, int] = {}
+        cmap: dict[int, int] = {}
+        cells = [
+            (rmap.setdefault(rows_list[k], len(rmap)), cmap.setdefault(cols_list[k], len(cmap)))
+            for k in range(start, end)
+        ]
+        mat = np.zeros((len(rmap), len(cmap)))
+        pick = np.full((len(rmap), len(cmap)), -1, dtype=np.int64)
+        for k, (r, c) in enumerate(cells):
+            mat[r, c] = scores[start + k]
+            pick[r, c] = amb[start + k]
+        rr, cc = linear_sum_assignment(mat, maximize=True)
+        chosen = pick[rr, cc]
+        parts.append(chosen[chosen >= 0])
+        start = end
     return np.sort(np.concatenate(parts))
 
 
