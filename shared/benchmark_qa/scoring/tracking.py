@@ -260,26 +260,12 @@ class _Sequence:
     frames: int
 
 
-def _clear(
-    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray
-) -> tuple[_Sums, list[tuple[int, int, int, int]]]:
-    """CLEAR-MOT as trackeval/metrics/clear.py, vectorised: only frames whose candidate pairs are not already
-    one-to-one are solved, in frame order, each knowing the previous processed frame's pairs."""
-    out = _Sums()
-    ng = len(gt_count)
-    cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
-    frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
-    # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
-    processed = np.intersect1d(seq.gt_frame, seq.tr_frame)
-    order = np.lexsort((t, g, frame))
-    frame, g, t, sim = frame[order], g[order], t[order], sim[order]
-    step = np.searchsorted(processed, frame)
-    cut = np.searchsorted(step, np.arange(len(processed) + 1))
-    n_tr = int(ti.max()) + 1 if len(ti) else 1
-    many_g, many_t = _repeated(step * ng + g), _repeated(step * n_tr + t)
-    ambiguous = np.zeros(len(processed), dtype=bool)
-    ambiguous[step[many_g | many_t]] = True
-    matched = ~ambiguous[step]
+def _match_frames(
+    ambiguous: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
+) -> np.ndarray:
+    """Which candidate pairs CLEAR matches: every pair of a one-to-one frame; on the other frames, in order, last
+    frame's pairs first (TrackEval's 1000 bonus), then the maximum total similarity."""
+    matched: np.ndarray = ~ambiguous[step]
     g_list, t_list, sim_list = g.tolist(), t.tolist(), sim.tolist()
     for k in np.flatnonzero(ambiguous).tolist():
         lo, hi = int(cut[k]), int(cut[k + 1])
@@ -305,6 +291,29 @@ def _clear(
         chosen = np.zeros((len(rows), len(cols)), dtype=bool)
         chosen[rr, cc] = mat[rr, cc] > EPS
         matched[lo:hi] = chosen[r_idx, c_idx]
+    return matched
+
+
+def _clear(
+    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray
+) -> tuple[_Sums, list[tuple[int, int, int, int]]]:
+    """CLEAR-MOT as trackeval/metrics/clear.py, vectorised: only frames whose candidate pairs are not already
+    one-to-one are solved, in frame order, each knowing the previous processed frame's pairs."""
+    out = _Sums()
+    ng = len(gt_count)
+    cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
+    frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
+    # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
+    processed = np.intersect1d(seq.gt_frame, seq.tr_frame)
+    order = np.lexsort((t, g, frame))
+    frame, g, t, sim = frame[order], g[order], t[order], sim[order]
+    step = np.searchsorted(processed, frame)
+    cut = np.searchsorted(step, np.arange(len(processed) + 1))
+    n_tr = int(ti.max()) + 1 if len(ti) else 1
+    many_g, many_t = _repeated(step * ng + g), _repeated(step * n_tr + t)
+    ambiguous = np.zeros(len(processed), dtype=bool)
+    ambiguous[step[many_g | many_t]] = True
+    matched = _match_frames(ambiguous, step, cut, g, t, sim)
     frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
