@@ -49,7 +49,8 @@ METHODS = {
     "n = tasks (conservative for a mean of values in [0, 1])",
     "precision": "TP / (TP + FP), summed over tasks; Wilson 95% interval, n = TP + FP",
     "recall": "TP / (TP + FN), summed over tasks; Wilson 95% interval, n = TP + FN",
-    "f1": "2TP / (2TP + FP + FN), summed over tasks; Wilson 95% interval with n = TP + (FP + FN) / 2",
+    "f1": "2TP / (2TP + FP + FN), summed over tasks; n = TP + FP + FN, the Wilson 95% interval of TP / n carried "
+    "through F1 = 2J / (1 + J)",
     "localisation": "mean similarity (IoU, OKS, ...) of true positives: similarity_sum / TP; Wilson bound, n = TP",
     "attributes": "correct / total attribute answers on matched objects, summed over tasks; Wilson 95% interval",
     "trend": "mean task score per {bucket} (UTC; weeks start on Monday), with its Wilson interval and n = tasks",

@@ -16,19 +16,12 @@ import numpy as np
 from benchmark_qa.scoring.attributes import AnswerOutcome, compare_tree, describe
 from benchmark_qa.scoring.bitmask import mask_iou
 from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
-from benchmark_qa.scoring.geometry import (
-    box_corners,
-    box_iou,
-    keypoint_area,
-    oks,
-    polyline_similarity,
-    range_iou,
-    region,
-    region_iou,
-)
+from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
+from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_similarity, range_iou
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
+from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
@@ -152,16 +145,13 @@ def _ranks(objects: list[LabelObject]) -> np.ndarray:
 
 
 def align_units(truth: LabelSet, labels: LabelSet) -> LabelSet:
-    """Re-index the annotator's data units to the truth's, by data hash (by position if no hash is shared)."""
+    """Re-index the annotator's data units to the truth's, by data hash (engine.check_same_data has made sure the
+    rows share one); a unit only the annotator has gets an index of its own."""
     index = {u.hash: i for i, u in enumerate(truth.units)}
-    shared = any(u.hash in index for u in labels.units)
     mapping = np.zeros(max(len(labels.units), 1), dtype=np.int32)
     units = list(truth.units)
     for i, unit in enumerate(labels.units):
-        if shared:
-            j = index.get(unit.hash)
-        else:
-            j = next((k for k, t in enumerate(truth.units) if t.sequence == unit.sequence), None)
+        j = index.get(unit.hash)
         if j is None:
             j = len(units)
             units.append(unit)
@@ -199,17 +189,20 @@ class _Similarity:
         self.regions: dict[tuple[int, int], Any] = {}  # polygons converted once, reused across pairs
 
     def __call__(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
-        if self.family == "box":
-            return self.boxes(ti, ai, du), {}
-        if self.family == "polygon":
-            return self.polygons(ti, ai, du), {}
-        if self.family == "bitmask":
-            return self.masks(ti, ai, du), {}
         if self.family == "polyline":
             return self.lines(ti, ai, du)
         if self.family in ("point", "skeleton"):
             return self.keypoints(ti, ai, du)
-        return self.ranges(ti, ai), {}
+        if self.family == "range":
+            return self.ranges(ti, ai), {}
+        measure = {
+            "box": self.boxes,
+            "polygon": self.polygons,
+            "bitmask": self.masks,
+            "ellipse": self.ellipses,
+            "cuboid_2d": self.cuboids,
+        }[self.family]
+        return measure(ti, ai, du), {}
 
     def rule(self, idx: int) -> Resolved:
         return self.ctx.rules[self.ctx.truth.objects[int(self.t.obj[idx])].class_index]
@@ -229,23 +222,50 @@ class _Similarity:
                         sim[i, j] = _rotated_iou(t.boxes[x], a.boxes[y], w, h)
         return sim
 
-    def region(self, side: int, idx: int, du: int) -> Any:
+    def region(self, side: int, idx: int, du: int) -> Region:
+        """The valid region of a polygon (made valid once per object and frame, reused across pairs)."""
         key = (side, idx)
         if key not in self.regions:
             w, h, _ = self.ctx.px(du)
-            self.regions[key] = region((self.t if side == 0 else self.a).geom[idx], (w, h))
-        return self.regions[key]
+            self.regions[key] = valid_region((self.t if side == 0 else self.a).geom[idx], (w, h))
+        out: Region = self.regions[key]
+        return out
 
     def polygons(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
         rt = [self.region(0, int(x), du) for x in ti]
         ra = [self.region(1, int(y), du) for y in ai]
-        return np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
+        sim = np.zeros((len(ti), len(ai)))
+        for i, p in enumerate(rt):
+            for j, q in enumerate(ra):
+                if len(p) and len(q):
+                    sim[i, j] = region_iou(p, q)
+                elif not len(p) and not len(q):  # two polygons without area: only the very same one agrees
+                    sim[i, j] = float(_same_polygon(self.t.geom[ti[i]], self.a.geom[ai[j]]))
+        return sim
 
     def masks(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
-        w, _, known = self.ctx.px(du)
-        fw = int(w) if known else None
-        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], fw) for y in ai] for x in ti], dtype=np.float64)
+        w, h, known = self.ctx.px(du)
+        size = (int(w), int(h)) if known else None
+        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], size) for y in ai] for x in ti], dtype=np.float64)
         return sim.reshape(len(ti), len(ai))
+
+    def ellipses(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        w, h, _ = self.ctx.px(du)
+        et = [_ellipse(self.t.geom[x], w, h) for x in ti]
+        ea = [_ellipse(self.a.geom[y], w, h) for y in ai]
+        return np.array([[ellipse_iou(p, q) for q in ea] for p in et], dtype=np.float64).reshape(len(ti), len(ai))
+
+    def cuboids(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        """Mean IoU of the front faces and of the back faces: 1 only when both faces agree, so a cuboid drawn with
+        the right outline but the depth the wrong way round scores low."""
+        w, h, _ = self.ctx.px(du)
+        ft = [tuple(valid_region([[face]], (w, h)) for face in self.t.geom[x]) for x in ti]
+        fa = [tuple(valid_region([[face]], (w, h)) for face in self.a.geom[y]) for y in ai]
+        sim = np.zeros((len(ti), len(ai)))
+        for i, p in enumerate(ft):
+            for j, q in enumerate(fa):
+                sim[i, j] = (region_iou(p[0], q[0]) + region_iou(p[1], q[1])) / 2
+        return sim
 
     def lines(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
         w, h, _ = self.ctx.px(du)
@@ -284,10 +304,11 @@ class _Similarity:
 
     def ranges(self, ti: np.ndarray, ai: np.ndarray) -> np.ndarray:
         sim = np.zeros((len(ti), len(ai)))
+        inclusive = self.ctx.config.range_end == "inclusive"
         for i, x in enumerate(ti):
             tol = self.rule(int(x)).range_tolerance or 0.0
             for j, y in enumerate(ai):
-                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol)
+                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol, inclusive)
         return sim
 
 
@@ -317,10 +338,26 @@ def _align(
 
 def _rotated_iou(a: np.ndarray, b: np.ndarray, w: float, h: float) -> float:
     """Exact IoU of two (possibly rotated) boxes in pixel space: rotation is defined on the image, not on the
-    normalised square, so corners are built after scaling."""
+    normalised square, so corners are built after scaling. Identical boxes score 1 (also without area)."""
+    if np.array_equal(a, b):
+        return 1.0
     pa = box_corners(a[0] * w, a[1] * h, a[2] * w, a[3] * h, a[4])
     pb = box_corners(b[0] * w, b[1] * h, b[2] * w, b[3] * h, b[4])
-    return region_iou(region([[pa]]), region([[pb]]))
+    return region_iou(valid_region([[pa]]), valid_region([[pb]]))
+
+
+def _ellipse(geom: tuple[Any, ...], w: float, h: float) -> Ellipse:
+    """Encord's circle (radius and stretch as fractions of the width: round in pixels) or ellipse (rx a fraction
+    of the width, ry of the height), in pixels; theta in degrees, clockwise on screen (SDK coordinates.py)."""
+    kind, x, y, rx, ry, theta = geom
+    return Ellipse(x * w, y * h, rx * w, ry * (w if kind == "circle" else h), theta)
+
+
+def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
+    return len(p) == len(q) and all(
+        len(a) == len(b) and all(np.array_equal(r, s) for r, s in zip(a, b, strict=True))
+        for a, b in zip(p, q, strict=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------------- matching
@@ -458,8 +495,8 @@ class _FamilyMatcher:
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        bonus = follows & np.isin((cg - 1) * span + code, done)
-        fail[cs[bonus & ~is_best[cs, ci, cj]]] = True
+        kept = follows & np.isin((cg - 1) * span + code, done)
+        fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
 
@@ -487,22 +524,20 @@ class _FamilyMatcher:
         else:
             sim, notes = self.simfn(ti, ai, du)
             cand = (sim >= ctx.match_thr[self.t_class[ti]][:, None] - 1e-12) & (sim > 0)
-        bonus = None
+        kept = None
         if ctx.continuity and g > 0 and self.group_du[g - 1] == du:
             before = self.prev.get(g - 1)
             if before is not None and len(before):
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
                 # small per-frame arrays: one broadcast compare beats np.isin's sort-based setup
-                bonus = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
+                kept = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
         best = self.row_best.get(g)
-        if best is not None and (bonus is None or bonus[best].sum() == bonus.sum()):
+        if best is not None and (kept is None or kept[best].sum() == kept.sum()):
             # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
             rows, cols = best
         else:
             tc, ac = self.t_class[ti], self.a_class[ai]
-            rows, cols = assign(
-                sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, None if bonus is None else bonus.astype(float)
-            )
+            rows, cols = assign(sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, kept)
         mt, ma = ti[rows], ai[cols]
         if ctx.continuity:
             self.prev[g] = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]

@@ -4,6 +4,7 @@ ground truth (no truth values, positions or hashes; class pairs are named in alp
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -13,7 +14,6 @@ from benchmark_qa.scoring.comparison import Comparison
 from benchmark_qa.scoring.config import Resolved
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.ontology import Ontology
-from benchmark_qa.scoring.tracking import id_switch_events
 
 ConflictKind = Literal[
     "missing", "extra", "wrong_class", "low_overlap", "attribute_mismatch", "direction", "visibility", "id_switch"
@@ -74,9 +74,17 @@ def hint_for(  # noqa: PLR0911
 
 
 def build_conflicts(
-    ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: Comparison, rules: list[Resolved], limit: int
+    ontology: Ontology,
+    truth: LabelSet,
+    labels: LabelSet,
+    comp: Comparison,
+    rules: list[Resolved],
+    limit: int,
+    id_switches: Sequence[tuple[int, int, int, int, int]] = (),
 ) -> tuple[list[Conflict], dict[str, int]]:
-    """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap)."""
+    """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap).
+    `id_switches`: (data unit, frame, truth object, previous and new annotator object) from the tracking metrics,
+    so the conflicts and the report's ID switch count agree."""
     names = [o.name for o in ontology.objects]
     tobj, aobj = truth.objects, labels.objects
     units = truth.units
@@ -203,7 +211,7 @@ def build_conflicts(
                 hint=text + (f" on {_plural(gap.frames, 'frame')}" if gap.frames > 1 else ""),
             )
         )
-    for s_du, s_frame, s_t, before, after in id_switch_events(m):
+    for s_du, s_frame, s_t, before, after in id_switches:
         totals["id_switch"] += 1
         tname = names[tobj[s_t].class_index]
         out.append(

@@ -80,6 +80,7 @@ class LabelSet:
     objects: list[LabelObject]
     families: dict[str, Annotations]
     classifications: list[LabelClassification]
+    not_scored: dict[str, int] = field(default_factory=dict)  # shape -> annotations the engine cannot score
 
 
 class _Builder:
@@ -169,7 +170,7 @@ def _polygon(raw: Mapping[str, Any], object_hash: str) -> list[list[np.ndarray]]
     return [[ring]] if len(ring) >= 3 else []
 
 
-def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
+def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:  # noqa: PLR0911
     try:
         if shape == "polygon":
             return _polygon(raw, object_hash)
@@ -184,6 +185,22 @@ def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
             xy = np.array([(float(n["x"]), float(n["y"])) for n in items], dtype=np.float64).reshape(-1, 2)
             vis = np.array([_visibility(n) for n in items], dtype=np.int8)
             return names, xy, vis
+        if shape == "circle":  # primary semi-axis r (a fraction of the width) and its ratio `stretch`
+            c = raw["circle"]
+            r = float(c["r"])
+            return (
+                "circle",
+                float(c["x"]),
+                float(c["y"]),
+                r,
+                r * float(c.get("stretch", 1.0)),
+                float(c.get("theta", 0)),
+            )
+        if shape == "ellipse":  # rx a fraction of the width, ry of the height
+            e = raw["ellipse"]
+            return ("ellipse", float(e["x"]), float(e["y"]), float(e["rx"]), float(e["ry"]), float(e.get("theta", 0)))
+        if shape == "cuboid_2d":
+            return _cuboid_faces(raw["cuboid_2d"])
         if shape == "bitmask":
             mask = raw["bitmask"]
             return (
@@ -198,6 +215,19 @@ def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise LabelRowError(f"object {object_hash}: malformed {shape} geometry ({exc})") from exc
     raise LabelRowError(f"object {object_hash}: unsupported shape {shape!r}")
+
+
+def _cuboid_faces(raw: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(front, back) faces of a 2-D cuboid, as the SDK reads them (encord/objects/coordinates.py,
+    cuboid_2d_coordinates_from_dict): the back face is the front moved by `offset`, or pulled towards the
+    `vanishingPoint` to `scaleRatio` of its size."""
+    front = np.asarray(raw["front"], dtype=np.float64).reshape(-1, 2)
+    if "offset" in raw and raw["offset"] is not None:
+        off = raw["offset"]
+        return front, front + np.array([float(off["x"]), float(off["y"])])
+    vp = raw["vanishingPoint"]
+    point = np.array([float(vp["x"]), float(vp["y"])])
+    return front, point + (front - point) * float(raw["scaleRatio"])
 
 
 def _visibility(node: Mapping[str, Any]) -> int:
@@ -282,6 +312,7 @@ class _RowReader:
         self.object_index: dict[str, int] = {}
         self.builders: dict[str, _Builder] = {"box": _Builder()}
         self.frame_classifications: dict[str, list[int]] = {}
+        self.not_scored: dict[str, int] = {}  # shape -> annotations (object x frame) the engine cannot score
 
     def new_object(self, object_hash: str, feature_hash: str) -> int:
         cls = self.ontology.object_by_hash.get(feature_hash)
@@ -342,7 +373,10 @@ class _RowReader:
     def add_other(self, du: int, frame: int, idx: int, shape: str, o: Any, object_hash: str) -> None:
         family = SHAPE_FAMILY.get(shape)
         if family is None or family in ("box", "range"):
-            raise LabelRowError(f"object {object_hash}: unsupported shape {shape!r}")
+            # a shape without a similarity (3-D cuboid, segmentation, one newer than this engine): counted, and
+            # left out of every other figure, so the rest of the row is still scored
+            self.not_scored[str(shape)] = self.not_scored.get(str(shape), 0) + 1
+            return
         fb = self.builder(family)
         fb.geom.append(_geometry(shape, o, object_hash))
         fb.du.append(du)
@@ -508,6 +542,7 @@ class _RowReader:
             self.objects,
             families,
             classifications,
+            self.not_scored,
         )
 
 
