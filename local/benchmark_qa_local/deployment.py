@@ -299,6 +299,11 @@ def _role(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> Physical
     return PhysicalResource(logical_id, "AWS::IAM::Role", name, name, {"Arn": arn, "RoleId": _suffix(arn)})
 
 
+def _event_rule(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> PhysicalResource:
+    name = _named(d, p, "Name") or d.physical_name(logical_id)
+    return PhysicalResource(logical_id, "AWS::Events::Rule", name, name, {"Arn": d.arn("events", f"rule/{name}")})
+
+
 def _policy(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> PhysicalResource:
     # Policies have no useful Ref; CloudFormation returns a generated id.
     return PhysicalResource(logical_id, "policy", logical_id, d.physical_name(logical_id))
@@ -317,6 +322,7 @@ _NAMERS = {
     "AWS::Serverless::LayerVersion": _layer,
     "AWS::Lambda::LayerVersion": _layer,
     "AWS::IAM::Role": _role,
+    "AWS::Events::Rule": _event_rule,
     "AWS::S3::BucketPolicy": _policy,
     "AWS::SQS::QueuePolicy": _policy,
     "AWS::SNS::TopicPolicy": _policy,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Any
 
+from benchmark_qa_local import provisioning_events
 from benchmark_qa_local.deployment import LocalDeployment, PhysicalResource
 from benchmark_qa_local.intrinsics import references
 from benchmark_qa_local.template import FUNCTION_TYPE, TemplateError
@@ -154,15 +155,18 @@ def _build_bucket(p: Provisioner, logical_id: str, properties: Mapping[str, Any]
     if "OwnershipControls" in props:
         s3.put_bucket_ownership_controls(Bucket=physical.name, OwnershipControls=props["OwnershipControls"])
     if "CorsConfiguration" in props:
-        s3.put_bucket_cors(
-            Bucket=physical.name, CORSConfiguration={"CORSRules": props["CorsConfiguration"]["CorsRules"]}
-        )
+        rules = [{_CORS_KEYS.get(k, k): v for k, v in r.items()} for r in props["CorsConfiguration"]["CorsRules"]]
+        s3.put_bucket_cors(Bucket=physical.name, CORSConfiguration={"CORSRules": rules})
     if "Tags" in props:
         s3.put_bucket_tagging(Bucket=physical.name, Tagging={"TagSet": props["Tags"]})
     notifications = props.get("NotificationConfiguration")
     if notifications:
         _configure_notifications(p, physical.name, notifications)
     return physical
+
+
+# CloudFormation's CorsRule keys that the S3 API spells differently.
+_CORS_KEYS = {"Id": "ID", "MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
 
 
 def _configure_notifications(p: Provisioner, bucket: str, spec: Mapping[str, Any]) -> None:
@@ -402,6 +406,7 @@ _BUILDERS: Mapping[str, Builder] = {
     "AWS::SecretsManager::Secret": _build_secret,
     "AWS::SNS::Topic": _build_topic,
     "AWS::SSM::Parameter": _build_parameter,
+    "AWS::Events::Rule": provisioning_events.build_rule,
 }
 _DELETERS: Mapping[str, Deleter] = {
     "AWS::S3::Bucket": _delete_bucket,
@@ -411,6 +416,7 @@ _DELETERS: Mapping[str, Deleter] = {
     "AWS::SecretsManager::Secret": _delete_secret,
     "AWS::SNS::Topic": _delete_topic,
     "AWS::SSM::Parameter": _delete_parameter,
+    "AWS::Events::Rule": provisioning_events.delete_rule,
 }
 
 BUILT_TYPES: frozenset[str] = frozenset(_BUILDERS)

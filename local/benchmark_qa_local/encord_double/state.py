@@ -240,6 +240,21 @@ class Issue(_Model):
     tags: list[str] = Field(default_factory=list)
 
 
+class CloudIntegration(_Model):
+    """A cloud integration made in Encord's UI (the SDK can list integrations, not create them)."""
+
+    integration_uuid: str = Field(default_factory=new_uuid)
+    title: str
+
+
+class WorkflowTemplate(_Model):
+    """A workflow template made in Encord's UI (the SDK can only name one when it creates a project)."""
+
+    template_uuid: str = Field(default_factory=new_uuid)
+    title: str
+    workflow: Workflow
+
+
 class DoubleState(_Model):
     """Root of the state file. See docs/encord-double.md."""
 
@@ -254,6 +269,8 @@ class DoubleState(_Model):
     storage_items: dict[str, StorageItem] = Field(default_factory=dict)
     upload_jobs: dict[str, UploadJob] = Field(default_factory=dict)
     issues: list[Issue] = Field(default_factory=list)
+    cloud_integrations: dict[str, CloudIntegration] = Field(default_factory=dict)
+    workflow_templates: dict[str, WorkflowTemplate] = Field(default_factory=dict)
     next_seq: int = 1
 
     def take_seq(self) -> int:
