@@ -205,7 +205,7 @@ def dataset_with_role_json(dataset: Dataset) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- ontologies
-def create_ontology(state: DoubleState, title: str, description: str, editor: dict[str, Any]) -> Ontology:
+def create_ontology(state: DoubleState, title: str, description: str, editor: Any) -> Ontology:
     if not title.strip():
         raise invalid("An ontology needs a title")
     if not isinstance(editor, dict):
@@ -284,16 +284,13 @@ def create_project(state: DoubleState, payload: dict[str, Any]) -> Project:
 
 
 # ---------------------------------------------------------------------------------------------- integrations
-def find_integrations(
-    state: DoubleState, *, uuids: Iterable[str], titles: Iterable[str]
-) -> list[CloudIntegration]:
+def find_integrations(state: DoubleState, *, uuids: Iterable[str], titles: Iterable[str]) -> list[CloudIntegration]:
     """Both filters must match when both are given (user_client.py:981-982)."""
     wanted_uuids, wanted_titles = set(uuids), set(titles)
     return [
         i
         for i in state.cloud_integrations.values()
-        if (not wanted_uuids or i.integration_uuid in wanted_uuids)
-        and (not wanted_titles or i.title in wanted_titles)
+        if (not wanted_uuids or i.integration_uuid in wanted_uuids) and (not wanted_titles or i.title in wanted_titles)
     ]
 
 

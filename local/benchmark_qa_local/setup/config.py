@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 DEFAULT_PARAMETERS_FILE = "benchmark-qa-parameters.yaml"
 
@@ -130,7 +131,7 @@ class SetupConfig(_Model):
         )
 
 
-def _where(error: dict[str, Any]) -> str:
+def _where(error: ErrorDetails) -> str:
     return ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-")) or "(top level)"
 
 

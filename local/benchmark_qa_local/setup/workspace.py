@@ -109,8 +109,11 @@ class Workspace:
         """Record what the lookup by name found (ids in `found`); False when nothing is named so."""
         if len(found) > 1:
             self._problem(
-                kind, role, name, f"{len(found)} {kind}s are named '{name}' ({', '.join(found)}): rename all but one "
-                f"in Encord, or set {pin_key}.id to the one to use"
+                kind,
+                role,
+                name,
+                f"{len(found)} {kind}s are named '{name}' ({', '.join(found)}): rename all but one "
+                f"in Encord, or set {pin_key}.id to the one to use",
             )
         elif found:
             self.report.add(Step(kind, role, f"'{name}'", Outcome.EXISTS, found[0]))
@@ -134,7 +137,8 @@ class Workspace:
             found = self.client.get_cloud_integrations(filter_integration_uuids=[named.id])
         else:
             found = self.client.get_cloud_integrations(filter_integration_titles=[str(named.name)])
-        if not self._match("integration", "", named.label().strip("'"), [str(i.id) for i in found], "cloud_integration"):
+        ids = [str(i.id) for i in found]
+        if not self._match("integration", "", named.label().strip("'"), ids, "cloud_integration"):
             self._problem(
                 "integration",
                 "",
@@ -152,7 +156,8 @@ class Workspace:
             try:
                 folder = self.client.get_storage_folder(named.id)
             except (ValueError, AuthorisationError, ResourceNotFoundError):
-                self._problem("folder", role, named, f"folders.{role}.id: no storage folder {named.id} the key can open")
+                detail = f"folders.{role}.id: no storage folder {named.id} the key can open"
+                self._problem("folder", role, named, detail)
                 return
             self.report.add(Step("folder", role, f"'{folder.name}'", Outcome.EXISTS, str(folder.uuid)))
             return
@@ -188,9 +193,11 @@ class Workspace:
             "dataset",
             role,
             name,
-            lambda: self.client.create_dataset(
-                name, StorageLocation.AWS, f"benchmark-qa: {role} data units", create_backing_folder=False
-            ).dataset_hash,
+            lambda: (
+                self.client.create_dataset(
+                    name, StorageLocation.AWS, f"benchmark-qa: {role} data units", create_backing_folder=False
+                ).dataset_hash
+            ),
         )
 
     # ------------------------------------------------------------------ ontology
@@ -227,8 +234,11 @@ class Workspace:
         path = self.config.ontology.structure_file
         if path is None:
             self._problem(
-                "ontology", "", self.config.ontology, "not found in Encord and ontology.structure_file is not set: "
-                "give the structure file to create it, or ontology.id of an existing ontology"
+                "ontology",
+                "",
+                self.config.ontology,
+                "not found in Encord and ontology.structure_file is not set: "
+                "give the structure file to create it, or ontology.id of an existing ontology",
             )
             return None
         try:
@@ -267,8 +277,11 @@ class Workspace:
             return
         if config.workflow_template is None:
             self._problem(
-                "project", role, config, f"not found, and projects.{role}.workflow_template is not set: make the "
-                "workflow template in Encord (docs/setup.md, step 3) and put its UUID there"
+                "project",
+                role,
+                config,
+                f"not found, and projects.{role}.workflow_template is not set: make the "
+                "workflow template in Encord (docs/setup.md, step 3) and put its UUID there",
             )
             return
         needed = [f"dataset.{r}" for r in dataset_roles] + ["ontology"]
@@ -306,8 +319,10 @@ class Workspace:
             return self.client.get_project(project_hash)
         except (AuthorisationError, ResourceNotFoundError):
             self._problem(
-                "project", role, config, f"project {project_hash} cannot be opened with this key: make the key's user "
-                "an Admin of it"
+                "project",
+                role,
+                config,
+                f"project {project_hash} cannot be opened with this key: make the key's user an Admin of it",
             )
         except AssertionError as error:  # the SDK's Workflow() refuses stage types it does not know (routers)
             self._problem("project", role, config, self._unreadable(error))
@@ -320,19 +335,28 @@ class Workspace:
         config = getattr(self.config.projects, role)
         if expected - attached:
             self._problem(
-                "project", role, config, f"project {project.project_hash} lacks the dataset(s) "
-                f"{sorted(expected - attached)}: attach them in Encord (Settings > Datasets of the project)"
+                "project",
+                role,
+                config,
+                f"project {project.project_hash} lacks the dataset(s) "
+                f"{sorted(expected - attached)}: attach them in Encord (Settings > Datasets of the project)",
             )
         if role == BENCHMARK and attached - expected:
             self._problem(
-                "project", role, config, f"the Benchmark Project must hold only the benchmark dataset; it also has "
-                f"{sorted(attached - expected)}: detach them in Encord"
+                "project",
+                role,
+                config,
+                f"the Benchmark Project must hold only the benchmark dataset; it also has "
+                f"{sorted(attached - expected)}: detach them in Encord",
             )
         ontology = self.report.ids.get("ontology")
         if ontology and project.ontology_hash != ontology:
             self._problem(
-                "project", role, config, f"project {project.project_hash} uses ontology {project.ontology_hash}, not "
-                f"{ontology}: both projects must share the ontology ground truth is labelled with"
+                "project",
+                role,
+                config,
+                f"project {project.project_hash} uses ontology {project.ontology_hash}, not "
+                f"{ontology}: both projects must share the ontology ground truth is labelled with",
             )
         if role == PRODUCTION:
             self._check_workflow(project)
