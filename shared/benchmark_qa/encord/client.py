@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from benchmark_qa.config import EncordSettings
-from benchmark_qa.secrets import SecretNotText, secret_string
+from benchmark_qa.secrets import SecretNotStored, SecretNotText, secret_string
 
 if TYPE_CHECKING:
     from encord.user_client import EncordUserClient
@@ -24,6 +24,10 @@ _clients: dict[tuple[str, str, float, int, float], tuple[str, EncordUserClient]]
 
 class EncordKeyError(RuntimeError):
     """The Encord key could not be loaded. The message names the secret, never its content."""
+
+
+class EncordKeyMissing(EncordKeyError):
+    """No key is stored in the secret yet (a fresh deploy): functions skip their Encord work until there is one."""
 
 
 def normalise_key(secret_value: str) -> str:
@@ -80,6 +84,11 @@ def encord_client(settings: EncordSettings) -> EncordUserClient:
     )
     try:
         secret = secret_string(settings.encord_key_secret)
+    except SecretNotStored:
+        raise EncordKeyMissing(
+            f"no Encord key stored in secret '{settings.encord_key_secret}' yet: store it with aws secretsmanager "
+            f"put-secret-value --secret-id {settings.encord_key_secret} --secret-string file://<private key file>"
+        ) from None
     except SecretNotText as error:
         raise EncordKeyError(str(error)) from None
     digest = hashlib.sha256(secret.encode()).hexdigest()
