@@ -152,6 +152,11 @@ class LocalDeployment:
             name = re.sub(r"[^a-z0-9.-]", "-", name.lower())
         return name[:limit]
 
+    def schedule_name(self, function_id: str, event_name: str) -> str:
+        """A function's ScheduleV2 event in moto's scheduler (SAM names it `<Function><Event>`; locally the stack
+        name is prefixed so that stacks in one process never collide)."""
+        return self.physical_name(f"{function_id}{event_name}")
+
     def queue_url(self, name: str) -> str:
         base = self.endpoint_url or f"https://sqs.{self.region}.amazonaws.com"
         return f"{base.rstrip('/')}/{self.account_id}/{name}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Any
 
-from benchmark_qa_local import provisioning_events
+from benchmark_qa_local import provisioning_events, provisioning_schedules
 from benchmark_qa_local.deployment import LocalDeployment, PhysicalResource
 from benchmark_qa_local.intrinsics import references
 from benchmark_qa_local.template import FUNCTION_TYPE, TemplateError
@@ -89,6 +89,8 @@ class Provisioner:
             else:
                 self.report.unsupported[logical_id] = resource_type
                 logger.warning("%s (%s) is not emulated by the local stack", logical_id, resource_type)
+        for schedule in provisioning_schedules.create_schedules(self):  # the functions' ScheduleV2 events
+            self.report.created[schedule.logical_id] = schedule
         return self.report
 
     def delete_all(self) -> None:
@@ -417,6 +419,7 @@ _DELETERS: Mapping[str, Deleter] = {
     "AWS::SNS::Topic": _delete_topic,
     "AWS::SSM::Parameter": _delete_parameter,
     "AWS::Events::Rule": provisioning_events.delete_rule,
+    provisioning_schedules.SCHEDULE_TYPE: provisioning_schedules.delete_schedule,
 }
 
 BUILT_TYPES: frozenset[str] = frozenset(_BUILDERS)
