@@ -9,11 +9,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from benchmark_qa.observability import logger, metrics
 
-SKIPPED_METRIC = "SkippedNotReady"
-
-
 def skipped(what: str, reason: str) -> dict[str, str]:
     """Record a run that waits for the deployment to be ready; the handler returns this."""
     logger.warning(f"{what} skipped: {reason}", extra={"skipped": what})
-    metrics.add_metric(name=SKIPPED_METRIC, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SkippedNotReady", unit=MetricUnit.Count, value=1)
     return {"skipped": what, "reason": reason}
