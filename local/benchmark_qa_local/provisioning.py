@@ -47,6 +47,7 @@ class ProvisioningReport:
     created: dict[str, PhysicalResource] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)
+    schedules: dict[str, PhysicalResource] = field(default_factory=dict)  # the functions' ScheduleV2 events
 
 
 class Provisioner:
@@ -89,15 +90,16 @@ class Provisioner:
             else:
                 self.report.unsupported[logical_id] = resource_type
                 logger.warning("%s (%s) is not emulated by the local stack", logical_id, resource_type)
-        for schedule in provisioning_schedules.create_schedules(self):  # the functions' ScheduleV2 events
-            self.report.created[schedule.logical_id] = schedule
+        for schedule in provisioning_schedules.create_schedules(self):
+            self.report.schedules[schedule.logical_id] = schedule
         return self.report
 
     def delete_all(self) -> None:
         """Best effort, reverse order: moto's backends are process-wide, so a stopped stack must not leave
         names behind for the next one in the same process."""
-        for logical_id in reversed(list(self.report.created)):
-            physical = self.report.created[logical_id]
+        built = {**self.report.created, **self.report.schedules}
+        for logical_id in reversed(list(built)):
+            physical = built[logical_id]
             try:
                 _DELETERS[physical.type](self, physical)
             except Exception:  # a failed cleanup must not hide the test's own result
