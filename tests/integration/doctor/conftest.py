@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from benchmark_qa_local.doctor import Check, Deployed, Doctor, Status, from_local_stack
-from benchmark_qa_local.encord_access import client_from_text
+from benchmark_qa_local.doctor import Deployed, from_local_stack
 from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair
 from benchmark_qa_local.encord_double.workspace import UiSetup, seed_ui_setup
 from benchmark_qa_local.setup import load_config, run_setup
@@ -37,15 +36,6 @@ def setup_workspace(double: EncordDouble, ui: UiSetup, key: KeyPair, folder: Pat
     result = run_setup(client, load_config(folder / "setup.yaml"))
     assert result.ok, [s.detail for s in result.workspace.problems]
     return result.parameters_file
-
-
-def doctor(deployed: Deployed) -> dict[str, Check]:
-    checks = Doctor(deployed, client_factory=lambda key, domain: client_from_text(key, domain, source="test")).run()
-    return {check.name: check for check in checks}
-
-
-def failures(checks: dict[str, Check]) -> dict[str, str]:
-    return {name: check.message for name, check in checks.items() if check.status is Status.FAIL}
 
 
 @dataclass

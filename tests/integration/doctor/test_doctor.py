@@ -16,7 +16,7 @@ from benchmark_qa_local.invoker import Invoker
 from benchmark_qa_local.setup.parameters import read_parameters
 from benchmark_qa_local.stack import LocalStack
 
-from .conftest import doctor, failures
+from .run import doctor, failures
 
 pytestmark = pytest.mark.integration
 
