@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from benchmark_qa.observability import logger, metrics
 
+
 def skipped(what: str, reason: str) -> dict[str, str]:
     """Record a run that waits for the deployment to be ready; the handler returns this."""
     logger.warning(f"{what} skipped: {reason}", extra={"skipped": what})

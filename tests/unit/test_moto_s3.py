@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 from benchmark_qa_local import moto_s3
@@ -16,7 +18,7 @@ def s3(monkeypatch: pytest.MonkeyPatch):
         yield boto3.client("s3", region_name="us-east-1")
 
 
-def _configuration(s3, bucket: str) -> dict:
+def _configuration(s3, bucket: str) -> Any:
     answer = s3.get_bucket_notification_configuration(Bucket=bucket)
     answer.pop("ResponseMetadata")
     return answer

@@ -352,6 +352,10 @@ class Doctor:
         if any("GET" in r.get("AllowedMethods", []) for r in rules):
             origins = sorted({o for r in rules for o in r.get("AllowedOrigins", [])})
             return _ok("cors", f"GET allowed from {', '.join(origins)}")
+        if not self._param("ExistingBucketName") and not self._param("EncordCorsOrigins"):
+            return Check(
+                "cors", Status.WARN, "turned off (EncordCorsOrigins is empty): the label editor may not load files"
+            )
         return _fail(
             "cors",
             f"no CORS rule lets Encord's web app GET files from {bucket}, so the label editor cannot load them: "

@@ -36,9 +36,7 @@ from typing import Any
 from .datasets import attach_dataset
 from .errors import invalid, not_found
 from .paging import make_page_token, read_page_token
-from .seed import DEFAULT_ANNOTATORS
-from .seed import _benchmark_workflow as benchmark_workflow
-from .seed import _production_workflow as production_workflow
+from .seed import DEFAULT_ANNOTATORS, _benchmark_workflow, _production_workflow
 from .state import (
     CloudIntegration,
     Dataset,
@@ -67,6 +65,16 @@ def add_workflow_template(state: DoubleState, title: str, workflow: Workflow) ->
     template = WorkflowTemplate(title=title, workflow=workflow)
     state.workflow_templates[template.template_uuid] = template
     return template
+
+
+def benchmark_workflow() -> Workflow:
+    """The standard setup's Benchmark workflow (seed.py), as a template holds it."""
+    return _benchmark_workflow()
+
+
+def production_workflow(annotators: Sequence[str]) -> Workflow:
+    """The standard setup's Production workflow (seed.py): agent stage, consensus block, normal annotation."""
+    return _production_workflow(annotators)
 
 
 def standard_workflow() -> Workflow:

@@ -9,7 +9,7 @@ import uuid
 from unittest import mock
 
 import pytest
-from benchmark_qa_local.doctor import Status, from_local_stack
+from benchmark_qa_local.doctor import Check, Status, from_local_stack
 from benchmark_qa_local.encord_double import FaultRule, generate_key_pair
 from benchmark_qa_local.event_sources import EventSourcePump
 from benchmark_qa_local.invoker import Invoker
@@ -196,7 +196,7 @@ def test_uploads_readable_follows_registration(deployment):
     bucket = stack.outputs["UploadBucketName"]
     s3 = stack.boto3_client("s3")
 
-    def register(key: str) -> dict:
+    def register(key: str) -> Check:
         s3.put_object(Bucket=bucket, Key=key, Body=b"jpeg")
         with mock.patch.dict(os.environ, stack.env()):
             pump.drain()

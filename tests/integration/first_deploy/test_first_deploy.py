@@ -112,4 +112,5 @@ def test_uploads_wait_for_the_key_and_the_integration_then_register(fresh, monke
 
     assert uploads.get_manifest(manifest["manifest_id"])["status"] == "registered"
     assert record.status == "registered"
+    assert record.encord is not None
     assert record.encord["dataset_hash"] == setup.benchmark_dataset_hash

@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -38,7 +39,7 @@ class Uploads:
         return bodies
 
 
-def _users_bucket(stack: LocalStack, name: str) -> dict:
+def _users_bucket(stack: LocalStack, name: str) -> Any:
     """A bucket as its owner set it up before the stack existed: its own queue notification, and EventBridge on."""
     s3, sqs = stack.boto3_client("s3"), stack.boto3_client("sqs")
     s3.create_bucket(Bucket=name)
@@ -57,7 +58,7 @@ def _users_bucket(stack: LocalStack, name: str) -> dict:
     return _notifications(stack, name)
 
 
-def _notifications(stack: LocalStack, bucket: str) -> dict:
+def _notifications(stack: LocalStack, bucket: str) -> Any:
     configuration = stack.boto3_client("s3").get_bucket_notification_configuration(Bucket=bucket)
     configuration.pop("ResponseMetadata", None)
     return configuration

@@ -85,6 +85,7 @@ def test_setup_then_doctor_then_the_demo_workflow_on_what_setup_made(workspace, 
         after = doctor(from_local_stack(stack))
 
     assert world.ranking_recovered, "\n".join(lines)
+    assert world.leaderboard is not None
     assert [row.annotator.split("@")[0] for row in world.leaderboard.ranked] == list(EXPECTED_ORDER)
     assert failures(after) == {}
     assert after["uploads readable"].status is Status.OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,7 +20,7 @@ def _write(tmp_path: Path, document: object) -> Path:
     return path
 
 
-def _example() -> dict:
+def _example() -> Any:
     return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
 
 

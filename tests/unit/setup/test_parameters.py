@@ -13,7 +13,7 @@ from benchmark_qa_local.setup.parameters import (
     write_parameters,
 )
 from benchmark_qa_local.template import SamTemplate
-from samcli.cli.types import CfnParameterOverridesType
+from samcli.cli.types import CfnParameterOverridesType  # type: ignore[import-untyped]
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
