@@ -183,43 +183,40 @@ class Doctor:
             )
         return _ok("integration", f"'{found[0].title}' ({integration})")
 
-    def folders(self) -> Check:
+    def _open_each(self, name: str, parameters: tuple[str, ...], title: Callable[[str], str], fix: str) -> Check:
+        """Open the resource each parameter names; fail naming those that cannot be opened."""
         from encord.exceptions import AuthorisationError, ResourceNotFoundError
 
-        assert self.encord is not None
-        names, problems = [], []
-        for parameter in ("BenchmarkFolderUuid", "ProductionFolderUuid"):
-            uuid = self._param(parameter)
+        titles, problems = [], []
+        for parameter in parameters:
+            value = self._param(parameter)
             try:
-                names.append(f"'{self.encord.get_storage_folder(uuid).name}'")
-            except (ValueError, AuthorisationError, ResourceNotFoundError):
-                problems.append(f"{parameter} {uuid or '(empty)'}")
+                titles.append(f"'{title(value)}'")
+            except (ValueError, AuthorisationError, ResourceNotFoundError):  # ValueError: not a UUID
+                problems.append(f"{parameter} {value or '(empty)'}")
         if problems:
-            return _fail(
-                "folders",
-                f"cannot open {', '.join(problems)}: run benchmark-qa setup and make deploy, or give the key's user "
-                "access to the folder in Encord",
-            )
-        return _ok("folders", ", ".join(names))
+            return _fail(name, f"cannot open {', '.join(problems)}: run benchmark-qa setup and make deploy, or {fix}")
+        return _ok(name, ", ".join(titles))
+
+    def folders(self) -> Check:
+        assert self.encord is not None
+        client = self.encord
+        return self._open_each(
+            "folders",
+            ("BenchmarkFolderUuid", "ProductionFolderUuid"),
+            lambda uuid: client.get_storage_folder(uuid).name,
+            "give the key's user access to the folder in Encord",
+        )
 
     def datasets(self) -> Check:
-        from encord.exceptions import AuthorisationError, ResourceNotFoundError
-
         assert self.encord is not None
-        names, problems = [], []
-        for parameter in ("BenchmarkDatasetHash", "ProductionDatasetHash"):
-            dataset_hash = self._param(parameter)
-            try:
-                names.append(f"'{self.encord.get_dataset(dataset_hash, include_data_rows=False).title}'")
-            except (AuthorisationError, ResourceNotFoundError):
-                problems.append(f"{parameter} {dataset_hash or '(empty)'}")
-        if problems:
-            return _fail(
-                "datasets",
-                f"cannot open {', '.join(problems)}: run benchmark-qa setup and make deploy, or make the key's user "
-                "an Admin of the dataset",
-            )
-        return _ok("datasets", ", ".join(names))
+        client = self.encord
+        return self._open_each(
+            "datasets",
+            ("BenchmarkDatasetHash", "ProductionDatasetHash"),
+            lambda dataset_hash: client.get_dataset(dataset_hash, include_data_rows=False).title,
+            "make the key's user an Admin of the dataset",
+        )
 
     def _project(self, parameter: str) -> Any:
         from encord.exceptions import AuthorisationError, ResourceNotFoundError

@@ -12,15 +12,14 @@ from .state import DoubleState
 from .storage import folder_json
 
 
-def _flag(req: HttpRequest, key: str) -> bool | None:
-    value = req.first(key)
-    if value is None or value == "":
-        return None
-    if value.lower() in {"true", "1"}:
-        return True
-    if value.lower() in {"false", "0"}:
-        return False
-    raise invalid(f"{key} must be a boolean, got {value!r}")
+def _text_filters(req: HttpRequest, description: str = "desc") -> workspace.TextFilters:
+    """The title and description filters as the SDK sends them (datasets spell the description out)."""
+    return workspace.TextFilters(
+        title_eq=req.first("titleEq"),
+        title_like=req.first("titleLike"),
+        desc_eq=req.first(f"{description}Eq"),
+        desc_like=req.first(f"{description}Like"),
+    )
 
 
 def _page_size(req: HttpRequest) -> int:
@@ -45,9 +44,9 @@ def list_folders(state: DoubleState, p: dict[str, str], req: HttpRequest) -> Htt
     folders, token = workspace.list_folders(
         state,
         search=req.first("search") or None,
-        dataset_synced=_flag(req, "datasetSynced"),
+        dataset_synced=routes_v2._flag(req, "datasetSynced"),
         order=req.first("order") or "name",
-        desc=bool(_flag(req, "desc")),
+        desc=bool(routes_v2._flag(req, "desc")),
         page_size=_page_size(req),
         page_token=req.first("pageToken"),
     )
@@ -65,27 +64,13 @@ def create_dataset(state: DoubleState, p: dict[str, str], req: HttpRequest) -> H
 
 def list_datasets(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
     """encord.orm.dataset.DatasetsWithUserRolesListParams -> DatasetsWithUserRolesListResponse"""
-    found = workspace.find_datasets(
-        state,
-        title_eq=req.first("titleEq"),
-        title_like=req.first("titleLike"),
-        desc_eq=req.first("descriptionEq"),
-        desc_like=req.first("descriptionLike"),
-    )
+    found = _text_filters(req, "description").matching(state.datasets.values())
     return HttpReply(200, {"result": [workspace.dataset_with_role_json(d) for d in found]})
 
 
-def _ontology_json(ontology: Any) -> dict[str, Any]:
-    """encord.utilities.ontology_user.OntologyWithUserRole"""
-    return {
-        "ontologyUuid": ontology.ontology_hash,
-        "title": ontology.title,
-        "description": ontology.description,
-        "editor": ontology.structure,
-        "createdAt": ontology.created_at.isoformat(),
-        "lastEditedAt": ontology.created_at.isoformat(),
-        "userRole": 0,
-    }
+def _ontology_json(state: DoubleState, ontology_hash: str, req: HttpRequest) -> Any:
+    """encord.utilities.ontology_user.OntologyWithUserRole, as GET ontologies/{ontology} answers it"""
+    return routes_v2.get_ontology(state, {"ontology": ontology_hash}, req).body
 
 
 def create_ontology(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
@@ -94,32 +79,19 @@ def create_ontology(state: DoubleState, p: dict[str, str], req: HttpRequest) -> 
     ontology = workspace.create_ontology(
         state, str(body.get("title") or ""), str(body.get("description") or ""), body.get("editor")
     )
-    return HttpReply(200, _ontology_json(ontology))
+    return HttpReply(200, _ontology_json(state, ontology.ontology_hash, req))
 
 
 def list_ontologies(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
     """encord.utilities.ontology_user.OntologiesFilterParams -> Page[OntologyWithUserRole], one page"""
-    found = workspace.find_ontologies(
-        state,
-        title_eq=req.first("titleEq"),
-        title_like=req.first("titleLike"),
-        desc_eq=req.first("descEq"),
-        desc_like=req.first("descLike"),
-    )
-    return HttpReply(200, {"results": [_ontology_json(o) for o in found], "nextPageToken": None})
+    found = _text_filters(req).matching(state.ontologies.values())
+    results = [_ontology_json(state, o.ontology_hash, req) for o in found]
+    return HttpReply(200, {"results": results, "nextPageToken": None})
 
 
 def list_projects(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
     """encord.orm.project.ProjectFilterParams -> Page[ProjectDTO], each shaped as GET projects/{project}"""
-    projects, token = workspace.find_projects(
-        state,
-        title_eq=req.first("titleEq"),
-        title_like=req.first("titleLike"),
-        desc_eq=req.first("descEq"),
-        desc_like=req.first("descLike"),
-        page_size=_page_size(req),
-        page_token=req.first("pageToken"),
-    )
+    projects, token = workspace.find_projects(state, _text_filters(req), _page_size(req), req.first("pageToken"))
     results = [routes_v2.get_project(state, {"project": project.project_hash}, req).body for project in projects]
     return HttpReply(200, {"results": results, "nextPageToken": token})
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .datasets import attach_dataset
 from .errors import invalid, not_found
@@ -44,8 +44,6 @@ from .state import (
     Ontology,
     Pathway,
     Project,
-    Stage,
-    StageType,
     StorageFolder,
     Workflow,
     WorkflowTemplate,
@@ -77,19 +75,6 @@ def production_workflow(annotators: Sequence[str]) -> Workflow:
     return _production_workflow(annotators)
 
 
-def standard_workflow() -> Workflow:
-    """What a project gets without a template: annotate, review, complete."""
-    annotate, review, complete = new_uuid(), new_uuid(), new_uuid()
-    return Workflow(
-        start_uuid=annotate,
-        stages=[
-            Stage(uuid=annotate, title="Annotate 1", stage_type=StageType.ANNOTATION, next_uuid=review),
-            Stage(uuid=review, title="Review 1", stage_type=StageType.REVIEW, next_uuid=complete, reject_uuid=annotate),
-            Stage(uuid=complete, title="Complete", stage_type=StageType.DONE),
-        ],
-    )
-
-
 def copy_workflow(workflow: Workflow) -> Workflow:
     """The template's graph with new stage and pathway UUIDs, every edge re-pointed."""
     ids = {stage.uuid: new_uuid() for stage in workflow.stages}
@@ -115,6 +100,9 @@ def copy_workflow(workflow: Workflow) -> Workflow:
     return Workflow(start_uuid=ids.get(workflow.start_uuid, workflow.start_uuid), stages=stages)
 
 
+Named = TypeVar("Named", Dataset, Ontology, Project)
+
+
 # ---------------------------------------------------------------------------------------------- filters
 def like(pattern: str) -> Callable[[str], bool]:
     """SQL LIKE: % is any run of characters, _ any one character; case-insensitive, as ILIKE."""
@@ -125,6 +113,24 @@ def like(pattern: str) -> Callable[[str], bool]:
 
 def matches_text(value: str, *, eq: str | None, like_pattern: str | None) -> bool:
     return (eq is None or value == eq) and (like_pattern is None or like(like_pattern)(value))
+
+
+@dataclass(frozen=True)
+class TextFilters:
+    """The title and description filters of the listing calls (`title_eq`, `title_like`, `desc_eq`, ...)."""
+
+    title_eq: str | None = None
+    title_like: str | None = None
+    desc_eq: str | None = None
+    desc_like: str | None = None
+
+    def matching(self, resources: Iterable[Named]) -> list[Named]:
+        return [
+            r
+            for r in resources
+            if matches_text(r.title, eq=self.title_eq, like_pattern=self.title_like)
+            and matches_text(r.description, eq=self.desc_eq, like_pattern=self.desc_like)
+        ]
 
 
 def _page(items: list[Any], page_size: int, token: str | None) -> tuple[list[Any], str | None]:
@@ -187,17 +193,6 @@ def create_dataset(state: DoubleState, title: str, description: str | None, back
     return dataset
 
 
-def find_datasets(
-    state: DoubleState, *, title_eq: str | None, title_like: str | None, desc_eq: str | None, desc_like: str | None
-) -> list[Dataset]:
-    return [
-        d
-        for d in state.datasets.values()
-        if matches_text(d.title, eq=title_eq, like_pattern=title_like)
-        and matches_text(d.description, eq=desc_eq, like_pattern=desc_like)
-    ]
-
-
 def dataset_with_role_json(dataset: Dataset) -> dict[str, Any]:
     """encord.orm.dataset.DatasetWithUserRole"""
     return {
@@ -223,34 +218,11 @@ def create_ontology(state: DoubleState, title: str, description: str, editor: An
     return ontology
 
 
-def find_ontologies(
-    state: DoubleState, *, title_eq: str | None, title_like: str | None, desc_eq: str | None, desc_like: str | None
-) -> list[Ontology]:
-    return [
-        o
-        for o in state.ontologies.values()
-        if matches_text(o.title, eq=title_eq, like_pattern=title_like)
-        and matches_text(o.description, eq=desc_eq, like_pattern=desc_like)
-    ]
-
-
 # ---------------------------------------------------------------------------------------------- projects
 def find_projects(
-    state: DoubleState,
-    *,
-    title_eq: str | None,
-    title_like: str | None,
-    desc_eq: str | None,
-    desc_like: str | None,
-    page_size: int,
-    page_token: str | None,
+    state: DoubleState, filters: TextFilters, page_size: int, page_token: str | None
 ) -> tuple[list[Project], str | None]:
-    found = [
-        p
-        for p in state.projects.values()
-        if matches_text(p.title, eq=title_eq, like_pattern=title_like)
-        and matches_text(p.description, eq=desc_eq, like_pattern=desc_like)
-    ]
+    found = filters.matching(state.projects.values())
     found.sort(key=lambda p: (p.created_at.isoformat(), p.project_hash))
     return _page(found, page_size, page_token)
 
@@ -277,7 +249,7 @@ def create_project(state: DoubleState, payload: dict[str, Any]) -> Project:
             raise not_found(f"Workflow template {template_uuid} not found")
         workflow = copy_workflow(template.workflow)
     else:
-        workflow = standard_workflow()
+        workflow = _benchmark_workflow()  # Encord's "default standard workflow" as the double has it
     project = Project(
         project_hash=new_uuid(),
         title=title,
