@@ -75,6 +75,7 @@ class Doctor:
         self.deployed = deployed
         self.client_factory = client_factory
         self.encord: EncordUserClient | None = None
+        self._projects: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ running
     def run(self) -> Iterator[Check]:
@@ -219,6 +220,12 @@ class Doctor:
         )
 
     def _project(self, parameter: str) -> Any:
+        """The project a parameter names (opened once per run), or why it cannot be opened."""
+        if parameter not in self._projects:
+            self._projects[parameter] = self._open_project(parameter)
+        return self._projects[parameter]
+
+    def _open_project(self, parameter: str) -> Any:
         from encord.exceptions import AuthorisationError, ResourceNotFoundError
 
         assert self.encord is not None

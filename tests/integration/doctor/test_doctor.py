@@ -281,7 +281,7 @@ def test_a_stack_in_cloudformation_is_read_from_its_outputs_and_parameters(deplo
     outputs = deployment.stack.outputs
     body = {
         "Parameters": {"AgentStage": {"Type": "String", "Default": "Benchmark Task?"}},
-        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
         "Outputs": {name: {"Value": value} for name, value in outputs.items()},
     }
     cloudformation = deployment.stack.boto3_client("cloudformation")
