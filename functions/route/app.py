@@ -13,11 +13,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import RoutingSettings, load
 from benchmark_qa.encord.budget import TimeBudget
-from benchmark_qa.encord.client import encord_client
+from benchmark_qa.encord.client import EncordKeyMissing, encord_client
 from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingTarget, run_routing
 from benchmark_qa.encord.webhook import OtherEvent, WebhookRejected, verify_notification
 from benchmark_qa.observability import logger, metrics, tracer
-from benchmark_qa.secrets import secret_string
+from benchmark_qa.readiness import skipped
+from benchmark_qa.secrets import SecretNotStored, secret_string
 from benchmark_qa.store.routing import RoutingRepository
 from benchmark_qa.store.table import state_table
 
@@ -61,10 +62,15 @@ def _webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     try:
+        secret = _webhook_secret()
+    except SecretNotStored:
+        skipped("webhook", "the webhook secret Encord generated is not stored yet (docs/routing.md#webhook)")
+        return _response(503, {"message": "not ready"})
+    try:
         delivery = verify_notification(
             body,
             event.get("headers") or {},
-            _webhook_secret(),
+            secret,
             now=time.time(),
             max_skew=settings.webhook_max_skew_seconds,
         )
@@ -78,7 +84,11 @@ def _webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # The reason goes to the log only: the caller learns the status, not which check failed.
         logger.warning("webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
         return _response(rejected.status, {"message": _MESSAGES.get(rejected.status, "bad request")})
-    report = _route("webhook", context)
+    try:
+        report = _route("webhook", context)
+    except EncordKeyMissing as missing:
+        skipped("webhook routing", str(missing))
+        return _response(503, {"message": "not ready"})
     return _response(200 if report.status != "failed" else 500, {"run_id": report.run_id, "status": report.status})
 
 
@@ -88,7 +98,10 @@ def _webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "http" in (event.get("requestContext") or {}):  # Function URL (payload format 2.0)
         return _webhook(event, context)
-    report = _route("schedule", context)
+    try:
+        report = _route("schedule", context)
+    except EncordKeyMissing as missing:
+        return skipped("routing", str(missing))
     if report.status == "failed":
         raise RoutingFailed(f"routing run {report.run_id} failed: {report.errors[:3]}")
     return report.summary()

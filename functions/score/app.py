@@ -11,7 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import ScoringSettings, load
 from benchmark_qa.consensus_scoring import SqsTaskQueue, open_scoring, run_schedule
+from benchmark_qa.encord.client import EncordKeyMissing
 from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.readiness import skipped
 from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 
@@ -28,7 +30,10 @@ class ScoringFailed(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    review, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis)
+    try:
+        review, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis)
+    except EncordKeyMissing as missing:
+        return skipped("scoring", str(missing))
     report = run_schedule(
         review,
         scorer,

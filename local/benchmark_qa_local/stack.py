@@ -112,9 +112,10 @@ class LocalStack:
     def _start_server(self) -> str:
         from moto.server import ThreadedMotoServer
 
-        from benchmark_qa_local import moto_dynamodb
+        from benchmark_qa_local import moto_dynamodb, moto_s3
 
         moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
+        moto_s3.install()  # the emulator must report a bucket's EventBridge notifications
         # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)

@@ -47,7 +47,9 @@ class EncordSettings(_Env):
 class RegistrationSettings(StoreSettings, EncordSettings):
     upload_bucket: str
     manifest_prefix: str = "manifests"
-    integration_id: str = Field(min_length=1, description="Encord cloud integration that can read the bucket")
+    integration_id: str = Field(
+        "", description="Encord cloud integration that can read the bucket; empty until it exists: registration waits"
+    )
     benchmark_folder_uuid: str = Field(min_length=1)
     production_folder_uuid: str = Field(min_length=1)
     benchmark_dataset_hash: str = Field(min_length=1)

@@ -65,6 +65,15 @@ class StandardSetup:
         return {uuid: role for role, uuid in self.production_stages.items()}
 
 
+def stage_roles_of(workflow: Workflow) -> dict[str, str]:
+    """Stage role -> uuid for a workflow built like the standard one: its titles, with the consensus block's
+    annotate stage (titled like its review stage) as "Consensus 1 Annotate"."""
+    return {
+        (f"{stage.title} Annotate" if stage.stage_type == StageType.CONSENSUS_ANNOTATION else stage.title): stage.uuid
+        for stage in workflow.stages
+    }
+
+
 def standard_ontology() -> dict[str, Any]:
     """A bounding box object and a radio classification, built with the SDK so the editor JSON is valid."""
     structure = OntologyStructure()

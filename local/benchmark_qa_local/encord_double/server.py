@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import access, routes_v1, routes_v2, signatures
+from . import access, routes_v1, routes_v2, routes_workspace, signatures
 from .counts import RequestCounts
 from .errors import ApiError, ErrorKind
 from .faults import FaultConfig, FaultInjector, FaultKind, FaultRule
@@ -150,9 +150,15 @@ class EncordDouble:
         if req.path in V1_PATHS and req.method == "POST":
             endpoint = routes_v1.endpoint_key(req)
             resources = access.v1_resources(req)
-            return self._api(req, endpoint, lambda: routes_v1.dispatch(self._state, req), v1=True, resources=resources)
+
+            def run_v1() -> HttpReply:
+                return routes_workspace.dispatch_v1(self._state, req) or routes_v1.dispatch(self._state, req)
+
+            return self._api(req, endpoint, run_v1, v1=True, resources=resources)
         if req.path.startswith(routes_v2.PREFIX):
             endpoint, handler, params = routes_v2.resolve(req.method, req.path)
+            if handler is None:  # the workspace calls of `benchmark-qa setup` (routes_workspace.py)
+                endpoint, handler, params = routes_workspace.resolve(req.method, req.path)
 
             def run() -> HttpReply:
                 if handler is None:

@@ -280,6 +280,14 @@ class Integration(_Model):
     title: str = "S3 integration"
 
 
+class WorkflowTemplate(_Model):
+    """A workflow template made in Encord's UI (the SDK can only name one when it creates a project)."""
+
+    template_uuid: str = Field(default_factory=new_uuid)
+    title: str
+    workflow: Workflow
+
+
 class DoubleState(_Model):
     """Root of the state file. See docs/encord-double.md."""
 
@@ -298,6 +306,7 @@ class DoubleState(_Model):
     memberships: dict[str, Membership] = Field(
         default_factory=dict, description="public key (hex) -> what its user may reach; absent: everything"
     )
+    workflow_templates: dict[str, WorkflowTemplate] = Field(default_factory=dict)
     next_seq: int = 1
 
     def take_seq(self) -> int:

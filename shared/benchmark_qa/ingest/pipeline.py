@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from benchmark_qa.bucket import Bucket, normal_version
+from benchmark_qa.ingest.eventbridge import is_eventbridge_event, object_event
 from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify, with_content_type
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
@@ -71,6 +72,12 @@ def parse_notification(body: str) -> list[UploadEvent]:
         raise BadMessage("message body is not a JSON object; expected an S3 event notification")
     if message.get("Event") == "s3:TestEvent":
         return []
+    if is_eventbridge_event(message):  # an existing bucket's events, forwarded by EventBridge (one per message)
+        try:
+            event = object_event(message)
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadMessage(f"EventBridge S3 event without bucket or key: missing or bad {error}") from None
+        return [] if event is None else [UploadEvent(created=event[0], obj=event[1])]
     records = message.get("Records")
     if not isinstance(records, list):
         raise BadMessage("message has no 'Records' list; expected an S3 event notification")

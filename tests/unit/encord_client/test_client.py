@@ -210,3 +210,14 @@ def test_a_rotated_key_gets_a_new_client_an_unchanged_one_keeps_its_client(
 
     assert rotated is not first
     assert encord_client(settings) is rotated
+
+
+@pytest.mark.parametrize(("sdk_retries", "expected"), [(False, 0), (True, SETTINGS.encord_max_retries)])
+def test_the_sdk_retries_only_for_callers_without_a_time_budget(sdk_retries: bool, expected: int) -> None:
+    """Lambdas and `route` retry through a TimeBudget (SDK retries off, or the two would multiply and the SDK
+    would sleep for any Retry-After); `setup` and `doctor` have no deadline and let the SDK retry."""
+    key = openssh(ed25519.Ed25519PrivateKey.generate())
+
+    client = client_from_key(key, SETTINGS, secret_name="encord-key", sdk_retries=sdk_retries)
+
+    assert client._config.requests_settings.max_retries == expected
