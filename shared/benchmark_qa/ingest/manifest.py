@@ -13,7 +13,7 @@ neighbouring per-item keys (`clientMetadata`, `videoMetadata`). docs/layout.md s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -40,16 +40,19 @@ __all__ = [
     "ImportManifest",
     "MultiFileItem",
     "NiftiEntry",
+    "ObjectUrls",
     "PdfEntry",
     "SingleItem",
     "TextEntry",
     "VideoEntry",
+    "batches",
     "build_manifest",
     "key_from_object_url",
     "natural_key",
     "object_url",
 ]
 
+ObjectUrls = Callable[[S3Object], str]  # an object's URL in the form its cloud's import examples use
 _INDEXED_URL = re.compile(r"^objectUrl_(\d+)$")
 _DIGITS = re.compile(r"([0-9]+)")
 
@@ -202,6 +205,19 @@ class ImportManifest(BaseModel):
                 urls.extend(entry.object_urls if isinstance(entry, _MultiEntry) else [entry.object_url])
         return urls
 
+    def split(self, layout: Layout) -> list[ImportManifest]:
+        """This manifest as parts within the layout's batch sizes and Encord's limits (`batches`), in order.
+        Raises ValueError for one entry that alone holds more URLs than a manifest may."""
+        entries = [(name, entry) for name in _LISTS for entry in getattr(self, name)]
+        sizes = ((name == "videos", len(e.object_urls) if isinstance(e, _MultiEntry) else 1) for name, e in entries)
+        parts = []
+        for start, end in batches(sizes, layout):
+            lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
+            for name, entry in entries[start:end]:
+                lists[name].append(entry)
+            parts.append(self.model_copy(update=lists))
+        return parts or [self]
+
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(by_alias=True, exclude_none=True)
         return {name: value for name, value in data.items() if value != []}
@@ -246,6 +262,7 @@ class MultiFileItem(BaseModel):
     data_type: DataType
     title: str = Field(min_length=1)
     members: list[S3Object] = Field(min_length=1)
+    ordered: bool = Field(False, description="members are in their order already (DICOM series by their headers)")
     sidecar: Sidecar | None = None
     # Per-file sidecars (key -> sidecar). Encord's JSON/CSV import form has no per-file fields in a
     # multi-file entry, so build_manifest does not write them; they are validated and kept for the SDK's
@@ -276,12 +293,12 @@ _LIST_OF = {
 }
 
 
-def _multi_entry(item: MultiFileItem, region: str, mrap: str | None) -> _MultiEntry:
+def _multi_entry(item: MultiFileItem, url_of: ObjectUrls) -> _MultiEntry:
     sidecar = item.sidecar
     if sidecar is not None:
         check_fits(sidecar, item.data_type, item.group_id)
-    members = sorted(item.members, key=lambda m: natural_key(m.key))
-    urls = [object_url(m.bucket, m.key, region, mrap) for m in members]
+    members = item.members if item.ordered else sorted(item.members, key=lambda m: natural_key(m.key))
+    urls = [url_of(m) for m in members]
     title = (sidecar.title if sidecar else None) or item.title
     client_metadata = (sidecar.client_metadata or None) if sidecar else None
     if item.data_type is DataType.DICOM_SERIES:
@@ -294,10 +311,10 @@ def _multi_entry(item: MultiFileItem, region: str, mrap: str | None) -> _MultiEn
     )
 
 
-def _single_entry(item: SingleItem, region: str, mrap: str | None) -> _SingleEntry:
+def _single_entry(item: SingleItem, url_of: ObjectUrls) -> _SingleEntry:
     obj, sidecar, data_type = item.obj, item.sidecar, item.data_type
     fields: dict[str, Any] = {
-        "object_url": object_url(obj.bucket, obj.key, region, mrap),
+        "object_url": url_of(obj),
         "title": obj.key.rsplit("/", 1)[-1],  # Encord's own default title is the file name
     }
     if sidecar is not None:
@@ -324,21 +341,48 @@ _ENTRY_OF: dict[DataType, type[_SingleEntry]] = {
 }
 
 
-def build_manifest(items: Iterable[SingleItem | MultiFileItem], *, region: str, layout: Layout) -> ImportManifest:
-    """One manifest for the given items, in input order; members of a multi-file item in natural order.
+def build_manifest(
+    items: Iterable[SingleItem | MultiFileItem], *, region: str, layout: Layout, urls: ObjectUrls | None = None
+) -> ImportManifest:
+    """One manifest for the given items, in input order; members of a multi-file item in natural order (or
+    their own, when `ordered`). URLs are S3's (`region`, the layout's access point) unless `urls` is given.
 
     The dataset of each item is not checked here: callers build one manifest per dataset.
     Raises `SidecarError` when a sidecar sets fields the item's data type cannot take.
     """
     mrap = layout.multi_region_access_point_arn
+    url_of = urls or (lambda o: object_url(o.bucket, o.key, region, mrap))
     lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
     for item in items:
-        entry = (
-            _multi_entry(item, region, mrap) if isinstance(item, MultiFileItem) else _single_entry(item, region, mrap)
-        )
+        entry = _multi_entry(item, url_of) if isinstance(item, MultiFileItem) else _single_entry(item, url_of)
         lists[_LIST_OF[item.data_type]].append(entry)
     return ImportManifest(
         **lists,
         skip_duplicate_urls=layout.skip_duplicate_urls,
         upsert_metadata=layout.upsert_metadata,
     )
+
+
+def batches(sizes: Iterable[tuple[bool, int]], layout: Layout) -> Iterator[tuple[int, int]]:
+    """Entries as (is a video, object URLs) in order -> [start, end) ranges of consecutive entries, each range
+    within `manifest_batch_size` entries, `manifest_video_batch_size` videos and `manifest_max_urls` URLs.
+    Raises ValueError for an entry that alone has more URLs than a manifest may hold."""
+    start = entries = videos = urls = 0
+    index = -1
+    for index, (is_video, n_urls) in enumerate(sizes):
+        if n_urls > layout.manifest_max_urls:
+            raise ValueError(
+                f"entry {index} has {n_urls} files, over the {layout.manifest_max_urls} URLs one import file "
+                "may hold; split it into smaller groups"
+            )
+        full = (
+            entries + 1 > layout.manifest_batch_size
+            or videos + is_video > layout.manifest_video_batch_size
+            or urls + n_urls > layout.manifest_max_urls
+        )
+        if full and entries:
+            yield start, index
+            start, entries, videos, urls = index, 0, 0, 0
+        entries, videos, urls = entries + 1, videos + is_video, urls + n_urls
+    if entries:
+        yield start, index + 1

@@ -23,16 +23,16 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from benchmark_qa.bucket import Bucket, normal_version
-from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify, with_content_type
+from benchmark_qa.ingest.heads import Heads
+from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify
 from benchmark_qa.ingest.layout import Layout
-from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
+from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, batches, build_manifest
 from benchmark_qa.ingest.scan import scan
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
 from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository
 
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
 RECOVER_AFTER = timedelta(minutes=2)
-MAX_SINGLES_PER_MANIFEST = 500
 
 
 class BadMessage(ValueError):
@@ -120,6 +120,7 @@ class Ingest:
         self.layout = layout
         self.region = region
         self.outcome = BatchOutcome()
+        self.heads = Heads(lambda key, n: bucket.read(key, limit=n - 1) or b"")
         self._singles: dict[tuple[str, str, str], ObjectRecord] = {}  # (bucket, key, version) -> record
         self._ready_groups: set[str] = set()
         self._metadata_updates: list[SingleItem] = []
@@ -131,7 +132,9 @@ class Ingest:
         if not event.created:
             self._deleted(event.obj)
             return
-        classified = classify(with_content_type(event.obj, self.layout, self.bucket.content_type), self.layout)
+        classified = classify(event.obj, self.layout)
+        if classified.role is not Role.GROUP_MEMBER:  # members are read when their group closes (scan)
+            classified = classify(self.heads.typed(event.obj, self.layout, self.bucket.content_type), self.layout)
         handler = {
             Role.ITEM: self._item,
             Role.GROUP_MEMBER: self._member,
@@ -166,8 +169,10 @@ class Ingest:
 
     def _item(self, classified: Classified) -> None:
         obj = classified.obj
-        self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}"))
-        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+        if self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}")):
+            record: ObjectRecord | None = _pending_record(classified)  # just written: no need to read it back
+        else:
+            record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
         if record and record.status == "pending":
             self._singles[(record.bucket, record.key, record.version)] = record
 
@@ -295,8 +300,10 @@ class Ingest:
         for record in records:
             by_dataset.setdefault(record.dataset or "", []).append(record)
         for dataset, group in sorted(by_dataset.items()):
-            for start in range(0, len(group), MAX_SINGLES_PER_MANIFEST):
-                self._write_single_manifest(dataset, group[start : start + MAX_SINGLES_PER_MANIFEST])
+            # Split as `benchmark-qa manifest` splits: the layout's batch sizes, Encord's limits.
+            sizes = ((r.data_type == DataType.VIDEO.value, 1) for r in group)
+            for start, end in batches(sizes, self.layout):
+                self._write_single_manifest(dataset, group[start:end])
 
     def _write_single_manifest(self, dataset: str, records: list[ObjectRecord]) -> None:
         manifest_id = _manifest_id(datetime.now(UTC))
@@ -388,15 +395,18 @@ class Ingest:
         """The group's manifest from a consistent listing of its folder, by the same rules as
         `benchmark-qa manifest` (scan): returns (manifest or None, its members, the error that holds it back)."""
         group_id = group["pk"].removeprefix("GROUP#")
-        listed = (with_content_type(o, layout, self.bucket.content_type) for o in self.bucket.list(group["prefix"]))
+        listed = self.heads.detect(self.bucket.list(group["prefix"]), layout, self.bucket.content_type)
         mine = [c for c in (classify(o, layout) for o in listed) if c.group_id == group_id]
         result = scan(
             (c.obj for c in mine),
             lambda key: self.bucket.read(key, limit=layout.max_sidecar_bytes) or b"",
             region=self.region,
             layout=layout,
+            heads=self.heads,
         )
-        members = [c for c in mine if c.role == Role.GROUP_MEMBER]
+        # Members the scan set aside by their content (a thumbnail in a DICOM folder): recorded as skipped.
+        set_aside = {c.obj.key: c for c in result.skipped if c.role is Role.SKIPPED and c.group_id == group_id}
+        members = [set_aside.get(c.obj.key, c) for c in mine if c.role == Role.GROUP_MEMBER]
         errors = [e.message for e in result.errors if e.group_id == group_id]
         if errors:
             return None, members, "; ".join(errors)
@@ -411,25 +421,35 @@ class Ingest:
             self.outcome.failed += 1
             self.repository.set_group_status(group_id, "failed")
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",), reason=error)
-            for member in members:
-                self._mark_member(member, manifest_id, "failed", reason=error)
+            self._mark_members(members, manifest_id, "failed", reason=error)
             return
         if manifest is None:
             self.repository.set_group_status(group_id, "empty")
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
         written = self._write_manifest(manifest_id, group["dataset"], manifest)
-        for member in members:
-            self._mark_member(member, manifest_id, "in_manifest")
+        self._mark_members(members, manifest_id, "in_manifest")
         self.repository.set_group_status(group_id, "in_manifest")
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
         self.outcome.manifests.append(written)
 
+    def _mark_members(
+        self, members: list[Classified], manifest_id: str, status: str, reason: str | None = None
+    ) -> None:
+        """Members take the group's outcome; those its scan set aside by content are recorded as skipped."""
+        for member in members:
+            if member.role is Role.SKIPPED:
+                self.outcome.skipped += 1
+                self._mark_member(member, manifest_id, "skipped", reason=member.reason)
+            else:
+                self._mark_member(member, manifest_id, status, reason=reason)
+
     def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> None:
         obj = classified.obj
-        gsi1 = (ATTENTION, f"{_now_iso()}#{obj.key}") if status == "failed" else (f"MANIFEST#{manifest_id}", obj.key)
+        attention = status in ("failed", "skipped")
+        gsi1 = (ATTENTION, f"{_now_iso()}#{obj.key}") if attention else (f"MANIFEST#{manifest_id}", obj.key)
         if self._record(classified, status, gsi1, manifest_id=manifest_id, reason=reason):
             return
         record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
@@ -502,6 +522,23 @@ class Ingest:
             r for r in self.repository.objects_in_manifest(manifest_id) if r.status in ("claimed", "in_manifest")
         ]
         self._finish_single_manifest(manifest_id, manifest.get("dataset", ""), claimed)
+
+
+def _pending_record(classified: Classified) -> ObjectRecord:
+    obj = classified.obj
+    return ObjectRecord(
+        bucket=obj.bucket,
+        key=obj.key,
+        version=object_version(obj),
+        status="pending",
+        size=obj.size,
+        etag=obj.etag,
+        version_id=obj.version_id,
+        content_type=obj.content_type,
+        dataset=classified.dataset.value if classified.dataset else None,
+        data_type=classified.data_type.value if classified.data_type else None,
+        role=classified.role.value,
+    )
 
 
 def _now_iso() -> str:

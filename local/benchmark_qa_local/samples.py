@@ -1,0 +1,113 @@
+"""Small files whose first bytes are what their names claim, for the demo and the tests: ingest types files
+by content (docs/layout.md), so a `.jpg` must start like a JPEG. `tag` makes each file's bytes (and eTag) its own.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+
+
+def jpeg(tag: str = "") -> bytes:
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + tag.encode() + b"\xff\xd9"
+
+
+def png(tag: str = "") -> bytes:
+    ihdr = b"\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    return b"\x89PNG\r\n\x1a\n" + ihdr + tag.encode()
+
+
+def mp4(tag: str = "") -> bytes:
+    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" + tag.encode()
+
+
+def wav(tag: str = "") -> bytes:
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, 8000, 16000, 2, 16)
+    return b"RIFF" + struct.pack("<I", 36) + b"WAVE" + fmt + b"data\x00\x00\x00\x00" + tag.encode()
+
+
+def pdf(tag: str = "") -> bytes:
+    return b"%PDF-1.7\n%" + tag.encode() + b"\n%%EOF\n"
+
+
+def text(tag: str = "") -> bytes:
+    return f"plain text {tag}\n".encode()
+
+
+def nifti(tag: str = "", *, compressed: bool = True) -> bytes:
+    header = bytearray(352)
+    header[0:4] = struct.pack("<i", 348)
+    header[344:348] = b"n+1\x00"
+    body = bytes(header) + tag.encode()
+    return gzip.compress(body, mtime=0) if compressed else body
+
+
+def docx() -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("_rels/.rels", "<Relationships/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def dicom(
+    series_uid: str,
+    instance: int | None,
+    *,
+    position: tuple[float, float, float] | None = None,
+    description: str = "",
+    series_number: int | None = None,
+    padding: int = 0,
+    directory: bool = False,
+) -> bytes:
+    """A DICOM Part 10 file (MR image storage, or a DICOMDIR with `directory`) with the series tags given;
+    `padding` puts a private element of that many bytes before the series tags (header longer than one read)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.1.3.10" if directory else "1.2.840.10008.5.1.4.1.1.4"
+    meta.MediaStorageSOPInstanceUID = f"{series_uid}.{instance or 0}.{99 if directory else 1}"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.PatientName = "Demo^Patient"
+    if padding:
+        ds.add_new(0x00191010, "OB", b"\x00" * padding)
+    if not directory:
+        ds.SeriesInstanceUID = series_uid
+        if description:
+            ds.SeriesDescription = description
+        if series_number is not None:
+            ds.SeriesNumber = series_number
+        if instance is not None:
+            ds.InstanceNumber = instance
+        if position is not None:
+            ds.ImagePositionPatient = list(position)
+            ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 2, 2, 16, 16, 15
+        ds.PixelRepresentation, ds.SamplesPerPixel, ds.PhotometricInterpretation = 0, 1, "MONOCHROME2"
+        ds.PixelData = b"\x00" * 8
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def for_key(key: str, tag: str = "") -> bytes:
+    """A file fitting the key: by extension, DICOM inside a `dicom/` folder (one series per folder), else text."""
+    import zlib
+
+    name = key.rsplit("/", 1)[-1].lower()
+    tag = tag or key
+    if "/dicom/" in f"/{key}" and not name.endswith((".json", ".txt")):
+        folder = key.rsplit("/", 1)[0]
+        return dicom(f"1.2.826.0.1.3680043.8.498.{zlib.crc32(folder.encode())}", None, description=tag)
+    makers = {".jpg": jpeg, ".jpeg": jpeg, ".png": png, ".mp4": mp4, ".wav": wav, ".pdf": pdf, ".nii.gz": nifti}
+    for suffix, make in makers.items():
+        if name.endswith(suffix):
+            return make(tag)
+    return text(tag)
