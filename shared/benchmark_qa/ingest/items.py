@@ -388,6 +388,14 @@ def _classify_single(  # noqa: PLR0911 - a decision table reads best flat
             "to import (give a text file the .txt extension to import it as text)",
             dataset=dataset,
         )
+    if type_value == DataType.NIFTI.value and detected is not None and detected != content.NIFTI:
+        return _skipped(
+            obj,
+            SkipReason.NOT_MEDIA,
+            f"{key}: named like a NIfTI volume but has no NIfTI header (magic 'n+1' at byte 344, or NIfTI-2's, "
+            f"also inside gzip); its content is {content.describe(detected)}; re-export the volume",
+            dataset=dataset,
+        )
     # The content decides where it names a media type; then the extension; then S3's content type.
     by_content = content.media_type(detected) if found is content.Verdict.MEDIA and detected else None
     if by_content is not None:

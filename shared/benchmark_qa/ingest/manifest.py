@@ -311,12 +311,27 @@ def _multi_entry(item: MultiFileItem, url_of: ObjectUrls) -> _MultiEntry:
     )
 
 
-def _single_entry(item: SingleItem, url_of: ObjectUrls) -> _SingleEntry:
+def _unique_titles(lists: dict[str, list[Any]], key_titles: dict[int, str]) -> None:
+    """Files of the same name in different folders (`a/frame.jpg`, `b/frame.jpg`) would be two data units of one
+    title, which neither a person nor the registration's mapping of Encord's results can tell apart: such
+    entries, when they carry the default title (the file name), are titled by their key below the dataset prefix."""
+    entries = [e for name in _LISTS for e in lists[name]]
+    counts: dict[str | None, int] = {}
+    for entry in entries:
+        counts[entry.title] = counts.get(entry.title, 0) + 1
+    for entry in entries:
+        if counts[entry.title] > 1 and id(entry) in key_titles:
+            entry.title = key_titles[id(entry)]
+
+
+def _single_entry(item: SingleItem, url_of: ObjectUrls) -> tuple[_SingleEntry, str | None]:
+    """The entry, and its title by key when it has the default title (`_unique_titles`)."""
     obj, sidecar, data_type = item.obj, item.sidecar, item.data_type
     fields: dict[str, Any] = {
         "object_url": url_of(obj),
         "title": obj.key.rsplit("/", 1)[-1],  # Encord's own default title is the file name
     }
+    default_title = fields["title"]
     if sidecar is not None:
         check_fits(sidecar, data_type, obj.key)
         fields["title"] = sidecar.title or fields["title"]
@@ -328,7 +343,7 @@ def _single_entry(item: SingleItem, url_of: ObjectUrls) -> _SingleEntry:
             fields["image_metadata"] = sidecar.image_metadata
         elif data_type is DataType.AUDIO:
             fields["audio_metadata"] = sidecar.audio_metadata
-    return _ENTRY_OF[data_type](**fields)
+    return _ENTRY_OF[data_type](**fields), (obj.key.split("/", 1)[-1] if fields["title"] == default_title else None)
 
 
 _ENTRY_OF: dict[DataType, type[_SingleEntry]] = {
@@ -353,9 +368,16 @@ def build_manifest(
     mrap = layout.multi_region_access_point_arn
     url_of = urls or (lambda o: object_url(o.bucket, o.key, region, mrap))
     lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
+    key_titles: dict[int, str] = {}
     for item in items:
-        entry = _multi_entry(item, url_of) if isinstance(item, MultiFileItem) else _single_entry(item, url_of)
+        if isinstance(item, MultiFileItem):
+            entry: Any = _multi_entry(item, url_of)
+        else:
+            entry, key_title = _single_entry(item, url_of)
+            if key_title is not None:
+                key_titles[id(entry)] = key_title
         lists[_LIST_OF[item.data_type]].append(entry)
+    _unique_titles(lists, key_titles)
     return ImportManifest(
         **lists,
         skip_duplicate_urls=layout.skip_duplicate_urls,

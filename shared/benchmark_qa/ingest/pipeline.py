@@ -404,9 +404,10 @@ class Ingest:
             layout=layout,
             heads=self.heads,
         )
-        # Members the scan set aside by their content (a thumbnail in a DICOM folder): recorded as skipped.
+        # Files of the folder set aside by their content (a thumbnail, a DICOMDIR, a file without the DICM
+        # marker), here or by the scan's header reads, are recorded as skipped with the reason.
         set_aside = {c.obj.key: c for c in result.skipped if c.role is Role.SKIPPED and c.group_id == group_id}
-        members = [set_aside.get(c.obj.key, c) for c in mine if c.role == Role.GROUP_MEMBER]
+        members = [set_aside.get(c.obj.key, c) for c in mine if c.role in (Role.GROUP_MEMBER, Role.SKIPPED)]
         errors = [e.message for e in result.errors if e.group_id == group_id]
         if errors:
             return None, members, "; ".join(errors)
