@@ -252,7 +252,7 @@ class GcsStore:
             if os.environ.get("STORAGE_EMULATOR_HOST"):
                 from google.auth.credentials import AnonymousCredentials
 
-                client = storage.Client(project="benchmark-qa", credentials=AnonymousCredentials())
+                client = storage.Client(project="benchmark-qa", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
             else:
                 client = storage.Client()
         except Exception as error:  # google.auth.exceptions.DefaultCredentialsError and friends
@@ -367,7 +367,7 @@ class AzureStore:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            return self._container.get_blob_client(key).get_blob_properties().content_settings.content_type  # type: ignore[no-any-return]
+            return self._container.get_blob_client(key).get_blob_properties().content_settings.content_type
         except ResourceNotFoundError:
             return None
 

@@ -67,11 +67,11 @@ def dicom(
     """A DICOM Part 10 file (MR image storage, or a DICOMDIR with `directory`) with the series tags given;
     `padding` puts a private element of that many bytes before the series tags (header longer than one read)."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
+    from pydicom.uid import UID, ExplicitVRLittleEndian
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.1.3.10" if directory else "1.2.840.10008.5.1.4.1.1.4"
-    meta.MediaStorageSOPInstanceUID = f"{series_uid}.{instance or 0}.{99 if directory else 1}"
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.1.3.10" if directory else "1.2.840.10008.5.1.4.1.1.4")
+    meta.MediaStorageSOPInstanceUID = UID(f"{series_uid}.{instance or 0}.{99 if directory else 1}")
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta

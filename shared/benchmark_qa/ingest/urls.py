@@ -58,7 +58,7 @@ _AZURE = re.compile(
     r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/(?P<container>[a-z0-9-]+)/(?P<key>.*)$"
 )
 _OBS = re.compile(r"^https://(?P<bucket>[a-z0-9.-]+?)\.obs\.(?P<region>[a-z0-9-]+)\.otc\.t-systems\.com/(?P<key>.*)$")
-OBS_REGION = re.compile(r"^[a-z]{2}-[a-z]+(-\d+)?$")  # eu-de, eu-nl, ...
+OBS_REGION = re.compile(r"^[a-z]{2}-[a-z]{2}\d?$")  # eu-de, eu-nl, eu-ch2
 
 
 def gcs_url(bucket: str, key: str) -> str:

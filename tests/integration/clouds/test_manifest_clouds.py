@@ -59,7 +59,7 @@ def gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     try:
         port = server._api._httpd.server_address[1]  # the emulator keeps its bound port here
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
-        client = storage.Client(project="benchmark-qa", credentials=AnonymousCredentials())
+        client = storage.Client(project="benchmark-qa", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
         bucket = client.create_bucket("encord-image-bucket")
         for key, case in realistic.CASES.items():
             bucket.blob(key).upload_from_string(case.body)
@@ -148,7 +148,7 @@ def obs(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             "s3", endpoint_url=f"http://{host}:{port}", region_name="eu-de", aws_access_key_id="k",
             aws_secret_access_key="s",
         )  # fmt: skip
-        s3.create_bucket(Bucket="encord-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-de"})
+        s3.create_bucket(Bucket="encord-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-de"})  # type: ignore[typeddict-item]
         for key, case in realistic.CASES.items():
             s3.put_object(Bucket="encord-bucket", Key=key, Body=case.body)
         yield "obs://encord-bucket"
