@@ -164,14 +164,17 @@ class Progress:
 
     def track(self, objects: Iterable[S3Object]) -> Iterator[S3Object]:
         for obj in objects:
-            self.count += 1
-            now = time.monotonic()
-            if self._on and now - self._shown >= self._every:
-                self._shown = now
-                rate = self.count / max(now - self._started, 1e-9)
-                self._stream.write(f"\r\x1b[K{self._what}: {self.count:,} objects ({rate:,.0f}/s), at {obj.key[:80]}")
-                self._stream.flush()
+            self.update(self.count + 1, f"at {obj.key[:80]}")
             yield obj
+
+    def update(self, count: int, detail: str) -> None:
+        self.count = count
+        now = time.monotonic()
+        if self._on and now - self._shown >= self._every:
+            self._shown = now
+            rate = self.count / max(now - self._started, 1e-9)
+            self._stream.write(f"\r\x1b[K{self._what}: {self.count:,} objects ({rate:,.0f}/s), {detail}")
+            self._stream.flush()
 
     def done(self, note: str = "") -> None:
         if self._on:
