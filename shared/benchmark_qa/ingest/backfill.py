@@ -127,12 +127,14 @@ class Backfill:
 
     def _in_order(self, after: str, report: BackfillReport) -> Iterator[_Page]:
         """Listing pages after `after`, ingested by the pool, yielded in listing order as they are done. Stops
-        submitting (report.status "paused") when back-pressure holds; a failed page raises."""
+        submitting (report.status "paused") when back-pressure holds. A failed listing lets the pages in flight
+        finish (so the checkpoint covers them) and then raises; a failed page raises."""
         pages = enumerate(self.bucket.pages(self.prefix, after, self.page_size))
         done: dict[int, _Page] = {}
         next_number = 0
         running: set[Future[_Page]] = set()
         exhausted = False
+        failure: Exception | None = None
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             while running or not exhausted:
                 while not exhausted and len(running) < self.workers:
@@ -140,7 +142,12 @@ class Backfill:
                         report.status = "paused"
                         report.note = f"{self.max_waiting} or more manifests wait for Encord; run again to resume"
                         exhausted = True
-                    elif (listed := next(pages, None)) is None:
+                        continue
+                    try:
+                        listed = next(pages, None)
+                    except Exception as error:  # the listing broke: finish what is in flight, then raise
+                        failure, listed = error, None
+                    if listed is None:
                         exhausted = True
                     else:
                         running.add(pool.submit(self._ingest_page, _Page(*listed)))
@@ -152,6 +159,8 @@ class Backfill:
                 while next_number in done:
                     yield done.pop(next_number)
                     next_number += 1
+        if failure is not None:
+            raise failure
 
     def _ingest_page(self, page: _Page) -> _Page:
         """One listing page through the pipeline's Ingest: records, single-item manifests, group touches."""

@@ -150,27 +150,34 @@ class Ingest:
         self._dispatch(self._classify(event.obj))
 
     def accept_all(self, objects: Iterable[S3Object], listed: Collection[str] = ()) -> None:
-        """`accept` for many created objects (a backfill's listing page): new single items are recorded in
-        transactions of up to 100 instead of one request each. `listed`: every key of the listing page, so a
-        sidecar that is not there (and would sort inside the page) needs no request."""
+        """`accept` for many created objects (a backfill's listing page), with the records of new single items,
+        members of open groups and skipped objects inserted in transactions of up to 100 instead of one request
+        each. `listed`: every key of the listing page, so a sidecar that is not there (and would sort inside the
+        page) needs no request."""
         self._listed = set(listed)
         self._listed_until = max(self._listed, default="")
-        items: dict[tuple[str, str, str], Classified] = {}
+        inserts: dict[tuple[str, str, str], tuple[Classified, dict[str, Any]]] = {}
         for obj in objects:
             classified = self._classify(obj)
+            identity = (obj.bucket, obj.key, object_version(obj))
+            now = f"{_now_iso()}#{obj.key}"
             if classified.role is Role.ITEM:
-                items.setdefault((obj.bucket, obj.key, object_version(obj)), classified)
+                fields = self._fields(classified, "pending", (PENDING, now))
+            elif classified.role is Role.SKIPPED:
+                fields = self._fields(classified, "skipped", (ATTENTION, now), reason=classified.reason)
+            elif classified.role is Role.GROUP_MEMBER and self._touch_group(classified) in ("open", "ready"):
+                fields = self._fields(classified, "pending", (f"GROUP#{classified.group_id}", obj.key))
             else:
                 self._dispatch(classified)
-        puts = [
-            self.repository.new_object(**self._fields(c, "pending", (PENDING, f"{_now_iso()}#{c.obj.key}")))
-            for c in items.values()
-        ]
-        for (bucket, key, version), classified, created in zip(
-            items, items.values(), self.repository.record_objects(puts), strict=True
-        ):
-            self.outcome.recorded += created
-            record = _pending_record(classified) if created else self.repository.get_object(bucket, key, version)
+                continue
+            inserts.setdefault(identity, (classified, fields))
+        created = self.repository.record_objects([self.repository.new_object(**f) for _, f in inserts.values()])
+        for (bucket, key, version), (classified, _), new in zip(inserts, inserts.values(), created, strict=True):
+            self.outcome.recorded += new
+            self.outcome.skipped += new and classified.role is Role.SKIPPED
+            if classified.role is not Role.ITEM:
+                continue
+            record = _pending_record(classified) if new else self.repository.get_object(bucket, key, version)
             if record is not None and record.status == "pending":
                 self._singles[(bucket, key, version)] = record
 

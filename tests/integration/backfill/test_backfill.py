@@ -1,7 +1,8 @@
 """`benchmark-qa backfill` on the offline app (template stack on moto, its functions run by the invoker, Encord
 double): objects already in the bucket end registered exactly once, as live uploads do, across a crash, a
-pause for back-pressure and the live path seeing the same objects. The gate runs 2,000 objects; `make soak`
-runs the issue's 100,000 (docs/soak.md)."""
+pause for back-pressure and the live path seeing the same objects. The gate runs 600 objects; `make soak`
+runs the issue's 100,000 (docs/soak.md): moto emulates every request in this process, so the run is slow
+(objects/s are in `make bench`), not the code."""
 
 from __future__ import annotations
 
@@ -74,14 +75,12 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
         yield app
 
 
-def upload(app: App, files: dict[str, bytes], *, keep_notifications: bool = False) -> None:
-    """The bucket as it was before benchmark-qa. Their notifications are dropped, unless kept to play the live
-    path seeing the same objects as the backfill (at-least-once delivery, an upload during the run)."""
+def upload(app: App, files: dict[str, bytes]) -> None:
+    """The bucket as it was before benchmark-qa. Their notifications wait in IngestQueue: only a test that
+    plays the live path seeing the same objects delivers them (ManifestFunction)."""
     s3 = app.stack.boto3_client("s3")
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda item: s3.put_object(Bucket=app.bucket, Key=item[0], Body=item[1]), files.items()))
-    if not keep_notifications:
-        app.stack.boto3_client("sqs").purge_queue(QueueUrl=app.stack.physical_id("IngestQueue"))
 
 
 def register_all(app: App, rounds: int = 200) -> None:
@@ -140,18 +139,19 @@ class CrashingBucket(S3Bucket):
             yield page
 
 
-def run_scenario(app: App, n: int, *, live_overlap: bool) -> None:
+def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int) -> None:
     files = generated(n)
-    upload(app, files, keep_notifications=live_overlap)
+    upload(app, files)
 
-    # A crash after a few pages, then the CLI resumes after the checkpoint.
+    # A crash after the first page, then the CLI resumes after the checkpoint.
     with pytest.raises(ConnectionError):
-        backfill(app, CrashingBucket(app.bucket, 3), workers=2, page_size=200).run()
+        backfill(app, CrashingBucket(app.bucket, 1), workers=2, page_size=page_size).run()
     checkpoint = BackfillRepository(state_table(app.stack.physical_id("StateTable"))).get(app.bucket, "")
     assert checkpoint["status"] == "running"
     assert checkpoint["after"]
     table = app.stack.physical_id("StateTable")
-    assert main(["backfill", f"s3://{app.bucket}", "--table", table, "--workers", "4"]) == 0
+    argv = ["backfill", f"s3://{app.bucket}", "--table", table, "--workers", "2", "--page-size", str(page_size)]
+    assert main(argv) == 0
     assert all(status is not None for _, status in accounted(app.uploads, S3Bucket(app.bucket), "", Layout()))
 
     register_all(app)
@@ -164,12 +164,13 @@ def run_scenario(app: App, n: int, *, live_overlap: bool) -> None:
 
 
 def test_backfill_registers_each_object_exactly_once(app: App) -> None:
-    run_scenario(app, 2_000, live_overlap=True)
+    run_scenario(app, 400, live_overlap=True, page_size=150)
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(4 * 3600)
 def test_backfill_of_100000_objects_registers_each_exactly_once(app: App) -> None:
-    run_scenario(app, 100_000, live_overlap=False)
+    run_scenario(app, 100_000, live_overlap=False, page_size=1000)
 
 
 def test_back_pressure_pauses_the_run_and_a_rerun_resumes(app: App, capsys: pytest.CaptureFixture[str]) -> None:
