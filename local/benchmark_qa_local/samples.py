@@ -111,3 +111,33 @@ def for_key(key: str, tag: str = "") -> bytes:
         if name.endswith(suffix):
             return make(tag)
     return text(tag)
+
+
+def generated_bucket(n: int) -> dict[str, bytes]:
+    """n objects as a backfill meets them: mostly single images across folders, some videos, image groups of 10
+    (half with _READY), DICOM series of 5, and junk (data files, zero-byte uploads) that must end skipped."""
+    image, video = jpeg(), mp4()
+    files: dict[str, bytes] = {}
+    i = 0
+    while len(files) < n:
+        dataset = "benchmark" if i % 4 == 0 else "production"
+        kind = i % 50
+        if kind < 40:
+            files[f"{dataset}/cam{i % 7}/{i:07d}.jpg"] = image + str(i).encode()
+        elif kind < 43:
+            files[f"{dataset}/clips/{i:07d}.mp4"] = video + str(i).encode()
+        elif kind < 45:
+            for m in range(10):
+                files[f"{dataset}/image-groups/g{i}/{m}.jpg"] = image + f"{i}/{m}".encode()
+            if i % 2:
+                files[f"{dataset}/image-groups/g{i}/_READY"] = b""
+        elif kind < 46:
+            uid = f"1.2.826.0.1.3680043.8.498.{i}"
+            for m in range(5):
+                files[f"{dataset}/dicom/s{i}/IM{m}"] = dicom(uid, m + 1)
+        elif kind < 48:
+            files[f"{dataset}/exports/{i}.json"] = b"{}"
+        else:
+            files[f"{dataset}/broken/{i}.jpg"] = b""
+        i += 1
+    return files

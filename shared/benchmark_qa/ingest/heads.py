@@ -35,7 +35,8 @@ class Heads:
         data = self._read(key, n)
         with self._lock:
             self.requests += 1
-            self._cache[key] = (n, data)
+            if n <= content.HEAD_BYTES:  # longer reads (large DICOM headers) are used once: not kept in memory
+                self._cache[key] = (n, data)
         return data
 
     def map(self, fn: Callable[[str], object], keys: Iterable[str]) -> None:

@@ -26,36 +26,7 @@ from benchmark_qa_local.offline import OfflineApp, offline_app
 
 pytestmark = pytest.mark.integration
 
-JPEG, MP4 = samples.jpeg(), samples.mp4()
-
-
-def generated(n: int) -> dict[str, bytes]:
-    """n objects: mostly single images across folders, some videos, image groups of 10 (half with _READY),
-    DICOM series of 5, and junk (data files, zero-byte uploads) that must end skipped."""
-    files: dict[str, bytes] = {}
-    i = 0
-    while len(files) < n:
-        dataset = "benchmark" if i % 4 == 0 else "production"
-        kind = i % 50
-        if kind < 40:
-            files[f"{dataset}/cam{i % 7}/{i:07d}.jpg"] = JPEG + str(i).encode()
-        elif kind < 43:
-            files[f"{dataset}/clips/{i:07d}.mp4"] = MP4 + str(i).encode()
-        elif kind < 45:
-            for m in range(10):
-                files[f"{dataset}/image-groups/g{i}/{m}.jpg"] = JPEG + f"{i}/{m}".encode()
-            if i % 2:
-                files[f"{dataset}/image-groups/g{i}/_READY"] = b""
-        elif kind < 46:
-            uid = f"1.2.826.0.1.3680043.8.498.{i}"
-            for m in range(5):
-                files[f"{dataset}/dicom/s{i}/IM{m}"] = samples.dicom(uid, m + 1)
-        elif kind < 48:
-            files[f"{dataset}/exports/{i}.json"] = b"{}"
-        else:
-            files[f"{dataset}/broken/{i}.jpg"] = b""
-        i += 1
-    return files
+generated = samples.generated_bucket
 
 
 class App(OfflineApp):
