@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from benchmark_qa.ingest import content
 from benchmark_qa.ingest.heads import Heads
@@ -20,7 +21,7 @@ FILES = {
 }
 
 
-def reader(asked: Counter[tuple[str, int]]):  # type: ignore[no-untyped-def]
+def reader(asked: Counter[tuple[str, int]]) -> Callable[[str, int], bytes]:
     def read(key: str, n: int) -> bytes:
         asked[(key, n)] += 1
         return FILES[key][:n]
