@@ -30,7 +30,7 @@ from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, batches, build_manifest
 from benchmark_qa.ingest.scan import scan
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
-from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository
+from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository, object_put
 
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
 RECOVER_AFTER = timedelta(minutes=2)
@@ -171,7 +171,7 @@ class Ingest:
                 self._dispatch(classified)
                 continue
             inserts.setdefault(identity, (classified, fields))
-        created = self.repository.record_objects([self.repository.new_object(**f) for _, f in inserts.values()])
+        created = self.repository.record_objects([object_put(**f) for _, f in inserts.values()])
         for (bucket, key, version), (classified, _), new in zip(inserts, inserts.values(), created, strict=True):
             self.outcome.recorded += new
             self.outcome.skipped += new and classified.role is Role.SKIPPED

@@ -84,32 +84,10 @@ class UploadsRepository:
         self._table = table
 
     # ------------------------------------------------------------------ objects
-    def record_object(
-        self,
-        *,
-        bucket: str,
-        key: str,
-        version: str,
-        status: ObjectStatus,
-        gsi1: tuple[str, str] | None,
-        **attributes: Any,
-    ) -> bool:
-        """Insert an object version once. False when it was already recorded (a repeated event)."""
-        (created,) = self.record_objects([_object_put(bucket, key, version, status, gsi1, attributes)])
+    def record_object(self, **fields: Any) -> bool:
+        """Insert an object version once (`object_put`'s fields). False when it was already recorded (a repeat)."""
+        (created,) = self.record_objects([object_put(**fields)])
         return created
-
-    def new_object(
-        self,
-        *,
-        bucket: str,
-        key: str,
-        version: str,
-        status: ObjectStatus,
-        gsi1: tuple[str, str] | None,
-        **attributes: Any,
-    ) -> ObjectPut:
-        """An insert for `record_objects` (the arguments of `record_object`)."""
-        return _object_put(bucket, key, version, status, gsi1, attributes)
 
     def record_objects(self, puts: list[ObjectPut]) -> list[bool]:
         """Insert object versions once each, in transactions of up to 100 (one request instead of 100): for each,
@@ -358,9 +336,10 @@ class ObjectPut:
     request: dict[str, Any]  # put_item's arguments (without the table)
 
 
-def _object_put(
-    bucket: str, key: str, version: str, status: str, gsi1: tuple[str, str] | None, attributes: dict[str, Any]
+def object_put(
+    *, bucket: str, key: str, version: str, status: ObjectStatus, gsi1: tuple[str, str] | None, **attributes: Any
 ) -> ObjectPut:
+    """The insert of one object version (for `record_objects`): its key, status, gsi1 and other attributes."""
     now = now_iso()
     item: dict[str, Any] = {
         "pk": object_pk(bucket, key),

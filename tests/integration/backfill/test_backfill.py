@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.ingest.backfill import Backfill, accounted
+from benchmark_qa.ingest.items import S3Object
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.store.backfills import BackfillRepository
 from benchmark_qa.store.table import state_table
@@ -102,7 +103,7 @@ class CrashingBucket(S3Bucket):
         super().__init__(name)
         self.left = pages
 
-    def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[list]:  # type: ignore[override]
+    def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[list[S3Object]]:
         for page in super().pages(prefix, start_after, page_size):
             if self.left == 0:
                 raise ConnectionError("listing interrupted")

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -27,16 +28,8 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def _manifests(tmp_path: Path, source: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
-    code = main(["manifest", source, "--out", str(tmp_path / "m.json")])
-    err = capsys.readouterr().err
-    assert code == 0, err
-    documents = [orjson.loads(p.read_bytes()) for p in sorted(tmp_path.glob("m.*.json"))]
-    realistic.check_manifests(documents)
-    for key, kind in realistic.expected_skips().items():
-        (line,) = [line for line in err.splitlines() if line.startswith(f"skipped {key}:")]
-        assert realistic.SKIP_PHRASES[kind] in line, line
-    return documents
+def _manifests(tmp_path: Path, source: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return realistic.manifest_and_check(source, tmp_path, lambda: capsys.readouterr().err)
 
 
 def _urls(documents: list[dict[str, object]]) -> list[str]:

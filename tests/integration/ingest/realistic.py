@@ -4,7 +4,10 @@ is in docs/layout.md, "A realistic bucket"). Used by the CLI, the event pipeline
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from benchmark_qa_local import samples
 
@@ -136,3 +139,20 @@ def check_manifests(documents: list[dict[str, object]]) -> None:
                     singles.setdefault(name, []).append((entry["title"], key_from_object_url(entry["objectUrl"])[1]))
     assert {k: sorted(v) for k, v in singles.items()} == expected_entries()
     assert series == expected_series()
+
+
+def manifest_and_check(source: str, out: Path, err_of: Callable[[], str]) -> list[dict[str, Any]]:
+    """`benchmark-qa manifest SOURCE --out OUT/m.json`: exit 0, the expected entries, each skip on stderr with
+    its reason. Returns the manifests written."""
+    import orjson
+    from benchmark_qa_local.cli import main
+
+    code = main(["manifest", source, "--out", str(out / "m.json")])
+    err = err_of()
+    assert code == 0, err
+    documents: list[dict[str, Any]] = [orjson.loads(p.read_bytes()) for p in sorted(out.glob("m.*.json"))]
+    check_manifests(documents)
+    for key, kind in expected_skips().items():
+        (line,) = [line for line in err.splitlines() if line.startswith(f"skipped {key}:")]
+        assert SKIP_PHRASES[kind] in line, line
+    return documents

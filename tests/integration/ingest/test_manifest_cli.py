@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-import boto3
 import orjson
 import pytest
 from benchmark_qa.ingest.manifest import ImportManifest, key_from_object_url
 from benchmark_qa_local import samples
 from benchmark_qa_local.cli import main
-from moto.server import ThreadedMotoServer
+
+from tests.integration.ingest.moto_s3 import s3_bucket
 
 pytestmark = pytest.mark.integration
 
@@ -60,25 +60,8 @@ FILES: dict[str, bytes] = {
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    # moto keeps its state per process, so one server and one bucket serve the whole module.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", endpoint)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.delenv("AWS_PROFILE", raising=False)
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        for key, body in FILES.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
+    with s3_bucket(BUCKET, FILES, REGION) as endpoint:
+        yield endpoint
 
 
 def check_benchmark_json(manifest: ImportManifest) -> None:

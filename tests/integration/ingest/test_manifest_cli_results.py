@@ -7,14 +7,14 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import orjson
 import pytest
 from benchmark_qa.ingest.items import S3Object
 from benchmark_qa_local import clouds, samples
 from benchmark_qa_local.cli import main
 from benchmark_qa_local.cli.manifest import Progress
-from moto.server import ThreadedMotoServer
+
+from tests.integration.ingest.moto_s3 import s3_bucket
 
 pytestmark = pytest.mark.integration
 
@@ -29,22 +29,8 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        for key, body in FILES.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
+    with s3_bucket(BUCKET, FILES) as endpoint:
+        yield endpoint
 
 
 def test_a_prefix_that_holds_nothing_is_an_error(s3_server: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import orjson
 import pytest
 from benchmark_qa_local.cli import main
-from moto.server import ThreadedMotoServer
 
 from tests.integration.ingest import realistic
+from tests.integration.ingest.moto_s3 import s3_bucket
 
 pytestmark = pytest.mark.integration
 
@@ -21,36 +20,14 @@ BUCKET = "bqa-realistic"
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.delenv("AWS_PROFILE", raising=False)
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        for key, case in realistic.CASES.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=case.body)
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
+    with s3_bucket(BUCKET, {k: c.body for k, c in realistic.CASES.items()}) as endpoint:
+        yield endpoint
 
 
 def test_each_object_of_a_realistic_bucket_gets_its_outcome(
     s3_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["manifest", f"s3://{BUCKET}", "--out", str(tmp_path / "m.json")])
-    err = capsys.readouterr().err
-    assert code == 0, err
-    documents = [orjson.loads(p.read_bytes()) for p in sorted(tmp_path.glob("m.*.json"))]
-    realistic.check_manifests(documents)
-    for key, kind in realistic.expected_skips().items():
-        (line,) = [line for line in err.splitlines() if line.startswith(f"skipped {key}:")]
-        assert realistic.SKIP_PHRASES[kind] in line, line
+    realistic.manifest_and_check(f"s3://{BUCKET}", tmp_path, lambda: capsys.readouterr().err)
 
 
 def test_trusting_extensions_reads_only_what_the_extension_cannot_type(
