@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-N_OBJECTS = 2_000
+N_OBJECTS = 1_000
 PAGE_SIZE = 500
 OBJECTS_10M = 10_000_000
 
