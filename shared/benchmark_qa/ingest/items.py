@@ -379,21 +379,22 @@ def _classify_single(  # noqa: PLR0911 - a decision table reads best flat
             "nothing to import. To import such files as text, add the extension to TEXT_EXTENSIONS",
             dataset=dataset,
         )
-    if found is content.Verdict.NOT_MEDIA or (found is content.Verdict.TEXT and type_value is None):
-        said = f"its extension says {type_value}, but " if type_value else ""
-        return _skipped(
-            obj,
-            SkipReason.NOT_MEDIA,
-            f"{key}: {said}its content is {content.describe(detected or '')}, not media Encord imports; nothing "
-            "to import (give a text file the .txt extension to import it as text)",
-            dataset=dataset,
-        )
     if type_value == DataType.NIFTI.value and detected is not None and detected != content.NIFTI:
         return _skipped(
             obj,
             SkipReason.NOT_MEDIA,
             f"{key}: named like a NIfTI volume but has no NIfTI header (magic 'n+1' at byte 344, or NIfTI-2's, "
             f"also inside gzip); its content is {content.describe(detected)}; re-export the volume",
+            dataset=dataset,
+        )
+    # Text where media was expected (an HTML error page saved as .jpg) is no more media than a Word file is.
+    if found is content.Verdict.NOT_MEDIA or (found is content.Verdict.TEXT and type_value != DataType.TEXT.value):
+        said = f"its extension says {type_value}, but " if type_value else ""
+        return _skipped(
+            obj,
+            SkipReason.NOT_MEDIA,
+            f"{key}: {said}its content is {content.describe(detected or '')}, not media Encord imports; nothing "
+            "to import (give a text file the .txt extension to import it as text)",
             dataset=dataset,
         )
     # The content decides where it names a media type; then the extension; then S3's content type.

@@ -63,6 +63,7 @@ def test_content_types_an_item(key: str, detected: str, data_type: DataType) -> 
     [
         ("benchmark/a.mp4", "application/zip", SkipReason.NOT_MEDIA, "its extension says video, but its content is"),
         ("benchmark/notes", content.TEXT, SkipReason.NOT_MEDIA, ".txt extension"),
+        ("benchmark/photo.jpg", content.TEXT, SkipReason.NOT_MEDIA, "says image, but its content is text"),
         ("benchmark/a.png", content.DICOM, SkipReason.MISPLACED, "dicom/<series title>/a.png"),
         ("benchmark/a.nii.gz", content.TEXT, SkipReason.NOT_MEDIA, "no NIfTI header"),
         ("benchmark/a.nii", content.UNKNOWN, SkipReason.NOT_MEDIA, "no NIfTI header"),
