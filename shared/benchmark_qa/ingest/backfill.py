@@ -36,6 +36,7 @@ WAITING = ("written", "starting", "uploading")  # manifests Encord has not finis
 @dataclass
 class BackfillReport:
     listed: int = 0
+    ingested: int = 0  # the page's objects less manifests
     recorded: int = 0
     skipped: int = 0
     failed: int = 0
@@ -56,6 +57,7 @@ class _Page:
     number: int
     objects: list[S3Object]
     groups: dict[str, str] = field(default_factory=dict)  # group id -> its folder
+    ingested: int = 0  # the page's objects less manifests
     recorded: int = 0
     skipped: int = 0
     failed: int = 0
@@ -105,7 +107,7 @@ class Backfill:
         open_groups: dict[str, str] = dict(checkpoint.get("open_groups") or {})
         for page in self._in_order(after, report):
             report.pages += 1
-            report.listed += len(page.objects)
+            report.listed += page.ingested
             report.recorded += page.recorded
             report.skipped += page.skipped
             report.failed += page.failed
@@ -165,7 +167,10 @@ class Backfill:
     def _ingest_page(self, page: _Page) -> _Page:
         """One listing page through the pipeline's Ingest: records, single-item manifests, group touches."""
         ingest = Ingest(self.repository, self.bucket, self.layout, self.region, close_ready_groups=False)
-        typed = ingest.heads.detect(page.objects, self.layout)  # the page's first bytes, read concurrently
+        # Manifests (this run's among them, when the listing reaches their prefix) are never ingested.
+        objects = [o for o in page.objects if not o.key.startswith(self.layout.manifest_prefix + "/")]
+        page.ingested = len(objects)
+        typed = ingest.heads.detect(objects, self.layout)  # the page's first bytes, read concurrently
         ingest.accept_all(typed, listed=[o.key for o in page.objects])
         for obj in typed:
             classified = classify(obj, self.layout)
