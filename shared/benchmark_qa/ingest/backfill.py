@@ -95,12 +95,12 @@ class Backfill:
     def run(self, *, restart: bool = False, progress: Callable[[BackfillReport], None] | None = None) -> BackfillReport:
         checkpoint = {} if restart else self.runs.get(self.bucket.name, self.prefix)
         report = BackfillReport(resumed_after=str(checkpoint.get("after", "")))
+        for name in ("listed", "recorded", "skipped", "failed", "manifests"):
+            setattr(report, name, int(checkpoint.get(name, 0)))
         if checkpoint.get("status") == "done":
             report.status = "done"
             report.note = f"already done at {checkpoint.get('updated_at')}; --restart runs it again"
             return report
-        for name in ("listed", "recorded", "skipped", "failed", "manifests"):
-            setattr(report, name, int(checkpoint.get(name, 0)))
         started = time.perf_counter()
         after = report.resumed_after
         # group id -> folder: seen in pages done in order and not closed yet (kept in the checkpoint for a resume)
