@@ -28,7 +28,13 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/checkov.lock
 	touch $@
 
-install: $(BIN)/.installed
+# Cloud emulators the tests start (Azurite for Azure Blob), from the committed npm lock file (issue 13).
+EMULATORS := emulators/node_modules/.installed
+$(EMULATORS): emulators/package.json emulators/package-lock.json
+	npm ci --prefix emulators --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed $(EMULATORS)
 
 # Rewrite the lock files from pyproject.toml, shared/requirements.in and requirements/checkov.in, keeping every
 # pin that still satisfies them; `make lock UPGRADE=1` moves everything to the newest allowed versions.

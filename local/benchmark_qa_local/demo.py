@@ -30,6 +30,7 @@ from unittest import mock
 from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
 from benchmark_qa.store.uploads import ObjectRecord
 
+from benchmark_qa_local import samples
 from benchmark_qa_local.cli.status import render_table
 from benchmark_qa_local.encord_double import DoubleState
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
@@ -51,38 +52,39 @@ BENCHMARK_IMAGES = 20  # the leaderboard ranks annotators from 20 scored tasks o
 REPORT_PATH = Path("out/leaderboard.html")
 
 # Sample uploads: every data type of Encord's import spec, both datasets, sidecars, and one bad file.
+CT = "1.2.826.0.1.3680043.8.498.1"  # the demo's DICOM series UID
 SAMPLE_FILES: dict[str, bytes] = {
-    "benchmark/street scene 1.jpg": b"\xff\xd8jpeg-1",
+    "benchmark/street scene 1.jpg": samples.jpeg("1"),
     "benchmark/street scene 1.jpg.meta.json": json.dumps(
         {"title": "Street scene 1", "clientMetadata": {"split": "benchmark", "weather": "rain"}}
     ).encode(),
-    "benchmark/café crossing.png": b"\x89PNGpng-2",
-    "benchmark/highway.mp4": b"mp4-benchmark",
-    "benchmark/image-groups/parking lot/cam1.jpg": b"g1",
-    "benchmark/image-groups/parking lot/cam2.jpg": b"g2",
+    "benchmark/café crossing.png": samples.png("2"),
+    "benchmark/highway.mp4": samples.mp4("benchmark"),
+    "benchmark/image-groups/parking lot/cam1.jpg": samples.jpeg("g1"),
+    "benchmark/image-groups/parking lot/cam2.jpg": samples.jpeg("g2"),
     "benchmark/image-groups/parking lot/_READY": b"",
-    "benchmark/dicom/Chest CT/slice10.dcm": b"dicom-10",
-    "benchmark/dicom/Chest CT/slice2.dcm": b"dicom-2",
-    "benchmark/dicom/Chest CT/slice1.dcm": b"dicom-1",
+    "benchmark/dicom/Chest CT/slice10.dcm": samples.dicom(CT, 10, description="Chest CT"),
+    "benchmark/dicom/Chest CT/slice2.dcm": samples.dicom(CT, 2, description="Chest CT"),
+    "benchmark/dicom/Chest CT/slice1.dcm": samples.dicom(CT, 1, description="Chest CT"),
     "benchmark/dicom/Chest CT/_READY": b"",
-    "production/frames/0001.jpg": b"p1",
-    "production/frames/0002.jpg": b"p2",
-    "production/frames/0003.jpg": b"p3",
-    "production/drive.mp4": b"mp4-production",
+    "production/frames/0001.jpg": samples.jpeg("p1"),
+    "production/frames/0002.jpg": samples.jpeg("p2"),
+    "production/frames/0003.jpg": samples.jpeg("p3"),
+    "production/drive.mp4": samples.mp4("production"),
     "production/drive.mp4.meta.json": json.dumps(
         {"keyFrames": [0, 30, 60], "clientMetadata": {"city": "Lyon"}}
     ).encode(),
-    "production/call.wav": b"RIFFwav",
-    "production/contract.pdf": b"%PDF-1.7",
-    "production/notes.txt": b"plain text",
-    "production/brain.nii.gz": b"nifti",
-    "production/image-sequences/dashcam/f1.jpg": b"s1",
-    "production/image-sequences/dashcam/f2.jpg": b"s2",
+    "production/call.wav": samples.wav(),
+    "production/contract.pdf": samples.pdf(),
+    "production/notes.txt": samples.text(),
+    "production/brain.nii.gz": samples.nifti(),
+    "production/image-sequences/dashcam/f1.jpg": samples.jpeg("s1"),
+    "production/image-sequences/dashcam/f2.jpg": samples.jpeg("s2"),
     "production/image-sequences/dashcam/_READY": b"",
-    "production/readme.docx": b"not importable",
+    "production/readme.docx": samples.docx(),
 }
 # More benchmark images: the simulated annotators label images, and the ranking needs enough tasks.
-SAMPLE_FILES |= {f"benchmark/scenes/scene {n:02d}.jpg": f"jpeg-{n}".encode() for n in range(3, BENCHMARK_IMAGES + 1)}
+SAMPLE_FILES |= {f"benchmark/scenes/scene {n:02d}.jpg": samples.jpeg(str(n)) for n in range(3, BENCHMARK_IMAGES + 1)}
 
 
 @dataclass

@@ -9,6 +9,7 @@ import uuid
 from unittest import mock
 
 import pytest
+from benchmark_qa_local import samples
 from benchmark_qa_local.doctor import Check, Status, from_local_stack
 from benchmark_qa_local.encord_double import FaultRule, generate_key_pair
 from benchmark_qa_local.event_sources import EventSourcePump
@@ -197,7 +198,7 @@ def test_uploads_readable_follows_registration(deployment):
     s3 = stack.boto3_client("s3")
 
     def register(key: str) -> Check:
-        s3.put_object(Bucket=bucket, Key=key, Body=b"jpeg")
+        s3.put_object(Bucket=bucket, Key=key, Body=samples.for_key(key))
         with mock.patch.dict(os.environ, stack.env()):
             pump.drain()
             for _ in range(3):  # the double answers PENDING to a job's first poll
@@ -226,7 +227,11 @@ def test_a_manifest_encord_refused_is_reported(deployment):
     s3 = stack.boto3_client("s3")
     deployment.double.add_fault(FaultRule(endpoint="v2 POST storage/folders/{folder}/data-upload-jobs", status=403))
     try:
-        s3.put_object(Bucket=stack.outputs["UploadBucketName"], Key="benchmark/refused.jpg", Body=b"jpeg")
+        s3.put_object(
+            Bucket=stack.outputs["UploadBucketName"],
+            Key="benchmark/refused.jpg",
+            Body=samples.for_key("benchmark/refused.jpg"),
+        )
         with mock.patch.dict(os.environ, stack.env()):
             pump.drain()
     finally:

@@ -15,6 +15,7 @@ from unittest import mock
 import pytest
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
+from benchmark_qa_local import samples
 from benchmark_qa_local.encord_double import DoubleState, EncordDouble
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.event_sources import EventSourcePump
@@ -92,7 +93,7 @@ def test_uploads_wait_for_the_key_and_the_integration_then_register(fresh, monke
     stack, pump, double, setup = fresh
     s3 = stack.boto3_client("s3")
     bucket = stack.physical_id("UploadBucket")
-    s3.put_object(Bucket=bucket, Key="benchmark/early.jpg", Body=b"jpeg")
+    s3.put_object(Bucket=bucket, Key="benchmark/early.jpg", Body=samples.for_key("benchmark/early.jpg"))
 
     drained = pump.drain()  # the manifest is written; RegisterFunction skips its message without failing it
     uploads = UploadsRepository(state_table(stack.physical_id("StateTable"), stack.region))

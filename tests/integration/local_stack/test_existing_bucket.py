@@ -14,6 +14,7 @@ from unittest import mock
 
 import pytest
 from benchmark_qa.ingest.pipeline import parse_notification
+from benchmark_qa_local import samples
 from benchmark_qa_local.event_sources import EventSourcePump
 from benchmark_qa_local.invoker import Invoker
 from benchmark_qa_local.stack import LocalStack
@@ -86,8 +87,10 @@ def uploads(request: pytest.FixtureRequest) -> Iterator[Uploads]:
 
 def test_uploads_become_manifests_and_the_manifests_reach_registration(uploads: Uploads) -> None:
     s3 = uploads.stack.boto3_client("s3")
-    s3.put_object(Bucket=uploads.bucket, Key="benchmark/street scene.jpg", Body=b"jpeg")
-    s3.put_object(Bucket=uploads.bucket, Key="production/drive.mp4", Body=b"mp4")
+    s3.put_object(
+        Bucket=uploads.bucket, Key="benchmark/street scene.jpg", Body=samples.for_key("benchmark/street scene.jpg")
+    )
+    s3.put_object(Bucket=uploads.bucket, Key="production/drive.mp4", Body=samples.for_key("production/drive.mp4"))
     s3.put_object(Bucket=uploads.bucket, Key="elsewhere/notes.jpg", Body=b"not ours")
 
     report = uploads.pump.drain(function="ManifestFunction")
@@ -108,7 +111,11 @@ def test_uploads_become_manifests_and_the_manifests_reach_registration(uploads: 
 @pytest.mark.parametrize("uploads", ["existing bucket"], indirect=True)
 def test_a_deletion_in_an_existing_bucket_reaches_ingest_as_a_removal(uploads: Uploads) -> None:
     s3 = uploads.stack.boto3_client("s3")
-    s3.put_object(Bucket=uploads.bucket, Key="benchmark/image-groups/lot/cam1.jpg", Body=b"jpeg")
+    s3.put_object(
+        Bucket=uploads.bucket,
+        Key="benchmark/image-groups/lot/cam1.jpg",
+        Body=samples.for_key("benchmark/image-groups/lot/cam1.jpg"),
+    )
     s3.delete_object(Bucket=uploads.bucket, Key="benchmark/image-groups/lot/cam1.jpg")
 
     events = [u for body in uploads.messages("IngestQueue") for u in parse_notification(body)]
@@ -125,7 +132,7 @@ def test_the_stack_never_rewrites_an_existing_buckets_notifications_nor_deletes_
     with LocalStack(stack_name=f"bqa-own-{token}") as helper:  # only to reach moto before the stack under test
         before = _users_bucket(helper, bucket)
         s3 = helper.boto3_client("s3")
-        s3.put_object(Bucket=bucket, Key="benchmark/kept.jpg", Body=b"jpeg")
+        s3.put_object(Bucket=bucket, Key="benchmark/kept.jpg", Body=samples.for_key("benchmark/kept.jpg"))
         with LocalStack(stack_name=f"bqa-byo-{token}", parameters={"ExistingBucketName": bucket}) as stack:
             assert _notifications(stack, bucket) == before
             assert "UploadBucket" in stack.report.skipped

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from benchmark_qa.encord.registration import MAX_LINK_ATTEMPTS, titled
+from benchmark_qa_local import samples
 from benchmark_qa_local.encord_double import FaultKind, FaultRule
 
 from .conftest import App
@@ -27,7 +28,7 @@ def item_of(app: App, item_uuid: str) -> tuple[str, list[str]]:
 def test_same_file_name_in_two_folders_maps_each_object_to_its_own_item(app: App) -> None:
     keys = ["benchmark/cats/img001.jpg", "benchmark/dogs/img001.jpg", "benchmark/img001.jpg"]
     for key in keys:
-        app.upload(key, key.encode())
+        app.upload(key, samples.for_key(key))
 
     run_until_registered(app)
 
@@ -35,10 +36,13 @@ def test_same_file_name_in_two_folders_maps_each_object_to_its_own_item(app: App
     assert {records[k].status for k in keys} == {"registered"}
     items = {k: e["item_uuid"] for k in keys if (e := records[k].encord)}
     assert len(set(items.values())) == 3, "two objects were recorded as one Encord item"
+    names = set()
     for key, item_uuid in items.items():
         name, urls = item_of(app, item_uuid)
         assert [u.rsplit(".amazonaws.com/", 1)[1] for u in urls] == [key]  # the item holds this very object
-        assert name == key  # colliding titles are replaced by the object key
+        assert key.endswith(name)  # colliding titles come from the key (its path in the dataset)
+        names.add(name)
+    assert len(names) == 3
     hashes = {e["data_hash"] for k in keys if (e := records[k].encord)}
     assert len(hashes) == 3
 
@@ -46,7 +50,7 @@ def test_same_file_name_in_two_folders_maps_each_object_to_its_own_item(app: App
 def test_entries_without_titles_are_registered(app: App) -> None:
     base = f"https://{app.bucket}.s3.us-east-1.amazonaws.com"
     for key in ("elsewhere/a/x%201.jpg", "elsewhere/b/x%201.jpg", "elsewhere/y.jpg"):
-        app.upload(key.replace("%20", " "), b"x")
+        app.upload(key.replace("%20", " "), samples.for_key(key))
     document = {
         "images": [
             {"objectUrl": f"{base}/{k}"} for k in ("elsewhere/a/x%201.jpg", "elsewhere/b/x%201.jpg", "elsewhere/y.jpg")
@@ -94,11 +98,11 @@ def test_a_lost_link_items_answer_is_recovered_with_bounded_reads(app: App, skip
         state.settings.link_skip_returns_existing = skip_returns_existing
         others = [f"other-{i}.jpg" for i in range(30)]  # the dataset holds more than this manifest
     for name in others:
-        app.upload(f"benchmark/old/{name}", b"o")
+        app.upload(f"benchmark/old/{name}", samples.for_key(name, "old"))
     run_until_registered(app)
     keys = [f"benchmark/new/{i}.jpg" for i in range(3)]
     for key in keys:
-        app.upload(key, b"n")
+        app.upload(key, samples.for_key(key, "new"))
     # The link is applied in Encord, but its answer never arrives (link_items is not retried by the SDK).
     app.double.add_fault(FaultRule(endpoint=LINK, kind=FaultKind.DROP, times=1))
     app.double.counts.reset()
@@ -119,7 +123,7 @@ def test_a_lost_link_items_answer_is_recovered_with_bounded_reads(app: App, skip
 
 
 def test_a_link_that_never_succeeds_finishes_the_manifest(app: App) -> None:
-    app.upload("production/never-linked.jpg", b"n")
+    app.upload("production/never-linked.jpg", samples.for_key("never-linked.jpg"))
     app.double.add_fault(FaultRule(endpoint=LINK, status=403))
 
     run_until_registered(app)
@@ -137,7 +141,7 @@ def test_a_link_that_never_succeeds_finishes_the_manifest(app: App) -> None:
 def test_an_integration_encord_does_not_know_fails_the_manifest_with_what_to_check(app: App) -> None:
     with app.double.locked() as state:
         state.integrations.clear()
-    app.upload("benchmark/refused.jpg", b"r")
+    app.upload("benchmark/refused.jpg", samples.for_key("refused.jpg"))
 
     run_until_registered(app)
 
