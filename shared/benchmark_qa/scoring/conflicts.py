@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from benchmark_qa.scoring.comparison import Comparison
+from benchmark_qa.scoring.comparison import Columns, Comparison
 from benchmark_qa.scoring.config import Resolved
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.ontology import Ontology
@@ -89,17 +89,14 @@ def build_conflicts(
     t_cls = np.array([o.class_index for o in tobj] or [0])
     a_cls = np.array([o.class_index for o in aobj] or [0])
     low_thr = np.array([r.low_overlap for r in rules] or [0.0])
-    records: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    records: list[Record] = []
     if len(m.t_obj):
         tc, ac = t_cls[m.t_obj], a_cls[m.a_obj]
         wrong = tc != ac
         low = ~wrong & (m.sim < low_thr[tc])
         for kind, sel in (("wrong_class", wrong), ("low_overlap", low)):
             records.append((kind, m.du[sel], m.frame[sel], m.t_obj[sel], m.a_obj[sel], m.sim[sel]))
-    records.append(
-        ("missing", comp.missed.du, comp.missed.frame, comp.missed.t_obj, comp.missed.a_obj, comp.missed.sim)
-    )
-    records.append(("extra", comp.extra.du, comp.extra.frame, comp.extra.t_obj, comp.extra.a_obj, comp.extra.sim))
+    records += _unmatched(comp, t_cls, a_cls)
     for kind, du_raw, frame_raw, t_raw, a_raw, sim_raw in records:
         if len(du_raw) == 0:
             continue
@@ -122,10 +119,12 @@ def build_conflicts(
         aname = names[aobj[a_i].class_index] if a_i >= 0 else None
         subject = (aname if kind == "extra" else tname) or "object"
         totals[kind] += n
+        # A loose box below the match threshold costs a miss and an extra in the metrics: an error, not a warning.
+        below_match = kind == "low_overlap" and t_i >= 0 and mean_sim < rules[tobj[t_i].class_index].match
         out.append(
             Conflict(
                 kind=kind,
-                severity=SEVERITY[kind],
+                severity="error" if below_match else SEVERITY[kind],
                 data_unit=unit(du_i),
                 frame=first,
                 frame_last=last,
@@ -225,6 +224,64 @@ def build_conflicts(
         key=lambda c: (c.severity != "error", c.data_unit, c.frame, c.kind, c.truth_hash or "", c.labels_hash or "")
     )
     return out[:limit], dict(totals)
+
+
+Record = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # kind, du, frame, t, a, sim
+
+
+def _unmatched(comp: Comparison, t_cls: np.ndarray, a_cls: np.ndarray) -> list[Record]:
+    """Misses and extras, except where a truth object and an annotator object of the same class overlap on a
+    frame but both stayed unmatched because the overlap is below the match threshold: that is one loose
+    outline, reported as `low_overlap`, not a `missing` plus an `extra` the annotator never drew. Pairs are
+    taken greedily by similarity (ties by position), one to one. The metrics are unchanged: the pair still
+    counts as a miss and an extra."""
+    missed, extra, cand = comp.missed, comp.extra, comp.candidates
+    keep_missed = np.ones(len(missed.du), dtype=bool)
+    keep_extra = np.ones(len(extra.du), dtype=bool)
+    loose: list[tuple[int, int, int, int, float]] = []
+    if len(cand.du) and len(missed.du) and len(extra.du):
+        ck = _frame_key(cand)
+        both = np.isin(ck, _frame_key(missed)) & np.isin(ck, _frame_key(extra))
+        both &= t_cls[np.maximum(cand.t_obj, 0)] == a_cls[np.maximum(cand.a_obj, 0)]
+        rows = np.nonzero(both)[0]
+        rows = rows[np.lexsort((cand.a_obj[rows], cand.t_obj[rows], cand.frame[rows], cand.du[rows], -cand.sim[rows]))]
+        free_t, free_a = _positions(missed, missed.t_obj), _positions(extra, extra.a_obj)
+        for key_t, key_a, du, frame, t, a, sim in zip(
+            _keys(cand, cand.t_obj, rows),
+            _keys(cand, cand.a_obj, rows),
+            cand.du[rows].tolist(),
+            cand.frame[rows].tolist(),
+            cand.t_obj[rows].tolist(),
+            cand.a_obj[rows].tolist(),
+            cand.sim[rows].tolist(),
+            strict=True,
+        ):
+            if key_t in free_t and key_a in free_a:
+                keep_missed[free_t.pop(key_t)] = keep_extra[free_a.pop(key_a)] = False
+                loose.append((du, frame, t, a, sim))
+    cols = np.array(loose, dtype=np.float64).reshape(-1, 5)
+    ints = cols[:, :4].astype(np.int64)
+    return [
+        ("low_overlap", ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3], cols[:, 4]),
+        *(
+            (kind, c.du[keep], c.frame[keep], c.t_obj[keep], c.a_obj[keep], c.sim[keep])
+            for kind, c, keep in (("missing", missed, keep_missed), ("extra", extra, keep_extra))
+        ),
+    ]
+
+
+def _frame_key(c: Columns) -> np.ndarray:
+    return (c.du.astype(np.int64) << 32) | c.frame.astype(np.int64)
+
+
+def _keys(c: Columns, obj: np.ndarray, rows: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
+    """(family, data unit, frame, object) of each row."""
+    sel = slice(None) if rows is None else rows
+    return list(zip(c.family[sel].tolist(), c.du[sel].tolist(), c.frame[sel].tolist(), obj[sel].tolist(), strict=True))
+
+
+def _positions(c: Columns, obj: np.ndarray) -> dict[tuple[int, int, int, int], int]:
+    return {key: i for i, key in enumerate(_keys(c, obj))}
 
 
 def _merge_notes(comp: Comparison) -> list[tuple[str, int, int, int, int, int, int, float, str]]:
