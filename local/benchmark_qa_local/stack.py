@@ -58,10 +58,13 @@ class LocalStack:
         secret_values: Mapping[str, str] | None = None,
         keep_test_events: bool = False,
         endpoint_url: str | None = None,
+        create_resources: bool | None = None,
     ) -> None:
         """`secret_values` seeds secrets by logical id (e.g. the Encord double's key); `keep_test_events` keeps
         the s3:TestEvent S3 sends when notifications are configured; `endpoint_url` attaches to a stack that
-        is already running there (nothing is created or deleted)."""
+        is already running there (nothing is created or deleted), unless `create_resources` is true: then this
+        stack's resources are created in that moto server and deleted on stop (`benchmark-qa demo` does this
+        when AWS_ENDPOINT_URL names a running `benchmark-qa stack`)."""
         self.template = template if isinstance(template, SamTemplate) else SamTemplate.load(template or find_template())
         self._port = port
         self._parameters = dict(parameters or {})
@@ -71,6 +74,7 @@ class LocalStack:
         self._secret_values = dict(secret_values or {})
         self._keep_test_events = keep_test_events
         self._attached_endpoint = endpoint_url
+        self._create = create_resources if create_resources is not None else endpoint_url is None
         self._server: Any = None
         self._provisioner: Provisioner | None = None
         self._deployment: LocalDeployment | None = None
@@ -98,7 +102,7 @@ class LocalStack:
             region=self._region,
             parameters=self._parameters,
         )
-        if self._attached_endpoint:
+        if not self._create:
             discover_secrets(self._deployment, self.boto3_client, self.template.of_type("AWS::SecretsManager::Secret"))
             return
         self._provisioner = Provisioner(

@@ -12,7 +12,7 @@ import enum
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +73,11 @@ class Settings(_Model):
         default=None, ge=1, description="v1 labelrow GET answers MULTI_LABEL_LIMIT_ERROR above this; None = no limit"
     )
     user_email: str = "double@benchmark-qa.local"
+    time_spent_task_uuid: Literal["task", "subtask", "none"] = Field(
+        default="task",
+        description="What a time-spent row's workflowTaskUuid names for consensus work; Encord's sources are "
+        "silent, so each plausible answer can be served (docs/encord-double.md)",
+    )
 
 
 class Ontology(_Model):
@@ -240,6 +245,19 @@ class Issue(_Model):
     tags: list[str] = Field(default_factory=list)
 
 
+class TimeSpentEntry(_Model):
+    """Seconds one user spent on one task on one day, as Encord's editor measures them (analytics/time-spent)."""
+
+    project_hash: str
+    user_email: str
+    task_uuid: str
+    subtask_uuid: str | None = None
+    data_hash: str
+    stage_uuid: str
+    day: dt.date
+    seconds: int = Field(ge=0)
+
+
 class DoubleState(_Model):
     """Root of the state file. See docs/encord-double.md."""
 
@@ -254,6 +272,7 @@ class DoubleState(_Model):
     storage_items: dict[str, StorageItem] = Field(default_factory=dict)
     upload_jobs: dict[str, UploadJob] = Field(default_factory=dict)
     issues: list[Issue] = Field(default_factory=list)
+    time_spent: list[TimeSpentEntry] = Field(default_factory=list)
     next_seq: int = 1
 
     def take_seq(self) -> int:

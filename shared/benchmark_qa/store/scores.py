@@ -7,6 +7,9 @@ Keys (pk / sk) and access patterns:
   AGGREGATE#<annotator>         TOTAL                             summed counts over every scored branch
   AGGREGATE#<annotator>         CLASS#<class name>                tp / fp / fn / similarity_sum for one class
   AGGREGATE#<annotator>         ATTRIBUTE#<attribute path>        correct / total for one attribute path
+  AGGREGATE#<annotator>         DAY#<yyyy-mm-dd>                  the day's ledger: one compact entry per result
+                                                                  (`e:<task>#<label hash>`) and the seconds Encord
+                                                                  measured on it (`s:<task>#<label hash>#<day>`)
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
@@ -15,24 +18,37 @@ Keys (pk / sk) and access patterns:
 A result and the additions to its annotator's aggregates are written in one transaction conditioned on the
 result not existing yet: scoring the same label hash twice (a retried message, an overlapping run) adds
 nothing the second time. Aggregates hold sums, never averages, so they can be added to and divided later.
+The TOTAL item also counts the drill-down's breakdowns (`cm:` truth -> annotated class, `sz:` object sizes,
+`ch:` radio answers, `hi:` hints), each as one number under a JSON-encoded name.
+
+The leaderboard reads the aggregates and the ledger (a few items per annotator and day), never every result:
+`aggregate_results` folds results in memory by the very same writes, so both give the same `AnnotatorAggregate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from benchmark_qa.store.table import conditional, from_dynamo, now_iso, query, scan, to_dynamo
+from benchmark_qa.task_details import SizeCounts, TaskDetails, hint_pattern
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 AGGREGATES = "AGGREGATES"
 SCORE_ERRORS = "SCORE_ERRORS"
-# DynamoDB transactions take at most 100 items: the result, the total, and up to 98 class/attribute rows.
-MAX_BREAKDOWN_ROWS = 98
+# DynamoDB transactions take at most 100 items: the result, the total, the day, and up to 97 class/attribute rows.
+MAX_BREAKDOWN_ROWS = 97
+# An update expression is at most 4 KB: the TOTAL item's breakdown counters stop here (about 14 bytes each).
+MAX_COUNTERS = 200
+BATCH_GET_LIMIT = 100
 
 
 class ClassCounts(BaseModel):
@@ -68,6 +84,29 @@ class AnnotatorResult(BaseModel):
     conflict_totals: dict[str, int] = Field(default_factory=dict)
     hints: list[str] = Field(default_factory=list, description="never reveal the ground truth")
     report_key: str | None = Field(None, description="S3 key of the full JSON report, when stored")
+    details: TaskDetails = Field(default_factory=TaskDetails, description="what the leaderboard's drill-down shows")
+
+    @property
+    def key(self) -> str:
+        """The result's business key within its annotator: task and label hash."""
+        return f"{self.task_uuid}#{self.label_hash}"
+
+    @property
+    def correct(self) -> int:
+        """Objects labelled right (true positives), for cost per correct object."""
+        return sum(c.tp for c in self.classes.values())
+
+
+class Entry(BaseModel):
+    """One result in its annotator's ledger: what rankings, trends and time need, without reading the result."""
+
+    task_uuid: str
+    label_hash: str
+    data_hash: str
+    scored_at: str
+    score: float
+    correct: int = 0
+    seconds: float | None = Field(None, description="time Encord measured on the task, once joined")
 
 
 class AnnotatorAggregate(BaseModel):
@@ -85,6 +124,86 @@ class AnnotatorAggregate(BaseModel):
     classes: dict[str, ClassCounts] = Field(default_factory=dict)
     attributes: dict[str, AttributeCounts] = Field(default_factory=dict)
     last_scored_at: str = ""
+    confusion: dict[str, dict[str, int]] = Field(default_factory=dict, description="truth -> annotated -> objects")
+    sizes: dict[str, SizeCounts] = Field(default_factory=dict)
+    choices: dict[str, dict[str, dict[str, int]]] = Field(
+        default_factory=dict, description="radio path -> truth answer -> given answer -> frames"
+    )
+    hints: dict[str, int] = Field(default_factory=dict, description="hint pattern -> tasks it was given in")
+    entries: list[Entry] = Field(default_factory=list, description="the ledger, oldest first")
+
+
+Write = tuple[str, str, dict[str, Any], dict[str, Any]]  # pk, sk, attributes set, numbers added
+
+
+@lru_cache(maxsize=4096)  # the same few class, size and hint names over and over
+def _counter(prefix: str, *parts: str) -> str:
+    return f"{prefix}:" + json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+
+
+def _counters(result: AnnotatorResult) -> dict[str, int]:
+    """The drill-down's breakdowns as named numbers on the TOTAL item (capped: see MAX_COUNTERS)."""
+    out: dict[str, int] = defaultdict(int)
+    details = result.details
+    for truth, row in details.confusion.items():
+        for annotated, count in row.items():
+            out[_counter("cm", truth, annotated)] += count
+    for bucket, c in details.sizes.items():
+        for kind in ("tp", "fp", "fn"):
+            if getattr(c, kind):
+                out[_counter("sz", bucket, kind)] += getattr(c, kind)
+    for choice in details.choices:
+        out[_counter("ch", choice.path, choice.truth, choice.labels)] += choice.frames
+    for pattern in {hint_pattern(h) for h in result.hints}:  # once per task: "given in k tasks"
+        out[_counter("hi", pattern)] = 1
+    return dict(sorted(out.items())[:MAX_COUNTERS])
+
+
+def day_of(scored_at: str) -> str:
+    """The UTC day a result is filed under in the ledger."""
+    moment = datetime.fromisoformat(scored_at)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
+
+
+def _entry_value(result: AnnotatorResult) -> str:
+    return json.dumps([result.score, result.data_hash, result.scored_at, result.correct], separators=(",", ":"))
+
+
+def result_writes(result: AnnotatorResult) -> list[Write]:
+    """Everything a result adds to its annotator's aggregates, as (pk, sk, set, add) writes: put_result sends them
+    in its transaction, aggregate_results applies them in memory."""
+    annotator = result.annotator
+    pk = f"AGGREGATE#{annotator}"
+    totals = {
+        "tasks": 1,
+        "score_sum": result.score,
+        "n": result.n,
+        "tp": sum(c.tp for c in result.classes.values()),
+        "fp": sum(c.fp for c in result.classes.values()),
+        "fn": sum(c.fn for c in result.classes.values()),
+        "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
+        "attribute_correct": sum(a.correct for a in result.attributes.values()),
+        "attribute_total": sum(a.total for a in result.attributes.values()),
+        **_counters(result),
+    }
+    total_sets = {
+        "annotator": annotator,
+        "kind": "aggregate",
+        "gsi1pk": AGGREGATES,
+        "gsi1sk": annotator,
+        "last_scored_at": result.scored_at,
+    }
+    day: Write = (
+        pk,
+        f"DAY#{day_of(result.scored_at)}",
+        {"kind": "aggregate_day", f"e:{result.key}": _entry_value(result)},
+        {},
+    )
+    rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
+        (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
+    ]
+    parts = [(pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds) for sk, adds in rows]
+    return [(pk, "TOTAL", total_sets, totals), day, *parts[:MAX_BREAKDOWN_ROWS]]
 
 
 class ScoresRepository:
@@ -105,17 +224,6 @@ class ScoresRepository:
         }
         conflict_names = {f"#c{i}": name for i, name in enumerate(sorted(result.conflict_totals))}
         conflict_adds = ", ".join(f"conflicts.#c{i} :c{i}" for i in range(len(conflict_names)))
-        totals = {
-            "tasks": 1,
-            "score_sum": result.score,
-            "n": result.n,
-            "tp": sum(c.tp for c in result.classes.values()),
-            "fp": sum(c.fp for c in result.classes.values()),
-            "fn": sum(c.fn for c in result.classes.values()),
-            "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
-            "attribute_correct": sum(a.correct for a in result.attributes.values()),
-            "attribute_total": sum(a.total for a in result.attributes.values()),
-        }
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -124,25 +232,7 @@ class ScoresRepository:
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            self._add(
-                aggregate_pk,
-                "TOTAL",
-                {
-                    "annotator": annotator,
-                    "kind": "aggregate",
-                    "gsi1pk": AGGREGATES,
-                    "gsi1sk": annotator,
-                    "last_scored_at": result.scored_at,
-                },
-                totals,
-            ),
-        ]
-        rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
-            (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
-        ]
-        writes += [
-            self._add(aggregate_pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds)
-            for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
+            *(self._add(pk, sk, sets, adds) for pk, sk, sets, adds in result_writes(result)),
         ]
         client: Any = self._table.meta.client  # the resource client takes plain Python values
         if not conditional(client.transact_write_items, TransactItems=writes):
@@ -177,11 +267,12 @@ class ScoresRepository:
         for i, (name, value) in enumerate(adds.items()):
             names[f"#a{i}"], values[f":a{i}"] = name, value
             add_parts.append(f"#a{i} :a{i}")
+        expression = f"SET {', '.join(set_parts)}" + (f" ADD {', '.join(add_parts)}" if add_parts else "")
         return {
             "Update": {
                 "TableName": self._table.name,
                 "Key": {"pk": pk, "sk": sk},
-                "UpdateExpression": f"SET {', '.join(set_parts)} ADD {', '.join(add_parts)}",
+                "UpdateExpression": expression,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_dynamo(values),
             }
@@ -205,7 +296,36 @@ class ScoresRepository:
         for item in scan(self._table, FilterExpression="kind = :k", values={":k": "score"}):
             yield _result(item)
 
+    def results_since(self, annotator: str, since: datetime) -> list[AnnotatorResult]:
+        """The annotator's results scored at or after `since`: a key range on the index, then an exact filter
+        (stamps with other UTC offsets do not sort as text, so the range starts a day early)."""
+        bound = (since.astimezone(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")
+        items = query(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g AND gsi1sk >= :s",
+            values={":g": f"ANNOTATOR#{annotator}", ":s": bound},
+        )
+        return [r for r in map(_result, items) if _instant(r.scored_at) >= since]
+
+    def results_of(self, keys: Iterable[tuple[str, str]]) -> list[AnnotatorResult]:
+        """The results of (annotator, entry key) pairs, as the drill-down asks for them (BatchGetItem)."""
+        wanted = [
+            {"pk": f"SCORE#{key.split('#', 1)[0]}", "sk": f"RESULT#{annotator}#{key.split('#', 1)[1]}"}
+            for annotator, key in dict.fromkeys(keys)
+        ]
+        client: Any = self._table.meta.client
+        found: list[AnnotatorResult] = []
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {self._table.name: {"Keys": wanted[start : start + BATCH_GET_LIMIT]}}
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                found += [_result(i) for i in answer.get("Responses", {}).get(self._table.name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
     def aggregates(self) -> list[AnnotatorAggregate]:
+        """Every annotator's aggregate with its ledger: one query for the totals, one per annotator."""
         totals = [
             from_dynamo(i)
             for i in query(
@@ -216,20 +336,21 @@ class ScoresRepository:
 
     def _aggregate(self, total: dict[str, Any]) -> AnnotatorAggregate:
         annotator = str(total["annotator"])
-        parts = [
-            from_dynamo(i)
-            for i in query(self._table, KeyConditionExpression="pk = :p", values={":p": f"AGGREGATE#{annotator}"})
-        ]
-        classes = {
-            p["sk"].removeprefix("CLASS#"): ClassCounts.model_validate(p) for p in parts if p["sk"].startswith("CLASS#")
-        }
-        attributes = {
-            p["sk"].removeprefix("ATTRIBUTE#"): AttributeCounts.model_validate(p)
-            for p in parts
-            if p["sk"].startswith("ATTRIBUTE#")
-        }
-        fields = {k: v for k, v in total.items() if k in AnnotatorAggregate.model_fields}
-        return AnnotatorAggregate.model_validate({**fields, "classes": classes, "attributes": attributes})
+        parts = query(self._table, KeyConditionExpression="pk = :p", values={":p": f"AGGREGATE#{annotator}"})
+        return read_aggregate(total, [from_dynamo(p) for p in parts if p["sk"] != "TOTAL"])
+
+    def record_seconds(self, annotator: str, entry: Entry, work_day: str, seconds: float) -> bool:
+        """Set the seconds Encord measured on `entry`'s task on `work_day` (absolute, so a repeat changes nothing).
+        False when the entry is not in the ledger (its result was never written)."""
+        key = f"{entry.task_uuid}#{entry.label_hash}"
+        return conditional(
+            self._table.update_item,
+            Key={"pk": f"AGGREGATE#{annotator}", "sk": f"DAY#{day_of(entry.scored_at)}"},
+            UpdateExpression="SET #s = :s",
+            ConditionExpression="attribute_exists(#e)",
+            ExpressionAttributeNames={"#s": f"s:{key}#{work_day}", "#e": f"e:{key}"},
+            ExpressionAttributeValues={":s": to_dynamo(float(seconds))},
+        )
 
     # ------------------------------------------------------------------ errors
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None:
@@ -278,6 +399,89 @@ class ScoresRepository:
                 "posted_at": now_iso(),
             }
         )
+
+
+def _instant(stamp: str) -> datetime:
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_aggregate(total: dict[str, Any], parts: Sequence[dict[str, Any]]) -> AnnotatorAggregate:
+    """An annotator's TOTAL item and its other items (class, attribute and day rows) as one AnnotatorAggregate."""
+    fields: dict[str, Any] = {k: v for k, v in total.items() if k in AnnotatorAggregate.model_fields}
+    fields["classes"] = {
+        p["sk"].removeprefix("CLASS#"): ClassCounts.model_validate(p) for p in parts if p["sk"].startswith("CLASS#")
+    }
+    fields["attributes"] = {
+        p["sk"].removeprefix("ATTRIBUTE#"): AttributeCounts.model_validate(p)
+        for p in parts
+        if p["sk"].startswith("ATTRIBUTE#")
+    }
+    aggregate = AnnotatorAggregate.model_validate(fields)
+    for name, value in total.items():
+        prefix, _, encoded = name.partition(":")
+        if not encoded.startswith("["):
+            continue
+        keys, count = json.loads(encoded), int(value)
+        if prefix == "cm":
+            aggregate.confusion.setdefault(keys[0], {})[keys[1]] = count
+        elif prefix == "sz":
+            setattr(aggregate.sizes.setdefault(keys[0], SizeCounts()), keys[1], count)
+        elif prefix == "ch":
+            aggregate.choices.setdefault(keys[0], {}).setdefault(keys[1], {})[keys[2]] = count
+        elif prefix == "hi":
+            aggregate.hints[keys[0]] = count
+    aggregate.entries = _ledger([p for p in parts if p["sk"].startswith("DAY#")])
+    return aggregate
+
+
+def _ledger(days: Sequence[dict[str, Any]]) -> list[Entry]:
+    entries: dict[str, Entry] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    for day in days:
+        for name, value in day.items():
+            if name.startswith("e:"):
+                score, data_hash, scored_at, correct = json.loads(value)
+                task, label = name[2:].split("#", 1)
+                entries[name[2:]] = Entry(
+                    task_uuid=task,
+                    label_hash=label,
+                    data_hash=data_hash,
+                    scored_at=scored_at,
+                    score=score,
+                    correct=correct,
+                )
+            elif name.startswith("s:"):
+                seconds[name[2:].rsplit("#", 1)[0]] += float(value)
+    for key, total in seconds.items():
+        if key in entries:
+            entries[key].seconds = total
+    return sorted(entries.values(), key=lambda e: (_instant(e.scored_at), e.task_uuid, e.label_hash))
+
+
+def aggregate_results(results: Iterable[AnnotatorResult]) -> list[AnnotatorAggregate]:
+    """The aggregates `put_result` would leave for these results (each business key once), computed in memory by
+    the same writes: for a leaderboard over results read directly (`--since`, tests)."""
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()
+    for result in results:
+        if (result.annotator, result.key) in seen:
+            continue
+        seen.add((result.annotator, result.key))
+        for pk, sk, sets, adds in result_writes(result):
+            item = items.setdefault((pk, sk), {"pk": pk, "sk": sk})
+            item.update(sets)
+            for name, value in adds.items():
+                item[name] = item.get(name, 0) + value
+        total = items[(f"AGGREGATE#{result.annotator}", "TOTAL")]
+        conflicts = total.setdefault("conflicts", {})
+        for kind, count in result.conflict_totals.items():
+            conflicts[kind] = conflicts.get(kind, 0) + count
+    by_annotator: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (pk, sk), item in items.items():
+        if sk != "TOTAL":
+            by_annotator[pk].append(item)
+    return [read_aggregate(item, by_annotator[pk]) for (pk, sk), item in sorted(items.items()) if sk == "TOTAL"]
 
 
 def _result(item: dict[str, Any]) -> AnnotatorResult:
