@@ -31,19 +31,27 @@ PROBE = """
     out.names += 1;
     const text = el.textContent.trim();
     if ((el.getAttribute('title') || '').trim() !== text) out.untitled.push(text);
+    // an ellipsis hides the cut from every measure: lay the text out without it while measuring
+    const ellipsis = [];
+    for (let up = el; up; up = up.parentElement) {
+      if (getComputedStyle(up).textOverflow === 'ellipsis') { ellipsis.push(up); up.style.textOverflow = 'clip'; }
+    }
     const range = document.createRange();
     range.selectNodeContents(el);
     const rects = [...range.getClientRects()].filter(r => r.width > 0);
-    if (!rects.length) { out.clipped.push(text + ' (not drawn)'); continue; }
+    if (!rects.length) { out.clipped.push(text + ' (not drawn)'); for (const up of ellipsis) up.style.textOverflow = ''; continue; }
     const box = block(el).getBoundingClientRect();
     const left = Math.min(...rects.map(r => r.left)), right = Math.max(...rects.map(r => r.right));
     if (left < box.left - 1 || right > box.right + 1) out.clipped.push(text);
-    for (let up = el.parentElement; up; up = up.parentElement) {
+    for (let up = el; up; up = up.parentElement) {
       const style = getComputedStyle(up);
-      if (['hidden', 'clip'].includes(style.overflowX) && up.scrollWidth > up.clientWidth + 1) {
+      const hides = v => ['hidden', 'clip'].includes(v);
+      if ((hides(style.overflowX) && up.scrollWidth > up.clientWidth + 1) ||
+          (hides(style.overflowY) && up.scrollHeight > up.clientHeight + 1)) {
         out.clipped.push(text + ' (hidden by ' + up.tagName + ')');
       }
     }
+    for (const up of ellipsis) up.style.textOverflow = '';
   }
   for (const el of document.querySelectorAll('.scroll')) {
     const r = el.getBoundingClientRect();
@@ -96,7 +104,7 @@ def _run(arguments: list[str], width: int, height: int) -> subprocess.CompletedP
             f"--window-size={width},{height}",
             *arguments,
         ]
-        return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
+        return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)  # noqa: S603  # our own arguments
 
 
 def screenshot(page: Path, out: Path, width: int, height: int) -> Path:

@@ -13,13 +13,14 @@ LOCAL_STACK_HINT = "is the local stack running (`benchmark-qa demo --keep` or `b
 
 
 CLIENT_ERRORS = {
-    "ResourceNotFoundException": "{message}: check --table / $STATE_TABLE (the stack's StateTableName output)",
-    "NoSuchBucket": "no such bucket: check --bucket / $REPORTS_BUCKET (the stack's ReportsBucketName output)",
+    "ResourceNotFoundException": "cannot read table {table} ({message}): check --table / $STATE_TABLE (the stack's "
+    "StateTableName output) and the region",
+    "NoSuchBucket": "no such bucket {bucket}: check --bucket / $REPORTS_BUCKET (the stack's ReportsBucketName output)",
     "NoSuchKey": "nothing published there yet: ReportFunction writes latest/leaderboard.html on its schedule",
 }
 
 
-def _aws(error: Exception) -> str | None:
+def _aws(error: Exception, args: Any) -> str | None:
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
@@ -38,11 +39,12 @@ def _aws(error: Exception) -> str | None:
         info = error.response.get("Error", {})
         code, message = str(info.get("Code", "")), str(info.get("Message", ""))
         default = "AWS refused ({code}): {message}; check your credentials, region and names"
-        return CLIENT_ERRORS.get(code, default).format(code=code, message=message or "not found")
+        names = {"table": getattr(args, "table", None), "bucket": getattr(args, "bucket", None)}
+        return CLIENT_ERRORS.get(code, default).format(code=code, message=message or "not found", **names)
     return None
 
 
-def _encord(error: Exception) -> str | None:
+def _encord(error: Exception, args: Any) -> str | None:
     try:
         from encord.exceptions import AuthenticationError, AuthorisationError, EncordException, RequestException
     except ImportError:  # pragma: no cover - the SDK is a dependency
@@ -56,7 +58,7 @@ def _encord(error: Exception) -> str | None:
     return None
 
 
-def _os(error: Exception) -> str | None:
+def _os(error: Exception, args: Any) -> str | None:
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return "the port is in use: pick another with --port (0 picks any free port), or stop what holds it"
     if isinstance(error, ConnectionError | TimeoutError):
@@ -64,10 +66,10 @@ def _os(error: Exception) -> str | None:
     return None
 
 
-def explain(error: Exception) -> str | None:
-    """The one line for an error the user can fix, or None for a bug."""
+def explain(error: Exception, args: Any = None) -> str | None:
+    """The one line for an error the user can fix (naming the table or bucket of `args`), or None for a bug."""
     for reader in (_aws, _encord, _os):
-        text = reader(error)
+        text = reader(error, args)
         if text is not None:
             return text
     return None
@@ -80,7 +82,7 @@ def run_command(command: str, func: Callable[[Any], int], args: Any) -> int:
         print(f"benchmark-qa {command}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        text = explain(error)
+        text = explain(error, args)
         if text is None:
             raise
         print(f"benchmark-qa {command}: {text}", file=sys.stderr)
