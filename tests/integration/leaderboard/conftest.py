@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from benchmark_qa.scoring.conflicts import Conflict
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, ScoresRepository
-from benchmark_qa.task_details import SizeCounts, TaskDetails
 from benchmark_qa.store.table import state_table
+from benchmark_qa.task_details import SizeCounts, TaskDetails
 from benchmark_qa_local.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[3]
