@@ -39,7 +39,11 @@ PROBE = """
     const range = document.createRange();
     range.selectNodeContents(el);
     const rects = [...range.getClientRects()].filter(r => r.width > 0);
-    if (!rects.length) { out.clipped.push(text + ' (not drawn)'); for (const up of ellipsis) up.style.textOverflow = ''; continue; }
+    if (!rects.length) {
+      out.clipped.push(text + ' (not drawn)');
+      for (const up of ellipsis) up.style.textOverflow = '';
+      continue;
+    }
     const box = block(el).getBoundingClientRect();
     const left = Math.min(...rects.map(r => r.left)), right = Math.max(...rects.map(r => r.right));
     if (left < box.left - 1 || right > box.right + 1) out.clipped.push(text);

@@ -30,7 +30,7 @@ def _aws(error: Exception, args: Any) -> str | None:
     )
 
     if isinstance(error, NoRegionError):
-        return "no AWS region: export AWS_REGION=us-east-1 (or the region of your stack)"
+        return "no AWS region: export AWS_DEFAULT_REGION=us-east-1 (or the region of your stack)"
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return "no AWS credentials: configure them (aws configure, AWS_PROFILE) or paste the demo's export line"
     if isinstance(error, EndpointConnectionError):
@@ -61,6 +61,8 @@ def _encord(error: Exception, args: Any) -> str | None:
 def _os(error: Exception, args: Any) -> str | None:
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return "the port is in use: pick another with --port (0 picks any free port), or stop what holds it"
+    if isinstance(error, FileNotFoundError | PermissionError | IsADirectoryError | NotADirectoryError):
+        return str(error)  # names the path (and, from find_template, the option to pass)
     if isinstance(error, ConnectionError | TimeoutError):
         return f"no connection ({error}): check the network, AWS_ENDPOINT_URL, or that the local stack runs"
     return None

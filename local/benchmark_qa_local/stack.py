@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -121,6 +122,8 @@ class LocalStack:
         moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
         # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if self._port:
+            _port_is_free(self._port)  # moto binds in its own thread and would wait forever on a busy port
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -209,6 +212,12 @@ class LocalStack:
         for logical_id, resource_type in self.report.unsupported.items():
             lines.append(f"  {logical_id:<28} NOT EMULATED ({resource_type})")
         return "\n".join(lines)
+
+
+def _port_is_free(port: int) -> None:
+    """Raise OSError(EADDRINUSE) when something already listens on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", port))  # raises OSError with errno EADDRINUSE
 
 
 def endpoint_from_environment() -> str | None:
