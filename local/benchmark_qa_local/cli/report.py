@@ -67,6 +67,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--trend", choices=("day", "week", "month"), help="trend bucket (default: by the span)")
     parser.add_argument("--breakdown", action="store_true", help="CSV: add the class, attribute, size, ... rows")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild every annotator's aggregates and ledger from the stored results (once, for results scored "
+        "by an older version; not while scoring runs)",
+    )
     parser.add_argument("--hourly-rate", type=_rate, help="annotators' hourly rate, for the cost per correct object")
     parser.add_argument("--currency", default="USD", help="currency of --hourly-rate (default USD)")
     parser.add_argument(
@@ -126,14 +132,21 @@ def run(args: argparse.Namespace) -> int:
     from benchmark_qa.store.scores import ScoresRepository
     from benchmark_qa.store.table import state_table
 
-    if args.out is None:
+    if args.out is None and not args.rebuild:
         return _fail("give --out FILE to write a report from the table, or --open to open the published one")
     if not args.table:
         return _fail("name the state table with --table or $STATE_TABLE (the stack's StateTableName output)")
+    repository = ScoresRepository(state_table(args.table))
+    if args.rebuild:
+        results = list(repository.results())
+        written = repository.rebuild_aggregates(results)
+        print(f"rebuilt the aggregates of {len(results)} results ({written} items)")
+        if args.out is None:
+            return 0
     suffix = args.out.suffix.lstrip(".").lower()
     fmt = args.format or (suffix if suffix in FORMATS else "html")
     board = read_leaderboard(
-        ScoresRepository(state_table(args.table)),
+        repository,
         since=args.since,
         min_tasks=args.min_tasks,
         bucket=args.trend,

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from benchmark_qa.leaderboard.model import AnnotatorRow, Leaderboard, TrendPoint
 from benchmark_qa.scoring.metrics import Stat
+from benchmark_qa.task_details import NO_ANSWER
 
 # Score bars use a colour no other mark uses, so a screenshot can find them.
 BAR = "#0072B2"
@@ -173,12 +174,13 @@ def _groups(board: Leaderboard) -> str:
         return "<p class='note'>Nobody has enough scored tasks to be ranked yet.</p>"
     shown = sum(1 for c in board.comparisons if c.better)
     items = f"<ol class='groups'>{''.join(f'<li data-rank={g.rank}>{_e(g.words)}</li>' for g in board.groups)}</ol>"
-    sizes = [len(g.annotators) for g in board.groups]
+    largest = max(len(g.annotators) for g in board.groups)
+    shared = f", the largest shared by {largest} annotators" if largest > 1 else ", none shared"
     intro = (
         f"<p>{len(board.ranked)} annotators are ranked. {len(board.comparisons)} pairs of them share benchmark "
-        f"items; {shown} of those pairs show a difference at the {board.alpha:.0%} level (after Holm's correction), "
-        f"the others cannot be told apart. A rank is 1 + the number of annotators shown to be better; annotators "
-        f"with the same rank cannot be told apart. {len(board.groups)} ranks, the largest shared by {max(sizes)}.</p>"
+        f"items: {shown} of those pairs show a difference at the {board.alpha:.0%} level (after Holm's correction), "
+        f"{len(board.comparisons) - shown} cannot be told apart. A rank is 1 + the number of annotators shown to be "
+        f"better, so annotators with the same rank cannot be told apart: {len(board.groups)} ranks{shared}.</p>"
     )
     if len(board.groups) <= COMPACT_GROUPS:
         return intro + items
@@ -415,7 +417,7 @@ def _sizes(board: Leaderboard) -> str:
     return (
         "<p class='legend'>Share of benchmark objects found (recall) and of drawn objects that are right "
         "(precision), by object size in the frame's pixels: small below 32×32, medium below 96×96, large above "
-        "(COCO's sizes). An annotator who misses small objects shows a dark first column.</p>"
+        "(COCO's sizes). An annotator who misses small objects shows a dark column at their size.</p>"
         f"<div class='scroll tall'><table id='sizes'><thead><tr><th class='name'>Annotator</th>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
@@ -494,13 +496,16 @@ def _worst_tasks(row: AnnotatorRow) -> str:
     for task in row.worst:
         items = []
         for c in task.conflicts:
-            what = f"{c.truth} → {c.annotated}" if c.truth or c.annotated else ""
+            what = c.subject
+            if c.truth or c.annotated:
+                change = f"{c.truth or NO_ANSWER} → {c.annotated or NO_ANSWER}"
+                what = change if c.subject == c.truth else f"{c.subject}: {change}"
             sim = f", similarity {c.similarity:.2f}" if c.similarity is not None else ""
             frames = f"frame {c.frame}" + (f" (+{c.frames - 1})" if c.frames > 1 else "")
             truth = f" · {_link(c.truth_url, 'benchmark')}" if c.truth_url else ""
             items.append(
-                f"<li><span class='kind-{_e(c.severity)}'>{_e(c.kind)}</span> {_e(c.subject)} "
-                f"{_e(what)} — {_link(c.editor_url, frames)}{_e(sim)}{truth}</li>"
+                f"<li><span class='kind-{_e(c.severity)}'>{_e(c.kind)}</span> {_e(what)} — "
+                f"{_link(c.editor_url, frames)}{_e(sim)}{truth}</li>"
             )
         minutes = f", {task.minutes:.1f} min" if task.minutes is not None else ""
         blocks.append(
@@ -520,8 +525,8 @@ def _choices(row: AnnotatorRow) -> str:
         for c in row.choices
     )
     return (
-        "<table class='choices'><thead><tr><th class='text'>Attribute</th><th class='text'>benchmark → answered</th>"
-        f"<th>Frames</th></tr></thead><tbody>{body}</tbody></table>"
+        "<div class='scroll'><table class='choices'><thead><tr><th class='text'>Attribute</th>"
+        f"<th class='text'>benchmark → answered</th><th>Frames</th></tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -550,8 +555,8 @@ def _drill_one(board: Leaderboard, row: AnnotatorRow) -> str:
         f"{_confusion_table((c.truth, c.annotated, c.count) for c in row.confusion)}</div>"
         "<div><h3>By object size</h3>"
         + (
-            "<table><thead><tr><th class='text'>Size</th><th>Found</th><th>Missed</th><th>Extra</th><th>Recall</th>"
-            f"<th>Precision</th></tr></thead><tbody>{sizes}</tbody></table>"
+            "<div class='scroll'><table><thead><tr><th class='text'>Size</th><th>Found</th><th>Missed</th>"
+            f"<th>Extra</th><th>Recall</th><th>Precision</th></tr></thead><tbody>{sizes}</tbody></table></div>"
             if sizes
             else "<p class='note'>No sized objects.</p>"
         )

@@ -212,16 +212,8 @@ class ScoresRepository:
 
     def put_result(self, result: AnnotatorResult) -> bool:
         """Record a scored branch and add it to the annotator's aggregates, once. False on a repeat."""
-        annotator = result.annotator
-        aggregate_pk = f"AGGREGATE#{annotator}"
-        item = {
-            "pk": f"SCORE#{result.task_uuid}",
-            "sk": f"RESULT#{annotator}#{result.label_hash}",
-            "kind": "score",
-            "gsi1pk": f"ANNOTATOR#{annotator}",
-            "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
-            **result.model_dump(mode="json"),
-        }
+        aggregate_pk = f"AGGREGATE#{result.annotator}"
+        item = result_item(result)
         conflict_names = {f"#c{i}": name for i, name in enumerate(sorted(result.conflict_totals))}
         conflict_adds = ", ".join(f"conflicts.#c{i} :c{i}" for i in range(len(conflict_names)))
         writes: list[dict[str, Any]] = [
@@ -352,6 +344,16 @@ class ScoresRepository:
             ExpressionAttributeValues={":s": to_dynamo(float(seconds))},
         )
 
+    def rebuild_aggregates(self, results: Iterable[AnnotatorResult]) -> int:
+        """Write the aggregates and ledgers of `results` (all of an annotator's results: the items are replaced,
+        not added to), for tables scored before the ledger existed (`benchmark-qa report --rebuild`); not while
+        workers score, whose additions it would overwrite. Returns the items written."""
+        items = list(aggregate_items(results).values())
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=to_dynamo(item))
+        return len(items)
+
     # ------------------------------------------------------------------ errors
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None:
         now = now_iso()
@@ -459,9 +461,9 @@ def _ledger(days: Sequence[dict[str, Any]]) -> list[Entry]:
     return sorted(entries.values(), key=lambda e: (_instant(e.scored_at), e.task_uuid, e.label_hash))
 
 
-def aggregate_results(results: Iterable[AnnotatorResult]) -> list[AnnotatorAggregate]:
-    """The aggregates `put_result` would leave for these results (each business key once), computed in memory by
-    the same writes: for a leaderboard over results read directly (`--since`, tests)."""
+def aggregate_items(results: Iterable[AnnotatorResult]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The aggregate items (TOTAL, class, attribute and day rows) `put_result` would leave for these results,
+    each business key once: the same writes, applied in memory."""
     items: dict[tuple[str, str], dict[str, Any]] = {}
     seen: set[tuple[str, str]] = set()
     for result in results:
@@ -477,11 +479,30 @@ def aggregate_results(results: Iterable[AnnotatorResult]) -> list[AnnotatorAggre
         conflicts = total.setdefault("conflicts", {})
         for kind, count in result.conflict_totals.items():
             conflicts[kind] = conflicts.get(kind, 0) + count
+    return items
+
+
+def aggregate_results(results: Iterable[AnnotatorResult]) -> list[AnnotatorAggregate]:
+    """The aggregates `put_result` would leave for these results: for a leaderboard over results read directly
+    (`--since`, tests)."""
+    items = aggregate_items(results)
     by_annotator: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (pk, sk), item in items.items():
         if sk != "TOTAL":
             by_annotator[pk].append(item)
     return [read_aggregate(item, by_annotator[pk]) for (pk, sk), item in sorted(items.items()) if sk == "TOTAL"]
+
+
+def result_item(result: AnnotatorResult) -> dict[str, Any]:
+    """The result's own item (its keys, and the index keys that list an annotator's results by time)."""
+    return {
+        "pk": f"SCORE#{result.task_uuid}",
+        "sk": f"RESULT#{result.annotator}#{result.label_hash}",
+        "kind": "score",
+        "gsi1pk": f"ANNOTATOR#{result.annotator}",
+        "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
+        **result.model_dump(mode="json"),
+    }
 
 
 def _result(item: dict[str, Any]) -> AnnotatorResult:

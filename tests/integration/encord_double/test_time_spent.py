@@ -71,7 +71,7 @@ def test_rows_come_per_user_task_and_day_as_the_sdk_parses_them(
 def test_the_sdk_filters_by_stage_user_and_window(
     worked: tuple[EncordUserClient, dict[str, str]], setup: StandardSetup
 ) -> None:
-    client, tasks = worked
+    client, _ = worked
     project = client.get_project(setup.production_project_hash)
     stages = consensus_annotate_stages(project)
     assert stages == [setup.production_stages["Consensus 1 Annotate"]]

@@ -130,7 +130,12 @@ def test_report_open_fetches_the_latest_and_opens_it(
 ) -> None:
     app.pump.fire_schedule("ReportFunction").raise_for_error()
     opened: list[str] = []
-    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+
+    def record(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr("webbrowser.open", record)
     monkeypatch.setenv("REPORTS_BUCKET", app.stack.physical_id("ReportsBucket"))
 
     assert main(["report", "--open", "--out", str(tmp_path)]) == 0

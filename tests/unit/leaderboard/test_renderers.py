@@ -6,9 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from html.parser import HTMLParser
-
 import re
+from html.parser import HTMLParser
 
 import pytest
 from benchmark_qa.leaderboard import EditorLinks, Leaderboard, build_leaderboard
@@ -285,7 +284,7 @@ def test_html_score_chart_has_one_bar_per_annotator_in_order(board: Leaderboard)
 
 
 def test_html_has_every_section_and_one_small_chart_per_annotator(board: Leaderboard) -> None:
-    text, page = _page(board)
+    _text, page = _page(board)
 
     sections = [a["id"] for t, a, _ in page.elements if t == "section"]
     assert sections == [ident for ident, _, _ in SECTIONS]

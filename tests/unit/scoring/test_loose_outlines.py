@@ -89,4 +89,5 @@ def test_loose_outline_hints_name_only_the_class(ontology: Ontology) -> None:
     for text in [c.hint for c in report.conflicts] + report.hints():
         assert "gtCar0001" not in text
         assert not re.search(r"\d\.\d", text), "no coordinates or similarities"
-        assert "no counterpart" not in text and "not labelled" not in text
+        assert "no counterpart" not in text
+        assert "not labelled" not in text

@@ -96,8 +96,8 @@ def test_stored_aggregates_are_the_in_memory_fold(repository: ScoresRepository) 
     folded = {a.annotator: a for a in aggregate_results([*written, written[0]])}
 
     assert stored.keys() == folded.keys() == {"a", "b"}
-    for name in stored:
-        s, f = rounded(stored[name].model_dump()), rounded(folded[name].model_dump())
+    for name, aggregate in stored.items():
+        s, f = rounded(aggregate.model_dump()), rounded(folded[name].model_dump())
         s.pop("last_scored_at"), f.pop("last_scored_at")  # the last write, which differs by order only
         assert s == f, name
     a = stored["a"]
@@ -168,3 +168,17 @@ def test_a_result_with_many_breakdowns_stays_within_one_transaction() -> None:
     assert len(writes) + 1 <= 100, "DynamoDB takes at most 100 items per transaction"
     total = writes[0][3]
     assert sum(1 for name in total if name.startswith("cm:")) <= MAX_COUNTERS
+
+
+def test_rebuilding_from_the_results_gives_what_put_result_left(repository: ScoresRepository) -> None:
+    written = results()
+    for r in written:
+        repository.put_result(r)
+    before = {a.annotator: rounded(a.model_dump()) for a in repository.aggregates()}
+
+    repository.rebuild_aggregates(list(repository.results()))
+
+    after = {a.annotator: rounded(a.model_dump()) for a in repository.aggregates()}
+    for name, aggregate in before.items():
+        aggregate.pop("last_scored_at"), after[name].pop("last_scored_at")
+    assert after == before

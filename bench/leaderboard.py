@@ -1,0 +1,102 @@
+"""The leaderboard at scale on the local stack: 100,000 stored results of a generated team of 60 over 90 days.
+
+Measured side by side in one run:
+  * ReportFunction, invoked as its schedule invokes it (Docker-free invoker, moto server built from
+    template.yaml): read the aggregates and ledgers plus the drill-down's few results, build, render HTML, CSV and
+    JSON, and publish them to the reports bucket. Target: under 10 s.
+  * the same read and render without publishing, split into reading and building/rendering;
+  * the way the report used to read: every stored result (a Scan of the table), folded in memory.
+
+The results are loaded as the very items put_result leaves (`result_item` and `aggregate_items`, which
+tests/unit/store/test_ledger.py checks against put_result), put straight into moto's in-process backend: 100,000
+transactions through moto's HTTP front would take hours. Benchmarks print; they never assert timings.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+RESULTS = 100_000
+TEAM, DAYS, PER_TASK = 60, 90, 4
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load(stack: Any, results: list[Any]) -> int:
+    """Put the results and their aggregates into the stack's table through moto's backend (same process)."""
+    from benchmark_qa.store.scores import aggregate_items, result_item
+    from benchmark_qa.store.table import to_dynamo
+    from benchmark_qa_local.deployment import DEFAULT_ACCOUNT_ID
+    from boto3.dynamodb.types import TypeSerializer
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][stack.region].tables[stack.physical_id("StateTable")]
+    serializer = TypeSerializer()
+    items = [*aggregate_items(results).values(), *(result_item(r) for r in results)]
+    for item in items:
+        table.put_item({name: serializer.serialize(value) for name, value in to_dynamo(item).items()})
+    return len(items)
+
+
+def run() -> None:
+    from benchmark_qa.leaderboard import build_leaderboard, read_leaderboard
+    from benchmark_qa.leaderboard.publish import render_all
+    from benchmark_qa.store.scores import ScoresRepository
+    from benchmark_qa.store.table import state_table
+    from benchmark_qa_local.invoker import Invoker
+    from benchmark_qa_local.simulation.team import results
+    from benchmark_qa_local.stack import LocalStack
+
+    tasks_per_day = RESULTS // (DAYS * PER_TASK)
+    started = time.perf_counter()
+    generated = [r for r, _ in results(TEAM, DAYS, tasks_per_day, PER_TASK)]
+    print(
+        f"generated {len(generated):,} results of {TEAM} annotators over {DAYS} days in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    stack = LocalStack(REPO / "template.yaml", stack_name=f"bench-board-{uuid.uuid4().hex[:6]}")
+    with stack, mock.patch.dict(os.environ, stack.env()):
+        repository = ScoresRepository(state_table(stack.physical_id("StateTable"), stack.region))
+        started = time.perf_counter()
+        items = load(stack, generated)
+        print(f"loaded {items:,} items into the local stack in {time.perf_counter() - started:.1f} s")
+        del generated
+
+        invoker = Invoker(stack=stack)
+        invoker.invoke("ReportFunction", {})  # cold start and imports, not measured
+        started = time.perf_counter()
+        published = invoker.invoke("ReportFunction", {}).raise_for_error()
+        function_s = time.perf_counter() - started
+        print(
+            f"ReportFunction (read, build, render, publish): {function_s:.2f} s for {published['tasks']:,} "
+            f"results of {published['annotators']} annotators -> s3://{published['bucket']}/latest/"
+        )
+
+        started = time.perf_counter()
+        board = read_leaderboard(repository, min_tasks=20)
+        read_s = time.perf_counter() - started
+        started = time.perf_counter()
+        pages = render_all(board)
+        render_s = time.perf_counter() - started
+        sizes = ", ".join(f"{fmt} {len(body) / 1e6:.1f} MB" for fmt, body in pages.items())
+        print(
+            f"  read aggregates + ledgers + drill-down results, build: {read_s:.2f} s; render: {render_s:.2f} s "
+            f"({sizes})"
+        )
+
+        started = time.perf_counter()
+        scanned = list(repository.results())
+        scan_s = time.perf_counter() - started
+        started = time.perf_counter()
+        build_leaderboard(scanned, min_tasks=20)
+        fold_s = time.perf_counter() - started
+        print(
+            f"  every result read by a Scan ({len(scanned):,}): {scan_s:.2f} s, then folded and built: {fold_s:.2f} s"
+        )
+        print(
+            f"ratio: the Scan-based report takes {(scan_s + fold_s) / (read_s + render_s):.1f}x the aggregate-based one"
+        )
