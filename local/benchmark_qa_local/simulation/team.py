@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from benchmark_qa.leaderboard import EditorLinks, Leaderboard, assemble
 from benchmark_qa.scoring.conflicts import Conflict
-from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, aggregate_results
+from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, aggregate_results, day_of
 from benchmark_qa.task_details import ChoiceCount, SizeCounts, TaskDetails
 
 FIRST = ("amelia", "bogdan", "chiara", "dmitri", "esperanza", "fatima", "gunnar", "hiroshi", "ingrid", "jamal")
@@ -158,7 +158,9 @@ def leaderboard(
     seconds = {(r.annotator, r.key): s for r, s in generated}
     for aggregate in aggregates:
         for entry in aggregate.entries:
-            entry.seconds = seconds[(aggregate.annotator, f"{entry.task_uuid}#{entry.label_hash}")]
+            entry.days = {
+                day_of(entry.scored_at): seconds[(aggregate.annotator, f"{entry.task_uuid}#{entry.label_hash}")]
+            }
     return assemble(
         aggregates,
         results={(r.annotator, r.key): r for r, _ in generated},

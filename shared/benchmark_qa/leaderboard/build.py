@@ -14,9 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypedDict, cast
-
-from typing_extensions import Unpack
+from typing import TypedDict, Unpack, cast
 
 from benchmark_qa.leaderboard.links import EditorLinks
 from benchmark_qa.leaderboard.model import (

@@ -5,8 +5,7 @@ read instead (a key range per annotator) and folded the same way."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from typing_extensions import Unpack
+from typing import Unpack
 
 from benchmark_qa.leaderboard.build import Options, assemble, ledger_notes, worst_keys
 from benchmark_qa.leaderboard.model import Leaderboard

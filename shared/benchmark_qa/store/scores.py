@@ -7,9 +7,9 @@ Keys (pk / sk) and access patterns:
   AGGREGATE#<annotator>         TOTAL                             summed counts over every scored branch
   AGGREGATE#<annotator>         CLASS#<class name>                tp / fp / fn / similarity_sum for one class
   AGGREGATE#<annotator>         ATTRIBUTE#<attribute path>        correct / total for one attribute path
-  AGGREGATE#<annotator>         DAY#<yyyy-mm-dd>                  the day's ledger: one compact entry per result
-                                                                  (`e:<task>#<label hash>`) and the seconds Encord
-                                                                  measured on it (`s:<task>#<label hash>#<day>`)
+  AGGREGATE#<annotator>         WEEK#<yyyy-mm-dd, a Monday>       the week's ledger: a string set `ledger` with one
+                                                                  compact entry per result, and a string set `time`
+                                                                  with the seconds Encord measured per result and day
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
@@ -44,11 +44,27 @@ if TYPE_CHECKING:
 
 AGGREGATES = "AGGREGATES"
 SCORE_ERRORS = "SCORE_ERRORS"
-# DynamoDB transactions take at most 100 items: the result, the total, the day, and up to 97 class/attribute rows.
+# DynamoDB transactions take at most 100 items: the result, the total, the week, and up to 97 class/attribute rows.
 MAX_BREAKDOWN_ROWS = 97
 # An update expression is at most 4 KB: the TOTAL item's breakdown counters stop here (about 14 bytes each).
 MAX_COUNTERS = 200
 BATCH_GET_LIMIT = 100
+# What the drill-down reads of a result (and what AnnotatorResult needs to validate), not its counts.
+DRILL_DOWN_FIELDS = (
+    "project_hash",
+    "task_uuid",
+    "data_hash",
+    "data_title",
+    "annotator",
+    "branch_name",
+    "label_hash",
+    "scored_at",
+    "score",
+    "interval_low",
+    "interval_high",
+    "n",
+    "details",
+)
 
 
 class ClassCounts(BaseModel):
@@ -106,7 +122,20 @@ class Entry(BaseModel):
     scored_at: str
     score: float
     correct: int = 0
-    seconds: float | None = Field(None, description="time Encord measured on the task, once joined")
+    days: dict[str, float] = Field(default_factory=dict, description="seconds Encord measured, per day of work")
+
+    @property
+    def seconds(self) -> float | None:
+        """Time Encord measured on the task, once joined."""
+        return sum(self.days.values()) if self.days else None
+
+    def ledger_value(self) -> str:
+        """The entry as its element of the day's `ledger` set."""
+        values = [self.task_uuid, self.label_hash, self.data_hash, self.scored_at, self.score, self.correct]
+        return json.dumps(values, separators=(",", ":"))
+
+    def time_value(self, day: str, seconds: float) -> str:
+        return json.dumps([self.task_uuid, self.label_hash, day, seconds], separators=(",", ":"))
 
 
 class AnnotatorAggregate(BaseModel):
@@ -160,13 +189,26 @@ def _counters(result: AnnotatorResult) -> dict[str, int]:
 
 
 def day_of(scored_at: str) -> str:
-    """The UTC day a result is filed under in the ledger."""
-    moment = datetime.fromisoformat(scored_at)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
+    """The UTC day of a stamp."""
+    return _instant(scored_at).astimezone(UTC).date().isoformat()
 
 
-def _entry_value(result: AnnotatorResult) -> str:
-    return json.dumps([result.score, result.data_hash, result.scored_at, result.correct], separators=(",", ":"))
+def ledger_row(scored_at: str) -> str:
+    """The ledger row a result is filed in: its UTC week (from Monday). A week keeps a row well under DynamoDB's
+    400 KB item limit (about 2,500 results) and the rows few (13 per annotator over 90 days)."""
+    day = _instant(scored_at).astimezone(UTC).date()
+    return f"WEEK#{(day - timedelta(days=day.weekday())).isoformat()}"
+
+
+def _entry(result: AnnotatorResult) -> Entry:
+    return Entry(
+        task_uuid=result.task_uuid,
+        label_hash=result.label_hash,
+        data_hash=result.data_hash,
+        scored_at=result.scored_at,
+        score=result.score,
+        correct=result.correct,
+    )
 
 
 def result_writes(result: AnnotatorResult) -> list[Write]:
@@ -193,17 +235,19 @@ def result_writes(result: AnnotatorResult) -> list[Write]:
         "gsi1sk": annotator,
         "last_scored_at": result.scored_at,
     }
-    day: Write = (
+    # One string set per week, not one attribute per result: a week's entries read as one value (cheap to read back
+    # in bulk, in DynamoDB and in moto alike), and ADD of a set element is as idempotent as the transaction.
+    week: Write = (
         pk,
-        f"DAY#{day_of(result.scored_at)}",
-        {"kind": "aggregate_day", f"e:{result.key}": _entry_value(result)},
-        {},
+        ledger_row(result.scored_at),
+        {"kind": "aggregate_ledger"},
+        {"ledger": {_entry(result).ledger_value()}},
     )
     rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
         (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
     ]
     parts = [(pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds) for sk, adds in rows]
-    return [(pk, "TOTAL", total_sets, totals), day, *parts[:MAX_BREAKDOWN_ROWS]]
+    return [(pk, "TOTAL", total_sets, totals), week, *parts[:MAX_BREAKDOWN_ROWS]]
 
 
 class ScoresRepository:
@@ -308,8 +352,11 @@ class ScoresRepository:
         ]
         client: Any = self._table.meta.client
         found: list[AnnotatorResult] = []
+        names = {f"#a{i}": name for i, name in enumerate(DRILL_DOWN_FIELDS)}
+        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            request: dict[str, Any] = {self._table.name: {"Keys": wanted[start : start + BATCH_GET_LIMIT]}}
+            batch = wanted[start : start + BATCH_GET_LIMIT]
+            request: dict[str, Any] = {self._table.name: {"Keys": batch, **projection}}
             while request:
                 answer = client.batch_get_item(RequestItems=request)
                 found += [_result(i) for i in answer.get("Responses", {}).get(self._table.name, [])]
@@ -332,17 +379,30 @@ class ScoresRepository:
         return read_aggregate(total, [from_dynamo(p) for p in parts if p["sk"] != "TOTAL"])
 
     def record_seconds(self, annotator: str, entry: Entry, work_day: str, seconds: float) -> bool:
-        """Set the seconds Encord measured on `entry`'s task on `work_day` (absolute, so a repeat changes nothing).
-        False when the entry is not in the ledger (its result was never written)."""
-        key = f"{entry.task_uuid}#{entry.label_hash}"
-        return conditional(
+        """Record the seconds Encord measured on `entry`'s task on `work_day`: a new element of the day row's `time`
+        set (only if the entry is in its week's ledger), then the element it replaces is removed. Readers take the
+        largest value per (result, day), which a day's total only ever grows to, so a crash between the two
+        writes or a repeated run changes nothing. False when the entry is not in the ledger."""
+        old = entry.days.get(work_day)
+        if old == seconds:
+            return True
+        key = {"pk": f"AGGREGATE#{annotator}", "sk": ledger_row(entry.scored_at)}
+        added = conditional(
             self._table.update_item,
-            Key={"pk": f"AGGREGATE#{annotator}", "sk": f"DAY#{day_of(entry.scored_at)}"},
-            UpdateExpression="SET #s = :s",
-            ConditionExpression="attribute_exists(#e)",
-            ExpressionAttributeNames={"#s": f"s:{key}#{work_day}", "#e": f"e:{key}"},
-            ExpressionAttributeValues={":s": to_dynamo(float(seconds))},
+            Key=key,
+            UpdateExpression="ADD #t :new",
+            ConditionExpression="contains(#l, :entry)",
+            ExpressionAttributeNames={"#t": "time", "#l": "ledger"},
+            ExpressionAttributeValues={":new": {entry.time_value(work_day, seconds)}, ":entry": entry.ledger_value()},
         )
+        if added and old is not None:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="DELETE #t :old",
+                ExpressionAttributeNames={"#t": "time"},
+                ExpressionAttributeValues={":old": {entry.time_value(work_day, old)}},
+            )
+        return added
 
     def rebuild_aggregates(self, results: Iterable[AnnotatorResult]) -> int:
         """Write the aggregates and ledgers of `results` (all of an annotator's results: the items are replaced,
@@ -433,31 +493,24 @@ def read_aggregate(total: dict[str, Any], parts: Sequence[dict[str, Any]]) -> An
             aggregate.choices.setdefault(keys[0], {}).setdefault(keys[1], {})[keys[2]] = count
         elif prefix == "hi":
             aggregate.hints[keys[0]] = count
-    aggregate.entries = _ledger([p for p in parts if p["sk"].startswith("DAY#")])
+    aggregate.entries = _ledger([p for p in parts if p["sk"].startswith("WEEK#")])
     return aggregate
 
 
 def _ledger(days: Sequence[dict[str, Any]]) -> list[Entry]:
-    entries: dict[str, Entry] = {}
-    seconds: dict[str, float] = defaultdict(float)
+    entries: dict[tuple[str, str], Entry] = {}
     for day in days:
-        for name, value in day.items():
-            if name.startswith("e:"):
-                score, data_hash, scored_at, correct = json.loads(value)
-                task, label = name[2:].split("#", 1)
-                entries[name[2:]] = Entry(
-                    task_uuid=task,
-                    label_hash=label,
-                    data_hash=data_hash,
-                    scored_at=scored_at,
-                    score=score,
-                    correct=correct,
-                )
-            elif name.startswith("s:"):
-                seconds[name[2:].rsplit("#", 1)[0]] += float(value)
-    for key, total in seconds.items():
-        if key in entries:
-            entries[key].seconds = total
+        for value in day.get("ledger", ()):
+            task, label, data_hash, scored_at, score, correct = json.loads(value)
+            entries[(task, label)] = Entry(
+                task_uuid=task, label_hash=label, data_hash=data_hash, scored_at=scored_at, score=score, correct=correct
+            )
+    for day in days:
+        for value in day.get("time", ()):
+            task, label, work_day, seconds = json.loads(value)
+            entry = entries.get((task, label))
+            if entry is not None:
+                entry.days[work_day] = max(entry.days.get(work_day, 0.0), float(seconds))
     return sorted(entries.values(), key=lambda e: (_instant(e.scored_at), e.task_uuid, e.label_hash))
 
 
@@ -474,7 +527,7 @@ def aggregate_items(results: Iterable[AnnotatorResult]) -> dict[tuple[str, str],
             item = items.setdefault((pk, sk), {"pk": pk, "sk": sk})
             item.update(sets)
             for name, value in adds.items():
-                item[name] = item.get(name, 0) + value
+                item[name] = item.get(name, set()) | value if isinstance(value, set) else item.get(name, 0) + value
         total = items[(f"AGGREGATE#{result.annotator}", "TOTAL")]
         conflicts = total.setdefault("conflicts", {})
         for kind, count in result.conflict_totals.items():
@@ -494,17 +547,21 @@ def aggregate_results(results: Iterable[AnnotatorResult]) -> list[AnnotatorAggre
 
 
 def result_item(result: AnnotatorResult) -> dict[str, Any]:
-    """The result's own item (its keys, and the index keys that list an annotator's results by time)."""
+    """The result's own item (its keys, and the index keys that list an annotator's results by time). The
+    drill-down's details are one JSON text: read back whole, never queried inside."""
     return {
         "pk": f"SCORE#{result.task_uuid}",
         "sk": f"RESULT#{result.annotator}#{result.label_hash}",
         "kind": "score",
         "gsi1pk": f"ANNOTATOR#{result.annotator}",
         "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
-        **result.model_dump(mode="json"),
+        **result.model_dump(mode="json", exclude={"details"}),
+        "details": result.details.model_dump_json(),
     }
 
 
 def _result(item: dict[str, Any]) -> AnnotatorResult:
-    plain = from_dynamo(item)
-    return AnnotatorResult.model_validate({k: v for k, v in plain.items() if k in AnnotatorResult.model_fields})
+    plain = {k: v for k, v in from_dynamo(item).items() if k in AnnotatorResult.model_fields}
+    if isinstance(plain.get("details"), str):
+        plain["details"] = TaskDetails.model_validate_json(plain["details"])
+    return AnnotatorResult.model_validate(plain)

@@ -16,7 +16,7 @@ def entry(task: str, data: str, at: str, score: float = 0.5, correct: int = 4, s
         scored_at=at,
         score=score,
         correct=correct,
-        seconds=seconds,
+        days={at[:10]: seconds} if seconds is not None else {},
     )
 
 

@@ -109,13 +109,17 @@ def test_stored_aggregates_are_the_in_memory_fold(repository: ScoresRepository) 
     assert stored["b"].confusion["unmatched"] == {"Truck": 2}
 
 
-def test_the_day_ledger_files_results_by_their_utc_day(repository: ScoresRepository) -> None:
-    for r in results():
+def test_the_ledger_files_results_by_their_utc_week(repository: ScoresRepository) -> None:
+    written = [*results(), result("a", 0.4, at="2025-03-09T23:30:00.000-01:00", item="z")]  # Monday 10 March, UTC
+    for r in written:
         repository.put_result(r)
     table: Any = repository._table
-    days = sorted(i["sk"] for i in table.scan()["Items"] if i["sk"].startswith("DAY#"))
-    # 23:30 at -05:00 is already 4 March in UTC.
-    assert days == ["DAY#2025-03-03", "DAY#2025-03-04", "DAY#2025-03-04"]
+    weeks = {(i["pk"], i["sk"]): len(i["ledger"]) for i in table.scan()["Items"] if i["sk"].startswith("WEEK#")}
+    assert weeks == {
+        ("AGGREGATE#a", "WEEK#2025-03-03"): 2,
+        ("AGGREGATE#a", "WEEK#2025-03-10"): 1,
+        ("AGGREGATE#b", "WEEK#2025-03-03"): 1,
+    }
 
 
 def test_the_drill_down_reads_only_the_results_it_names(repository: ScoresRepository) -> None:
@@ -182,3 +186,17 @@ def test_rebuilding_from_the_results_gives_what_put_result_left(repository: Scor
     for name, aggregate in before.items():
         aggregate.pop("last_scored_at"), after[name].pop("last_scored_at")
     assert after == before
+
+
+def test_a_later_total_for_the_same_day_replaces_the_earlier_one(repository: ScoresRepository) -> None:
+    repository.put_result(results()[0])
+    entry = repository.aggregates()[0].entries[0]
+    assert repository.record_seconds("a", entry, "2025-03-03", 50.0)
+    entry = repository.aggregates()[0].entries[0]
+
+    assert repository.record_seconds("a", entry, "2025-03-03", 80.0)
+
+    table: Any = repository._table
+    day = next(i for i in table.scan()["Items"] if i["sk"] == "WEEK#2025-03-03")
+    assert len(day["time"]) == 1, "the earlier value was removed"
+    assert repository.aggregates()[0].entries[0].days == {"2025-03-03": 80.0}
