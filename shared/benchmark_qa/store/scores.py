@@ -21,7 +21,7 @@ nothing the second time. Aggregates hold sums, never averages, so they can be ad
 The TOTAL item also counts the drill-down's breakdowns (`cm:` truth -> annotated class, `sz:` object sizes,
 `ch:` radio answers, `hi:` hints), each as one number under a JSON-encoded name.
 
-The leaderboard reads the aggregates and the ledger (a few items per annotator and day), never every result:
+The leaderboard reads the aggregates and the ledger (a few items per annotator and week), never every result:
 `aggregate_results` folds results in memory by the very same writes, so both give the same `AnnotatorAggregate`.
 """
 
@@ -130,7 +130,7 @@ class Entry(BaseModel):
         return sum(self.days.values()) if self.days else None
 
     def ledger_value(self) -> str:
-        """The entry as its element of the day's `ledger` set."""
+        """The entry as its element of its week's `ledger` set."""
         values = [self.task_uuid, self.label_hash, self.data_hash, self.scored_at, self.score, self.correct]
         return json.dumps(values, separators=(",", ":"))
 

@@ -1,4 +1,4 @@
-"""The leaderboard's evidence in the state table: what put_result leaves (aggregate counters and the day ledger)
+"""The leaderboard's evidence in the state table: what put_result leaves (aggregate counters and the week ledger)
 is exactly what aggregate_results folds in memory from the same results, repeats add nothing, and the reads the
 drill-down and `--since` need return only what they ask for. In-process moto (no sockets)."""
 
@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from benchmark_qa.store.scores import MAX_COUNTERS, ScoresRepository, aggregate_results, result_writes
 from benchmark_qa.task_details import ChoiceCount, SizeCounts, TaskDetails
+from benchmark_qa_local.template import SamTemplate
 from moto import mock_aws
 
 from tests.unit.leaderboard.conftest import result
@@ -23,27 +25,19 @@ DETAILS = TaskDetails(
 )
 
 
+TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
+
+
 @pytest.fixture
 def repository(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScoresRepository]:
+    """The state table as template.yaml declares it (keys and index), in in-process moto."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    declared = SamTemplate.load(TEMPLATE).properties("StateTable")
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="us-east-1")
-        keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-        table: Any = ddb.create_table(
+        table: Any = boto3.resource("dynamodb", region_name="us-east-1").create_table(
             TableName="state",
-            KeySchema=keys,  # type: ignore[arg-type]
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
             BillingMode="PAY_PER_REQUEST",
+            **{k: declared[k] for k in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")},
         )
         yield ScoresRepository(table)
 
