@@ -33,6 +33,7 @@ from benchmark_qa.encord.actions import ActionOutcome, batched
 from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
+from benchmark_qa.task_details import TaskDetails
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeNameType
@@ -161,7 +162,13 @@ class BatchReport:
 
 # ---------------------------------------------------------------------------------------------- pure parts
 def result_of(
-    project_hash: str, task: ReviewTask, annotator: str, branch: str, label_hash: str, report: ScoreReport
+    project_hash: str,
+    task: ReviewTask,
+    annotator: str,
+    branch: str,
+    label_hash: str,
+    report: ScoreReport,
+    details: TaskDetails | None = None,
 ) -> AnnotatorResult:
     counts = report.counts()
     attributes = {p: AttributeCounts(**c) for p, c in counts["object_attributes"].items()}
@@ -185,6 +192,7 @@ def result_of(
         attributes=attributes,
         conflict_totals=dict(report.conflict_totals),
         hints=report.hints(),
+        details=details or TaskDetails(),
     )
 
 
@@ -312,7 +320,8 @@ class ConsensusScorer:
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.ERROR, error=reason)
 
     def _score_task(self, ontology: Ontology, labels: TaskLabels) -> tuple[TaskOutcome, list[AnnotatorResult]]:
-        from benchmark_qa.scoring import ScoringError, score_label_rows
+        from benchmark_qa.scoring import ScoringError
+        from benchmark_qa.task_details import score_with_details
 
         task = labels.task
         problems: list[str] = []
@@ -327,11 +336,13 @@ class ConsensusScorer:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
                 annotators.append(option.annotator)
-        reports: list[tuple[str, str, str, ScoreReport]] = []
+        reports: list[tuple[str, str, str, ScoreReport, TaskDetails]] = []
         if not problems and labels.truth is not None:
             for option in task.options:
                 try:
-                    scored = score_label_rows(ontology, labels.truth, labels.branches[option.branch_name], self._config)
+                    scored, details = score_with_details(
+                        ontology, labels.truth, labels.branches[option.branch_name], self._config
+                    )
                 except ScoringError as error:
                     problems.append(
                         f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash "
@@ -340,13 +351,13 @@ class ConsensusScorer:
                     )
                     annotators.append(option.annotator)
                     continue
-                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored))
+                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored, details))
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
         results = [
-            result_of(self._project_hash, task, annotator, branch, label_hash, scored)
-            for annotator, branch, label_hash, scored in reports
+            result_of(self._project_hash, task, annotator, branch, label_hash, scored, details)
+            for annotator, branch, label_hash, scored, details in reports
         ]
         written = sum(1 for r in results if self._store.put_result(r))
         self._store.clear_error(task.uuid)
