@@ -7,11 +7,11 @@ normalised 0-1 coordinates here; pixel-aware measures scale by the data unit's w
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import orjson
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.ontology import SHAPE_FAMILY, AttributeNode, Ontology
 from benchmark_qa.scoring.streaming import SplitRow, split_frames
+from benchmark_qa.scoring.typed_row import UNSET, Frame, LabelRow, astuple, decode, to_plain
 
 Answer = str | frozenset[str] | float
 # Encord data types whose labels are keyed by frame ("0", "1", ...); image types carry one frame per data unit.
@@ -293,9 +294,40 @@ def paused_gc() -> Iterator[None]:
 
 
 _XYWH = itemgetter("x", "y", "w", "h")
-_SHAPE = itemgetter("shape")
-_HASH = itemgetter("objectHash")
-_BOX = itemgetter("boundingBox")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """How a batch of frames is read: JSON dicts (keys) or typed_row structs (attributes)."""
+
+    objects: Callable[[Any], Any]
+    classifications: Callable[[Any], Any]
+    shape: Callable[[Any], Any]
+    object_hash: Callable[[Any], Any]
+    feature_hash: Callable[[Any], Any]  # no exception when absent: a value that is not a str
+    box: Callable[[Any], Any]
+    box_values: Callable[[Any], Any]  # the box -> x, y, w, h
+
+
+_PLAIN = _Fields(
+    objects=lambda d: d.get("objects", []),
+    classifications=lambda d: d.get("classifications"),
+    shape=itemgetter("shape"),
+    object_hash=itemgetter("objectHash"),
+    feature_hash=lambda o: o.get("featureHash"),
+    box=itemgetter("boundingBox"),
+    box_values=_XYWH,
+)
+_TYPED = _Fields(
+    objects=attrgetter("objects"),
+    classifications=attrgetter("classifications"),
+    shape=attrgetter("shape"),
+    object_hash=attrgetter("objectHash"),
+    feature_hash=attrgetter("featureHash"),
+    box=attrgetter("boundingBox"),
+    box_values=astuple,
+)
+_TYPED_FRAMES_PER_BATCH = 2_000  # a frame the typed batch cannot take sends only its batch to the plain reader
 
 
 class _RowReader:
@@ -418,58 +450,67 @@ class _RowReader:
                 continue  # non-frame keys (scene metadata) carry no labels
             frames.append(frame)
             datas.append(frame_data)
-        if not self.add_box_frames(du_index, frames, datas):
+        if datas and isinstance(datas[0], Frame):
+            self.add_typed_frames(du_index, frames, datas)
+        elif not self.add_box_frames(du_index, frames, datas):
             for frame, frame_data in zip(frames, datas, strict=True):
                 self.add_frame(du_index, frame, frame_data)
 
-    def add_box_frames(self, du_index: int, frames: list[int], datas: list[Any]) -> bool:
+    def add_typed_frames(self, du_index: int, frames: list[int], datas: list[Any]) -> None:
+        """Frames decoded by typed_row, batch by batch: a batch of plain boxes straight into the columns; any
+        other batch back to JSON values for the plain reader, with the same results and errors."""
+        step = _TYPED_FRAMES_PER_BATCH
+        for start in range(0, len(frames), step):
+            batch_frames, batch = frames[start : start + step], datas[start : start + step]
+            if not self.add_box_frames(du_index, batch_frames, batch, _TYPED):
+                self.add_frames(du_index, dict(zip(map(str, batch_frames), map(to_plain, batch), strict=True)))
+
+    def add_box_frames(self, du_index: int, frames: list[int], datas: list[Any], fields: _Fields | None = None) -> bool:
         """add_frames() for a batch of frames whose objects are all plain boxes (the common case on long videos):
         one set of C-level map() calls for the whole batch instead of one per frame. Returns False, having added
         nothing, for anything else; the caller then goes frame by frame. New objects are registered and frame
         classifications noted in the same order, with the same errors, as frame-by-frame reading."""
+        f = fields or _PLAIN
         try:
-            frame_objects = [d.get("objects", []) for d in datas]
+            frame_objects = list(map(f.objects, datas))
             counts = list(map(len, frame_objects))
             flat = list(chain.from_iterable(frame_objects))
-            shapes = list(map(_SHAPE, flat))
+            shapes = list(map(f.shape, flat))
             if not flat or shapes.count("bounding_box") != len(shapes):
                 return False
-            ids: list[int | None] = list(map(self.object_index.get, map(_HASH, flat)))
-            # straight into a float array: the batch's dicts and numbers are freed with it
-            coords = np.fromiter(chain.from_iterable(map(_XYWH, map(_BOX, flat))), np.float64, 4 * len(flat))
-            classified = [k for k, d in enumerate(datas) if d.get("classifications")]
-            if None in ids and any("featureHash" not in flat[k] for k, i in enumerate(ids) if i is None):
+            ids: list[int | None] = list(map(self.object_index.get, map(f.object_hash, flat)))
+            # straight into a float array: the batch's objects and numbers are freed with it
+            coords = np.fromiter(chain.from_iterable(map(f.box_values, map(f.box, flat))), np.float64, 4 * len(flat))
+            classified = {k: f.classifications(d) for k, d in enumerate(datas) if f.classifications(d)}
+            new = self.first_sightings(ids, flat, f.object_hash)
+            if any(not isinstance(f.feature_hash(flat[k]), str) for k in new.values()):
                 return False  # a new object without its class: the per-object path names it
         except (KeyError, TypeError, ValueError, AttributeError):
             return False  # frame by frame, with its precise errors and np.asarray's conversions
-        if classified or None in ids:
-            self.register_in_order(frames, datas, ids, flat, counts, set(classified))
+        for object_hash, k in new.items():  # in order of first sighting, as frame-by-frame reading registers them
+            self.new_object(object_hash, f.feature_hash(flat[k]))
+        if new:
+            index = self.object_index
+            for k, idx in enumerate(ids):
+                if idx is None:
+                    ids[k] = index[f.object_hash(flat[k])]
+        for k, classifications in classified.items():
+            self.note_classifications({"classifications": classifications}, frames[k])
         box = self.builders["box"]
         box.add_box_chunk(coords.reshape(-1, 4))
         box.obj.extend(ids)  # type: ignore[arg-type]  # every id is set by now
-        box.runs.extend((du_index, f, n) for f, n in zip(frames, counts, strict=True) if n)
+        box.runs.extend((du_index, fr, n) for fr, n in zip(frames, counts, strict=True) if n)
         return True
 
-    def register_in_order(
-        self,
-        frames: list[int],
-        datas: list[Any],
-        ids: list[int | None],
-        flat: list[Any],
-        counts: list[int],
-        classified: set[int],
-    ) -> None:
-        """Frame by frame, as add_frame_slowly() then note_classifications() would: each object not known at the
-        start of the batch is looked up again (an earlier object of the batch may have registered it) or is new."""
-        index, end = self.object_index, 0
-        for k, n in enumerate(counts):
-            start, end = end, end + n
-            for i in range(start, end):
-                if ids[i] is None:
-                    idx = index.get(flat[i]["objectHash"])
-                    ids[i] = idx if idx is not None else self.new_object(flat[i]["objectHash"], flat[i]["featureHash"])
-            if k in classified:
-                self.note_classifications(datas[k], frames[k])
+    @staticmethod
+    def first_sightings(ids: list[int | None], flat: list[Any], object_hash: Callable[[Any], str]) -> dict[str, int]:
+        """Objects not known before the batch: object hash -> position of its first object, in order."""
+        new: dict[str, int] = {}
+        if None in ids:
+            for k, idx in enumerate(ids):
+                if idx is None:
+                    new.setdefault(object_hash(flat[k]), k)
+        return new
 
     def note_classifications(self, labels: Mapping[str, Any], frame: int) -> None:
         for c in labels.get("classifications", []) or []:
@@ -552,6 +593,9 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
         split = None
         if isinstance(row, str):
             row = row.encode()
+        typed = decode(row) if isinstance(row, bytes) else None
+        if typed is not None:
+            return _RowReader(ontology, _head(typed)).read()
         if isinstance(row, bytes) and len(row) > _STREAM_FROM_BYTES:
             split = split_frames(row)
             if split is not None and str(split.head.get("data_type", "")).lower() not in FRAME_TYPES:
@@ -563,3 +607,18 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
             if key not in data:
                 raise LabelRowError(f"label row {data.get('label_hash')!r} has no {key!r} field")
         return _RowReader(ontology, data, split).read()
+
+
+def _head(row: LabelRow) -> dict[str, Any]:
+    """The typed row as the mapping the reader walks; frames stay typed (add_frames reads them in batches)."""
+    units = {
+        key: {
+            name: value
+            for name in ("data_hash", "data_sequence", "width", "height", "labels")
+            if (value := getattr(unit, name)) is not UNSET
+        }
+        for key, unit in row.data_units.items()
+    }
+    head = {name: value for name in LabelRow.__struct_fields__ if (value := getattr(row, name)) is not UNSET}
+    head["data_units"] = units
+    return head
