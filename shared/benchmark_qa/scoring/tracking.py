@@ -239,9 +239,47 @@ def _class_averaged(per_class: list[TrackingFigures]) -> TrackingFigures:
 # ------------------------------------------------------------------------------------------------ one sequence
 
 
+def _group_ids(keys: np.ndarray) -> np.ndarray:
+    """For non-negative integer keys: the rank of each key among the distinct keys (0, 1, ...; in key order).
+    A presence table where the keys are dense (object indices, frame x truth track), a sort otherwise."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(keys.max()) + 1
+    if top <= 4 * len(keys) + 4096:
+        present = np.zeros(top, dtype=bool)
+        present[keys] = True
+        ids: np.ndarray = (np.cumsum(present) - 1)[keys]
+        return ids
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=np.int64)
+    new[0] = 0
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:], casting="unsafe")
+    ids = np.empty(len(keys), dtype=np.int64)
+    ids[order] = np.cumsum(new)
+    return ids
+
+
 def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ids, inverse = np.unique(values, return_inverse=True)
-    return ids, inverse.reshape(-1)
+    """(the distinct values ascending, each value's position among them), for non-negative integers."""
+    inverse = _group_ids(values)
+    ids = np.zeros(int(inverse.max()) + 1 if len(inverse) else 0, dtype=values.dtype)
+    ids[inverse] = values
+    return ids, inverse
+
+
+def _member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """np.isin for non-negative integers (frames): a table lookup where the range is small."""
+    if len(values) == 0 or len(members) == 0:
+        return np.zeros(len(values), dtype=bool)
+    top = max(int(values.max()), int(members.max())) + 1
+    if top > 8 * (len(values) + len(members)) + 4096:
+        out: np.ndarray = np.isin(values, members)
+        return out
+    table = np.zeros(top, dtype=bool)
+    table[members] = True
+    member: np.ndarray = table[values]
+    return member
 
 
 @dataclass(slots=True)
@@ -340,8 +378,8 @@ def _clear(
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
     """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    out: np.ndarray = counts[inverse.reshape(-1)] > 1
+    ids = _group_ids(keys)
+    out: np.ndarray = np.bincount(ids)[ids] > 1
     return out
 
 
@@ -350,8 +388,7 @@ def _identity(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int) 
     ok = seq.p_sim >= seq.threshold
     if not ok.any():
         return 0
-    counts = np.zeros((ng, nt))
-    np.add.at(counts, (gi[ok], ti[ok]), 1.0)
+    counts = np.bincount(gi[ok] * nt + ti[ok], minlength=ng * nt).reshape(ng, nt).astype(np.float64)
     r, c = linear_sum_assignment(counts, maximize=True)
     return int(counts[r, c].sum())
 
@@ -365,30 +402,30 @@ def _hota(
         return
     ng, nt = len(gt_count), len(tr_count)
     f, sim = seq.p_frame, seq.p_sim
-    row_key, col_key = f * ng + gi, f * nt + ti
-    _, row_id = np.unique(row_key, return_inverse=True)
-    _, col_id = np.unique(col_key, return_inverse=True)
+    row_id, col_id = _group_ids(f * ng + gi), _group_ids(f * nt + ti)
     row_sum = np.bincount(row_id, weights=sim)[row_id]
     col_sum = np.bincount(col_id, weights=sim)[col_id]
     denom = row_sum + col_sum - sim
     scaled = np.where(denom > EPS, sim / np.where(denom > EPS, denom, 1.0), 0.0)
-    potential = np.zeros((ng, nt))
-    np.add.at(potential, (gi, ti), scaled)
+    potential = np.bincount(gi * nt + ti, weights=scaled, minlength=ng * nt).reshape(ng, nt)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
     chosen = _hota_assignment(f, gi, ti, alignment[gi, ti] * sim, row_id, col_id)
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
-    for k, alpha in enumerate(ALPHAS):
-        ok = cs >= alpha - EPS
-        tp = int(ok.sum())
-        out.hota_tp[k] += tp
-        if not tp:
-            continue
-        mc = np.zeros((ng, nt))
-        np.add.at(mc, (cg[ok], ct[ok]), 1.0)
-        out.assa_w[k] += float((mc * mc / np.maximum(1.0, gt_count[:, None] + tr_count[None, :] - mc)).sum())
-        out.assre_w[k] += float((mc * mc / np.maximum(1.0, gt_count[:, None])).sum())
-        out.asspr_w[k] += float((mc * mc / np.maximum(1.0, tr_count[None, :])).sum())
-        out.loca_w[k] += float(cs[ok].sum())
+    # every alpha at once: a chosen pair counts at the alphas up to its similarity (alpha - EPS <= similarity)
+    levels = len(ALPHAS) + 1
+    level = np.searchsorted(ALPHAS - EPS, cs, side="right")
+    pair = _group_ids(cg * nt + ct)
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    by_level = np.bincount(pair * levels + level, minlength=n_pairs * levels).reshape(n_pairs, levels)
+    mc = np.cumsum(by_level[:, :0:-1], axis=1)[:, ::-1].astype(np.float64)  # (pair, alpha): pairs' TPs at alpha
+    pg, pt = np.zeros(n_pairs, dtype=np.int64), np.zeros(n_pairs, dtype=np.int64)
+    pg[pair], pt[pair] = cg, ct
+    g_count, t_count = gt_count[pg][:, None], tr_count[pt][:, None]
+    out.hota_tp += mc.sum(axis=0).astype(np.int64)
+    out.assa_w += (mc * mc / np.maximum(1.0, g_count + t_count - mc)).sum(axis=0)
+    out.assre_w += (mc * mc / np.maximum(1.0, g_count)).sum(axis=0)
+    out.asspr_w += (mc * mc / np.maximum(1.0, t_count)).sum(axis=0)
+    out.loca_w += np.cumsum(np.bincount(level, weights=cs, minlength=levels)[:0:-1])[::-1]
 
 
 def _row_argmax(row: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -415,12 +452,11 @@ def _argmax_if_optimal(
     assignment (duals u_row = row maximum, v = 0 satisfy u + v >= score with equality on the pairs chosen and
     every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
     best = _row_argmax(row, score)
-    _, col_first = np.unique(col[best], return_index=True)
-    dup_col = np.ones(len(best), dtype=bool)
-    dup_col[col_first] = False  # columns chosen by more than one row
-    bad_frames = np.unique(frame[best][dup_col])
-    solved = ~np.isin(frame, bad_frames)
-    keep = best[~np.isin(frame[best], bad_frames)]
+    chosen_col = col[best]
+    dup_col = np.bincount(chosen_col)[chosen_col] > 1  # columns chosen by more than one row (of one frame)
+    bad_frames = frame[best][dup_col]
+    solved = ~_member(frame, bad_frames)
+    keep = best[~_member(frame[best], bad_frames)]
     return idx[keep], solved
 
 
