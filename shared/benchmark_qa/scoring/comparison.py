@@ -405,6 +405,11 @@ class _FamilyMatcher:
         self.batch_idx: tuple[np.ndarray, np.ndarray] | None = None  # (truth, annotator) indices, -1 = padding
         self.batch_row: dict[int, int] = {}
         self.fast_pairs: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.slow_candidates: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            self.fast_pairs[0],
+            self.fast_pairs[0],
+            np.zeros(0),
+        )
         self.group_du: list[int] = (self.keys >> 40).tolist()
         self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
 
@@ -418,7 +423,7 @@ class _FamilyMatcher:
         batched = bool(slow) and all(g in self.batch_row for g in slow)
         if batched:
             self.solve_batched([int(g) for g in slow], out)
-            self.batch_candidates(slow)
+            self.batch_candidates()
         else:
             for g in slow:
                 self.solve_group(int(g), out)
@@ -495,21 +500,15 @@ class _FamilyMatcher:
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        kept = follows & np.isin((cg - 1) * span + code, done)
+        kept = follows & _contains(np.sort(done), (cg - 1) * span + code)
         fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
 
-    def batch_candidates(self, groups: list[int]) -> None:
+    def batch_candidates(self) -> None:
         """The candidate pairs (similarity > 0) of frames solved one by one from the box batch, listed at once in
-        the order solve_group() would list them: frame by frame, row-major."""
-        assert self.batch_sim is not None
-        assert self.batch_idx is not None
-        rows = np.array([self.batch_row[g] for g in groups], dtype=np.int64)
-        sim = self.batch_sim[rows]
-        gi, i, j = np.nonzero(sim > 0)
-        tidx, aidx = self.batch_idx
-        self.candidates.append((tidx[rows[gi], i], aidx[rows[gi], j], sim[gi, i, j]))
+        the order solve_group() would list them: frame by frame, row-major (box_batch found them)."""
+        self.candidates.append(self.slow_candidates)
 
     def solve_group(self, g: int, out: dict[str, list[Any]], candidates: bool = True) -> None:
         ctx, t, a = self.ctx, self.t, self.a
@@ -593,8 +592,13 @@ class _FamilyMatcher:
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        gi, i, j = np.nonzero((sim > 0) & fast[:, None, None])
-        self.candidates.append((tidx[gi, i], aidx[gi, j], sim[gi, i, j]))
+        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
+        # their frames are solved (batch_candidates)
+        gi, i, j = np.nonzero(sim > 0)
+        on_fast = fast[gi]
+        self.candidates.append((tidx[gi[on_fast], i[on_fast]], aidx[gi[on_fast], j[on_fast]], sim[gi, i, j][on_fast]))
+        on_slow = ~on_fast & ~rotated[gi]
+        self.slow_candidates = (tidx[gi[on_slow], i[on_slow]], aidx[gi[on_slow], j[on_slow]], sim[gi, i, j][on_slow])
         slow_rows = np.nonzero(~fast & ~rotated)[0]
         self.batch_sim = sim
         self.batch_idx = (tidx, aidx)
@@ -645,6 +649,15 @@ class _FamilyMatcher:
             ca = np.concatenate([c[1] for c in self.candidates]).astype(np.int64)
             cs = np.concatenate([c[2] for c in self.candidates])
             out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
+
+
+def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
+    if len(ordered) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    found: np.ndarray = ordered[at] == keys
+    return found
 
 
 def _pad(

@@ -298,38 +298,100 @@ class _Sequence:
     frames: int
 
 
+_WAVE_MIN_FRAMES = 16  # below this many frames a wave costs more than the frame-by-frame loop
+
+
 def _match_frames(
     ambiguous: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
     """Which candidate pairs CLEAR matches: every pair of a one-to-one frame; on the other frames, in order, last
-    frame's pairs first (TrackEval's 1000 bonus), then the maximum total similarity."""
+    frame's pairs first (TrackEval's 1000 bonus), then the maximum total similarity. Pairs are sorted by frame,
+    truth track, annotator track.
+
+    A frame depends only on the frame before it, so the ambiguous frames are settled in waves: each wave takes
+    every frame whose frame before is settled, all at once (each truth track's best pair, which is optimal where
+    those use distinct annotator tracks; the solver for the others). Long runs of ambiguous frames, where waves
+    would be thin, go frame by frame."""
     matched: np.ndarray = ~ambiguous[step]
-    g_list, t_list, sim_list = g.tolist(), t.tolist(), sim.tolist()
-    for k in np.flatnonzero(ambiguous).tolist():
+    pending = ambiguous.copy()
+    if not pending.any():
+        return matched
+    # each pair's own pair (same truth and annotator track) on the frame before, or -1
+    by_pair = np.lexsort((step, t, g))
+    same = (g[by_pair][1:] == g[by_pair][:-1]) & (t[by_pair][1:] == t[by_pair][:-1])
+    same &= step[by_pair][1:] == step[by_pair][:-1] + 1
+    before = np.full(len(g), -1, dtype=np.int64)
+    before[by_pair[1:][same]] = by_pair[:-1][same]
+    while pending.any():
+        ready = pending.copy()
+        ready[1:] &= ~pending[:-1]
+        if int(ready.sum()) < _WAVE_MIN_FRAMES:
+            break
+        _settle_wave(ready, step, cut, g, t, sim, before, matched)
+        pending &= ~ready
+    for k in np.flatnonzero(pending).tolist():
         lo, hi = int(cut[k]), int(cut[k + 1])
-        before: dict[int, int] = {}
-        if k > 0:
-            before = {g_list[i]: t_list[i] for i in range(int(cut[k - 1]), lo) if matched[i]}
-        # TrackEval's score: 1000 for last frame's pair, plus the similarity
-        score = [sim_list[i] + (1000.0 if before.get(g_list[i], -1) == t_list[i] else 0.0) for i in range(lo, hi)]
-        best: dict[int, int] = {}
-        for i in range(lo, hi):
-            j = best.get(g_list[i])
-            if j is None or score[i - lo] > score[j - lo]:
-                best[g_list[i]] = i
-        if len({t_list[i] for i in best.values()}) == len(best):
+        bonus = (before[lo:hi] >= 0) & matched[np.maximum(before[lo:hi], 0)]
+        score = sim[lo:hi] + np.where(bonus, 1000.0, 0.0)
+        best = _row_best(g[lo:hi], score)
+        if len(np.unique(t[lo:hi][best])) == len(best):
             # every truth track's best pair uses its own annotator track: optimal (duals u = row maximum, v = 0)
-            matched[list(best.values())] = True
-            continue
-        rows, r_idx = np.unique(g[lo:hi], return_inverse=True)
-        cols, c_idx = np.unique(t[lo:hi], return_inverse=True)
-        mat = np.zeros((len(rows), len(cols)))
-        mat[r_idx, c_idx] = score
-        rr, cc = linear_sum_assignment(-mat)
-        chosen = np.zeros((len(rows), len(cols)), dtype=bool)
-        chosen[rr, cc] = mat[rr, cc] > EPS
-        matched[lo:hi] = chosen[r_idx, c_idx]
+            matched[lo + best] = True
+        else:
+            matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], score)
     return matched
+
+
+def _row_best(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Positions of each row's highest score, the first on ties; rows are runs of equal values."""
+    starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
+    top = np.maximum.reduceat(score, starts)
+    row_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(rows))))
+    at_top = np.where(score == top[row_of], np.arange(len(rows)), len(rows))
+    best: np.ndarray = np.minimum.reduceat(at_top, starts)
+    return best
+
+
+def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """One frame's pairs: which the maximum-total assignment of the scores takes (positive scores only)."""
+    rows, r_idx = np.unique(g, return_inverse=True)
+    cols, c_idx = np.unique(t, return_inverse=True)
+    mat = np.zeros((len(rows), len(cols)))
+    mat[r_idx, c_idx] = score
+    rr, cc = linear_sum_assignment(-mat)
+    chosen = np.zeros((len(rows), len(cols)), dtype=bool)
+    chosen[rr, cc] = mat[rr, cc] > EPS
+    out: np.ndarray = chosen[r_idx, c_idx]
+    return out
+
+
+def _settle_wave(
+    ready: np.ndarray,
+    step: np.ndarray,
+    cut: np.ndarray,
+    g: np.ndarray,
+    t: np.ndarray,
+    sim: np.ndarray,
+    before: np.ndarray,
+    matched: np.ndarray,
+) -> None:
+    """_match_frames() for every `ready` frame at once (their frames before are settled)."""
+    sel = np.flatnonzero(ready[step])
+    bonus = (before[sel] >= 0) & matched[np.maximum(before[sel], 0)]
+    score = sim[sel] + np.where(bonus, 1000.0, 0.0)
+    s_step, s_g, s_t = step[sel], g[sel], t[sel]
+    best = _row_best(s_step * (int(g.max()) + 1) + s_g, score)
+    # frames where two truth tracks' best pairs share an annotator track need the solver
+    b_step, b_t = s_step[best], s_t[best]
+    order = np.lexsort((b_t, b_step))
+    clash = (b_step[order][1:] == b_step[order][:-1]) & (b_t[order][1:] == b_t[order][:-1])
+    solve = np.zeros(len(ready), dtype=bool)
+    solve[b_step[order][1:][clash]] = True
+    matched[sel[best[~solve[b_step]]]] = True
+    for k in np.flatnonzero(solve).tolist():
+        lo, hi = int(cut[k]), int(cut[k + 1])
+        inside = slice(np.searchsorted(sel, lo), np.searchsorted(sel, hi))
+        matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], score[inside])
 
 
 def _clear(
