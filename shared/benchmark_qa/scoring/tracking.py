@@ -298,7 +298,7 @@ class _Sequence:
     frames: int
 
 
-_WAVE_MIN_FRAMES = 16  # below this many frames a wave costs more than the frame-by-frame loop
+_WAVE_MIN_FRAMES = 16  # below this many frames a vectorised pass costs more than the frame-by-frame loop
 
 
 def _match_frames(
@@ -308,10 +308,9 @@ def _match_frames(
     frame's pairs first (TrackEval's 1000 bonus), then the maximum total similarity. Pairs are sorted by frame,
     truth track, annotator track.
 
-    A frame depends only on the frame before it, so the ambiguous frames are settled in waves: each wave takes
-    every frame whose frame before is settled, all at once (each truth track's best pair, which is optimal where
-    those use distinct annotator tracks; the solver for the others). Long runs of ambiguous frames, where waves
-    would be thin, go frame by frame."""
+    A frame depends only on the frame before it. Passes over all unsettled frames at once (_settle_pass) settle
+    each run of ambiguous frames from its start for as long as the frames agree with the previous pass; what is
+    left when a pass settles few frames goes frame by frame."""
     matched: np.ndarray = ~ambiguous[step]
     pending = ambiguous.copy()
     if not pending.any():
@@ -322,24 +321,82 @@ def _match_frames(
     same &= step[by_pair][1:] == step[by_pair][:-1] + 1
     before = np.full(len(g), -1, dtype=np.int64)
     before[by_pair[1:][same]] = by_pair[:-1][same]
-    while pending.any():
-        ready = pending.copy()
-        ready[1:] &= ~pending[:-1]
-        if int(ready.sum()) < _WAVE_MIN_FRAMES:
+    while int(pending.sum()) >= _WAVE_MIN_FRAMES:
+        settled = _settle_pass(pending, step, cut, g, t, sim, before, matched)
+        pending[settled] = False
+        if len(settled) < _WAVE_MIN_FRAMES:
             break
-        _settle_wave(ready, step, cut, g, t, sim, before, matched)
-        pending &= ~ready
-    for k in np.flatnonzero(pending).tolist():
-        lo, hi = int(cut[k]), int(cut[k + 1])
-        bonus = (before[lo:hi] >= 0) & matched[np.maximum(before[lo:hi], 0)]
-        score = sim[lo:hi] + np.where(bonus, 1000.0, 0.0)
-        best = _row_best(g[lo:hi], score)
-        if len(np.unique(t[lo:hi][best])) == len(best):
-            # every truth track's best pair uses its own annotator track: optimal (duals u = row maximum, v = 0)
-            matched[lo + best] = True
-        else:
-            matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], score)
+    _settle_in_order(np.flatnonzero(pending), cut, g, t, sim, matched)
     return matched
+
+
+def _settle_pass(
+    pending: np.ndarray,
+    step: np.ndarray,
+    cut: np.ndarray,
+    g: np.ndarray,
+    t: np.ndarray,
+    sim: np.ndarray,
+    before: np.ndarray,
+    matched: np.ndarray,
+) -> np.ndarray:
+    """One pass: every pending frame takes its rows' best pairs given the frame before as `matched` has it (the
+    last pass's guess where that frame is pending too). A frame whose frame before is settled is exact; so is
+    the next one when that frame's pairs did not change from the guess it was computed from and were optimal
+    (distinct annotator tracks); and so on along the run. Exact frames whose best pairs clash are solved.
+    Returns the frames settled; `matched` holds their pairs and the new guess for the others."""
+    sel = np.flatnonzero(pending[step])
+    bonus = (before[sel] >= 0) & matched[np.maximum(before[sel], 0)]
+    score = sim[sel] + np.where(bonus, 1000.0, 0.0)
+    s_step = step[sel]
+    best = _row_best(s_step * (int(g.max()) + 1) + g[sel], score)
+    guess = np.zeros(len(sel), dtype=bool)
+    guess[best] = True
+    # frames where two truth tracks' best pairs share an annotator track (the solver decides there)
+    b_step, b_t = s_step[best], t[sel][best]
+    order = np.lexsort((b_t, b_step))
+    bad = np.zeros(len(pending), dtype=bool)
+    bad[b_step[order][1:][(b_step[order][1:] == b_step[order][:-1]) & (b_t[order][1:] == b_t[order][:-1])]] = True
+    clash = bad.copy()
+    bad[s_step[guess != matched[sel]]] = True
+    # along each run of pending frames, a frame is exact while no frame before it in the run is bad
+    frames = np.flatnonzero(pending)
+    starts = np.ones(len(frames), dtype=bool)
+    starts[1:] = frames[1:] != frames[:-1] + 1
+    bad_before = np.cumsum(bad[frames]) - bad[frames]
+    exact = bad_before == bad_before[starts][np.cumsum(starts) - 1]
+    matched[sel] = guess
+    for k in frames[exact & clash[frames]].tolist():
+        lo, hi = int(cut[k]), int(cut[k + 1])
+        inside = slice(int(np.searchsorted(sel, lo)), int(np.searchsorted(sel, hi)))
+        matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], score[inside])
+    settled: np.ndarray = frames[exact]
+    return settled
+
+
+def _settle_in_order(
+    frames: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray, matched: np.ndarray
+) -> None:
+    """The pending frames one by one, in order, each knowing the pairs of the frame before."""
+    g_list, t_list, sim_list = g.tolist(), t.tolist(), sim.tolist()
+    for k in frames.tolist():
+        lo, hi = int(cut[k]), int(cut[k + 1])
+        last: dict[int, int] = {}
+        if k > 0:
+            last = {g_list[i]: t_list[i] for i in range(int(cut[k - 1]), lo) if matched[i]}
+        # TrackEval's score: 1000 for last frame's pair, plus the similarity
+        score = [sim_list[i] + (1000.0 if last.get(g_list[i], -1) == t_list[i] else 0.0) for i in range(lo, hi)]
+        best: dict[int, int] = {}
+        for i in range(lo, hi):
+            j = best.get(g_list[i])
+            if j is None or score[i - lo] > score[j - lo]:
+                best[g_list[i]] = i
+        if len({t_list[i] for i in best.values()}) == len(best):
+            # every truth track's best pair uses its own annotator track: optimal (duals u = row maximum, v = 0)
+            matched[lo:hi] = False  # a pass's guess
+            matched[list(best.values())] = True
+        else:
+            matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], np.asarray(score))
 
 
 def _row_best(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -363,35 +420,6 @@ def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
     chosen[rr, cc] = mat[rr, cc] > EPS
     out: np.ndarray = chosen[r_idx, c_idx]
     return out
-
-
-def _settle_wave(
-    ready: np.ndarray,
-    step: np.ndarray,
-    cut: np.ndarray,
-    g: np.ndarray,
-    t: np.ndarray,
-    sim: np.ndarray,
-    before: np.ndarray,
-    matched: np.ndarray,
-) -> None:
-    """_match_frames() for every `ready` frame at once (their frames before are settled)."""
-    sel = np.flatnonzero(ready[step])
-    bonus = (before[sel] >= 0) & matched[np.maximum(before[sel], 0)]
-    score = sim[sel] + np.where(bonus, 1000.0, 0.0)
-    s_step, s_g, s_t = step[sel], g[sel], t[sel]
-    best = _row_best(s_step * (int(g.max()) + 1) + s_g, score)
-    # frames where two truth tracks' best pairs share an annotator track need the solver
-    b_step, b_t = s_step[best], s_t[best]
-    order = np.lexsort((b_t, b_step))
-    clash = (b_step[order][1:] == b_step[order][:-1]) & (b_t[order][1:] == b_t[order][:-1])
-    solve = np.zeros(len(ready), dtype=bool)
-    solve[b_step[order][1:][clash]] = True
-    matched[sel[best[~solve[b_step]]]] = True
-    for k in np.flatnonzero(solve).tolist():
-        lo, hi = int(cut[k]), int(cut[k + 1])
-        inside = slice(np.searchsorted(sel, lo), np.searchsorted(sel, hi))
-        matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], score[inside])
 
 
 def _clear(
