@@ -595,10 +595,11 @@ class _FamilyMatcher:
         # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
         # their frames are solved (batch_candidates)
         gi, i, j = np.nonzero(sim > 0)
-        on_fast = fast[gi]
-        self.candidates.append((tidx[gi[on_fast], i[on_fast]], aidx[gi[on_fast], j[on_fast]], sim[gi, i, j][on_fast]))
-        on_slow = ~on_fast & ~rotated[gi]
-        self.slow_candidates = (tidx[gi[on_slow], i[on_slow]], aidx[gi[on_slow], j[on_slow]], sim[gi, i, j][on_slow])
+        c_t, c_a, c_sim = tidx[gi, i], aidx[gi, j], sim[gi, i, j]
+        on_fast: np.ndarray = fast[gi]
+        on_slow: np.ndarray = ~on_fast & ~rotated[gi]
+        self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
+        self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
         slow_rows = np.nonzero(~fast & ~rotated)[0]
         self.batch_sim = sim
         self.batch_idx = (tidx, aidx)
