@@ -597,7 +597,7 @@ class _FamilyMatcher:
         gi, i, j = np.nonzero(sim > 0)
         c_t, c_a, c_sim = tidx[gi, i], aidx[gi, j], sim[gi, i, j]
         on_fast: np.ndarray = fast[gi]
-        on_slow: np.ndarray = ~on_fast & ~rotated[gi]
+        on_slow: np.ndarray = ~on_fast & ~np.asarray(rotated)[gi]
         self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
         self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
         slow_rows = np.nonzero(~fast & ~rotated)[0]

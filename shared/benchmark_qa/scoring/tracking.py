@@ -23,6 +23,7 @@ those with at least one object in the video. Golden tests compare every number w
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,115 +299,46 @@ class _Sequence:
     frames: int
 
 
-_WAVE_MIN_FRAMES = 16  # below this many frames a vectorised pass costs more than the frame-by-frame loop
-
-
 def _match_frames(
-    ambiguous: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
+    tangled: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
-    """Which candidate pairs CLEAR matches: every pair of a one-to-one frame; on the other frames, in order, last
-    frame's pairs first (TrackEval's 1000 bonus), then the maximum total similarity. Pairs are sorted by frame,
-    truth track, annotator track.
-
-    A frame depends only on the frame before it. Passes over all unsettled frames at once (_settle_pass) settle
-    each run of ambiguous frames from its start for as long as the frames agree with the previous pass; what is
-    left when a pass settles few frames goes frame by frame."""
-    matched: np.ndarray = ~ambiguous[step]
-    pending = ambiguous.copy()
-    if not pending.any():
+    """Which candidate pairs CLEAR matches (pairs sorted by frame, truth track, annotator track). A pair alone in
+    its row and column on its frame is matched, whatever the frame before did. The others (`tangled`) are
+    settled frame by frame, in order: last frame's pairs first (TrackEval's 1000 bonus), then the maximum total
+    similarity. A tangled pair's row and column hold only tangled pairs, so where every truth track's best pair
+    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved."""
+    matched: np.ndarray = ~tangled
+    pairs = np.flatnonzero(tangled)
+    if not len(pairs):
         return matched
-    # each pair's own pair (same truth and annotator track) on the frame before, or -1
-    by_pair = np.lexsort((step, t, g))
-    same = (g[by_pair][1:] == g[by_pair][:-1]) & (t[by_pair][1:] == t[by_pair][:-1])
-    same &= step[by_pair][1:] == step[by_pair][:-1] + 1
-    before = np.full(len(g), -1, dtype=np.int64)
-    before[by_pair[1:][same]] = by_pair[:-1][same]
-    while int(pending.sum()) >= _WAVE_MIN_FRAMES:
-        settled = _settle_pass(pending, step, cut, g, t, sim, before, matched)
-        pending[settled] = False
-        if len(settled) < _WAVE_MIN_FRAMES:
-            break
-    _settle_in_order(np.flatnonzero(pending), cut, g, t, sim, matched)
+    # each tangled pair's own pair (same truth and annotator track) on the frame before, or -1
+    nt = int(t.max()) + 1
+    width = (int(g.max()) + 1) * nt
+    key = step * width + g * nt + t  # ascending: pairs are sorted
+    wanted = key[pairs] - width
+    at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+    before = np.where(key[at] == wanted, at, -1).tolist()
+    frames = step[pairs]
+    bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
+    pair_list, g_list, t_list, sim_list = pairs.tolist(), g.tolist(), t.tolist(), sim.tolist()
+    for lo, hi in itertools.pairwise(bounds):
+        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, pair), the first on ties
+        for k in range(lo, hi):
+            i, b = pair_list[k], before[k]
+            score = sim_list[i] + (1000.0 if b >= 0 and matched[b] else 0.0)
+            held = best.get(g_list[i])
+            if held is None or score > held[0]:
+                best[g_list[i]] = (score, i)
+        chosen = [i for _, i in best.values()]
+        if len({t_list[i] for i in chosen}) == len(chosen):
+            matched[chosen] = True
+        else:  # the whole frame, as TrackEval's solver sees it
+            f = int(frames[lo])
+            a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
+            last = {(g_list[i], t_list[i]) for i in range(y, a) if matched[i]}
+            score = [sim_list[i] + (1000.0 if (g_list[i], t_list[i]) in last else 0.0) for i in range(a, z)]
+            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
     return matched
-
-
-def _settle_pass(
-    pending: np.ndarray,
-    step: np.ndarray,
-    cut: np.ndarray,
-    g: np.ndarray,
-    t: np.ndarray,
-    sim: np.ndarray,
-    before: np.ndarray,
-    matched: np.ndarray,
-) -> np.ndarray:
-    """One pass: every pending frame takes its rows' best pairs given the frame before as `matched` has it (the
-    last pass's guess where that frame is pending too). A frame whose frame before is settled is exact; so is
-    the next one when that frame's pairs did not change from the guess it was computed from and were optimal
-    (distinct annotator tracks); and so on along the run. Exact frames whose best pairs clash are solved.
-    Returns the frames settled; `matched` holds their pairs and the new guess for the others."""
-    sel = np.flatnonzero(pending[step])
-    bonus = (before[sel] >= 0) & matched[np.maximum(before[sel], 0)]
-    score = sim[sel] + np.where(bonus, 1000.0, 0.0)
-    s_step = step[sel]
-    best = _row_best(s_step * (int(g.max()) + 1) + g[sel], score)
-    guess = np.zeros(len(sel), dtype=bool)
-    guess[best] = True
-    # frames where two truth tracks' best pairs share an annotator track (the solver decides there)
-    b_step, b_t = s_step[best], t[sel][best]
-    order = np.lexsort((b_t, b_step))
-    bad = np.zeros(len(pending), dtype=bool)
-    bad[b_step[order][1:][(b_step[order][1:] == b_step[order][:-1]) & (b_t[order][1:] == b_t[order][:-1])]] = True
-    clash = bad.copy()
-    bad[s_step[guess != matched[sel]]] = True
-    # along each run of pending frames, a frame is exact while no frame before it in the run is bad
-    frames = np.flatnonzero(pending)
-    starts = np.ones(len(frames), dtype=bool)
-    starts[1:] = frames[1:] != frames[:-1] + 1
-    bad_before = np.cumsum(bad[frames]) - bad[frames]
-    exact = bad_before == bad_before[starts][np.cumsum(starts) - 1]
-    matched[sel] = guess
-    for k in frames[exact & clash[frames]].tolist():
-        lo, hi = int(cut[k]), int(cut[k + 1])
-        inside = slice(int(np.searchsorted(sel, lo)), int(np.searchsorted(sel, hi)))
-        matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], score[inside])
-    settled: np.ndarray = frames[exact]
-    return settled
-
-
-def _settle_in_order(
-    frames: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray, matched: np.ndarray
-) -> None:
-    """The pending frames one by one, in order, each knowing the pairs of the frame before."""
-    g_list, t_list, sim_list = g.tolist(), t.tolist(), sim.tolist()
-    for k in frames.tolist():
-        lo, hi = int(cut[k]), int(cut[k + 1])
-        last: dict[int, int] = {}
-        if k > 0:
-            last = {g_list[i]: t_list[i] for i in range(int(cut[k - 1]), lo) if matched[i]}
-        # TrackEval's score: 1000 for last frame's pair, plus the similarity
-        score = [sim_list[i] + (1000.0 if last.get(g_list[i], -1) == t_list[i] else 0.0) for i in range(lo, hi)]
-        best: dict[int, int] = {}
-        for i in range(lo, hi):
-            j = best.get(g_list[i])
-            if j is None or score[i - lo] > score[j - lo]:
-                best[g_list[i]] = i
-        if len({t_list[i] for i in best.values()}) == len(best):
-            # every truth track's best pair uses its own annotator track: optimal (duals u = row maximum, v = 0)
-            matched[lo:hi] = False  # a pass's guess
-            matched[list(best.values())] = True
-        else:
-            matched[lo:hi] = _solve_frame(g[lo:hi], t[lo:hi], np.asarray(score))
-
-
-def _row_best(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Positions of each row's highest score, the first on ties; rows are runs of equal values."""
-    starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
-    top = np.maximum.reduceat(score, starts)
-    row_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(rows))))
-    at_top = np.where(score == top[row_of], np.arange(len(rows)), len(rows))
-    best: np.ndarray = np.minimum.reduceat(at_top, starts)
-    return best
 
 
 def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -438,10 +370,8 @@ def _clear(
     step = np.searchsorted(processed, frame)
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
     n_tr = int(ti.max()) + 1 if len(ti) else 1
-    many_g, many_t = _repeated(step * ng + g), _repeated(step * n_tr + t)
-    ambiguous = np.zeros(len(processed), dtype=bool)
-    ambiguous[step[many_g | many_t]] = True
-    matched = _match_frames(ambiguous, step, cut, g, t, sim)
+    tangled = _repeated(step * ng + g) | _repeated(step * n_tr + t)
+    matched = _match_frames(tangled, step, cut, g, t, sim)
     frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
