@@ -25,7 +25,7 @@ from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
-_IOU_CHUNK = 16_384  # padded box pairs per box_iou call (a few hundred KB per temporary)
+_IOU_CHUNK = 262_144  # padded box pairs per box_iou call (2 MB per temporary: fewer calls, still in cache)
 
 
 @dataclass(slots=True)
@@ -411,7 +411,11 @@ class _FamilyMatcher:
             np.zeros(0),
         )
         self.group_du: list[int] = (self.keys >> 40).tolist()
-        self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
+        # find_row_best(): group -> its row in best_cols / best_has (each truth row's best column, and whether it
+        # has a candidate), for the frames where those are an optimal assignment
+        self.best_of: dict[int, int] = {}
+        self.best_cols = np.zeros((0, 0), dtype=np.int64)
+        self.best_has = np.zeros((0, 0), dtype=bool)
 
     def groups_with_both(self) -> np.ndarray:
         return np.asarray(np.nonzero((self.t_end > self.t_start) & (self.a_end > self.a_start))[0])
@@ -444,12 +448,10 @@ class _FamilyMatcher:
         groups = np.asarray(slow, dtype=np.int64)
         rows = np.array([self.batch_row[g] for g in slow], dtype=np.int64)
         is_best = np.zeros((n, *self.batch_cand.shape[1:]), dtype=bool)
-        has_best = np.zeros(n, dtype=bool)
-        for k, g in enumerate(slow):
-            best = self.row_best.get(g)
-            if best is not None:
-                is_best[k][best] = True
-                has_best[k] = True
+        at = np.array([self.best_of.get(g, -1) for g in slow], dtype=np.int64)
+        has_best = at >= 0
+        fi, ii = np.nonzero(self.best_has[at[has_best]])
+        is_best[np.flatnonzero(has_best)[fi], ii, self.best_cols[at[has_best]][fi, ii]] = True
         bs, bi, bj = np.nonzero(is_best)  # frame by frame, rows ascending: the order solve_group() lists them
         b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
         b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
@@ -530,7 +532,7 @@ class _FamilyMatcher:
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
                 # small per-frame arrays: one broadcast compare beats np.isin's sort-based setup
                 kept = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
-        best = self.row_best.get(g)
+        best = self.row_best(g)
         if best is not None and (kept is None or kept[best].sum() == kept.sum()):
             # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
             rows, cols = best
@@ -626,9 +628,16 @@ class _FamilyMatcher:
         chosen = np.where(has, best, -1 - np.arange(best.shape[1])[None, :])  # rows without candidates never clash
         srt = np.sort(chosen, axis=1)
         distinct = (srt[:, 1:] != srt[:, :-1]).all(axis=1)
-        for k in np.nonzero(distinct)[0].tolist():
-            r = np.nonzero(has[k])[0]
-            self.row_best[int(groups[rows[k]])] = (r, best[k][r])
+        self.best_of = {int(g): k for k, g in enumerate(groups[rows[distinct]].tolist())}
+        self.best_cols, self.best_has = best[distinct], has[distinct]
+
+    def row_best(self, g: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, cols) of frame g's rows' best partners where find_row_best() found them optimal, or None."""
+        k = self.best_of.get(g)
+        if k is None:
+            return None
+        r = np.flatnonzero(self.best_has[k])
+        return r, self.best_cols[k][r]
 
     def emit(self, out: dict[str, list[Any]]) -> None:
         t, a = self.t, self.a
