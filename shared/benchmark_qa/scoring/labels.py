@@ -353,6 +353,9 @@ class _RowReader:
             raise LabelRowError(
                 f"object {object_hash}: featureHash {feature_hash!r} is not an object of the ontology; it has: {known}"
             )
+        # a copy: a string kept from a decoded row would keep the allocator's arena of ~1 MB around it (and with
+        # objects new all along a long video, most of the row's memory) from being given back
+        object_hash = object_hash.encode().decode()
         self.object_index[object_hash] = len(self.objects)
         self.objects.append(LabelObject(object_hash, cls.index))
         return len(self.objects) - 1
