@@ -10,7 +10,7 @@ import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -89,6 +89,7 @@ class _Builder:
         self.du: list[int] = []
         self.frame: list[int] = []
         self.obj: list[int] = []
+        self.obj_chunks: list[np.ndarray] = []  # object indices of box_chunks, in order before `obj`
         self.geom: list[Any] = []
         self.boxes: list[tuple[float, float, float, float]] = []
         self.box_chunks: list[np.ndarray] = []  # (k, 4) arrays of earlier boxes, in order before `boxes`
@@ -103,9 +104,10 @@ class _Builder:
             frame = np.repeat(runs[:, 1], runs[:, 2])
         else:
             du, frame = np.asarray(self.du, dtype=np.int32), np.asarray(self.frame, dtype=np.int64)
-        ann = Annotations(du, frame, np.asarray(self.obj, dtype=np.int32), self.geom)
+        self.flush_boxes()
+        obj = np.concatenate(self.obj_chunks, dtype=np.int32) if self.obj_chunks else np.zeros(0, dtype=np.int32)
+        ann = Annotations(du, frame, obj, self.geom)
         if family == "box":
-            self.flush_boxes()
             n = self.boxes_before
             boxes = np.zeros((n, 5))
             if self.box_chunks:
@@ -119,14 +121,19 @@ class _Builder:
         return ann
 
     def flush_boxes(self) -> None:
+        """The lists so far into chunks (boxes and object indices), so chunks can follow them in order."""
         if self.boxes:
             self.box_chunks.append(_float_columns(self.boxes))
             self.boxes_before += len(self.boxes)
             self.boxes.clear()
+        if self.obj:
+            self.obj_chunks.append(np.asarray(self.obj, dtype=np.int32))
+            self.obj.clear()
 
-    def add_box_chunk(self, chunk: np.ndarray) -> None:
+    def add_box_chunk(self, chunk: np.ndarray, obj: np.ndarray) -> None:
         self.flush_boxes()
         self.box_chunks.append(chunk)
+        self.obj_chunks.append(obj)
         self.boxes_before += len(chunk)
 
 
@@ -481,39 +488,29 @@ class _RowReader:
             shapes = list(map(f.shape, flat))
             if not flat or shapes.count("bounding_box") != len(shapes):
                 return False
-            ids: list[int | None] = list(map(self.object_index.get, map(f.object_hash, flat)))
+            hashes = list(map(f.object_hash, flat))
+            ids = np.fromiter(map(self.object_index.get, hashes, repeat(-1)), np.int64, len(hashes))
             # straight into a float array: the batch's objects and numbers are freed with it
             coords = np.fromiter(chain.from_iterable(map(f.box_values, map(f.box, flat))), np.float64, 4 * len(flat))
             classified = {k: f.classifications(d) for k, d in enumerate(datas) if f.classifications(d)}
-            new = self.first_sightings(ids, flat, f.object_hash)
+            missing = np.flatnonzero(ids < 0).tolist()
+            new: dict[str, int] = {}  # objects not known before the batch: hash -> position of its first object
+            for k in missing:
+                new.setdefault(hashes[k], k)
             if any(not isinstance(f.feature_hash(flat[k]), str) for k in new.values()):
                 return False  # a new object without its class: the per-object path names it
         except (KeyError, TypeError, ValueError, AttributeError):
             return False  # frame by frame, with its precise errors and np.asarray's conversions
         for object_hash, k in new.items():  # in order of first sighting, as frame-by-frame reading registers them
             self.new_object(object_hash, f.feature_hash(flat[k]))
-        if new:
-            index = self.object_index
-            for k, idx in enumerate(ids):
-                if idx is None:
-                    ids[k] = index[f.object_hash(flat[k])]
+        if missing:
+            ids[missing] = list(map(self.object_index.__getitem__, map(hashes.__getitem__, missing)))
         for k, classifications in classified.items():
             self.note_classifications({"classifications": classifications}, frames[k])
         box = self.builders["box"]
-        box.add_box_chunk(coords.reshape(-1, 4))
-        box.obj.extend(ids)  # type: ignore[arg-type]  # every id is set by now
+        box.add_box_chunk(coords.reshape(-1, 4), ids.astype(np.int32))
         box.runs.extend((du_index, fr, n) for fr, n in zip(frames, counts, strict=True) if n)
         return True
-
-    @staticmethod
-    def first_sightings(ids: list[int | None], flat: list[Any], object_hash: Callable[[Any], str]) -> dict[str, int]:
-        """Objects not known before the batch: object hash -> position of its first object, in order."""
-        new: dict[str, int] = {}
-        if None in ids:
-            for k, idx in enumerate(ids):
-                if idx is None:
-                    new.setdefault(object_hash(flat[k]), k)
-        return new
 
     def note_classifications(self, labels: Mapping[str, Any], frame: int) -> None:
         for c in labels.get("classifications", []) or []:
