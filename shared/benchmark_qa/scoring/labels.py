@@ -20,7 +20,7 @@ import orjson
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.ontology import SHAPE_FAMILY, AttributeNode, Ontology
 from benchmark_qa.scoring.streaming import SplitRow, split_frames
-from benchmark_qa.scoring.typed_row import UNSET, Frame, LabelRow, astuple, decode, to_plain
+from benchmark_qa.scoring.typed_row import astuple, decode, fields, is_typed, to_plain
 
 Answer = str | frozenset[str] | float
 # Encord data types whose labels are keyed by frame ("0", "1", ...); image types carry one frame per data unit.
@@ -460,7 +460,7 @@ class _RowReader:
                 continue  # non-frame keys (scene metadata) carry no labels
             frames.append(frame)
             datas.append(frame_data)
-        if datas and isinstance(datas[0], Frame):
+        if datas and is_typed(datas[0]):
             self.add_typed_frames(du_index, frames, datas)
         elif not self.add_box_frames(du_index, frames, datas):
             for frame, frame_data in zip(frames, datas, strict=True):
@@ -593,7 +593,7 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
         split = None
         if isinstance(row, str):
             row = row.encode()
-        typed = decode(row) if isinstance(row, bytes) else None
+        typed = decode(row, tuple(o.hash for o in ontology.objects)) if isinstance(row, bytes) else None
         if typed is not None:
             return _RowReader(ontology, _head(typed)).read()
         if isinstance(row, bytes) and len(row) > _STREAM_FROM_BYTES:
@@ -609,16 +609,8 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
         return _RowReader(ontology, data, split).read()
 
 
-def _head(row: LabelRow) -> dict[str, Any]:
+def _head(row: Any) -> dict[str, Any]:
     """The typed row as the mapping the reader walks; frames stay typed (add_frames reads them in batches)."""
-    units = {
-        key: {
-            name: value
-            for name in ("data_hash", "data_sequence", "width", "height", "labels")
-            if (value := getattr(unit, name)) is not UNSET
-        }
-        for key, unit in row.data_units.items()
-    }
-    head = {name: value for name in LabelRow.__struct_fields__ if (value := getattr(row, name)) is not UNSET}
-    head["data_units"] = units
+    head = fields(row)
+    head["data_units"] = {key: fields(unit) for key, unit in row.data_units.items()}
     return head

@@ -148,6 +148,10 @@ def sdk_answers(instance: Any) -> dict[str, Any]:
     return out
 
 
+def classes(ontology: Ontology) -> tuple[str, ...]:
+    return tuple(o.hash for o in ontology.objects)
+
+
 def columns(ls: LabelSet) -> Any:
     """Everything a LabelSet holds, as plain values: two readers agree when these are equal."""
     families = {
@@ -176,7 +180,7 @@ def test_reader_matches_sdk(name: str, structure: dict[str, Any], ontology: Onto
     # the fixture and the SDK's own canonical serialisation, each as a dict and as JSON bytes (typed decoding)
     for source in (raw, canonical, orjson.dumps(raw), orjson.dumps(canonical)):
         if isinstance(source, bytes):
-            assert typed_row.decode(source) is not None, "the typed decoder must read every fixture"
+            assert typed_row.decode(source, classes(ontology)) is not None, "the typed decoder must read every fixture"
         ls = read_label_row(ontology, source)
         mine = ours(ls)
         theirs: dict[tuple[str, int], Any] = {}
@@ -320,14 +324,25 @@ def test_typed_decoding_falls_back_to_the_plain_reader(ontology: Ontology, monke
     frames = raw["data_units"]["vid00001"]["labels"]
     first = next(o for f in frames.values() for o in f["objects"] if o["shape"] == "bounding_box")
     first["boundingBox"]["x"] = str(first["boundingBox"]["x"])  # numpy reads it; the types do not
-    assert typed_row.decode(orjson.dumps(raw)) is None
+    assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
     assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
     first["boundingBox"] = None
-    assert typed_row.decode(orjson.dumps(raw)) is not None  # null fits the types: the batch is refused later
+    assert (
+        typed_row.decode(orjson.dumps(raw), classes(ontology)) is not None
+    )  # null fits the types: the batch is refused later
     with pytest.raises(LabelRowError, match=first["objectHash"]):
         read_label_row(ontology, orjson.dumps(raw))
     with pytest.raises(LabelRowError, match=first["objectHash"]):
         read_label_row(ontology, raw)
+    # a class the ontology does not have, a shape newer than the reader: plain JSON, with the plain reader's answer
+    first["boundingBox"] = {"x": 0.1, "y": 0.1, "w": 0.1, "h": 0.1}
+    known, first["featureHash"] = first["featureHash"], "notAClass"
+    assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
+    with pytest.raises(LabelRowError, match=rf"{first['objectHash']}.*notAClass"):
+        read_label_row(ontology, orjson.dumps(raw))
+    first["featureHash"], first["shape"] = known, "hologram"
+    assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
+    assert read_label_row(ontology, orjson.dumps(raw)).not_scored == {"hologram": 1}
     # batches of one frame: boxes-only frames typed, the others through the plain reader, in the same order
     monkeypatch.setattr(labels_module, "_TYPED_FRAMES_PER_BATCH", 1)
     raw = load("video.truth.json")
