@@ -340,8 +340,11 @@ _TYPED_FRAMES_PER_BATCH = 2_000  # a frame the typed batch cannot take sends onl
 class _RowReader:
     """One pass over a label-row dict; `read()` returns the columns."""
 
-    def __init__(self, ontology: Ontology, data: Mapping[str, Any], split: SplitRow | None = None) -> None:
+    def __init__(
+        self, ontology: Ontology, data: Mapping[str, Any], split: SplitRow | None = None, boxes_only: bool = False
+    ) -> None:
         self.ontology = ontology
+        self.boxes_only = boxes_only  # frames decoded with box-only types (typed_row)
         self.data = data
         self.split = split  # frame labels still as bytes, parsed batch by batch
         self.split_index = 0
@@ -473,6 +476,8 @@ class _RowReader:
         for start in range(0, len(frames), step):
             batch_frames, batch = frames[start : start + step], datas[start : start + step]
             if not self.add_box_frames(du_index, batch_frames, batch, _TYPED):
+                if self.boxes_only and any(o.shape != "bounding_box" for d in batch for o in getattr(d, "objects", ())):
+                    raise _OtherShapes
                 self.add_frames(du_index, dict(zip(map(str, batch_frames), map(to_plain, batch), strict=True)))
 
     def add_box_frames(self, du_index: int, frames: list[int], datas: list[Any], fields: _Fields | None = None) -> bool:
@@ -593,9 +598,9 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
         split = None
         if isinstance(row, str):
             row = row.encode()
-        typed = decode(row, tuple(o.hash for o in ontology.objects)) if isinstance(row, bytes) else None
+        typed = _read_typed(ontology, row) if isinstance(row, bytes) else None
         if typed is not None:
-            return _RowReader(ontology, _head(typed)).read()
+            return typed
         if isinstance(row, bytes) and len(row) > _STREAM_FROM_BYTES:
             split = split_frames(row)
             if split is not None and str(split.head.get("data_type", "")).lower() not in FRAME_TYPES:
@@ -607,6 +612,23 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
             if key not in data:
                 raise LabelRowError(f"label row {data.get('label_hash')!r} has no {key!r} field")
         return _RowReader(ontology, data, split).read()
+
+
+class _OtherShapes(Exception):
+    """A row decoded with box-only types holds an object of another shape (whose geometry was not kept)."""
+
+
+def _read_typed(ontology: Ontology, row: bytes) -> LabelSet | None:
+    """The row by typed decoding (box-only types where the ontology has only box classes), or None."""
+    classes = tuple(o.hash for o in ontology.objects)
+    boxes_only = bool(classes) and all(o.shape == "bounding_box" for o in ontology.objects)
+    typed = decode(row, classes, boxes_only)
+    if typed is not None and boxes_only:
+        try:
+            return _RowReader(ontology, _head(typed), boxes_only=True).read()
+        except _OtherShapes:
+            typed = decode(row, classes)
+    return None if typed is None else _RowReader(ontology, _head(typed)).read()
 
 
 def _head(row: Any) -> dict[str, Any]:

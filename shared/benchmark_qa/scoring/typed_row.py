@@ -39,9 +39,10 @@ class Box(msgspec.Struct, gc=False):
 
 
 @lru_cache(maxsize=16)
-def _decoder(object_classes: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
+def _decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.Decoder[Any]:
     """A decoder whose frame objects' featureHash is one of the ontology's object classes (Encord's camelCase
-    field names): an object of another class does not fit, and the plain reader names it."""
+    field names): an object of another class does not fit, and the plain reader names it. With `boxes_only` (an
+    ontology of box classes) frame objects keep no other geometry: a quarter less to build and free."""
     feature: Any = Literal.__getitem__(object_classes) if object_classes else str
     shape: Any = Literal.__getitem__(SHAPES)
     frame_object = msgspec.defstruct(
@@ -51,7 +52,7 @@ def _decoder(object_classes: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
             ("shape", shape),
             ("featureHash", feature | UnsetType, UNSET),
             ("boundingBox", Box | UnsetType | None, UNSET),
-            *[(name, Any, UNSET) for name in GEOMETRY],
+            *[(name, Any, UNSET) for name in ([] if boxes_only else GEOMETRY)],
         ],
         gc=False,
     )
@@ -87,10 +88,11 @@ def _decoder(object_classes: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(row)
 
 
-def decode(raw: bytes, object_classes: tuple[str, ...]) -> Any | None:
-    """The typed row, or None when the bytes do not fit the types (the reader then parses them as plain JSON)."""
+def decode(raw: bytes, object_classes: tuple[str, ...], boxes_only: bool = False) -> Any | None:
+    """The typed row, or None when the bytes do not fit the types (the reader then parses them as plain JSON).
+    With `boxes_only` an object of another shape has lost its geometry: read the row again without it."""
     try:
-        return _decoder(object_classes).decode(raw)
+        return _decoder(object_classes, boxes_only).decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
 

@@ -377,3 +377,23 @@ def test_typed_decoding_reads_every_shape_on_video_frames(ontology: Ontology) ->
     assert columns(typed) == columns(read_label_row(ontology, row))
     assert typed.not_scored == {"cuboid": 1, "segmentation": 1}
     assert set(typed.families) >= {"box", "ellipse", "cuboid_2d"}
+
+
+def test_box_only_ontology_decodes_without_other_geometry(structure: dict[str, Any]) -> None:
+    """An ontology of box classes decodes frames without room for other geometry; a row that still holds another
+    shape is decoded again with it, and both read as the dict reader reads them."""
+    from tests.fixtures.scoring.generate import bbox, data_unit, label_row, polygon
+
+    car = next(o for o in structure["objects"] if o["shape"] == "bounding_box")
+    boxes = Ontology.from_dict({"objects": [car], "classifications": []})
+    frames = {str(f): {"objects": [bbox("gtBox", car["name"], 0.1 * f, 0.1, 0.2, 0.2)]} for f in range(3)}
+    row = label_row("video", "vid00001", "lbT", [data_unit("vid00001", "video/mp4", 0, frames, 200, 100)])
+    encoded = orjson.dumps(row)
+    assert typed_row.decode(encoded, classes(boxes), boxes_only=True) is not None
+    assert columns(read_label_row(boxes, encoded)) == columns(read_label_row(boxes, row))
+    odd = polygon("gtPoly", [[[0.1, 0.1, 0.4, 0.1, 0.4, 0.4]]]) | {"featureHash": car["featureNodeHash"]}
+    frames["1"]["objects"].append(odd)
+    encoded = orjson.dumps(row)
+    typed = read_label_row(boxes, encoded)
+    assert columns(typed) == columns(read_label_row(boxes, row))
+    assert len(typed.families["polygon"]) == 1
