@@ -566,13 +566,12 @@ class _FamilyMatcher:
         kt, ka = int(nt.max()), int(na.max())
         if len(groups) * kt * ka > _MAX_BATCH:
             return [int(g) for g in groups]
-        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes)
-        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes)
-        valid = (tidx >= 0)[:, :, None] & (aidx >= 0)[:, None, :]
-        sim = np.empty(valid.shape)
+        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes, _TRUTH_PAD)
+        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes, _LABELS_PAD)
+        sim = np.empty((len(groups), kt, ka))
         step = max(1, _IOU_CHUNK // max(kt * ka, 1))
         for c in range(0, len(groups), step):  # frame chunks: box_iou's temporaries stay in cache
-            sim[c : c + step] = np.where(valid[c : c + step], box_iou(tb[c : c + step], ab[c : c + step]), 0.0)
+            box_iou(tb[c : c + step], ab[c : c + step], out=sim[c : c + step])
         tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
         ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
         cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
@@ -670,15 +669,21 @@ def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return found
 
 
+# Padding of the box batch: boxes without area far apart, so their IoU with any box (and each other) is exactly 0
+_TRUTH_PAD = (-1e300, -1e300, 0.0, 0.0)
+_LABELS_PAD = (1e300, 1e300, 0.0, 0.0)
+
+
 def _pad(
-    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray
+    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray, fill: tuple[float, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
     n_groups = len(counts)
     pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     gi = np.repeat(np.arange(n_groups), counts)
     src = order[np.repeat(starts, counts) + pos]
-    arr = np.zeros((n_groups, k, 4))
+    arr = np.empty((n_groups, k, 4))
+    arr[:] = fill
     arr[gi, pos] = boxes[src, :4]
     idx = np.full((n_groups, k), -1, dtype=np.int64)
     idx[gi, pos] = src
