@@ -41,8 +41,8 @@ def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     if empty.any():
         same = (ax0 == bx0) & (ay0 == by0) & (ax1 == bx1) & (ay1 == by1)  # broadcasts to the pairs' shape
         inter[empty] = same[empty]
-    out: np.ndarray = inter
-    return out
+    iou: np.ndarray = inter
+    return iou
 
 
 # ------------------------------------------------------------------------------------------------------- polylines
