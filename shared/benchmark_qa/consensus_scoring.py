@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -35,6 +36,7 @@ from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskL
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
     from benchmark_qa.config import ScoringSettings
@@ -449,10 +451,15 @@ class SqsTaskQueue:
     """ScoreQueue over boto3 (the endpoint in force: the local stack's, or AWS's)."""
 
     def __init__(self, queue_url: str, region: str) -> None:
+        self._url = queue_url
+        self._region = region
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        """Made on first use: ScoreFunction builds its queue at import, boto3 is imported with the first event."""
         import boto3
 
-        self._url = queue_url
-        self._sqs = boto3.client("sqs", region_name=region)
+        return boto3.client("sqs", region_name=self._region)
 
     def backlog(self) -> int:
         names: list[QueueAttributeNameType] = [
