@@ -1,5 +1,6 @@
 """Cold starts: each handler imports only what it needs at import time (`make bench` times them; this checks what
-they import). Every handler is imported in a fresh interpreter with the environment the template gives it."""
+they import), and what it imports then and on its first event comes from its own layers. Every handler is imported
+in a fresh interpreter with the environment the template gives it and Lambda's module set (lambda_modules)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from benchmark_qa_local.deployment import LocalDeployment
+from benchmark_qa_local.lambda_modules import function_layers, guard_code
 from benchmark_qa_local.template import SamTemplate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,9 +28,24 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
+# what the first event imports, by the layer that brings it
+_FIRST_EVENT = {
+    "CoreLayer": "import aws_xray_sdk.core, boto3; boto3.client('s3', region_name='us-east-1')",
+    "EncordLayer": "import encord, benchmark_qa.encord.client, benchmark_qa.encord.consensus",
+    "ScoringLayer": (
+        "import pathlib\n"
+        "from benchmark_qa.scoring import Ontology, ScoringConfig, score_label_rows\n"
+        "fixtures = pathlib.Path(sys.argv[2])\n"
+        "ontology = Ontology.from_dict(json.loads((fixtures / 'ontology.json').read_text()))\n"
+        "config = ScoringConfig.load('mode: two_stage')\n"
+        "for kind in ('video', 'image'):\n"
+        "    row = (fixtures / f'{kind}.truth.json').read_bytes()\n"
+        "    assert score_label_rows(ontology, row, row, config).score == 1.0"
+    ),
+}
 
 
-def imported_by(logical_id: str) -> tuple[set[str], Any]:
+def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], Any]:
     template = SamTemplate.load(REPO / "template.yaml")
     parameters = {name: "x" for name, spec in template.body.get("Parameters", {}).items() if not spec.get("Default")}
     parameters["ScoringConfig"] = ""
@@ -37,10 +54,34 @@ def imported_by(logical_id: str) -> tuple[set[str], Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env |= deployment.function_environment(logical_id) | {"PYTHONPATH": str(REPO / "shared")}
     module_file = spec.code_dir / (spec.handler.split(".")[0] + ".py")
+    layers = function_layers(spec)
+    code = guard_code(layers) + _IMPORT
+    if first_event:
+        code += "\n".join(_FIRST_EVENT[layer] for layer in layers) + "\n" + _IMPORT.splitlines()[-1]
+    fixtures = REPO / "tests" / "fixtures" / "scoring"
     done = subprocess.run(
-        [sys.executable, "-c", _IMPORT, str(module_file)], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(module_file), str(fixtures)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert done.returncode == 0, f"{logical_id} with only its layers {layers}: {done.stderr[-3000:]}"
     return set(json.loads(done.stdout.strip().splitlines()[-1])), spec
+
+
+FUNCTIONS = ["ManifestFunction", "RegisterFunction", "RouteFunction", "ScoreFunction", "ScoreWorkerFunction"]
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_a_function_runs_with_only_its_layers(logical_id: str) -> None:
+    """The handler and what its first event imports (tracing, boto3, the encord SDK, the scoring engine scoring
+    fixtures from JSON bytes) import with only the packages of the function's layers and Lambda's runtime."""
+    modules, spec = imported_by(logical_id, first_event=True)
+    layers = function_layers(spec)
+    assert layers[0] == "CoreLayer"
+    assert ("numpy" in modules) == ("ScoringLayer" in layers)
+    assert ("encord" in modules) == ("EncordLayer" in layers)
 
 
 def test_manifest_function_imports_neither_encord_nor_numpy() -> None:
