@@ -68,7 +68,7 @@ class ScoreStore(Protocol):
 
     def results_of_task(self, task_uuid: str) -> list[AnnotatorResult]: ...
 
-    def put_result(self, result: AnnotatorResult) -> bool: ...
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool: ...
 
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None: ...
 
@@ -350,8 +350,10 @@ class ConsensusScorer:
             result_of(self._project_hash, task, annotator, branch, label_hash, scored)
             for annotator, branch, label_hash, scored in reports
         ]
-        written = sum(1 for r in results if self._store.put_result(r))
-        self._store.clear_error(task.uuid)
+        # each result's transaction clears the task's error record; a repeat's does not happen, so clear it then
+        written = sum(1 for r in results if self._store.put_result(r, clear_error=True))
+        if written < len(results):
+            self._store.clear_error(task.uuid)
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, results_written=written), results
 
     def _feedback(self, task: ReviewTask, results: Sequence[AnnotatorResult], report: BatchReport) -> None:

@@ -7,6 +7,7 @@ Keys (pk / sk) and access patterns:
   AGGREGATE#<annotator>         TOTAL                             summed counts over every scored branch
   AGGREGATE#<annotator>         CLASS#<class name>                tp / fp / fn / similarity_sum for one class
   AGGREGATE#<annotator>         ATTRIBUTE#<attribute path>        correct / total for one attribute path
+  AGGREGATE#<annotator>         CONFLICTS                         frames in conflict, one attribute per kind
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
@@ -19,6 +20,7 @@ nothing the second time. Aggregates hold sums, never averages, so they can be ad
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +33,11 @@ if TYPE_CHECKING:
 
 AGGREGATES = "AGGREGATES"
 SCORE_ERRORS = "SCORE_ERRORS"
-# DynamoDB transactions take at most 100 items: the result, the total, and up to 98 class/attribute rows.
-MAX_BREAKDOWN_ROWS = 98
+CONFLICTS = "CONFLICTS"  # the sk of an annotator's conflict counts (one attribute per conflict kind)
+_PART_KEYS = frozenset({"pk", "sk", "annotator", "kind"})
+# DynamoDB transactions take at most 100 items: the result, the total, the conflict counts, the task's error record
+# (cleared), and up to 96 class/attribute rows.
+MAX_BREAKDOWN_ROWS = 96
 
 
 class ClassCounts(BaseModel):
@@ -91,8 +96,10 @@ class ScoresRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_result(self, result: AnnotatorResult) -> bool:
-        """Record a scored branch and add it to the annotator's aggregates, once. False on a repeat."""
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool:
+        """Record a scored branch and add it to the annotator's aggregates (conflict counts included), once, in
+        one request. False on a repeat. With `clear_error` the task's SCORE_ERROR record goes in the same
+        transaction (so it stays when this is a repeat: the caller clears it then)."""
         annotator = result.annotator
         aggregate_pk = f"AGGREGATE#{annotator}"
         item = {
@@ -103,8 +110,6 @@ class ScoresRepository:
             "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
             **result.model_dump(mode="json"),
         }
-        conflict_names = {f"#c{i}": name for i, name in enumerate(sorted(result.conflict_totals))}
-        conflict_adds = ", ".join(f"conflicts.#c{i} :c{i}" for i in range(len(conflict_names)))
         totals = {
             "tasks": 1,
             "score_sum": result.score,
@@ -137,34 +142,17 @@ class ScoresRepository:
                 totals,
             ),
         ]
+        part = {"annotator": annotator, "kind": "aggregate_part"}
+        if result.conflict_totals:  # one attribute per conflict kind: ADD needs no map to exist first
+            writes.append(self._add(aggregate_pk, CONFLICTS, part, dict(result.conflict_totals)))
+        if clear_error:
+            writes.append({"Delete": {"TableName": self._table.name, "Key": _error_key(result.task_uuid)}})
         rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
             (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
         ]
-        writes += [
-            self._add(aggregate_pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds)
-            for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
-        ]
+        writes += [self._add(aggregate_pk, sk, part, adds) for sk, adds in rows[:MAX_BREAKDOWN_ROWS]]
         client: Any = self._table.meta.client  # the resource client takes plain Python values
-        if not conditional(client.transact_write_items, TransactItems=writes):
-            return False
-        if conflict_names:
-            # Conflict counts are advisory (shown on the leaderboard), added after the counted transaction.
-            client.update_item(
-                TableName=self._table.name,
-                Key={"pk": aggregate_pk, "sk": "TOTAL"},
-                UpdateExpression="SET conflicts = if_not_exists(conflicts, :empty)",
-                ExpressionAttributeValues={":empty": {}},
-            )
-            client.update_item(
-                TableName=self._table.name,
-                Key={"pk": aggregate_pk, "sk": "TOTAL"},
-                UpdateExpression=f"ADD {conflict_adds}",
-                ExpressionAttributeNames=conflict_names,
-                ExpressionAttributeValues={
-                    f":c{i}": result.conflict_totals[conflict_names[f"#c{i}"]] for i in range(len(conflict_names))
-                },
-            )
-        return True
+        return conditional(client.transact_write_items, TransactItems=writes)
 
     def _add(self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any]) -> dict[str, Any]:
         """A transaction Update that sets `sets` and adds `adds` (every name aliased: many are reserved words)."""
@@ -229,15 +217,21 @@ class ScoresRepository:
             if p["sk"].startswith("ATTRIBUTE#")
         }
         fields = {k: v for k, v in total.items() if k in AnnotatorAggregate.model_fields}
-        return AnnotatorAggregate.model_validate({**fields, "classes": classes, "attributes": attributes})
+        # conflict counts: their own row (older aggregates kept them in a map on the total)
+        conflicts = Counter(total.get("conflicts") or {})
+        for p in parts:
+            if p["sk"] == CONFLICTS:
+                conflicts.update({k: v for k, v in p.items() if k not in _PART_KEYS})
+        return AnnotatorAggregate.model_validate(
+            {**fields, "conflicts": dict(conflicts), "classes": classes, "attributes": attributes}
+        )
 
     # ------------------------------------------------------------------ errors
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None:
         now = now_iso()
         self._table.put_item(
             Item={
-                "pk": f"SCORE_ERROR#{task_uuid}",
-                "sk": "ERROR",
+                **_error_key(task_uuid),
                 "kind": "score_error",
                 "task_uuid": task_uuid,
                 "data_hash": data_hash,
@@ -250,7 +244,7 @@ class ScoresRepository:
         )
 
     def clear_error(self, task_uuid: str) -> None:
-        self._table.delete_item(Key={"pk": f"SCORE_ERROR#{task_uuid}", "sk": "ERROR"})
+        self._table.delete_item(Key=_error_key(task_uuid))
 
     def errors(self) -> list[dict[str, Any]]:
         return [
@@ -283,3 +277,7 @@ class ScoresRepository:
 def _result(item: dict[str, Any]) -> AnnotatorResult:
     plain = from_dynamo(item)
     return AnnotatorResult.model_validate({k: v for k, v in plain.items() if k in AnnotatorResult.model_fields})
+
+
+def _error_key(task_uuid: str) -> dict[str, str]:
+    return {"pk": f"SCORE_ERROR#{task_uuid}", "sk": "ERROR"}
