@@ -267,9 +267,8 @@ def run() -> None:
     )
     print(f"{'  parsing JSON, on its own (s)':36}{ours['parse_seconds']:>13.3f}")
     ratio = coco["seconds"] / ours["compare_seconds"]
-    print(
-        f"{'  scoring parsed rows, on its own (s)':36}{ours['compare_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"
-    )
+    times = f"{ours['compare_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"
+    print(f"{'  scoring parsed rows, on its own (s)':36}{times}")
     print(
         f"{'peak RSS (MB, whole process)':36}{ours['maxrss_mb']:>13.0f}{coco['maxrss_mb']:>10.0f}"
         f"{coco['maxrss_mb'] / ours['maxrss_mb']:>7.1f}x{'< 400':>9}"
