@@ -171,6 +171,12 @@ def _child_score(directory: Path) -> dict[str, Any]:
     started = time.perf_counter()
     size = len(report.to_json())
     json_time = time.perf_counter() - started
+    # the same call again (a worker scoring task after task): memory the first call paged in is reused
+    warm = []
+    for _ in range(2):
+        started = time.perf_counter()
+        score_label_rows(ontology, truth, labels)
+        warm.append(time.perf_counter() - started)
     # the same work without JSON parsing: the like-for-like counterpart of COCOeval.evaluate()+accumulate()
     from benchmark_qa.scoring import ScoringConfig
     from benchmark_qa.scoring.engine import score_label_sets
@@ -187,6 +193,7 @@ def _child_score(directory: Path) -> dict[str, Any]:
     d = report.objects.detection
     return {
         "seconds": elapsed,
+        "warm_seconds": min(warm),
         "maxrss_mb": rss,
         "base_rss_mb": base_rss,
         "json_seconds": json_time,
@@ -265,6 +272,9 @@ def run() -> None:
     print(
         f"{'JSON bytes -> report (s)':36}{ours['seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x{'>= 4.0x':>9}"
     )
+    ratio = coco["seconds"] / ours["warm_seconds"]
+    times = f"{ours['warm_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"
+    print(f"{'  the same call again (s)':36}{times}")
     print(f"{'  parsing JSON, on its own (s)':36}{ours['parse_seconds']:>13.3f}")
     ratio = coco["seconds"] / ours["compare_seconds"]
     times = f"{ours['compare_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"

@@ -12,6 +12,7 @@ DynamoDB: one TransactWriteItems per result (the result and its annotator's aggr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -85,10 +86,13 @@ def run() -> None:
 
     started = time.perf_counter()
     fan_out = {"ScoreFunction": {"SCORE_INLINE_MAX_TASKS": "0"}}  # every task through ScoreQueue and the workers
-    quiet = io.StringIO()  # the functions' logs
-    with offline_app(
-        App, seed, stack_name=f"bench-stage-{uuid.uuid4().hex[:8]}", env_vars=fan_out, log_stream=quiet
-    ) as app:
+    quiet = io.StringIO()  # the functions' logs (Powertools writes them to stdout)
+    with (
+        contextlib.redirect_stdout(quiet),
+        offline_app(
+            App, seed, stack_name=f"bench-stage-{uuid.uuid4().hex[:8]}", env_vars=fan_out, log_stream=quiet
+        ) as app,
+    ):
         for name, value in app.stack.env().items():
             os.environ[name] = value
         structure = app.double.state.ontologies[app.setup.ontology_hash].structure
@@ -98,8 +102,7 @@ def run() -> None:
         }
         with app.double.locked() as state:
             seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes, branches=branches)
-        seconds = time.perf_counter() - started
-        print(f"{len(seeded.tasks):,} tasks x {len(ANNOTATORS)} annotators seeded in {seconds:.0f} s")
+        seeding = time.perf_counter() - started
         app.double.counts.reset()
         worker_seconds: list[float] = []
         invoke = app.invoker.invoke
@@ -120,6 +123,7 @@ def run() -> None:
         requests = app.double.counts.total()
         results = len(list(app.scores.results()))
         archived = Counter(app.stage_of()[t] for t in seeded.tasks)["Archive"]
+    print(f"{len(seeded.tasks):,} tasks x {len(ANNOTATORS)} annotators seeded in {seeding:.0f} s")
     tasks, per_worker = len(seeded.tasks), sum(worker_seconds)
     floor = encord_floor(tasks, len(ANNOTATORS))
     written = sum(writes.counts.values())
