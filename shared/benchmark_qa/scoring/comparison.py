@@ -87,15 +87,9 @@ class Columns:
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return Columns(z.astype(np.int8), z, z, z, z, z.astype(np.float64))
-        cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-        return Columns(
-            cols[0].astype(np.int8),
-            cols[1].astype(np.int64),
-            cols[2].astype(np.int64),
-            cols[3].astype(np.int64),
-            cols[4].astype(np.int64),
-            cols[5].astype(np.float64),
-        )
+        kinds = (np.int8, np.int64, np.int64, np.int64, np.int64, np.float64)
+        cols = [np.concatenate([p[i] for p in parts], dtype=kind, casting="unsafe") for i, kind in enumerate(kinds)]
+        return Columns(*cols)
 
 
 @dataclass(slots=True)

@@ -543,6 +543,13 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
 # ------------------------------------------------------------------------------------------------------ entry
 
 
+def _selected(mask: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The columns where `mask` holds (the columns themselves when it holds everywhere: one class, one video)."""
+    if mask.all():
+        return columns
+    return tuple(column[mask] for column in columns)
+
+
 def tracking_metrics(
     comp: Comparison,
     t_class: np.ndarray,
@@ -575,11 +582,10 @@ def tracking_metrics(
         for d in sorted({*gt_du[gt_cls == c].tolist(), *tr_du[tr_cls == c].tolist()}):
             g_sel, t_sel = (gt_cls == c) & (gt_du == d), (tr_cls == c) & (tr_du == d)
             p_sel = same & (p_cls == c) & (cand.du == d)
-            seq = _Sequence(
-                gt_frame[g_sel], gt_obj[g_sel], tr_frame[t_sel], tr_obj[t_sel],
-                cand.frame[p_sel], cand.t_obj[p_sel], cand.a_obj[p_sel], cand.sim[p_sel],
-                threshold(c), last_frame[d] + 1,
-            )  # fmt: skip
+            g_frame, g_obj = _selected(g_sel, gt_frame, gt_obj)
+            t_frame, t_obj = _selected(t_sel, tr_frame, tr_obj)
+            p_frame, p_gt, p_tr, p_sim = _selected(p_sel, cand.frame, cand.t_obj, cand.a_obj, cand.sim)
+            seq = _Sequence(g_frame, g_obj, t_frame, t_obj, p_frame, p_gt, p_tr, p_sim, threshold(c), last_frame[d] + 1)
             seq_sums, seq_events, gt_ids, tr_ids = _sequence_sums(seq)
             sums += seq_sums
             events += [(d, f, int(gt_ids[g]), int(tr_ids[a]), int(tr_ids[b])) for f, g, a, b in seq_events]
