@@ -1,6 +1,7 @@
 """Read an Encord label row (dict or JSON bytes) straight into compact numpy columns.
 
-No LabelRowV2 objects: a 10,000-frame video is one pass over the frame dicts. Geometry stays in Encord's
+No LabelRowV2 objects: a 10,000-frame video is one pass over its frames (typed structs from bytes, typed_row, or
+dicts). Geometry stays in Encord's
 normalised 0-1 coordinates here; pixel-aware measures scale by the data unit's width/height later.
 """
 
@@ -593,7 +594,8 @@ class _RowReader:
 
 
 def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> LabelSet:
-    """Parse one label row. Bytes are decoded with orjson; the dict is released as soon as columns are built."""
+    """Parse one label row. Bytes are decoded by typed_row (msgspec), or with orjson when the types refuse them;
+    the decoded row is released as soon as its columns are built."""
     with paused_gc():
         split = None
         if isinstance(row, str):

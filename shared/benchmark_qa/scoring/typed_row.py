@@ -17,7 +17,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from msgspec.structs import astuple
 
-__all__ = ["UNSET", "Box", "astuple", "decode", "is_typed", "to_plain"]
+__all__ = ["UNSET", "Box", "astuple", "decode", "fields", "is_typed", "to_plain"]
 
 # every Shape of the SDK (encord/objects/common.py); a row with another shape is read as plain JSON
 SHAPES = (
