@@ -33,7 +33,10 @@ RUNS = 5
 IMPORT_TARGET_MS = {"ManifestFunction": 300}  # every other function: 1,000 ms
 # what a function's first event imports, by the layer that brings it
 FIRST_EVENT = {
-    "CoreLayer": "import aws_xray_sdk.core, boto3",
+    "CoreLayer": (
+        "import aws_xray_sdk.core, boto3, aws_lambda_powertools.utilities.batch, benchmark_qa.bucket, "
+        "benchmark_qa.ingest.pipeline"
+    ),
     "EncordLayer": "import encord, benchmark_qa.encord.client, benchmark_qa.encord.consensus",
     "ScoringLayer": "import benchmark_qa.scoring.engine, benchmark_qa.scoring.typed_row",
 }

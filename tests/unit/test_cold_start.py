@@ -30,7 +30,11 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 # what the first event imports, by the layer that brings it
 _FIRST_EVENT = {
-    "CoreLayer": "import aws_xray_sdk.core, boto3; boto3.client('s3', region_name='us-east-1')",
+    "CoreLayer": (
+        "import aws_xray_sdk.core, boto3, aws_lambda_powertools.utilities.batch, benchmark_qa.ingest.pipeline\n"
+        "from benchmark_qa.bucket import S3Bucket\n"
+        "boto3.client('s3', region_name='us-east-1')"
+    ),
     "EncordLayer": "import encord, benchmark_qa.encord.client, benchmark_qa.encord.consensus",
     "ScoringLayer": (
         "import pathlib\n"
