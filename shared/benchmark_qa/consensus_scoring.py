@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -36,6 +37,7 @@ from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCou
 from benchmark_qa.task_details import TaskDetails
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
     from benchmark_qa.config import ScoringSettings
@@ -67,7 +69,7 @@ class ScoreStore(Protocol):
 
     def results_of_task(self, task_uuid: str) -> list[AnnotatorResult]: ...
 
-    def put_result(self, result: AnnotatorResult) -> bool: ...
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool: ...
 
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None: ...
 
@@ -359,8 +361,10 @@ class ConsensusScorer:
             result_of(self._project_hash, task, annotator, branch, label_hash, scored, details)
             for annotator, branch, label_hash, scored, details in reports
         ]
-        written = sum(1 for r in results if self._store.put_result(r))
-        self._store.clear_error(task.uuid)
+        # each result's transaction clears the task's error record; a repeat's does not happen, so clear it then
+        written = sum(1 for r in results if self._store.put_result(r, clear_error=True))
+        if written < len(results):
+            self._store.clear_error(task.uuid)
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, results_written=written), results
 
     def _feedback(self, task: ReviewTask, results: Sequence[AnnotatorResult], report: BatchReport) -> None:
@@ -460,10 +464,15 @@ class SqsTaskQueue:
     """ScoreQueue over boto3 (the endpoint in force: the local stack's, or AWS's)."""
 
     def __init__(self, queue_url: str, region: str) -> None:
+        self._url = queue_url
+        self._region = region
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        """Made on first use: ScoreFunction builds its queue at import, boto3 is imported with the first event."""
         import boto3
 
-        self._url = queue_url
-        self._sqs = boto3.client("sqs", region_name=region)
+        return boto3.client("sqs", region_name=self._region)
 
     def backlog(self) -> int:
         names: list[QueueAttributeNameType] = [

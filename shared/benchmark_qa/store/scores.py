@@ -10,14 +10,16 @@ Keys (pk / sk) and access patterns:
   AGGREGATE#<annotator>         WEEK#<yyyy-mm-dd, a Monday>       the week's ledger: a string set `ledger` with one
                                                                   compact entry per result, and a string set `time`
                                                                   with the seconds Encord measured per result and day
+  AGGREGATE#<annotator>         CONFLICTS                         frames in conflict, one attribute per kind
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
   FEEDBACK#<task uuid>          <annotator>#<label hash>          the annotator's feedback comment was posted
 
-A result and the additions to its annotator's aggregates are written in one transaction conditioned on the
-result not existing yet: scoring the same label hash twice (a retried message, an overlapping run) adds
-nothing the second time. Aggregates hold sums, never averages, so they can be added to and divided later.
+A result and the additions to its annotator's aggregates (conflict counts and ledger included) are written in one
+transaction conditioned on the result not existing yet: scoring the same label hash twice (a retried message, an
+overlapping run) adds nothing the second time, and a result is one DynamoDB request. Aggregates hold sums, never
+averages, so they can be added to and divided later.
 The TOTAL item also counts the drill-down's breakdowns (`cm:` truth -> annotated class, `sz:` object sizes,
 `ch:` radio answers, `hi:` hints), each as one number under a JSON-encoded name.
 
@@ -28,7 +30,7 @@ The leaderboard reads the aggregates and the ledger (a few items per annotator a
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -44,8 +46,11 @@ if TYPE_CHECKING:
 
 AGGREGATES = "AGGREGATES"
 SCORE_ERRORS = "SCORE_ERRORS"
-# DynamoDB transactions take at most 100 items: the result, the total, the week, and up to 97 class/attribute rows.
-MAX_BREAKDOWN_ROWS = 97
+CONFLICTS = "CONFLICTS"  # the sk of an annotator's conflict counts (one attribute per conflict kind)
+_PART_KEYS = frozenset({"pk", "sk", "annotator", "kind"})
+# DynamoDB transactions take at most 100 items: the result, the total, the week, the conflict counts, the task's
+# error record (cleared), and up to 95 class/attribute rows.
+MAX_BREAKDOWN_ROWS = 95
 # An update expression is at most 4 KB: the TOTAL item's breakdown counters stop here (about 14 bytes each).
 MAX_COUNTERS = 200
 BATCH_GET_LIMIT = 100
@@ -246,20 +251,22 @@ def result_writes(result: AnnotatorResult) -> list[Write]:
     rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
         (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
     ]
-    parts = [(pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds) for sk, adds in rows]
-    return [(pk, "TOTAL", total_sets, totals), week, *parts[:MAX_BREAKDOWN_ROWS]]
+    part = {"annotator": annotator, "kind": "aggregate_part"}
+    # one attribute per conflict kind in a row of its own: ADD needs no map to exist first
+    conflicts: list[Write] = [(pk, CONFLICTS, part, dict(result.conflict_totals))] if result.conflict_totals else []
+    parts = [(pk, sk, part, adds) for sk, adds in rows]
+    return [(pk, "TOTAL", total_sets, totals), week, *conflicts, *parts[:MAX_BREAKDOWN_ROWS]]
 
 
 class ScoresRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_result(self, result: AnnotatorResult) -> bool:
-        """Record a scored branch and add it to the annotator's aggregates, once. False on a repeat."""
-        aggregate_pk = f"AGGREGATE#{result.annotator}"
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool:
+        """Record a scored branch and add it to the annotator's aggregates (conflict counts and ledger included),
+        once, in one request. False on a repeat. With `clear_error` the task's SCORE_ERROR record goes in the same
+        transaction (so it stays when this is a repeat: the caller clears it then)."""
         item = result_item(result)
-        conflict_names = {f"#c{i}": name for i, name in enumerate(sorted(result.conflict_totals))}
-        conflict_adds = ", ".join(f"conflicts.#c{i} :c{i}" for i in range(len(conflict_names)))
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -270,27 +277,10 @@ class ScoresRepository:
             },
             *(self._add(pk, sk, sets, adds) for pk, sk, sets, adds in result_writes(result)),
         ]
+        if clear_error:
+            writes.append({"Delete": {"TableName": self._table.name, "Key": _error_key(result.task_uuid)}})
         client: Any = self._table.meta.client  # the resource client takes plain Python values
-        if not conditional(client.transact_write_items, TransactItems=writes):
-            return False
-        if conflict_names:
-            # Conflict counts are advisory (shown on the leaderboard), added after the counted transaction.
-            client.update_item(
-                TableName=self._table.name,
-                Key={"pk": aggregate_pk, "sk": "TOTAL"},
-                UpdateExpression="SET conflicts = if_not_exists(conflicts, :empty)",
-                ExpressionAttributeValues={":empty": {}},
-            )
-            client.update_item(
-                TableName=self._table.name,
-                Key={"pk": aggregate_pk, "sk": "TOTAL"},
-                UpdateExpression=f"ADD {conflict_adds}",
-                ExpressionAttributeNames=conflict_names,
-                ExpressionAttributeValues={
-                    f":c{i}": result.conflict_totals[conflict_names[f"#c{i}"]] for i in range(len(conflict_names))
-                },
-            )
-        return True
+        return conditional(client.transact_write_items, TransactItems=writes)
 
     def _add(self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any]) -> dict[str, Any]:
         """A transaction Update that sets `sets` and adds `adds` (every name aliased: many are reserved words)."""
@@ -419,8 +409,7 @@ class ScoresRepository:
         now = now_iso()
         self._table.put_item(
             Item={
-                "pk": f"SCORE_ERROR#{task_uuid}",
-                "sk": "ERROR",
+                **_error_key(task_uuid),
                 "kind": "score_error",
                 "task_uuid": task_uuid,
                 "data_hash": data_hash,
@@ -433,7 +422,7 @@ class ScoresRepository:
         )
 
     def clear_error(self, task_uuid: str) -> None:
-        self._table.delete_item(Key={"pk": f"SCORE_ERROR#{task_uuid}", "sk": "ERROR"})
+        self._table.delete_item(Key=_error_key(task_uuid))
 
     def errors(self) -> list[dict[str, Any]]:
         return [
@@ -469,7 +458,8 @@ def _instant(stamp: str) -> datetime:
 
 
 def read_aggregate(total: dict[str, Any], parts: Sequence[dict[str, Any]]) -> AnnotatorAggregate:
-    """An annotator's TOTAL item and its other items (class, attribute and day rows) as one AnnotatorAggregate."""
+    """An annotator's TOTAL item and its other items (class, attribute, conflict and week rows) as one
+    AnnotatorAggregate."""
     fields: dict[str, Any] = {k: v for k, v in total.items() if k in AnnotatorAggregate.model_fields}
     fields["classes"] = {
         p["sk"].removeprefix("CLASS#"): ClassCounts.model_validate(p) for p in parts if p["sk"].startswith("CLASS#")
@@ -479,6 +469,12 @@ def read_aggregate(total: dict[str, Any], parts: Sequence[dict[str, Any]]) -> An
         for p in parts
         if p["sk"].startswith("ATTRIBUTE#")
     }
+    # conflict counts: their own row (aggregates written before it kept them in a map on the total)
+    conflicts = Counter(total.get("conflicts") or {})
+    for p in parts:
+        if p["sk"] == CONFLICTS:
+            conflicts.update({k: int(v) for k, v in p.items() if k not in _PART_KEYS})
+    fields["conflicts"] = dict(conflicts)
     aggregate = AnnotatorAggregate.model_validate(fields)
     for name, value in total.items():
         prefix, _, encoded = name.partition(":")
@@ -528,10 +524,6 @@ def aggregate_items(results: Iterable[AnnotatorResult]) -> dict[tuple[str, str],
             item.update(sets)
             for name, value in adds.items():
                 item[name] = item.get(name, set()) | value if isinstance(value, set) else item.get(name, 0) + value
-        total = items[(f"AGGREGATE#{result.annotator}", "TOTAL")]
-        conflicts = total.setdefault("conflicts", {})
-        for kind, count in result.conflict_totals.items():
-            conflicts[kind] = conflicts.get(kind, 0) + count
     return items
 
 
@@ -565,3 +557,7 @@ def _result(item: dict[str, Any]) -> AnnotatorResult:
     if isinstance(plain.get("details"), str):
         plain["details"] = TaskDetails.model_validate_json(plain["details"])
     return AnnotatorResult.model_validate(plain)
+
+
+def _error_key(task_uuid: str) -> dict[str, str]:
+    return {"pk": f"SCORE_ERROR#{task_uuid}", "sk": "ERROR"}
