@@ -4,7 +4,9 @@ why and what failed. Used by `benchmark-qa manifest`; the event pipeline does th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,8 +56,7 @@ def _load(sidecar: Classified, read: Callable[[str], bytes], layout: Layout) -> 
 
 
 def _orphan(sidecar: Classified, reason: str) -> Classified:
-    update = {"role": Role.SKIPPED, "skip": SkipReason.ORPHAN_SIDECAR, "reason": reason}
-    return sidecar.model_copy(update=update)
+    return sidecar._replace(role=Role.SKIPPED, skip=SkipReason.ORPHAN_SIDECAR, reason=reason)
 
 
 @dataclass
@@ -148,6 +149,32 @@ def scan(
     """
     if heads is not None:
         objects = heads.detect(objects, layout)
+    with _collector_paused():
+        return _scan(objects, read, region, layout, heads, urls)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A scan makes several objects per listed object and frees none of them before it returns, so each of the
+    cyclic collector's passes walks a heap that only grows, finding nothing (about a third of a 100,000-object
+    scan's time). The few cycles a scan makes (caught exceptions) are collected once it returns or raises."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _scan(
+    objects: Iterable[S3Object],
+    read: Callable[[str], bytes],
+    region: str,
+    layout: Layout,
+    heads: Heads | None,
+    urls: ObjectUrls | None,
+) -> ScanResult:
     state = _sort(objects, layout)
     _attach_sidecars(state)
     items: dict[Dataset, list[SingleItem | MultiFileItem]] = {d: [] for d in Dataset}
@@ -185,8 +212,7 @@ def _assemble(  # noqa: PLR0911 - each early return is one documented outcome
         marker = folder + layout.group_ready_marker
         reason = f"{folder}: no {layout.group_ready_marker} marker yet; upload {marker} when the group is complete"
         state.skipped.extend(
-            m.model_copy(update={"role": Role.SKIPPED, "skip": SkipReason.NOT_READY, "reason": reason})
-            for m in group.members
+            m._replace(role=Role.SKIPPED, skip=SkipReason.NOT_READY, reason=reason) for m in group.members
         )
         return []
     if group.member_sidecars:
@@ -262,7 +288,7 @@ def _dicom_series(
                 "re-export it with its series tags",
             )
         if skip is not None:
-            state.skipped.append(member.model_copy(update={"role": Role.SKIPPED, "skip": skip[0], "reason": skip[1]}))
+            state.skipped.append(member._replace(role=Role.SKIPPED, skip=skip[0], reason=skip[1]))
         else:
             assert not isinstance(header, NotDicom)
             files.append((member.obj, header))
