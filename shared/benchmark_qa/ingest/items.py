@@ -42,6 +42,7 @@ class DataType(StrEnum):
 _MULTI_FILE = frozenset({DataType.IMAGE_GROUP, DataType.IMAGE_SEQUENCE, DataType.DICOM_SERIES})
 # By value: a dict lookup is a tenth of `DataType(value)`'s cost, which `classify` pays per object.
 _DATA_TYPE_OF = {t.value: t for t in DataType}
+_NIFTI, _TEXT = DataType.NIFTI.value, DataType.TEXT.value
 
 # S3 content types that stand in for an unknown extension.
 _CONTENT_TYPE_PREFIXES: tuple[tuple[str, DataType], ...] = (
@@ -115,7 +116,8 @@ class Classified(NamedTuple):
         """Stable id of the multi-file item this object belongs to (members, sidecars, markers)."""
         if self.dataset is None or self.data_type is None or self.group_title is None:
             return None
-        return f"{self.dataset.value}/{self.data_type.value}/{self.group_title}"
+        # str concatenation of the StrEnums: their `.value` is a descriptor call, and this runs per object.
+        return self.dataset + "/" + self.data_type + "/" + self.group_title
 
     @property
     def group_folder(self) -> str | None:
@@ -383,7 +385,7 @@ def _classify_single(  # noqa: PLR0911 - a decision table reads best flat
             "nothing to import. To import such files as text, add the extension to TEXT_EXTENSIONS",
             dataset=dataset,
         )
-    if type_value == DataType.NIFTI.value and detected is not None and detected != content.NIFTI:
+    if type_value == _NIFTI and detected is not None and detected != content.NIFTI:
         return _skipped(
             obj,
             SkipReason.NOT_MEDIA,
@@ -392,7 +394,7 @@ def _classify_single(  # noqa: PLR0911 - a decision table reads best flat
             dataset=dataset,
         )
     # Text where media was expected (an HTML error page saved as .jpg) is no more media than a Word file is.
-    if found is content.Verdict.NOT_MEDIA or (found is content.Verdict.TEXT and type_value != DataType.TEXT.value):
+    if found is content.Verdict.NOT_MEDIA or (found is content.Verdict.TEXT and type_value != _TEXT):
         said = f"its extension says {type_value}, but " if type_value else ""
         return _skipped(
             obj,
