@@ -4,13 +4,12 @@ why and what failed. Used by `benchmark-qa manifest`; the event pipeline does th
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchmark_qa.collector import paused_gc
 from benchmark_qa.ingest.dicom import DicomHeader, NotDicom, group_series, read_header
 from benchmark_qa.ingest.heads import Heads
 from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, SkipReason, classify
@@ -149,22 +148,8 @@ def scan(
     """
     if heads is not None:
         objects = heads.detect(objects, layout)
-    with _collector_paused():
+    with paused_gc():  # a scan frees nothing until it returns (collector.py)
         return _scan(objects, read, region, layout, heads, urls)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A scan makes several objects per listed object and frees none of them before it returns, so each of the
-    cyclic collector's passes walks a heap that only grows, finding nothing (about a third of a 100,000-object
-    scan's time). The few cycles a scan makes (caught exceptions) are collected once it returns or raises."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _scan(
