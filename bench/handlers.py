@@ -86,6 +86,7 @@ def run() -> None:
         name: "bench" for name, spec in template.body.get("Parameters", {}).items() if not spec.get("Default")
     }
     parameters["ScoringConfig"] = ""  # optional JSON: empty means the engine's defaults ("bench" is not JSON)
+    parameters["AnnotatorHourlyRate"] = "0"  # a number ("bench" is not one)
     deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=parameters)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     base_env["PYTHONPATH"] = str(REPO / "shared")

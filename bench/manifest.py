@@ -67,7 +67,9 @@ def run() -> None:
     for o in objects:
         classify(o, layout)
     classify_s = time.perf_counter() - started
+    cpu_started = time.process_time()
     scan_s, json_s, csv_s, entries, json_size, csv_size = _pipeline(objects, layout)
+    cpu_s = time.process_time() - cpu_started
     for label, seconds in (
         ("classify only", classify_s),
         ("scan (classify + sidecars + build)", scan_s),
@@ -80,9 +82,16 @@ def run() -> None:
     total = scan_s + json_s + csv_s
     rate = N_OBJECTS / total
     print(f"total {rate:,.0f} objects/s; target >= 50,000 with flat memory (anchor: 38,854 when issue 16 was filed)")
-    # A second pass under tracemalloc: it slows allocation, so it is not the timed one.
-    tracemalloc.start()
-    _pipeline(objects, layout)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"peak traced memory of scan + build + serialise (input list excluded): {peak / 1e6:.1f} MB")
+    # CPU seconds of this process: what other sessions' load on a shared machine moves least.
+    print(f"total on CPU time {cpu_s * 1000:.1f} ms: {N_OBJECTS / cpu_s:,.0f} objects per CPU second")
+    # Passes under tracemalloc: it slows allocation, so they are not the timed ones. Memory per object at two
+    # sizes says whether it grows with the listing faster than the manifest it must hold.
+    for n in (N_OBJECTS // 10, N_OBJECTS):
+        tracemalloc.start()
+        _pipeline(objects[:n], layout)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(
+            f"peak traced memory of scan + build + serialise, {n:,} objects (input list excluded): "
+            f"{peak / 1e6:.1f} MB, {peak / n:,.0f} bytes per object"
+        )

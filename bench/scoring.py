@@ -178,9 +178,10 @@ def _child_score(directory: Path) -> dict[str, Any]:
         score_label_rows(ontology, truth, labels)
         warm.append(time.perf_counter() - started)
     # the same work without JSON parsing: the like-for-like counterpart of COCOeval.evaluate()+accumulate()
+    from benchmark_qa.collector import paused_gc
     from benchmark_qa.scoring import ScoringConfig
     from benchmark_qa.scoring.engine import score_label_sets
-    from benchmark_qa.scoring.labels import paused_gc, read_label_row
+    from benchmark_qa.scoring.labels import read_label_row
 
     started = time.perf_counter()
     parsed_truth, parsed_labels = read_label_row(ontology, truth), read_label_row(ontology, labels)

@@ -88,9 +88,10 @@ def score_with_details(
     config: ScoringConfig | None = None,
 ) -> tuple[ScoreReport, TaskDetails]:
     """The engine's `score_label_rows` plus the details, parsing each row once."""
+    from benchmark_qa.collector import paused_gc
     from benchmark_qa.scoring.config import ScoringConfig
     from benchmark_qa.scoring.engine import score_label_sets
-    from benchmark_qa.scoring.labels import paused_gc, read_label_row
+    from benchmark_qa.scoring.labels import read_label_row
 
     config = (config or ScoringConfig()).validate_against(ontology)
     with paused_gc():

@@ -60,11 +60,10 @@ _DIGITS = re.compile(r"([0-9]+)")
 def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key that puts file2 before file10. Digit runs compare as numbers, the rest case-insensitively;
     the raw text breaks ties (file02 vs file2), so the order is total and stable."""
-    parts = _DIGITS.split(text)
-    return (
-        tuple(int(part) if index % 2 else part.casefold() for index, part in enumerate(parts)),
-        text,
-    )
+    parts: list[Any] = _DIGITS.split(text)  # text, digits, text, ..., text
+    parts[1::2] = map(int, parts[1::2])
+    parts[::2] = map(str.casefold, parts[::2])
+    return tuple(parts), text
 
 
 _WHITESPACE = re.compile(r"\s")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchmark_qa.collector import paused_gc
 from benchmark_qa.ingest.dicom import DicomHeader, NotDicom, group_series, read_header
 from benchmark_qa.ingest.heads import Heads
 from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, SkipReason, classify
@@ -54,8 +55,7 @@ def _load(sidecar: Classified, read: Callable[[str], bytes], layout: Layout) -> 
 
 
 def _orphan(sidecar: Classified, reason: str) -> Classified:
-    update = {"role": Role.SKIPPED, "skip": SkipReason.ORPHAN_SIDECAR, "reason": reason}
-    return sidecar.model_copy(update=update)
+    return sidecar._replace(role=Role.SKIPPED, skip=SkipReason.ORPHAN_SIDECAR, reason=reason)
 
 
 @dataclass
@@ -148,6 +148,18 @@ def scan(
     """
     if heads is not None:
         objects = heads.detect(objects, layout)
+    with paused_gc():  # a scan frees nothing until it returns (collector.py)
+        return _scan(objects, read, region, layout, heads, urls)
+
+
+def _scan(
+    objects: Iterable[S3Object],
+    read: Callable[[str], bytes],
+    region: str,
+    layout: Layout,
+    heads: Heads | None,
+    urls: ObjectUrls | None,
+) -> ScanResult:
     state = _sort(objects, layout)
     _attach_sidecars(state)
     items: dict[Dataset, list[SingleItem | MultiFileItem]] = {d: [] for d in Dataset}
@@ -185,8 +197,7 @@ def _assemble(  # noqa: PLR0911 - each early return is one documented outcome
         marker = folder + layout.group_ready_marker
         reason = f"{folder}: no {layout.group_ready_marker} marker yet; upload {marker} when the group is complete"
         state.skipped.extend(
-            m.model_copy(update={"role": Role.SKIPPED, "skip": SkipReason.NOT_READY, "reason": reason})
-            for m in group.members
+            m._replace(role=Role.SKIPPED, skip=SkipReason.NOT_READY, reason=reason) for m in group.members
         )
         return []
     if group.member_sidecars:
@@ -262,7 +273,7 @@ def _dicom_series(
                 "re-export it with its series tags",
             )
         if skip is not None:
-            state.skipped.append(member.model_copy(update={"role": Role.SKIPPED, "skip": skip[0], "reason": skip[1]}))
+            state.skipped.append(member._replace(role=Role.SKIPPED, skip=skip[0], reason=skip[1]))
         else:
             assert not isinstance(header, NotDicom)
             files.append((member.obj, header))

@@ -19,6 +19,8 @@ which the CSV form forbids).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 from urllib.parse import quote, unquote
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -32,25 +34,45 @@ _VIRTUAL_HOST = re.compile(
 )
 
 
+# Keys made only of what `quote` leaves bare need no encoding: most keys, and a regex test is a tenth of `quote`.
+_BARE = re.compile(r"[A-Za-z0-9/_.~-]*")
+
+
 def _encode_key(key: str) -> str:
+    if _BARE.fullmatch(key):
+        return key
     # errors="strict": a lone surrogate is not a valid S3 key, so fail rather than guess.
     return quote(key, safe="/", encoding="utf-8", errors="strict")
 
 
 def object_url(bucket: str, key: str, region: str, mrap_arn: str | None = None) -> str:
-    if not key:
-        raise ValueError("an S3 object URL needs a non-empty key")
+    return s3_urls(region, mrap_arn)(bucket, key)
+
+
+@cache
+def s3_urls(region: str, mrap_arn: str | None = None) -> Callable[[str, str], str]:
+    """`object_url` for one region (or access point), checked once: (bucket, key) -> URL. Raises ValueError
+    for a region or ARN of the wrong form. Cached: a manifest asks for every object's URL."""
     if mrap_arn is not None:
         if not _MRAP_ARN.match(mrap_arn):
             raise ValueError(
                 f"'{mrap_arn}' is not a Multi-Region Access Point ARN "
                 "(expected arn:aws:s3::ACCOUNT:accesspoint/ALIAS.mrap)"
             )
-        return f"https://{mrap_arn}{_MRAP_HOST_SUFFIX}{_encode_key(key)}"
+        prefix = f"https://{mrap_arn}{_MRAP_HOST_SUFFIX}"
+
+        def via_access_point(_bucket: str, key: str) -> str:
+            return prefix + _encode_key(_nonempty(key))
+
+        return via_access_point
     if not _REGION.match(region):
         raise ValueError(f"'{region}' is not an AWS region name such as eu-west-2")
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://{bucket}.s3.{region}.{domain}/{_encode_key(key)}"
+    host = f".s3.{region}.{'amazonaws.com.cn' if region.startswith('cn-') else 'amazonaws.com'}/"
+
+    def virtual_hosted(bucket: str, key: str) -> str:
+        return "https://" + bucket + host + _encode_key(_nonempty(key))
+
+    return virtual_hosted
 
 
 _GCS_HOST = "https://storage.cloud.google.com/"

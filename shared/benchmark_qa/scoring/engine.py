@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from benchmark_qa.collector import paused_gc
 from benchmark_qa.scoring.comparison import compare
 from benchmark_qa.scoring.config import ScoringConfig
 from benchmark_qa.scoring.conflicts import build_conflicts
 from benchmark_qa.scoring.errors import RowMismatchError
-from benchmark_qa.scoring.labels import LabelSet, paused_gc, read_label_row
+from benchmark_qa.scoring.labels import LabelSet, read_label_row
 from benchmark_qa.scoring.metrics import attribute_metrics, micro_accuracy, object_metrics, stat_of
 from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.report import MatchTable, ScoreReport, Subject

@@ -7,9 +7,7 @@ normalised 0-1 coordinates here; pixel-aware measures scale by the data unit's w
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from benchmark_qa.collector import paused_gc
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.ontology import SHAPE_FAMILY, AttributeNode, Ontology
 from benchmark_qa.scoring.streaming import SplitRow, split_frames
@@ -283,22 +282,6 @@ def _answers(ontology: Ontology, entries: Any, owner: str) -> dict[str, Answer]:
         if value is not None:
             out[node.hash] = value
     return out
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small acyclic objects.
-
-    orjson's dicts and the reader's lists hold no reference cycles, but every allocation counts towards the
-    collector's thresholds: on a 10,000-frame video, repeated full collections cost 5x the parse itself.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 _XYWH = itemgetter("x", "y", "w", "h")

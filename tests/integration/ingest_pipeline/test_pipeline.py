@@ -259,7 +259,6 @@ def test_a_reopened_group_is_closed_by_the_sweep_when_its_batch_ends_early(world
 
 def test_with_require_ready_marker_the_sweep_closes_ready_groups_only(world: World) -> None:
     layout = Layout(require_ready_marker=True)
-    later = datetime.now(UTC) + timedelta(seconds=layout.group_quiet_seconds + 1)
     unmarked = world.ingest(layout)
     unmarked.accept(world.put("production/image-groups/open/a.jpg"))
     unmarked.flush()
@@ -267,6 +266,8 @@ def test_with_require_ready_marker_the_sweep_closes_ready_groups_only(world: Wor
     marked.accept(world.put("production/image-groups/done/a.jpg"))
     marked.accept(world.put("production/image-groups/done/_READY", b""))
 
+    # after the uploads: taken before them, "quiet for long enough" depended on how fast they ran
+    later = datetime.now(UTC) + timedelta(seconds=layout.group_quiet_seconds + 1)
     world.ingest(layout).sweep(now=later)
 
     (manifest,) = world.manifests()
