@@ -1,4 +1,4 @@
-"""Two O(table size) costs of moto's DynamoDB removed on the local stack.
+"""Two O(table size) costs of moto's DynamoDB removed on the local stack, and its requests isolated.
 
 moto (5.2) emulates DynamoDB faithfully but not cheaply:
 
@@ -13,7 +13,15 @@ cancellation reasons, validation, key conditions, paging) and changes only two i
   reassigns the unchanged table and the targeted items are put back: exactly the state moto's full copy leaves;
 * a base-table Query sees the items of its partition only, which are the only ones moto would have kept.
 
-tests/unit/test_moto_dynamodb.py checks the outcomes (commits, cancellations, query results) against moto's.
+Isolation: moto server answers each request on its own thread and moto's backend takes no lock, so a cancelled
+transaction's rollback (moto's or the item-level one here) puts back the items as they were when it started,
+erasing what other threads committed in between (issue 11: 2 concurrent scoring workers kept 79 of 80 results).
+DynamoDB isolates every single-item write and every transaction from each other (serializable), so `install()`
+runs each DynamoDB request of the emulator under one process-wide lock: requests are serialised, as if
+DynamoDB had applied them one after another, which is one of the orders real DynamoDB may choose.
+
+tests/unit/test_moto_dynamodb.py checks the outcomes (commits, cancellations, query results) against moto's, and
+that concurrent writers lose nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import threading
 from typing import Any
 
 _ACTIVE = threading.local()  # moto server answers on many threads; only this thread's request is affected
+_REQUESTS = threading.RLock()  # one DynamoDB request of the emulator at a time (see the module's docstring)
 
 
 class _CopyModule:
@@ -85,10 +94,17 @@ def install() -> None:
     from moto.dynamodb import models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoDBBackend.transact_write_items
     if getattr(original, "item_level_rollback", False):
         return
+
+    call_action = DynamoHandler.call_action
+
+    def serialised_call_action(self: Any) -> Any:
+        with _REQUESTS:
+            return call_action(self)
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = _saved_items(self, transact_items)
@@ -124,6 +140,7 @@ def install() -> None:
             _ACTIVE.partition = None
 
     transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = serialised_call_action  # type: ignore[method-assign]
     models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.all_items = partition_items  # type: ignore[method-assign]
