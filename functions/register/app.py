@@ -77,7 +77,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         nonlocal bad_messages
         try:
-            uploads = parse_notification(record.body)
+            uploads = parse_notification(record.body, bucket=settings.upload_bucket)
         except BadMessage as error:
             logger.error("bad register message", extra={"message_id": record.message_id, "reason": str(error)})
             repository.record_bad_message(record.message_id, str(error), record.body)

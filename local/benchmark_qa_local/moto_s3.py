@@ -144,7 +144,7 @@ def _notify_versioned_deletes() -> None:
     send_event = notifications.send_event
 
     def quiet_send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-        if getattr(_QUIET, "on", False) and "ObjectRemoved" in str(event_name):
+        if getattr(_QUIET, "on", False) and "ObjectRemoved" in str(getattr(event_name, "value", event_name)):
             return
         send_event(account_id, event_name, bucket, key)
 

@@ -161,3 +161,19 @@ def test_eventbridge_gets_deletes_of_a_versioned_bucket_with_their_kind(s3):
     ]
     assert bodies[0]["detail"]["object"]["etag"]
     assert "etag" not in bodies[1]["detail"]["object"]
+
+
+def test_deleting_the_last_version_of_a_key_notifies_once(s3):
+    sqs, url, arn = _queue("last")
+    s3.create_bucket(Bucket="last-version")
+    s3.put_bucket_versioning(Bucket="last-version", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket="last-version",
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]}]},
+    )
+    version = s3.put_object(Bucket="last-version", Key="k", Body=b"x")["VersionId"]
+    s3.delete_object(Bucket="last-version", Key="k", VersionId=version)
+
+    (record,) = [r for body in _bodies(sqs, url) for r in body.get("Records", [])]
+    assert record["eventName"] == "ObjectRemoved:Delete"
+    assert record["s3"]["object"]["versionId"] == version

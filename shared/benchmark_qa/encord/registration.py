@@ -27,7 +27,7 @@ from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.manifest import ImportManifest
 from benchmark_qa.ingest.urls import key_from_object_url
 from benchmark_qa.store.table import conditional
-from benchmark_qa.store.uploads import ATTENTION, ObjectRecord, UploadsRepository
+from benchmark_qa.store.uploads import ATTENTION, ObjectRecord, UploadsRepository, time_indexed
 
 if TYPE_CHECKING:
     from encord.dataset import Dataset as EncordDataset
@@ -477,7 +477,7 @@ class Registrar:
     def _fail_objects(self, records: Iterable[ObjectRecord], reason: str) -> None:
         for record in records:
             self.repository.set_object_status(
-                record, "failed", reason=reason[:1000], gsi1=(ATTENTION, f"{_now()}#{record.key}")
+                record, "failed", reason=reason[:1000], gsi1=time_indexed(ATTENTION, record.key)
             )
 
 

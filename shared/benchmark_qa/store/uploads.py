@@ -41,6 +41,20 @@ PENDING = "PENDING"
 GROUP_OPEN = "GROUP_OPEN"
 
 
+# DynamoDB's limit on a sort key, an index's included. S3 keys reach 1,024 bytes, so "<time>#<key>" may not fit.
+MAX_SORT_KEY_BYTES = 1024
+
+
+def time_indexed(index: str, key: str) -> tuple[str, str]:
+    """A gsi1 entry (index, "<now>#<key>") whose sort key fits DynamoDB's limit: a long key is cut (at a character
+    boundary) in the index only, which orders by time; the item's own pk keeps the key whole."""
+    sort = f"{now_iso()}#{key}"
+    encoded = sort.encode("utf-8")
+    if len(encoded) > MAX_SORT_KEY_BYTES:
+        sort = encoded[:MAX_SORT_KEY_BYTES].decode("utf-8", errors="ignore")
+    return index, sort
+
+
 def object_pk(bucket: str, key: str) -> str:
     return f"OBJECT#{bucket}/{key}"
 
@@ -69,6 +83,7 @@ class ObjectRecord:
     group_id: str | None = None
     manifest_id: str | None = None
     reason: str | None = None
+    unreadable: str | None = None  # the S3 error code when S3 could not serve it (e.g. InvalidObjectState)
     received_at: str = ""
     updated_at: str = ""
     encord: dict[str, Any] | None = None
@@ -116,9 +131,10 @@ class UploadsRepository:
         manifest_id: str | None = None,
         gsi1: tuple[str, str] | None = None,
         encord: dict[str, Any] | None = None,
+        unreadable: str | None = None,
     ) -> bool:
         """Move an object to `status`; with `expected`, only from one of those statuses."""
-        update = _status_update(record, status, expected, reason, manifest_id, gsi1, encord)
+        update = _status_update(record, status, expected, reason, manifest_id, gsi1, encord, unreadable)
         (moved,) = self._each_once([("Update", update)])
         return moved
 
@@ -134,7 +150,7 @@ class UploadsRepository:
     ) -> list[bool]:
         """`set_object_status` for many objects (distinct keys), in transactions of up to 100."""
         updates = [
-            ("Update", _status_update(r, status, expected, reason, manifest_id, gsi1(r) if gsi1 else None, None))
+            ("Update", _status_update(r, status, expected, reason, manifest_id, gsi1(r) if gsi1 else None))
             for r in records
         ]
         return self._each_once(updates)
@@ -163,6 +179,13 @@ class UploadsRepository:
     def objects_in_manifest(self, manifest_id: str) -> list[ObjectRecord]:
         items = query(
             self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :m", values={":m": manifest_pk(manifest_id)}
+        )
+        return [ObjectRecord.from_item(i) for i in items]
+
+    def group_members(self, group_id: str) -> list[ObjectRecord]:
+        """Members recorded at their upload that still wait in the open group."""
+        items = query(
+            self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": group_pk(group_id)}
         )
         return [ObjectRecord.from_item(i) for i in items]
 
@@ -365,18 +388,20 @@ def _status_update(
     reason: str | None,
     manifest_id: str | None,
     gsi1: tuple[str, str] | None,
-    encord: dict[str, Any] | None,
+    encord: dict[str, Any] | None = None,
+    unreadable: str | None = None,
 ) -> dict[str, Any]:
     names = {"#s": "status"}
     values: dict[str, Any] = {":s": status, ":u": now_iso()}
     sets = ["#s = :s", "updated_at = :u"]
     removes: list[str] = []
-    for attribute, value in (("reason", reason), ("manifest_id", manifest_id), ("encord", encord)):
+    attributes = (("reason", reason), ("manifest_id", manifest_id), ("encord", encord), ("unreadable", unreadable))
+    for attribute, value in attributes:
         if value is not None:
             sets.append(f"{attribute} = :{attribute}")
             values[f":{attribute}"] = value
     if status in ("pending", "claimed", "in_manifest", "registered") and reason is None:
-        removes.append("reason")
+        removes += ["reason", "unreadable"]
     if gsi1:
         sets += ["gsi1pk = :g1", "gsi1sk = :g2"]
         values[":g1"], values[":g2"] = gsi1
