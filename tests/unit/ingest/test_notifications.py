@@ -48,7 +48,7 @@ def test_each_event_type_is_a_creation_a_removal_a_restore_or_nothing(event_name
 
 
 def test_an_event_for_another_bucket_is_a_bad_message() -> None:
-    with pytest.raises(BadMessage, match="bucket 'someone-elses'.*ingests bucket 'uploads' only"):
+    with pytest.raises(BadMessage, match=r"bucket 'someone-elses'.*ingests bucket 'uploads' only"):
         parse_notification(_record("ObjectCreated:Put", bucket="someone-elses"), bucket="uploads")
 
 
