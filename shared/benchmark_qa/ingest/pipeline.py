@@ -216,9 +216,11 @@ class Ingest:
         """Events come late and in any order, so a created object is checked against S3 before it can become a
         data unit: one that is no longer there (its delete came first, or was processed first) is recorded
         `deleted`, one that a newer upload replaced is recorded `skipped`; neither is sent. Group members are
-        taken from a listing when their group closes, markers and sidecars are read when used: not checked."""
+        taken from a listing when their group closes, markers and sidecars are read when used, and what is skipped
+        by its name never becomes a data unit: none of those is checked."""
         preliminary = classify(obj, self.layout)
-        if preliminary.role not in (Role.ITEM, Role.SKIPPED) or preliminary.skip is SkipReason.DOT_SEGMENT:
+        # Only what may become a data unit: an item by name, or a file its content may still type.
+        if preliminary.role is not Role.ITEM and preliminary.skip is not SkipReason.UNKNOWN_TYPE:
             return False
         current = self.bucket.head(obj.key)
         if current is None:

@@ -94,6 +94,16 @@ class ObjectRecord:
         return cls(**{k: from_dynamo(v) for k, v in item.items() if k in names})
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Where registration leaves one object: registered (with its Encord hashes), failed or skipped (with why)."""
+
+    record: ObjectRecord
+    status: ObjectStatus
+    reason: str | None = None
+    encord: dict[str, Any] | None = None
+
+
 class UploadsRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -169,6 +179,43 @@ class UploadsRepository:
                 write = self._table.put_item if op == "Put" else self._table.update_item
                 results.append(conditional(write, **request))
         return results
+
+    def set_outcomes(self, outcomes: list[Outcome], *, manifest_id: str | None = None, create: bool = False) -> None:
+        """Write registration's outcomes, in transactions of up to 100. `create`: the records of a manifest written
+        by hand, which only registration writes: each is put whole (a redone step writes the same item again)."""
+
+        def index(o: Outcome) -> tuple[str, str]:
+            if o.status == "registered":
+                return (manifest_pk(manifest_id or o.record.manifest_id or ""), o.record.key)
+            return time_indexed(ATTENTION, o.record.key)
+
+        if not create:
+            self._each_once(
+                [
+                    ("Update", _status_update(o.record, o.status, None, o.reason, manifest_id, index(o), o.encord))
+                    for o in outcomes
+                ]
+            )
+            return
+        puts = [
+            (
+                "Put",
+                object_put(
+                    bucket=o.record.bucket,
+                    key=o.record.key,
+                    version=o.record.version,
+                    status=o.status,
+                    gsi1=index(o),
+                    role=o.record.role,
+                    manifest_id=manifest_id,
+                    reason=o.reason,
+                    encord=o.encord,
+                    only_new=False,
+                ).request,
+            )
+            for o in outcomes
+        ]
+        self._each_once(puts)
 
     def pending_singles(self, older_than: str | None = None) -> Iterator[ObjectRecord]:
         condition = "gsi1pk = :p" + (" AND gsi1sk < :t" if older_than else "")
@@ -326,6 +373,25 @@ class UploadsRepository:
             ExpressionAttributeValues=to_dynamo(values),
         )
 
+    def advance_finish(self, manifest_id: str, cursor: int, to: int, counts: dict[str, int]) -> bool:
+        """Record that registration finished the manifest's entries up to `to` (from `cursor`), with the running
+        counts. Conditional on the cursor, so a chunk redone after a crash or by an overlapping poll is counted
+        once."""
+        values: dict[str, Any] = {":to": to, ":from": cursor, ":u": now_iso(), ":up": "uploading", ":zero": 0}
+        sets = ["finish_cursor = :to", "updated_at = :u", "gsi1sk = :u", "link_attempts = :zero"]
+        for i, (_, value) in enumerate(sorted(counts.items())):
+            sets.append(f"#c{i} = :c{i}")
+            values[f":c{i}"] = value
+        at = "finish_cursor = :from" + (" OR attribute_not_exists(finish_cursor)" if cursor == 0 else "")
+        return conditional(
+            self._table.update_item,
+            Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=f"#s = :up AND ({at})",
+            ExpressionAttributeNames={"#s": "status", **{f"#c{i}": n for i, n in enumerate(sorted(counts))}},
+            ExpressionAttributeValues=to_dynamo(values),
+        )
+
     def manifests_with_status(self, status: str, created_before: str | None = None) -> list[dict[str, Any]]:
         condition = "gsi1pk = :g" + (" AND gsi1sk < :t" if created_before else "")
         values = {":g": f"MANIFEST_STATUS#{status}", **({":t": created_before} if created_before else {})}
@@ -360,9 +426,17 @@ class ObjectPut:
 
 
 def object_put(
-    *, bucket: str, key: str, version: str, status: ObjectStatus, gsi1: tuple[str, str] | None, **attributes: Any
+    *,
+    bucket: str,
+    key: str,
+    version: str,
+    status: ObjectStatus,
+    gsi1: tuple[str, str] | None,
+    only_new: bool = True,
+    **attributes: Any,
 ) -> ObjectPut:
-    """The insert of one object version (for `record_objects`): its key, status, gsi1 and other attributes."""
+    """The insert of one object version (for `record_objects`): its key, status, gsi1 and other attributes;
+    `only_new=False` writes it whatever is there."""
     now = now_iso()
     item: dict[str, Any] = {
         "pk": object_pk(bucket, key),
@@ -378,7 +452,8 @@ def object_put(
     }
     if gsi1:
         item["gsi1pk"], item["gsi1sk"] = gsi1
-    return ObjectPut({"Item": to_dynamo(item), "ConditionExpression": "attribute_not_exists(pk)"})
+    condition = {"ConditionExpression": "attribute_not_exists(pk)"} if only_new else {}
+    return ObjectPut({"Item": to_dynamo(item), **condition})
 
 
 def _status_update(

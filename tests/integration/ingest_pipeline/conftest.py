@@ -26,9 +26,7 @@ class World:
         self.repository = UploadsRepository(state_table(stack.physical_id("StateTable"), stack.region))
         self.layout = Layout()
 
-    def put(
-        self, key: str, body: bytes | None = None, content_type: str | None = None, **extra: Any
-    ) -> UploadEvent:
+    def put(self, key: str, body: bytes | None = None, content_type: str | None = None, **extra: Any) -> UploadEvent:
         body = samples.for_key(key) if body is None else body
         if content_type:
             extra["ContentType"] = content_type
