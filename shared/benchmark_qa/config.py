@@ -109,6 +109,23 @@ class ScoringSettings(StoreSettings, EncordSettings):
         return self._engine_config
 
 
+class ReportSettings(StoreSettings, EncordSettings):
+    """ReportFunction: renders the leaderboard into the reports bucket (docs/leaderboard.md)."""
+
+    reports_bucket: str = Field(min_length=1, description="private, versioned bucket the reports are written to")
+    min_tasks: int = Field(20, ge=1, description="scored tasks an annotator needs before being ranked")
+    hourly_rate: float | None = Field(None, ge=0, description="annotators' hourly rate, for the cost per object")
+    currency: str = Field("USD", min_length=1, max_length=8)
+    production_project_hash: str | None = Field(None, description="read time spent from it; empty: no time")
+    benchmark_project_hash: str | None = Field(None, description="for links to the ground truth")
+    time_lookback_days: int = Field(7, ge=1, le=90, description="days of Encord time spent read on every run")
+
+    @field_validator("hourly_rate", "production_project_hash", "benchmark_project_hash", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
 def engine_config(text: str) -> ScoringConfig:
     from benchmark_qa.scoring import ConfigError, ScoringConfig
 

@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -33,8 +34,10 @@ from benchmark_qa.encord.actions import ActionOutcome, batched
 from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
+from benchmark_qa.task_details import TaskDetails
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
     from benchmark_qa.config import ScoringSettings
@@ -66,7 +69,7 @@ class ScoreStore(Protocol):
 
     def results_of_task(self, task_uuid: str) -> list[AnnotatorResult]: ...
 
-    def put_result(self, result: AnnotatorResult) -> bool: ...
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool: ...
 
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None: ...
 
@@ -161,7 +164,13 @@ class BatchReport:
 
 # ---------------------------------------------------------------------------------------------- pure parts
 def result_of(
-    project_hash: str, task: ReviewTask, annotator: str, branch: str, label_hash: str, report: ScoreReport
+    project_hash: str,
+    task: ReviewTask,
+    annotator: str,
+    branch: str,
+    label_hash: str,
+    report: ScoreReport,
+    details: TaskDetails | None = None,
 ) -> AnnotatorResult:
     counts = report.counts()
     attributes = {p: AttributeCounts(**c) for p, c in counts["object_attributes"].items()}
@@ -185,6 +194,7 @@ def result_of(
         attributes=attributes,
         conflict_totals=dict(report.conflict_totals),
         hints=report.hints(),
+        details=details or TaskDetails(),
     )
 
 
@@ -312,7 +322,8 @@ class ConsensusScorer:
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.ERROR, error=reason)
 
     def _score_task(self, ontology: Ontology, labels: TaskLabels) -> tuple[TaskOutcome, list[AnnotatorResult]]:
-        from benchmark_qa.scoring import ScoringError, score_label_rows
+        from benchmark_qa.scoring import ScoringError
+        from benchmark_qa.task_details import score_with_details
 
         task = labels.task
         problems: list[str] = []
@@ -327,11 +338,13 @@ class ConsensusScorer:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
                 annotators.append(option.annotator)
-        reports: list[tuple[str, str, str, ScoreReport]] = []
+        reports: list[tuple[str, str, str, ScoreReport, TaskDetails]] = []
         if not problems and labels.truth is not None:
             for option in task.options:
                 try:
-                    scored = score_label_rows(ontology, labels.truth, labels.branches[option.branch_name], self._config)
+                    scored, details = score_with_details(
+                        ontology, labels.truth, labels.branches[option.branch_name], self._config
+                    )
                 except ScoringError as error:
                     problems.append(
                         f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash "
@@ -340,16 +353,18 @@ class ConsensusScorer:
                     )
                     annotators.append(option.annotator)
                     continue
-                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored))
+                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored, details))
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
         results = [
-            result_of(self._project_hash, task, annotator, branch, label_hash, scored)
-            for annotator, branch, label_hash, scored in reports
+            result_of(self._project_hash, task, annotator, branch, label_hash, scored, details)
+            for annotator, branch, label_hash, scored, details in reports
         ]
-        written = sum(1 for r in results if self._store.put_result(r))
-        self._store.clear_error(task.uuid)
+        # each result's transaction clears the task's error record; a repeat's does not happen, so clear it then
+        written = sum(1 for r in results if self._store.put_result(r, clear_error=True))
+        if written < len(results):
+            self._store.clear_error(task.uuid)
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, results_written=written), results
 
     def _feedback(self, task: ReviewTask, results: Sequence[AnnotatorResult], report: BatchReport) -> None:
@@ -449,10 +464,15 @@ class SqsTaskQueue:
     """ScoreQueue over boto3 (the endpoint in force: the local stack's, or AWS's)."""
 
     def __init__(self, queue_url: str, region: str) -> None:
+        self._url = queue_url
+        self._region = region
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        """Made on first use: ScoreFunction builds its queue at import, boto3 is imported with the first event."""
         import boto3
 
-        self._url = queue_url
-        self._sqs = boto3.client("sqs", region_name=region)
+        return boto3.client("sqs", region_name=self._region)
 
     def backlog(self) -> int:
         names: list[QueueAttributeNameType] = [

@@ -104,18 +104,21 @@ def test_an_existing_bucket_is_subscribed_through_eventbridge_and_never_owned(te
     manifests = deployment.resolve(template.properties("ManifestsEventRule"))
     assert manifests["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "manifests/"}]
     assert manifests["Targets"][0]["Arn"].endswith(f":{STACK}-RegisterQueue")
-    # The queues accept these rules' events only; no resource of the stack touches the bucket itself.
+    # The queues accept these rules' events only; no resource of the stack touches the user's bucket. The stack's
+    # S3 resources are its own reports bucket (issue 14: the leaderboard is published there whatever bucket the
+    # uploads live in) and that bucket's policy, never the user's bucket by name.
     [statement] = deployment.resolve(template.properties("IngestQueuePolicy"))["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Condition"] == {
         "ArnEquals": {"aws:SourceArn": deployment.resource("UploadsEventRule").attributes["Arn"]}
     }
-    touching = [
-        logical_id
+    s3_resources = {
+        logical_id: deployment.resolve(resource.get("Properties", {}))
         for logical_id, resource in template.resources.items()
         if _exists(deployment, logical_id) and resource["Type"].startswith("AWS::S3::")
-    ]
-    assert touching == []
+    }
+    assert sorted(s3_resources) == ["ReportsBucket", "ReportsBucketPolicy"]
+    assert "my-data" not in repr(s3_resources)
 
 
 def test_the_encord_integration_role_is_optional_read_only_and_needs_the_external_id(template):

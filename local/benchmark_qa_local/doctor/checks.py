@@ -30,7 +30,7 @@ DEAD_LETTER_QUEUES = (
     "ScheduleDeadLetterQueueUrl",
 )
 REQUIRED_OUTPUTS = ("UploadBucketName", "StateTableName", "EncordKeySecretArn", "WebhookSecretArn", *WORK_QUEUES,
-                    *DEAD_LETTER_QUEUES)  # fmt: skip
+                    *DEAD_LETTER_QUEUES, "ReportsBucketName")  # fmt: skip
 
 
 class Status(StrEnum):
@@ -125,7 +125,9 @@ class Doctor:
             return _fail(
                 "stack", f"{self.deployed.where} lacks outputs {missing}: deploy the current template (make deploy)"
             )
-        return _ok("stack", f"{self.deployed.where}: bucket {self.deployed.outputs['UploadBucketName']}")
+        outputs = self.deployed.outputs
+        found = f"bucket {outputs['UploadBucketName']}, reports in {outputs['ReportsBucketName']}"
+        return _ok("stack", f"{self.deployed.where}: {found}")
 
     def encord_key(self) -> Check:
         from benchmark_qa.encord.client import EncordKeyError, normalise_key

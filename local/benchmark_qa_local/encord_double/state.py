@@ -93,6 +93,11 @@ class Settings(_Model):
     max_moves_per_request: int | None = Field(
         default=500, ge=1, description="move-tasks task uuids in one request; above it 413 (None: no limit)"
     )
+    time_spent_task_uuid: Literal["task", "subtask", "none"] = Field(
+        default="task",
+        description="What a time-spent row's workflowTaskUuid names for consensus work; Encord's sources are "
+        "silent, so each plausible answer can be served (docs/encord-double.md)",
+    )
 
 
 class Ontology(_Model):
@@ -288,6 +293,19 @@ class WorkflowTemplate(_Model):
     workflow: Workflow
 
 
+class TimeSpentEntry(_Model):
+    """Seconds one user spent on one task on one day, as Encord's editor measures them (analytics/time-spent)."""
+
+    project_hash: str
+    user_email: str
+    task_uuid: str
+    subtask_uuid: str | None = None
+    data_hash: str
+    stage_uuid: str
+    day: dt.date
+    seconds: int = Field(ge=0)
+
+
 class DoubleState(_Model):
     """Root of the state file. See docs/encord-double.md."""
 
@@ -307,6 +325,7 @@ class DoubleState(_Model):
         default_factory=dict, description="public key (hex) -> what its user may reach; absent: everything"
     )
     workflow_templates: dict[str, WorkflowTemplate] = Field(default_factory=dict)
+    time_spent: list[TimeSpentEntry] = Field(default_factory=list)
     next_seq: int = 1
 
     def take_seq(self) -> int:

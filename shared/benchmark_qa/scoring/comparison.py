@@ -25,7 +25,7 @@ from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
-_IOU_CHUNK = 16_384  # padded box pairs per box_iou call (a few hundred KB per temporary)
+_IOU_CHUNK = 262_144  # padded box pairs per box_iou call (2 MB per temporary: fewer calls, still in cache)
 
 
 @dataclass(slots=True)
@@ -87,15 +87,9 @@ class Columns:
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return Columns(z.astype(np.int8), z, z, z, z, z.astype(np.float64))
-        cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-        return Columns(
-            cols[0].astype(np.int8),
-            cols[1].astype(np.int64),
-            cols[2].astype(np.int64),
-            cols[3].astype(np.int64),
-            cols[4].astype(np.int64),
-            cols[5].astype(np.float64),
-        )
+        kinds = (np.int8, np.int64, np.int64, np.int64, np.int64, np.float64)
+        cols = [np.concatenate([p[i] for p in parts], dtype=kind, casting="unsafe") for i, kind in enumerate(kinds)]
+        return Columns(*cols)
 
 
 @dataclass(slots=True)
@@ -405,8 +399,17 @@ class _FamilyMatcher:
         self.batch_idx: tuple[np.ndarray, np.ndarray] | None = None  # (truth, annotator) indices, -1 = padding
         self.batch_row: dict[int, int] = {}
         self.fast_pairs: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.slow_candidates: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            self.fast_pairs[0],
+            self.fast_pairs[0],
+            np.zeros(0),
+        )
         self.group_du: list[int] = (self.keys >> 40).tolist()
-        self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
+        # find_row_best(): group -> its row in best_cols / best_has (each truth row's best column, and whether it
+        # has a candidate), for the frames where those are an optimal assignment
+        self.best_of: dict[int, int] = {}
+        self.best_cols = np.zeros((0, 0), dtype=np.int64)
+        self.best_has = np.zeros((0, 0), dtype=bool)
 
     def groups_with_both(self) -> np.ndarray:
         return np.asarray(np.nonzero((self.t_end > self.t_start) & (self.a_end > self.a_start))[0])
@@ -418,7 +421,7 @@ class _FamilyMatcher:
         batched = bool(slow) and all(g in self.batch_row for g in slow)
         if batched:
             self.solve_batched([int(g) for g in slow], out)
-            self.batch_candidates(slow)
+            self.batch_candidates()
         else:
             for g in slow:
                 self.solve_group(int(g), out)
@@ -439,12 +442,10 @@ class _FamilyMatcher:
         groups = np.asarray(slow, dtype=np.int64)
         rows = np.array([self.batch_row[g] for g in slow], dtype=np.int64)
         is_best = np.zeros((n, *self.batch_cand.shape[1:]), dtype=bool)
-        has_best = np.zeros(n, dtype=bool)
-        for k, g in enumerate(slow):
-            best = self.row_best.get(g)
-            if best is not None:
-                is_best[k][best] = True
-                has_best[k] = True
+        at = np.array([self.best_of.get(g, -1) for g in slow], dtype=np.int64)
+        has_best = at >= 0
+        fi, ii = np.nonzero(self.best_has[at[has_best]])
+        is_best[np.flatnonzero(has_best)[fi], ii, self.best_cols[at[has_best]][fi, ii]] = True
         bs, bi, bj = np.nonzero(is_best)  # frame by frame, rows ascending: the order solve_group() lists them
         b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
         b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
@@ -495,21 +496,15 @@ class _FamilyMatcher:
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        kept = follows & np.isin((cg - 1) * span + code, done)
+        kept = follows & _contains(np.sort(done), (cg - 1) * span + code)
         fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
 
-    def batch_candidates(self, groups: list[int]) -> None:
+    def batch_candidates(self) -> None:
         """The candidate pairs (similarity > 0) of frames solved one by one from the box batch, listed at once in
-        the order solve_group() would list them: frame by frame, row-major."""
-        assert self.batch_sim is not None
-        assert self.batch_idx is not None
-        rows = np.array([self.batch_row[g] for g in groups], dtype=np.int64)
-        sim = self.batch_sim[rows]
-        gi, i, j = np.nonzero(sim > 0)
-        tidx, aidx = self.batch_idx
-        self.candidates.append((tidx[rows[gi], i], aidx[rows[gi], j], sim[gi, i, j]))
+        the order solve_group() would list them: frame by frame, row-major (box_batch found them)."""
+        self.candidates.append(self.slow_candidates)
 
     def solve_group(self, g: int, out: dict[str, list[Any]], candidates: bool = True) -> None:
         ctx, t, a = self.ctx, self.t, self.a
@@ -531,7 +526,7 @@ class _FamilyMatcher:
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
                 # small per-frame arrays: one broadcast compare beats np.isin's sort-based setup
                 kept = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
-        best = self.row_best.get(g)
+        best = self.row_best(g)
         if best is not None and (kept is None or kept[best].sum() == kept.sum()):
             # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
             rows, cols = best
@@ -565,13 +560,12 @@ class _FamilyMatcher:
         kt, ka = int(nt.max()), int(na.max())
         if len(groups) * kt * ka > _MAX_BATCH:
             return [int(g) for g in groups]
-        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes)
-        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes)
-        valid = (tidx >= 0)[:, :, None] & (aidx >= 0)[:, None, :]
-        sim = np.empty(valid.shape)
+        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes, _TRUTH_PAD)
+        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes, _LABELS_PAD)
+        sim = np.empty((len(groups), kt, ka))
         step = max(1, _IOU_CHUNK // max(kt * ka, 1))
         for c in range(0, len(groups), step):  # frame chunks: box_iou's temporaries stay in cache
-            sim[c : c + step] = np.where(valid[c : c + step], box_iou(tb[c : c + step], ab[c : c + step]), 0.0)
+            box_iou(tb[c : c + step], ab[c : c + step], out=sim[c : c + step])
         tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
         ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
         cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
@@ -593,8 +587,14 @@ class _FamilyMatcher:
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        gi, i, j = np.nonzero((sim > 0) & fast[:, None, None])
-        self.candidates.append((tidx[gi, i], aidx[gi, j], sim[gi, i, j]))
+        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
+        # their frames are solved (batch_candidates)
+        gi, i, j = np.nonzero(sim > 0)
+        c_t, c_a, c_sim = tidx[gi, i], aidx[gi, j], sim[gi, i, j]
+        on_fast: np.ndarray = fast[gi]
+        on_slow: np.ndarray = ~on_fast & ~np.asarray(rotated)[gi]
+        self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
+        self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
         slow_rows = np.nonzero(~fast & ~rotated)[0]
         self.batch_sim = sim
         self.batch_idx = (tidx, aidx)
@@ -621,9 +621,16 @@ class _FamilyMatcher:
         chosen = np.where(has, best, -1 - np.arange(best.shape[1])[None, :])  # rows without candidates never clash
         srt = np.sort(chosen, axis=1)
         distinct = (srt[:, 1:] != srt[:, :-1]).all(axis=1)
-        for k in np.nonzero(distinct)[0].tolist():
-            r = np.nonzero(has[k])[0]
-            self.row_best[int(groups[rows[k]])] = (r, best[k][r])
+        self.best_of = {int(g): k for k, g in enumerate(groups[rows[distinct]].tolist())}
+        self.best_cols, self.best_has = best[distinct], has[distinct]
+
+    def row_best(self, g: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, cols) of frame g's rows' best partners where find_row_best() found them optimal, or None."""
+        k = self.best_of.get(g)
+        if k is None:
+            return None
+        r = np.flatnonzero(self.best_has[k])
+        return r, self.best_cols[k][r]
 
     def emit(self, out: dict[str, list[Any]]) -> None:
         t, a = self.t, self.a
@@ -647,15 +654,30 @@ class _FamilyMatcher:
             out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
 
 
+def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
+    if len(ordered) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    found: np.ndarray = ordered[at] == keys
+    return found
+
+
+# Padding of the box batch: boxes without area far apart, so their IoU with any box (and each other) is exactly 0
+_TRUTH_PAD = (-1e300, -1e300, 0.0, 0.0)
+_LABELS_PAD = (1e300, 1e300, 0.0, 0.0)
+
+
 def _pad(
-    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray
+    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray, fill: tuple[float, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
     n_groups = len(counts)
     pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     gi = np.repeat(np.arange(n_groups), counts)
     src = order[np.repeat(starts, counts) + pos]
-    arr = np.zeros((n_groups, k, 4))
+    arr = np.empty((n_groups, k, 4))
+    arr[:] = fill
     arr[gi, pos] = boxes[src, :4]
     idx = np.full((n_groups, k), -1, dtype=np.int64)
     idx[gi, pos] = src

@@ -11,8 +11,9 @@ import numpy as np
 # ----------------------------------------------------------------------------------------------------------- boxes
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of axis-aligned boxes given as (..., 4) x, y, w, h; broadcasts like a[..., :, None] vs b[..., None, :].
+def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """IoU of axis-aligned boxes given as (..., 4) x, y, w, h; broadcasts like a[..., :, None] vs b[..., None, :]
+    (into `out` when given, which must have the broadcast shape).
 
     Widths and heights are taken from the corners (x + w - x need not be w in floating point), the same way as the
     intersection's, so identical boxes give intersection == union exactly. Two identical boxes without area score 1,
@@ -22,7 +23,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     bx0, by0 = b[..., None, :, 0], b[..., None, :, 1]
     bx1, by1 = bx0 + b[..., None, :, 2], by0 + b[..., None, :, 3]
     # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs
-    inter = np.minimum(ax1, bx1)
+    inter = np.minimum(ax1, bx1, out=out)
     inter -= np.maximum(ax0, bx0)
     np.clip(inter, 0.0, None, out=inter)
     ih = np.minimum(ay1, by1)
@@ -40,8 +41,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if empty.any():
         same = (ax0 == bx0) & (ay0 == by0) & (ax1 == bx1) & (ay1 == by1)  # broadcasts to the pairs' shape
         inter[empty] = same[empty]
-    out: np.ndarray = inter
-    return out
+    iou: np.ndarray = inter
+    return iou
 
 
 # ------------------------------------------------------------------------------------------------------- polylines

@@ -23,6 +23,7 @@ those with at least one object in the video. Golden tests compare every number w
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,9 +240,47 @@ def _class_averaged(per_class: list[TrackingFigures]) -> TrackingFigures:
 # ------------------------------------------------------------------------------------------------ one sequence
 
 
+def _group_ids(keys: np.ndarray) -> np.ndarray:
+    """For non-negative integer keys: the rank of each key among the distinct keys (0, 1, ...; in key order).
+    A presence table where the keys are dense (object indices, frame x truth track), a sort otherwise."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(keys.max()) + 1
+    if top <= 4 * len(keys) + 4096:
+        present = np.zeros(top, dtype=bool)
+        present[keys] = True
+        ids: np.ndarray = (np.cumsum(present) - 1)[keys]
+        return ids
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=np.int64)
+    new[0] = 0
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:], casting="unsafe")
+    ids = np.empty(len(keys), dtype=np.int64)
+    ids[order] = np.cumsum(new)
+    return ids
+
+
 def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ids, inverse = np.unique(values, return_inverse=True)
-    return ids, inverse.reshape(-1)
+    """(the distinct values ascending, each value's position among them), for non-negative integers."""
+    inverse = _group_ids(values)
+    ids = np.zeros(int(inverse.max()) + 1 if len(inverse) else 0, dtype=values.dtype)
+    ids[inverse] = values
+    return ids, inverse
+
+
+def _member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """np.isin for non-negative integers (frames): a table lookup where the range is small."""
+    if len(values) == 0 or len(members) == 0:
+        return np.zeros(len(values), dtype=bool)
+    top = max(int(values.max()), int(members.max())) + 1
+    if top > 8 * (len(values) + len(members)) + 4096:
+        out: np.ndarray = np.isin(values, members)
+        return out
+    table = np.zeros(top, dtype=bool)
+    table[members] = True
+    member: np.ndarray = table[values]
+    return member
 
 
 @dataclass(slots=True)
@@ -261,37 +300,58 @@ class _Sequence:
 
 
 def _match_frames(
-    ambiguous: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
+    tangled: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
 ) -> np.ndarray:
-    """Which candidate pairs CLEAR matches: every pair of a one-to-one frame; on the other frames, in order, last
-    frame's pairs first (TrackEval's 1000 bonus), then the maximum total similarity."""
-    matched: np.ndarray = ~ambiguous[step]
-    g_list, t_list, sim_list = g.tolist(), t.tolist(), sim.tolist()
-    for k in np.flatnonzero(ambiguous).tolist():
-        lo, hi = int(cut[k]), int(cut[k + 1])
-        before: dict[int, int] = {}
-        if k > 0:
-            before = {g_list[i]: t_list[i] for i in range(int(cut[k - 1]), lo) if matched[i]}
-        # TrackEval's score: 1000 for last frame's pair, plus the similarity
-        score = [sim_list[i] + (1000.0 if before.get(g_list[i], -1) == t_list[i] else 0.0) for i in range(lo, hi)]
-        best: dict[int, int] = {}
-        for i in range(lo, hi):
-            j = best.get(g_list[i])
-            if j is None or score[i - lo] > score[j - lo]:
-                best[g_list[i]] = i
-        if len({t_list[i] for i in best.values()}) == len(best):
-            # every truth track's best pair uses its own annotator track: optimal (duals u = row maximum, v = 0)
-            matched[list(best.values())] = True
-            continue
-        rows, r_idx = np.unique(g[lo:hi], return_inverse=True)
-        cols, c_idx = np.unique(t[lo:hi], return_inverse=True)
-        mat = np.zeros((len(rows), len(cols)))
-        mat[r_idx, c_idx] = score
-        rr, cc = linear_sum_assignment(-mat)
-        chosen = np.zeros((len(rows), len(cols)), dtype=bool)
-        chosen[rr, cc] = mat[rr, cc] > EPS
-        matched[lo:hi] = chosen[r_idx, c_idx]
+    """Which candidate pairs CLEAR matches (pairs sorted by frame, truth track, annotator track). A pair alone in
+    its row and column on its frame is matched, whatever the frame before did. The others (`tangled`) are
+    settled frame by frame, in order: last frame's pairs first (TrackEval's 1000 bonus), then the maximum total
+    similarity. A tangled pair's row and column hold only tangled pairs, so where every truth track's best pair
+    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved."""
+    matched: np.ndarray = ~tangled
+    pairs = np.flatnonzero(tangled)
+    if not len(pairs):
+        return matched
+    # each tangled pair's own pair (same truth and annotator track) on the frame before, or -1
+    nt = int(t.max()) + 1
+    width = (int(g.max()) + 1) * nt
+    key = step * width + g * nt + t  # ascending: pairs are sorted
+    wanted = key[pairs] - width
+    at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+    before = np.where(key[at] == wanted, at, -1).tolist()
+    frames = step[pairs]
+    bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
+    pair_list, g_list, t_list, sim_list = pairs.tolist(), g.tolist(), t.tolist(), sim.tolist()
+    for lo, hi in itertools.pairwise(bounds):
+        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, pair), the first on ties
+        for k in range(lo, hi):
+            i, b = pair_list[k], before[k]
+            score = sim_list[i] + (1000.0 if b >= 0 and matched[b] else 0.0)
+            held = best.get(g_list[i])
+            if held is None or score > held[0]:
+                best[g_list[i]] = (score, i)
+        chosen = [i for _, i in best.values()]
+        if len({t_list[i] for i in chosen}) == len(chosen):
+            matched[chosen] = True
+        else:  # the whole frame, as TrackEval's solver sees it
+            f = int(frames[lo])
+            a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
+            last = {(g_list[i], t_list[i]) for i in range(y, a) if matched[i]}
+            score = [sim_list[i] + (1000.0 if (g_list[i], t_list[i]) in last else 0.0) for i in range(a, z)]
+            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
     return matched
+
+
+def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """One frame's pairs: which the maximum-total assignment of the scores takes (positive scores only)."""
+    rows, r_idx = np.unique(g, return_inverse=True)
+    cols, c_idx = np.unique(t, return_inverse=True)
+    mat = np.zeros((len(rows), len(cols)))
+    mat[r_idx, c_idx] = score
+    rr, cc = linear_sum_assignment(-mat)
+    chosen = np.zeros((len(rows), len(cols)), dtype=bool)
+    chosen[rr, cc] = mat[rr, cc] > EPS
+    out: np.ndarray = chosen[r_idx, c_idx]
+    return out
 
 
 def _clear(
@@ -310,10 +370,8 @@ def _clear(
     step = np.searchsorted(processed, frame)
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
     n_tr = int(ti.max()) + 1 if len(ti) else 1
-    many_g, many_t = _repeated(step * ng + g), _repeated(step * n_tr + t)
-    ambiguous = np.zeros(len(processed), dtype=bool)
-    ambiguous[step[many_g | many_t]] = True
-    matched = _match_frames(ambiguous, step, cut, g, t, sim)
+    tangled = _repeated(step * ng + g) | _repeated(step * n_tr + t)
+    matched = _match_frames(tangled, step, cut, g, t, sim)
     frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
@@ -340,8 +398,8 @@ def _clear(
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
     """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    out: np.ndarray = counts[inverse.reshape(-1)] > 1
+    ids = _group_ids(keys)
+    out: np.ndarray = np.bincount(ids)[ids] > 1
     return out
 
 
@@ -350,8 +408,7 @@ def _identity(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int) 
     ok = seq.p_sim >= seq.threshold
     if not ok.any():
         return 0
-    counts = np.zeros((ng, nt))
-    np.add.at(counts, (gi[ok], ti[ok]), 1.0)
+    counts = np.bincount(gi[ok] * nt + ti[ok], minlength=ng * nt).reshape(ng, nt).astype(np.float64)
     r, c = linear_sum_assignment(counts, maximize=True)
     return int(counts[r, c].sum())
 
@@ -365,30 +422,30 @@ def _hota(
         return
     ng, nt = len(gt_count), len(tr_count)
     f, sim = seq.p_frame, seq.p_sim
-    row_key, col_key = f * ng + gi, f * nt + ti
-    _, row_id = np.unique(row_key, return_inverse=True)
-    _, col_id = np.unique(col_key, return_inverse=True)
+    row_id, col_id = _group_ids(f * ng + gi), _group_ids(f * nt + ti)
     row_sum = np.bincount(row_id, weights=sim)[row_id]
     col_sum = np.bincount(col_id, weights=sim)[col_id]
     denom = row_sum + col_sum - sim
     scaled = np.where(denom > EPS, sim / np.where(denom > EPS, denom, 1.0), 0.0)
-    potential = np.zeros((ng, nt))
-    np.add.at(potential, (gi, ti), scaled)
+    potential = np.bincount(gi * nt + ti, weights=scaled, minlength=ng * nt).reshape(ng, nt)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
     chosen = _hota_assignment(f, gi, ti, alignment[gi, ti] * sim, row_id, col_id)
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
-    for k, alpha in enumerate(ALPHAS):
-        ok = cs >= alpha - EPS
-        tp = int(ok.sum())
-        out.hota_tp[k] += tp
-        if not tp:
-            continue
-        mc = np.zeros((ng, nt))
-        np.add.at(mc, (cg[ok], ct[ok]), 1.0)
-        out.assa_w[k] += float((mc * mc / np.maximum(1.0, gt_count[:, None] + tr_count[None, :] - mc)).sum())
-        out.assre_w[k] += float((mc * mc / np.maximum(1.0, gt_count[:, None])).sum())
-        out.asspr_w[k] += float((mc * mc / np.maximum(1.0, tr_count[None, :])).sum())
-        out.loca_w[k] += float(cs[ok].sum())
+    # every alpha at once: a chosen pair counts at the alphas up to its similarity (alpha - EPS <= similarity)
+    levels = len(ALPHAS) + 1
+    level = np.searchsorted(ALPHAS - EPS, cs, side="right")
+    pair = _group_ids(cg * nt + ct)
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    by_level = np.bincount(pair * levels + level, minlength=n_pairs * levels).reshape(n_pairs, levels)
+    mc = np.cumsum(by_level[:, :0:-1], axis=1)[:, ::-1].astype(np.float64)  # (pair, alpha): pairs' TPs at alpha
+    pg, pt = np.zeros(n_pairs, dtype=np.int64), np.zeros(n_pairs, dtype=np.int64)
+    pg[pair], pt[pair] = cg, ct
+    g_count, t_count = gt_count[pg][:, None], tr_count[pt][:, None]
+    out.hota_tp += mc.sum(axis=0).astype(np.int64)
+    out.assa_w += (mc * mc / np.maximum(1.0, g_count + t_count - mc)).sum(axis=0)
+    out.assre_w += (mc * mc / np.maximum(1.0, g_count)).sum(axis=0)
+    out.asspr_w += (mc * mc / np.maximum(1.0, t_count)).sum(axis=0)
+    out.loca_w += np.cumsum(np.bincount(level, weights=cs, minlength=levels)[:0:-1])[::-1]
 
 
 def _row_argmax(row: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -415,12 +472,11 @@ def _argmax_if_optimal(
     assignment (duals u_row = row maximum, v = 0 satisfy u + v >= score with equality on the pairs chosen and
     every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
     best = _row_argmax(row, score)
-    _, col_first = np.unique(col[best], return_index=True)
-    dup_col = np.ones(len(best), dtype=bool)
-    dup_col[col_first] = False  # columns chosen by more than one row
-    bad_frames = np.unique(frame[best][dup_col])
-    solved = ~np.isin(frame, bad_frames)
-    keep = best[~np.isin(frame[best], bad_frames)]
+    chosen_col = col[best]
+    dup_col = np.bincount(chosen_col)[chosen_col] > 1  # columns chosen by more than one row (of one frame)
+    bad_frames = frame[best][dup_col]
+    solved = ~_member(frame, bad_frames)
+    keep = best[~_member(frame[best], bad_frames)]
     return idx[keep], solved
 
 
@@ -487,6 +543,13 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
 # ------------------------------------------------------------------------------------------------------ entry
 
 
+def _selected(mask: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The columns where `mask` holds (the columns themselves when it holds everywhere: one class, one video)."""
+    if mask.all():
+        return columns
+    return tuple(column[mask] for column in columns)
+
+
 def tracking_metrics(
     comp: Comparison,
     t_class: np.ndarray,
@@ -519,11 +582,10 @@ def tracking_metrics(
         for d in sorted({*gt_du[gt_cls == c].tolist(), *tr_du[tr_cls == c].tolist()}):
             g_sel, t_sel = (gt_cls == c) & (gt_du == d), (tr_cls == c) & (tr_du == d)
             p_sel = same & (p_cls == c) & (cand.du == d)
-            seq = _Sequence(
-                gt_frame[g_sel], gt_obj[g_sel], tr_frame[t_sel], tr_obj[t_sel],
-                cand.frame[p_sel], cand.t_obj[p_sel], cand.a_obj[p_sel], cand.sim[p_sel],
-                threshold(c), last_frame[d] + 1,
-            )  # fmt: skip
+            g_frame, g_obj = _selected(g_sel, gt_frame, gt_obj)
+            t_frame, t_obj = _selected(t_sel, tr_frame, tr_obj)
+            p_frame, p_gt, p_tr, p_sim = _selected(p_sel, cand.frame, cand.t_obj, cand.a_obj, cand.sim)
+            seq = _Sequence(g_frame, g_obj, t_frame, t_obj, p_frame, p_gt, p_tr, p_sim, threshold(c), last_frame[d] + 1)
             seq_sums, seq_events, gt_ids, tr_ids = _sequence_sums(seq)
             sums += seq_sums
             events += [(d, f, int(gt_ids[g]), int(tr_ids[a]), int(tr_ids[b])) for f, g, a, b in seq_events]

@@ -30,7 +30,9 @@ def test_doctor_passes_on_what_setup_made(deployment):
     assert failures(checks) == {}
     assert checks["encord key"].message.startswith("stored; public key SHA256:")
     assert checks["workflow"].message == "'Benchmark Task?' (YES/NO) -> 'Consensus 1' -> 'Archive'"
-    assert checks["schedules"].message.startswith("4 enabled")
+    assert checks["schedules"].message.startswith("5 enabled")  # issue 14 added ReportFunction's schedule
+    assert "ReportFunctionSchedule" in checks["schedules"].message
+    assert f"reports in {deployment.stack.outputs['ReportsBucketName']}" in checks["stack"].message
     # Nothing uploaded yet, and no webhook secret: both are advice, not failures.
     assert {n for n, c in checks.items() if c.status is Status.WARN} == {"uploads readable", "webhook"}
 

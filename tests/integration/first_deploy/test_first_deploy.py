@@ -75,6 +75,22 @@ def test_every_encord_schedule_skips_with_one_line_and_a_metric_until_the_key_is
     assert depth == "0"
 
 
+def test_the_leaderboard_is_published_before_the_key_and_its_time_sync_waits(fresh, caplog):
+    stack, pump, _, _ = fresh
+
+    result = pump.fire_schedule("ReportFunction")
+
+    assert result.ok, result.error
+    assert result.payload["time_error"] is None, "a key not stored yet is not a failure"
+    assert "no Encord key stored" in result.payload["time_waiting"]
+    [line] = _skip_lines(caplog)
+    assert line.levelname == "WARNING"
+    assert _skipped_metric(result) == 1
+    page = stack.boto3_client("s3").get_object(Bucket=stack.physical_id("ReportsBucket"), Key="latest/leaderboard.json")
+    notes = json.loads(page["Body"].read())["notes"]
+    assert any("put-secret-value --secret-id" in note for note in notes)
+
+
 def test_the_webhook_answers_503_until_encords_secret_is_stored(fresh, caplog):
     _, pump, _, _ = fresh
 

@@ -88,7 +88,7 @@ def test_every_modality_has_its_expected_disagreement(ontology: Ontology) -> Non
         "nifti": {"missing"},
         "audio": {"missing", "extra", "attribute_mismatch"},
         "plain_text": {"attribute_mismatch"},
-        "pdf": {"missing", "extra"},
+        "pdf": {"missing", "low_overlap"},  # the quarter-height Truck box is loose, not a miss plus an extra
     }
     for modality, want in expected.items():
         report = score_label_rows(ontology, *pair(modality))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark_qa.leaderboard import Leaderboard
+from benchmark_qa.leaderboard.model import Leaderboard
 
 
 def render_json(leaderboard: Leaderboard) -> str:

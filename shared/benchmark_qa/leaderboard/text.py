@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark_qa.leaderboard import AnnotatorRow, Leaderboard
+from benchmark_qa.leaderboard.model import AnnotatorRow, Leaderboard
 from benchmark_qa.scoring.metrics import Stat
 
 NAME_WIDTH = 28
@@ -40,9 +40,11 @@ def render_text(leaderboard: Leaderboard) -> str:
     if not leaderboard.annotators:
         lines.append("   (no scored tasks)")
     lines.append(
-        f"Ranked by the lower 95% bound of the mean task score; fewer than {leaderboard.min_tasks} tasks: "
+        "Rank = 1 + annotators shown to be better (paired sign tests on shared items, Holm-corrected at "
+        f"{leaderboard.alpha:.0%}); the same rank: cannot be told apart. Fewer than {leaderboard.min_tasks} tasks: "
         "not enough evidence."
     )
+    lines += [f"  {g.words}" for g in leaderboard.groups]
     if leaderboard.open_errors:
         lines.append(f"{leaderboard.open_errors} task(s) could not be scored yet.")
     lines += [f"note: {n}" for n in leaderboard.notes]
