@@ -51,19 +51,25 @@ def failures(report: Mapping[str, Any]) -> dict[str, set[str]]:
     return failing
 
 
-def suppressions(template: Mapping[str, Any]) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """Resource -> {control: justification}, and the problems found (suppressions without a reason)."""
+# What SAM generates from a function's FunctionUrlConfig; they carry the function's justifications.
+GENERATED_FROM_FUNCTION = {"AWS::Lambda::Url", "AWS::Lambda::Permission"}
+
+
+def suppressions(template: Mapping[str, Any], guard_of: dict[str, str]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Resource -> {control: justification}, and the problems found (suppressions without a reason); guard_of gets
+    each such resource's guard Metadata (its own or its function's), as JSON."""
     resources: Mapping[str, Any] = template["Resources"]
     functions = [r for r, v in resources.items() if v["Type"] == "AWS::Lambda::Function"]
     found: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     for logical_id, resource in resources.items():
         guard = resource.get("Metadata", {}).get("guard")
-        if guard is None:
+        if guard is None and resource["Type"] in GENERATED_FROM_FUNCTION:
             owner = next((f for f in functions if logical_id != f and logical_id.startswith(f)), None)
             guard = resources[owner].get("Metadata", {}).get("guard") if owner else None
         if not guard:
             continue
+        guard_of[logical_id] = json.dumps(guard, sort_keys=True)
         reasons: Mapping[str, str] = guard.get("Justifications", {})
         for control in guard.get("SuppressedRules", []):
             reason = str(reasons.get(control, "")).strip()
@@ -83,15 +89,22 @@ def main(argv: list[str]) -> int:
     template = json.loads(Path(data).read_text())
     report = guard_results(binary, rules, data)
     failing = failures(report)
-    suppressed, problems = suppressions(template)
+    guard_of: dict[str, str] = {}
+    suppressed, problems = suppressions(template, guard_of)
     failed: dict[str, set[str]] = {}
     justified: dict[str, set[str]] = {}
     for control, resources in sorted(failing.items()):
         open_ = {r for r in resources if control not in suppressed.get(r, {})}
         (failed if open_ else justified)[control] = open_ or resources
-    for resource, controls in sorted(suppressed.items()):
-        for control in sorted(controls):
-            if resource not in failing.get(control, set()):
+    # A function's guard Metadata reaches what SAM generates from it (SAM copies it to EventInvokeConfig; this
+    # script to the Url): a suppression is stale when no resource carrying the same guard Metadata fails its control.
+    carriers: dict[tuple[str, str], set[str]] = {}
+    for resource, controls in suppressed.items():
+        for control in controls:
+            carriers.setdefault((guard_of[resource], control), set()).add(resource)
+    for (_, control), resources in sorted(carriers.items(), key=lambda c: (sorted(c[1]), c[0][1])):
+        if not resources & failing.get(control, set()):
+            for resource in sorted(resources):
                 problems.append(f"{resource}: {control} is suppressed but the resource does not fail it; remove it")
     # Each rule file holds a template rule and a hook rule of one name; the hook rule is never applicable here.
     failing_names = set(_rule_names(report["not_compliant"]))
