@@ -375,8 +375,7 @@ def test_webhook_function_has_a_reserved_concurrency_parameter(template: SamTemp
     assert int(parameter["Default"]) > 0, "the public function must be capped by default"
     (route,) = [spec for spec in template.functions() if spec.properties.get("FunctionUrlConfig")]
     condition, capped, uncapped = route.properties["ReservedConcurrentExecutions"]["Fn::If"]
-    assert capped == {"Ref": "WebhookReservedConcurrency"} and uncapped == {"Ref": "AWS::NoValue"}
+    assert capped == {"Ref": "WebhookReservedConcurrency"}
+    assert uncapped == {"Ref": "AWS::NoValue"}
     # 0 means no reservation (new accounts cannot reserve any), never a function that can run nothing.
-    assert template.conditions[condition] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReservedConcurrency"}, 0]}]
-    }
+    assert template.conditions[condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReservedConcurrency"}, 0]}]}

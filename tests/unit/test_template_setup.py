@@ -121,7 +121,12 @@ def test_an_existing_bucket_is_subscribed_through_eventbridge_and_never_owned(te
         if _exists(deployment, logical_id) and resource["Type"].startswith("AWS::S3::")
     }
     # issue 11: and the bucket the stack's own buckets write their access logs to.
-    assert sorted(s3_resources) == ["AccessLogsBucket", "AccessLogsBucketPolicy", "ReportsBucket", "ReportsBucketPolicy"]
+    assert sorted(s3_resources) == [
+        "AccessLogsBucket",
+        "AccessLogsBucketPolicy",
+        "ReportsBucket",
+        "ReportsBucketPolicy",
+    ]
     assert "my-data" not in repr(s3_resources)
 
 
