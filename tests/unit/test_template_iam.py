@@ -97,34 +97,22 @@ def imported_modules(entry: Path) -> set[Path]:
 
 
 def _accesses_in(node: ast.AST) -> set[Access]:
-    """The table operations one function body performs itself."""
+    """The table operations one function body performs itself: a call (table.put_item(...), or the table module's
+    paging helpers query(...) and scan(...); IndexName makes it an index query), a table method passed on to be
+    called (conditional(table.put_item, ...)), or an action named in a transaction's items ("Put", "Update")."""
     found: set[Access] = set()
-    for child in ast.walk(node):
-        name = None
-        if isinstance(child, ast.Attribute) and child.attr in TABLE_CALLS:
-            name = child.attr
-        elif isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and child.func.id in TABLE_CALLS:
-            name = child.func.id  # the table module's paging helpers query() and scan()
-        if name:
-            call = child if isinstance(child, ast.Call) else None
-            on_index = call is not None and any(k.arg == "IndexName" for k in call.keywords)
-            found.add(Access(TABLE_CALLS[name], on_index))
-        if isinstance(child, ast.Constant) and child.value in TRANSACT_OPS:
-            found.add(Access(TRANSACT_OPS[str(child.value)]))
-    # query(...) with IndexName is an index query; the same call cannot also be a table query
-    if Access("Query", True) in found and not _has_table_query(node):
-        found.discard(Access("Query"))
-    return found
-
-
-def _has_table_query(node: ast.AST) -> bool:
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
             func = child.func
-            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if called == "query" and not any(k.arg == "IndexName" for k in child.keywords):
-                return True
-    return False
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in TABLE_CALLS:
+                found.add(Access(TABLE_CALLS[name], any(k.arg == "IndexName" for k in child.keywords)))
+        elif isinstance(child, ast.Attribute) and child.attr in TABLE_CALLS and id(child) not in called:
+            found.add(Access(TABLE_CALLS[child.attr]))
+        elif isinstance(child, ast.Constant) and child.value in TRANSACT_OPS:
+            found.add(Access(TRANSACT_OPS[str(child.value)]))
+    return found
 
 
 @dataclass
