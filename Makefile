@@ -34,7 +34,15 @@ $(EMULATORS): emulators/package.json emulators/package-lock.json
 	npm ci --prefix emulators --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-install: $(BIN)/.installed $(EMULATORS)
+# cfn-guard 3.1 and AWS Control Tower's proactive rules, both shipped in @cdklabs/cdk-validator-cfnguard (issue 11);
+# its peer dependencies (aws-cdk-lib) serve the CDK plugin, which nothing here uses.
+GUARD := guard/node_modules/.installed
+GUARD_PACKAGE := guard/node_modules/@cdklabs/cdk-validator-cfnguard
+$(GUARD): guard/package.json guard/package-lock.json
+	npm ci --prefix guard --no-audit --no-fund --ignore-scripts --omit=peer --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed $(EMULATORS) $(GUARD)
 
 # Rewrite the lock files from pyproject.toml, shared/requirements.in and requirements/checkov.in, keeping every
 # pin that still satisfies them; `make lock UPGRADE=1` moves everything to the newest allowed versions.
@@ -76,7 +84,9 @@ template-checks: install $(CHECKOV_VENV)/.installed
 	$(BIN)/python scripts/render_template.py template.yaml build/template.cfn.json
 	$(BIN)/cfn-lint -- build/template.cfn.json
 	$(BIN)/cfn-lint -a cfn_lint_serverless.rules -- template.yaml
-	HOME=$$(mktemp -d) $(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download --skip-check "$$($(BIN)/python scripts/checkov_skips.py template.yaml)"
+	HOME=$$(mktemp -d) $(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
+	$(BIN)/python scripts/cfn_guard.py $(GUARD_PACKAGE)/bin/ubuntu/$$(uname -m | sed 's/arm64/aarch64/')/cfn-guard \
+		$(GUARD_PACKAGE)/rules/control-tower/cfn-guard build/template.cfn.json
 
 build: install
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build --parallel

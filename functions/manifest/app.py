@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import IngestSettings, load
+from benchmark_qa.deadline import Deadline
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
@@ -53,15 +54,23 @@ def _bucket() -> S3Bucket:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ingest = _ingest()
     if "Records" not in event:  # EventBridge Scheduler: the sweep
-        outcome = ingest.sweep()
+        outcome = ingest.sweep(deadline=Deadline.of(context.get_remaining_time_in_millis))
         _report(outcome.manifests)
-        return {"sweep": True, "manifests": [m.key for m in outcome.manifests]}
+        for error in outcome.errors:
+            logger.error("sweep unit failed; the others went on", extra={"error": error})
+        metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=len(outcome.errors))
+        return {
+            "sweep": True,
+            "manifests": [m.key for m in outcome.manifests],
+            "errors": outcome.errors,
+            **({"deferred": outcome.deferred} if outcome.deferred else {}),
+        }
 
     from benchmark_qa.ingest.pipeline import BadMessage, parse_notification
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            events = parse_notification(record.body)
+            events = parse_notification(record.body, bucket=settings.upload_bucket)
         except BadMessage as error:
             # Not an S3 notification: retrying cannot help. Recorded as MESSAGE#<id> (gsi1 ATTENTION) with its body.
             logger.error("bad ingest message", extra={"message_id": record.message_id, "reason": str(error)})

@@ -14,9 +14,10 @@ from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.config import RegistrationSettings, load
 from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.client import EncordKeyMissing, encord_client
-from benchmark_qa.encord.registration import Destination, Registrar
+from benchmark_qa.encord.registration import Destination, ManifestScope, Registrar
 from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.pipeline import BadMessage, parse_notification
+from benchmark_qa.ingest.url_scope import UploadScope
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.readiness import skipped
 from benchmark_qa.store.table import state_table
@@ -30,6 +31,16 @@ destinations = {
     Dataset.BENCHMARK: Destination(settings.benchmark_folder_uuid, settings.benchmark_dataset_hash),
     Dataset.PRODUCTION: Destination(settings.production_folder_uuid, settings.production_dataset_hash),
 }
+# Only the stack's own uploads reach Encord, whoever wrote the manifest (ingest/url_scope.py).
+scope = ManifestScope(
+    settings.manifest_prefix,
+    UploadScope(
+        bucket=settings.upload_bucket,
+        region=settings.aws_region,
+        prefixes={Dataset.BENCHMARK: settings.benchmark_prefix, Dataset.PRODUCTION: settings.production_prefix},
+        mrap_arn=settings.multi_region_access_point_arn,
+    ),
+)
 
 
 def _registrar(context: LambdaContext) -> Registrar:
@@ -39,7 +50,7 @@ def _registrar(context: LambdaContext) -> Registrar:
         bucket,
         integration_id=settings.integration_id,
         destinations=destinations,
-        manifest_prefix=settings.manifest_prefix,
+        scope=scope,
         restart_after=timedelta(seconds=settings.restart_after_seconds),
         budget=TimeBudget.of(settings, context.get_remaining_time_in_millis),
     )
@@ -77,7 +88,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         nonlocal bad_messages
         try:
-            uploads = parse_notification(record.body)
+            uploads = parse_notification(record.body, bucket=settings.upload_bucket)
         except BadMessage as error:
             logger.error("bad register message", extra={"message_id": record.message_id, "reason": str(error)})
             repository.record_bad_message(record.message_id, str(error), record.body)

@@ -15,7 +15,7 @@ from benchmark_qa.config import RoutingSettings, load
 from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.client import EncordKeyMissing, encord_client
 from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingTarget, run_routing
-from benchmark_qa.encord.webhook import OtherEvent, WebhookRejected, verify_notification
+from benchmark_qa.encord.webhook import TIMESTAMP_HEADER, OtherEvent, WebhookRejected, verify_notification
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.readiness import skipped
 from benchmark_qa.secrets import SecretNotStored, secret_string
@@ -47,8 +47,11 @@ def _route(trigger: str, context: LambdaContext) -> RoutingReport:
     return report
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    return {"statusCode": status, "headers": dict(_JSON), "body": json.dumps(body)}
 
 
 def _webhook_secret() -> str:
@@ -59,6 +62,10 @@ _MESSAGES = {401: "unauthorized", 501: "unsupported notification version"}
 
 
 def _webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    method = str(event["requestContext"]["http"].get("method", "")).upper()
+    if method != "POST":  # Encord only POSTs; anything else is refused before any secret, table or Encord call
+        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+        return {**_response(405, {"message": "method not allowed"}), "headers": {**_JSON, "Allow": "POST"}}
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     try:
@@ -83,12 +90,30 @@ def _webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except WebhookRejected as rejected:
         # The reason goes to the log only: the caller learns the status, not which check failed.
         logger.warning("webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
+        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         return _response(rejected.status, {"message": _MESSAGES.get(rejected.status, "bad request")})
+    sent_at = int(next(v for k, v in (event.get("headers") or {}).items() if k.lower() == TIMESTAMP_HEADER))
+    return _route_delivery(str(delivery.uid), sent_at, context)
+
+
+def _route_delivery(uid: str, sent_at: int, context: LambdaContext) -> dict[str, Any]:
+    """One routing run per verified notification: a captured request replayed inside its signature window (or
+    Encord's retry of a delivery that was routed) routes nothing."""
+    if not repository.accept_delivery(uid, sent_at=sent_at, keep_seconds=2 * settings.webhook_max_skew_seconds):
+        logger.warning("webhook delivery seen before; not routed again", extra={"uid": uid})
+        metrics.add_metric(name="WebhookReplays", unit=MetricUnit.Count, value=1)
+        return _response(200, {"message": "already received"})
     try:
         report = _route("webhook", context)
     except EncordKeyMissing as missing:
+        repository.forget_delivery(uid)
         skipped("webhook routing", str(missing))
         return _response(503, {"message": "not ready"})
+    except BaseException:
+        repository.forget_delivery(uid)
+        raise
+    if report.status == "failed":
+        repository.forget_delivery(uid)  # Encord retries a failed delivery: that retry must route
     return _response(200 if report.status != "failed" else 500, {"run_id": report.run_id, "status": report.status})
 
 

@@ -1,4 +1,4 @@
-"""Two O(table size) costs of moto's DynamoDB removed on the local stack.
+"""Two O(table size) costs of moto's DynamoDB removed on the local stack, and its requests isolated.
 
 moto (5.2) emulates DynamoDB faithfully but not cheaply:
 
@@ -15,7 +15,15 @@ cancellation reasons, validation, key conditions, paging) and changes only two i
 * a Query on a global secondary index sees the items whose index hash key matches, in the order moto's full
   listing has them (moto sorts every item of the table by key, O(n log n) in Python, for each index Query).
 
-tests/unit/test_moto_dynamodb.py checks the outcomes (commits, cancellations, query results) against moto's.
+Isolation: moto server answers each request on its own thread and moto's backend takes no lock, so a cancelled
+transaction's rollback (moto's or the item-level one here) puts back the items as they were when it started,
+erasing what other threads committed in between (issue 11: 2 concurrent scoring workers kept 79 of 80 results).
+DynamoDB isolates every single-item write and every transaction from each other (serializable), so `install()`
+runs each DynamoDB request of the emulator under one process-wide lock: requests are serialised, as if
+DynamoDB had applied them one after another, which is one of the orders real DynamoDB may choose.
+
+tests/unit/test_moto_dynamodb.py checks the outcomes (commits, cancellations, query results) against moto's, and
+that concurrent writers lose nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import threading
 from typing import Any
 
 _ACTIVE = threading.local()  # moto server answers on many threads; only this thread's request is affected
+_REQUESTS = threading.RLock()  # one DynamoDB request of the emulator at a time (see the module's docstring)
 
 
 class _CopyModule:
@@ -98,6 +107,19 @@ def _index_hash_attribute(table: Any, index_name: str) -> str | None:
     return hashes[0] if len(hashes) == 1 else None
 
 
+def _serialise_requests() -> None:
+    """Every DynamoDB request of the emulator under one lock (see the module's docstring)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    call_action = DynamoHandler.call_action
+
+    def serialised_call_action(self: Any) -> Any:
+        with _REQUESTS:
+            return call_action(self)
+
+    DynamoHandler.call_action = serialised_call_action  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     from moto.dynamodb import models
@@ -154,6 +176,7 @@ def install() -> None:
 
     UNPATCHED.update(all_items=all_items, query=query)  # for tests that compare with moto's own answers
     transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
+    _serialise_requests()
     models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.all_items = partition_items  # type: ignore[method-assign]

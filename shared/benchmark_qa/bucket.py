@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,50 @@ if TYPE_CHECKING:
 def normal_version(version_id: str | None) -> str | None:
     """S3 reports objects of an unversioned bucket with the version id "null"; treat it as none."""
     return None if version_id in (None, "", "null") else version_id
+
+
+# S3 errors that belong to one object and will not go away by retrying: the object is archived (Glacier, Deep
+# Archive: InvalidObjectState until restored), or this function may not read it (another owner, a KMS key it
+# cannot use). Throttling and 5xx are not among them: those are retried.
+UNREADABLE_CODES = frozenset(
+    {"InvalidObjectState", "AccessDenied", "403", "KMS.DisabledException", "KMS.NotFoundException"}
+)
+
+
+class Unreadable(Exception):
+    """S3 cannot serve this object to this function: its record fails with the reason, nothing else does."""
+
+    def __init__(self, key: str, code: str, message: str = "") -> None:
+        advice = (
+            "restore it from its archive storage class (its ObjectRestore:Completed notification brings it back)"
+            if code == "InvalidObjectState"
+            else "let the stack's functions read it (bucket policy, object ownership, KMS key policy)"
+        )
+        super().__init__(f"S3 cannot serve {key} ({code}{': ' + message if message else ''}); {advice}")
+        self.key = key
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """What S3 says of a key's current version (HEAD)."""
+
+    etag: str | None
+    version_id: str | None
+    content_type: str | None
+
+    def is_version(self, etag: str | None, version_id: str | None) -> bool:
+        """Whether the current version is the one an event or record names, compared as records are keyed
+        (`pipeline.object_version`: the eTag first, then the version id; with neither, it cannot differ)."""
+        if etag and self.etag:
+            return etag == self.etag
+        if version_id and self.version_id:
+            return version_id == self.version_id
+        return True
+
+
+def _code(error: Exception) -> str:
+    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
 
 
 class Bucket(Protocol):
@@ -37,6 +82,9 @@ class Bucket(Protocol):
 
     def content_type(self, key: str) -> str | None:
         """The object's Content-Type (listings and notifications carry none), or None when there is no such key."""
+
+    def head(self, key: str) -> ObjectHead | None:
+        """The key's current version, or None when there is none (deleted, or a delete marker is current)."""
 
 
 class S3Bucket:
@@ -59,9 +107,12 @@ class S3Bucket:
         except self._s3.exceptions.NoSuchKey:
             return None
         except Exception as error:
+            code = _code(error)
             # An empty object cannot satisfy a byte range: it is there, with no bytes.
-            if getattr(error, "response", {}).get("Error", {}).get("Code") == "InvalidRange":
+            if code == "InvalidRange":
                 return b""
+            if code in UNREADABLE_CODES:
+                raise Unreadable(key, code) from None
             raise
         return response["Body"].read()
 
@@ -69,12 +120,21 @@ class S3Bucket:
         self._s3.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
 
     def content_type(self, key: str) -> str | None:
+        head = self.head(key)
+        return None if head is None else head.content_type
+
+    def head(self, key: str) -> ObjectHead | None:
         try:
-            return self._s3.head_object(Bucket=self.name, Key=key).get("ContentType")
+            response = self._s3.head_object(Bucket=self.name, Key=key)
         except Exception as error:
-            if getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            if _code(error) in ("404", "NoSuchKey", "405"):  # 405: a delete marker is the current version
                 return None
             raise
+        return ObjectHead(
+            etag=str(response.get("ETag", "")).strip('"') or None,
+            version_id=normal_version(response.get("VersionId")),
+            content_type=response.get("ContentType"),
+        )
 
     def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[list[S3Object]]:
         """The current objects under prefix after `start_after`, in key order, a listing page at a time."""

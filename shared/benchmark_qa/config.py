@@ -47,6 +47,10 @@ class EncordSettings(_Env):
 class RegistrationSettings(StoreSettings, EncordSettings):
     upload_bucket: str
     manifest_prefix: str = "manifests"
+    # What a manifest's URLs may name (ingest/url_scope.py): keys of the upload bucket under these prefixes.
+    benchmark_prefix: str = Field("benchmark", min_length=1)
+    production_prefix: str = Field("production", min_length=1)
+    multi_region_access_point_arn: str | None = Field(None, description="URLs through this access point instead")
     integration_id: str = Field(
         "", description="Encord cloud integration that can read the bucket; empty until it exists: registration waits"
     )
@@ -55,6 +59,11 @@ class RegistrationSettings(StoreSettings, EncordSettings):
     benchmark_dataset_hash: str = Field(min_length=1)
     production_dataset_hash: str = Field(min_length=1)
     restart_after_seconds: int = Field(300, ge=0, description="a start left unfinished this long is run again")
+
+    @field_validator("multi_region_access_point_arn", mode="before")
+    @classmethod
+    def _blank_arn_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class RoutingSettings(StoreSettings, EncordSettings):

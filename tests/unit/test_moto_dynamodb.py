@@ -137,6 +137,44 @@ def test_a_query_sees_its_partition_in_order_with_paging_and_conditions(client: 
     assert client.scan(TableName=TABLE, Select="COUNT")["Count"] == 50 + 1 + 5
 
 
+def test_a_write_made_while_a_transaction_runs_survives_its_rollback(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto answers requests on many threads; a cancelled transaction used to put back the items it targets as
+    they were when it started, erasing what another thread committed meanwhile (issue 11: 2 concurrent workers
+    kept 79 of 80 results). Requests are serialised now, so the other write lands before or after, never lost."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    inside, written = threading.Event(), threading.Event()
+    update_item = DynamoDBBackend.update_item
+
+    def slow_update(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(moto_dynamodb._ACTIVE, "transaction", False) and not inside.is_set():
+            inside.set()  # the transaction has started writing: let the other thread try its write now
+            written.wait(timeout=1)  # serialised requests block it until this transaction is over
+        return update_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", slow_update)
+    client.transact_write_items(TransactItems=[put("result#1")])
+
+    def other_writer() -> None:
+        inside.wait(timeout=10)
+        client.update_item(**dict(ADD_ONE["Update"].items()))
+        written.set()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[ADD_ONE, put("result#1")])
+    thread.join(timeout=10)
+
+    assert inside.is_set()
+    assert written.is_set()
+    assert tasks(client) == 2  # 1 + the other thread's addition; the cancelled transaction added nothing
+
+
 @pytest.fixture
 def indexed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A table with a global secondary index, as the state table has."""

@@ -320,3 +320,62 @@ def test_a_new_dead_letter_queue_without_an_alarm_is_reported(template: SamTempl
         Timer={"Type": FUNCTION_TYPE, "Properties": {"Events": {"Tick": schedule}}},
     )
     assert queues_without_alarm(changed) == ["Missed", "Parked"]
+
+
+# ---------------------------------------------------------------------- the app's own error metrics (issue 11)
+
+# Metrics that count work done, not failures: no alarm. Every other metric the code emits needs one, so a new
+# metric fails test_every_error_metric_has_an_alarm until it is alarmed on or added here with its reason.
+THROUGHPUT_METRICS = {
+    "ObjectsRecorded": "uploads recorded",
+    "ObjectsSkipped": "uploads skipped with their reason (a duplicate, a dot segment): status lists them",
+    "ManifestsWritten": "manifests written",
+    "JobsFinished": "Encord upload jobs finished",
+    "TasksRouted": "tasks routed",
+    "TasksMovedElsewhere": "tasks someone moved before routing did: audited, not a fault",
+    "StageTasks": "tasks found in the review stage",
+    "MessagesSent": "score messages fanned out",
+    "ResultsWritten": "score results written",
+    "ReportsPublished": "leaderboards published",
+}
+# A name that says failure can never be declared throughput.
+ERROR_NAME = re.compile(r"error|fail|bad|reject|replay|notready", re.IGNORECASE)
+
+
+def metrics_without_alarm(template: SamTemplate, names: set[str]) -> list[str]:
+    """Emitted metric names with no alarm on (BenchmarkQA, name, service=benchmark-qa) that notifies the topic."""
+    watched = {
+        alarm.get("MetricName")
+        for alarm in alarms(template).values()
+        if alarm.get("Namespace") == observability.NAMESPACE
+        and alarm.get("Dimensions") == [{"Name": "service", "Value": observability.SERVICE}]
+        and {"Ref": ALARM_TOPIC} in alarm.get("AlarmActions", [])
+    }
+    return sorted(name for name in names if name not in watched and name not in THROUGHPUT_METRICS)
+
+
+def test_every_error_metric_has_an_alarm(template: SamTemplate) -> None:
+    names = custom_metric_names()
+    # The metrics the issue names, so a change in how the code is read cannot make this pass vacuously.
+    assert {"PollErrors", "FlushFailures", "SweepErrors", "WebhookRejected", "BadMessages", "ScoreErrors"} <= names
+    assert metrics_without_alarm(template, names) == [], "add a BenchmarkQA alarm (or declare a throughput metric)"
+
+
+def test_throughput_metrics_are_emitted_and_do_not_name_failures() -> None:
+    assert set(THROUGHPUT_METRICS) <= custom_metric_names(), "a declared throughput metric is no longer emitted"
+    assert not [name for name in THROUGHPUT_METRICS if ERROR_NAME.search(name)]
+
+
+def test_a_new_error_metric_without_an_alarm_is_reported(template: SamTemplate) -> None:
+    assert metrics_without_alarm(template, {"QueueErrors", "TasksRouted", "PollErrors"}) == ["QueueErrors"]
+
+
+def test_webhook_function_has_a_reserved_concurrency_parameter(template: SamTemplate) -> None:
+    parameter = template.parameters["WebhookReservedConcurrency"]
+    assert int(parameter["Default"]) > 0, "the public function must be capped by default"
+    (route,) = [spec for spec in template.functions() if spec.properties.get("FunctionUrlConfig")]
+    condition, capped, uncapped = route.properties["ReservedConcurrentExecutions"]["Fn::If"]
+    assert capped == {"Ref": "WebhookReservedConcurrency"}
+    assert uncapped == {"Ref": "AWS::NoValue"}
+    # 0 means no reservation (new accounts cannot reserve any), never a function that can run nothing.
+    assert template.conditions[condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReservedConcurrency"}, 0]}]}

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from benchmark_qa_local.deployment import LocalDeployment
+from benchmark_qa_local.intrinsics import references
 from benchmark_qa_local.template import SamTemplate
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -31,11 +32,13 @@ def _exists(deployment: LocalDeployment, logical_id: str) -> bool:
 
 
 def _policy_resources(deployment: LocalDeployment, function: str, sid: str) -> Any:
-    statements = [
-        s
-        for p in deployment.resolve(deployment.template.function(function).properties["Policies"])
-        for s in p["Statement"]
-    ]
+    properties = deployment.template.function(function).properties
+    if "Role" in properties:  # issue 11: SQS-triggered functions have their own role
+        (role,) = references(properties["Role"])
+        documents = [p["PolicyDocument"] for p in deployment.template.properties(role)["Policies"]]
+    else:
+        documents = properties["Policies"]
+    statements = [s for p in deployment.resolve(documents) for s in p["Statement"]]
     return next(s["Resource"] for s in statements if s["Sid"] == sid)
 
 
@@ -117,7 +120,13 @@ def test_an_existing_bucket_is_subscribed_through_eventbridge_and_never_owned(te
         for logical_id, resource in template.resources.items()
         if _exists(deployment, logical_id) and resource["Type"].startswith("AWS::S3::")
     }
-    assert sorted(s3_resources) == ["ReportsBucket", "ReportsBucketPolicy"]
+    # issue 11: and the bucket the stack's own buckets write their access logs to.
+    assert sorted(s3_resources) == [
+        "AccessLogsBucket",
+        "AccessLogsBucketPolicy",
+        "ReportsBucket",
+        "ReportsBucketPolicy",
+    ]
     assert "my-data" not in repr(s3_resources)
 
 

@@ -20,6 +20,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--status", action="append", help="only objects in this status (repeatable)")
     parser.add_argument("--prefix", default="", help="only keys under this prefix")
     parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="check the table against the bucket: every object in one manifest, or skipped/failed/deleted with a "
+        "reason, nothing stuck, no URL sent twice (exit 1 on any finding)",
+    )
+    parser.add_argument("--bucket", default=os.environ.get("UPLOAD_BUCKET"), help="upload bucket (--audit)")
+    parser.add_argument(
+        "--dataset-prefix",
+        action="append",
+        help="dataset prefixes to audit (repeatable; default: benchmark and production)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.table:
         print("benchmark-qa status: name the state table with --table or $STATE_TABLE", file=sys.stderr)
         return 2
+    if args.audit:
+        return run_audit(args)
     records = rows(args.table, args.status, args.prefix)
     bad = UploadsRepository(state_table(args.table)).bad_messages()
     if args.format == "json":
@@ -61,3 +75,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{len(bad)} queue message(s) were not S3 notifications (recorded, never retried):")
         print("\n".join(f"  {m['received_at']}  {m['message_id']}  {m['reason']}" for m in bad))
     return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    import boto3
+
+    from benchmark_qa_local.audit import Auditor
+
+    if not args.bucket:
+        print("benchmark-qa status --audit: name the upload bucket with --bucket or $UPLOAD_BUCKET", file=sys.stderr)
+        return 2
+    prefixes = args.dataset_prefix or ["benchmark", "production"]
+    report = Auditor(state_table(args.table), boto3.client("s3"), args.bucket, prefixes).run()
+    if args.format == "json":
+        findings = [f.__dict__ for f in report.findings]
+        print(json.dumps({"objects": report.objects, "records": report.records, "findings": findings}, indent=1))
+    else:
+        print(report.render())
+    return 0 if report.ok else 1

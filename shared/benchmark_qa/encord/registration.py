@@ -3,17 +3,24 @@
 State machine of a manifest record (store/uploads.py), every step conditional so repeats are harmless:
 
   written --start()--> starting --job id--> uploading --poll(): DONE--> registered | partly_failed
-     ^                    |                                  \\--ERROR with no item--> failed
-     '--- transient error (retried by SQS, then its DLQ) ----'
+     ^                    |                     |            \\--ERROR with no item--> failed
+     '--- transient error (retried by SQS, then its DLQ) ----'  \\--no answer by UPLOAD_DEADLINE--> failed
 
-A start that crashed after Encord accepted the job but before its id was recorded is re-run by the poller
-once it is stale; manifests are always sent with skip_duplicate_urls, so a re-run cannot register a file twice.
-The poller never long-polls inside a Lambda (timeout_seconds=0).
+Before any Encord call, every URL of the manifest must be an object of this stack's upload bucket under the
+dataset's prefix (ingest/url_scope.py); otherwise the manifest fails with the offending URLs. A start that crashed
+after Encord accepted the job but before its id was recorded is re-run by the poller once it is stale; manifests
+are always sent with skip_duplicate_urls, so a re-run cannot register a file twice. The poller never long-polls
+inside a Lambda (timeout_seconds=0), starts written manifests at once, and finishes a big job in chunks of
+FINISH_CHUNK entries (one link request, object records written 100 to a transaction), saving its place after each
+chunk: a 500,000-entry manifest takes several invocations and never stalls the manifests behind it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,9 +32,11 @@ from benchmark_qa.bucket import Bucket
 from benchmark_qa.encord.budget import OutOfTime, TimeBudget
 from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.manifest import ImportManifest
+from benchmark_qa.ingest.pipeline import already_sent
+from benchmark_qa.ingest.url_scope import UploadScope
 from benchmark_qa.ingest.urls import key_from_object_url
 from benchmark_qa.store.table import conditional
-from benchmark_qa.store.uploads import ATTENTION, ObjectRecord, UploadsRepository
+from benchmark_qa.store.uploads import ObjectRecord, Outcome, UploadsRepository
 
 if TYPE_CHECKING:
     from encord.dataset import Dataset as EncordDataset
@@ -37,6 +46,9 @@ if TYPE_CHECKING:
 START_STALE_AFTER = timedelta(minutes=5)
 MAX_START_ATTEMPTS = 5
 MAX_LINK_ATTEMPTS = 3  # polls that link and look up an item before its objects are failed, so a manifest finishes
+UPLOAD_DEADLINE = timedelta(hours=24)  # a job Encord has not finished (or could not be polled) this long fails
+FINISH_CHUNK = 1000  # entries finished per step: one link request, records written in transactions of 100
+FINISH_SHARE = 0.5  # of the time left, what one manifest's finishing may take before the others get a turn
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,13 @@ def manifest_id_from_key(key: str) -> str:
     return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
+def external_manifest_id(key: str) -> str:
+    """The id of a manifest written by hand: unique per key (two `x.json` in different folders are two
+    manifests; issue 11 found the second never registered), readable by its file name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", manifest_id_from_key(key))[:60]
+    return f"ext-{hashlib.sha256(key.encode()).hexdigest()[:16]}-{stem}"
+
+
 def dataset_from_key(key: str, manifest_prefix: str) -> Dataset:
     parts = key.removeprefix(manifest_prefix.strip("/") + "/").split("/")
     try:
@@ -92,20 +111,31 @@ def dataset_from_key(key: str, manifest_prefix: str) -> Dataset:
         ) from None
 
 
-def read_manifest(bucket: Bucket, key: str) -> dict[str, Any]:
+def read_manifest(bucket: Bucket, key: str, scope: ManifestScope | None = None) -> dict[str, Any]:
+    """The manifest at `key`, checked against the import spec and, with `scope`, every URL against the stack's
+    upload bucket and the dataset's prefix, before Encord sees any of it. Raises RegistrationError."""
     raw = bucket.read(key)
     if raw is None:
         raise RegistrationError(f"manifest {key} is no longer in the bucket; upload it again to register it")
     try:
         if key.lower().endswith(".csv"):
-            return ImportManifest.from_csv(raw.decode("utf-8")).to_dict()
-        document = json.loads(raw)
-        # Validate against the import spec before Encord sees it: a clear error now beats a failed job later.
-        return ImportManifest.model_validate(document).to_dict()
-    except RegistrationError:
-        raise
+            manifest = ImportManifest.from_csv(raw.decode("utf-8"))
+        else:
+            # Validate against the import spec before Encord sees it: a clear error now beats a failed job later.
+            manifest = ImportManifest.model_validate(json.loads(raw))
     except Exception as error:
         raise RegistrationError(f"manifest {key} is not a valid Encord import manifest: {error}") from None
+    if scope is not None:
+        dataset = dataset_from_key(key, scope.manifest_prefix)
+        count, shown = scope.urls.problems(manifest.object_urls(), dataset)
+        if count:
+            raise RegistrationError(
+                f"manifest {key}: {count} URL(s) are not objects of this stack's upload bucket under "
+                f"{scope.urls.prefixes[dataset]}/, so nothing was sent to Encord: {'; '.join(shown)}. Write each URL "
+                "as benchmark-qa does (https://BUCKET.s3.REGION.amazonaws.com/KEY) for keys under the prefix of "
+                "the manifest's folder, then upload the manifest again under a new name"
+            )
+    return manifest.to_dict()
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,14 @@ def _urls(item: dict[str, Any]) -> list[str]:
     return [str(item["objectUrl"])] if "objectUrl" in item else [url for _, url in indexed]
 
 
+@dataclass(frozen=True)
+class ManifestScope:
+    """Where manifests live and what their URLs may name."""
+
+    manifest_prefix: str
+    urls: UploadScope
+
+
 def titled(document: dict[str, Any]) -> tuple[dict[str, Any], list[Entry]]:
     """The manifest with every entry titled uniquely, and its entries.
 
@@ -142,7 +180,8 @@ def titled(document: dict[str, Any]) -> tuple[dict[str, Any], list[Entry]]:
     items = [item for value in document.values() if isinstance(value, list) for item in value]
     pairs = [[key_from_object_url(u) for u in _urls(item)] for item in items]
     names = [str(item.get("title") or unquote(_urls(item)[0].rstrip("/").rsplit("/", 1)[-1])) for item in items]
-    repeated = {n for n in names if names.count(n) > 1}
+    counts = Counter(names)  # linear: a 500,000-entry manifest is titled in a moment
+    repeated = {n for n, c in counts.items() if c > 1}
     names = [pairs[i][0][1] if n in repeated else n for i, n in enumerate(names)]
     seen: dict[str, int] = {}
     entries = []
@@ -163,16 +202,19 @@ class Registrar:
         *,
         integration_id: str,
         destinations: dict[Dataset, Destination],
-        manifest_prefix: str,
+        scope: ManifestScope,
         restart_after: timedelta = START_STALE_AFTER,
         budget: TimeBudget | None = None,
+        finish_chunk: int = FINISH_CHUNK,
     ) -> None:
         self.client = client
+        self.finish_chunk = finish_chunk
         self.repository = repository
         self.bucket = bucket
         self.integration_id = integration_id
         self.destinations = destinations
-        self.manifest_prefix = manifest_prefix
+        self.scope = scope
+        self.manifest_prefix = scope.manifest_prefix
         self.restart_after = restart_after
         self.budget = budget or TimeBudget.unbounded()
         # Opened once per Registrar (one per invocation), not once per manifest.
@@ -195,36 +237,60 @@ class Registrar:
         return self._datasets[dataset_hash]
 
     # ------------------------------------------------------------------ start
-    def start(self, key: str) -> str:
-        """Start the upload job of the manifest at `key`, once. Returns what happened."""
+    def manifest_of(self, key: str) -> tuple[str, dict[str, Any]]:
+        """(id, record) of the manifest at `key`: ours when the record of the id its name gives was claimed for
+        this very key (ingest records the key first); otherwise a hand-written one, whose id is unique per key."""
         manifest_id = manifest_id_from_key(key)
         record = self.repository.get_manifest(manifest_id)
+        ours = f"{self.manifest_prefix}/{record.get('dataset')}/{manifest_id}.json"
+        if record and record.get("manifest_kind") != "external" and record.get("s3_key", ours) == key:
+            return manifest_id, record
+        manifest_id = external_manifest_id(key)
+        return manifest_id, self.repository.get_manifest(manifest_id)
+
+    def start(self, key: str) -> str:
+        """Start the upload job of the manifest at `key`, once. Returns what happened."""
+        manifest_id, record = self.manifest_of(key)
         if not record:
-            # A manifest the user wrote by hand into the manifests folder: register it too.
-            dataset = dataset_from_key(key, self.manifest_prefix)
-            # Another invocation may have created it first: that is fine, the status moves below are conditional.
-            conditional(
-                self.repository.create_manifest,
-                manifest_id=manifest_id,
-                dataset=dataset.value,
-                manifest_kind="external",
-            )
-            self.repository.set_manifest_status(manifest_id, "written", expected=("claimed",), s3_key=key)
-            record = self.repository.get_manifest(manifest_id)
-        if record.get("status") != "written":
-            return f"already {record.get('status')}"
+            record = self._record_external(manifest_id, key)
+        status = record.get("status")
+        if status == "claimed":
+            return "not written yet: the poller starts it once it is"
+        if status != "written":
+            return f"already {status}"
         attempts = int(record.get("attempts", 0)) + 1
         if not self.repository.set_manifest_status(
             manifest_id, "starting", expected=("written",), attempts=attempts, started_at=_now()
         ):
             return "taken by another invocation"
-        self._start_job(manifest_id, key, Dataset(record["dataset"]), attempts)
+        try:
+            self._start_job(manifest_id, key, Dataset(record["dataset"]), attempts)
+        except RegistrationError as error:  # recorded on the manifest; retrying the message cannot help
+            return f"failed: {error}"
         return "started"
+
+    def _record_external(self, manifest_id: str, key: str) -> dict[str, Any]:
+        """A manifest the user wrote by hand into the manifests folder: registered too, if its URLs allow."""
+        try:
+            dataset = dataset_from_key(key, self.manifest_prefix).value
+            status, reason = "written", None
+        except RegistrationError as error:
+            dataset, status, reason = "", "failed", str(error)
+        # Another invocation may have created it first: that is fine, the status moves below are conditional.
+        conditional(
+            self.repository.create_manifest,
+            manifest_id=manifest_id,
+            dataset=dataset,
+            manifest_kind="external",
+            s3_key=key,
+        )
+        self.repository.set_manifest_status(manifest_id, status, expected=("claimed",), reason=reason)
+        return self.repository.get_manifest(manifest_id)
 
     def _start_job(self, manifest_id: str, key: str, dataset: Dataset, attempts: int) -> None:
         destination = self.destinations[dataset]
         try:
-            document, _ = titled(read_manifest(self.bucket, key))
+            document, _ = titled(read_manifest(self.bucket, key, self.scope))
             # Always skip duplicates: a start repeated after a lost response must not import twice.
             document["skip_duplicate_urls"] = True
             folder = self._folder(destination.folder_uuid)
@@ -251,44 +317,62 @@ class Registrar:
             # Back to `written`, so the redelivered message (or the poller) can try again.
             self.repository.set_manifest_status(manifest_id, "written", expected=("starting",), last_error=reason)
         else:
-            self.repository.set_manifest_status(
-                manifest_id, "failed", expected=("starting",), last_error=reason, reason=_what_to_do(error)
-            )
+            self._fail_manifest(manifest_id, _what_to_do(error), last_error=reason, expected=("starting",))
+
+    def _fail_manifest(
+        self, manifest_id: str, reason: str, *, last_error: str | None = None, expected: tuple[str, ...]
+    ) -> None:
+        if self.repository.set_manifest_status(
+            manifest_id, "failed", expected=expected, last_error=last_error or reason, reason=reason
+        ):
             self._fail_objects(self.repository.objects_in_manifest(manifest_id), f"registration failed: {reason}")
 
     # ------------------------------------------------------------------ poll
     def poll(self, now: datetime | None = None) -> PollReport:
-        """Finish every started job that Encord has finished; restart starts that a crash left behind."""
+        """Start what is written; finish every started job that Encord has finished (in chunks, within the time
+        left); restart starts that a crash left behind; fail jobs that outlived UPLOAD_DEADLINE."""
         now = now or datetime.now(UTC)
         report = PollReport()
         stale = (now - self.restart_after).isoformat(timespec="milliseconds")
         for manifest in self.repository.manifests_with_status("starting", created_before=stale):
             if str(manifest.get("started_at", "")) < stale:
                 self._restart(manifest, report)
-        for manifest in self.repository.manifests_with_status("written", created_before=stale):
-            # Its S3 notification never started it (or its message went to the DLQ): start it now.
+        for manifest in self.repository.manifests_with_status("written"):
+            # Started at once: its notification may have come before it was written, or gone to the DLQ.
             if manifest.get("s3_key"):
                 try:
                     if self.start(manifest["s3_key"]) == "started":
                         report.restarted.append(manifest["manifest_id"])
                 except Exception as error:
                     report.errors[manifest["manifest_id"]] = f"{type(error).__name__}: {error}"[:500]
+        # Least recently touched first: each poll touches what it polled, so no manifest waits behind another.
         for manifest in self.repository.manifests_with_status("uploading"):
             try:
-                self._poll_one(manifest, report)
+                self._poll_one(manifest, report, now)
             except OutOfTime as error:  # this and the later manifests stay `uploading` for the next poll
                 report.deferred = str(error)
                 break
             except Exception as error:
-                # One manifest's failure must not stop the others; the next schedule tries again.
-                report.errors[manifest["manifest_id"]] = f"{type(error).__name__}: {error}"[:500]
-                self.repository.set_manifest_status(
-                    manifest["manifest_id"],
-                    "uploading",
-                    expected=("uploading",),
-                    last_error=report.errors[manifest["manifest_id"]],
-                )
+                self._poll_failed(manifest, error, report, now)
         return report
+
+    def _poll_failed(self, manifest: dict[str, Any], error: Exception, report: PollReport, now: datetime) -> None:
+        """One manifest's failure never stops the others. A permanent one (Encord does not know the job, or
+        refuses it) fails the manifest with what to do; a transient one is retried by the next polls until
+        UPLOAD_DEADLINE, then fails it too, so nothing stays `uploading` forever."""
+        manifest_id = manifest["manifest_id"]
+        message = f"{type(error).__name__}: {error}"[:500]
+        report.errors[manifest_id] = message
+        if not is_transient(error) or self._past_deadline(manifest, now):
+            self._fail_manifest(manifest_id, _what_to_do(error), last_error=message, expected=("uploading",))
+            report.finished.append(manifest_id)
+            return
+        self.repository.set_manifest_status(manifest_id, "uploading", expected=("uploading",), last_error=message)
+
+    @staticmethod
+    def _past_deadline(manifest: dict[str, Any], now: datetime) -> bool:
+        started = str(manifest.get("started_at") or manifest.get("created_at") or "")
+        return bool(started) and started < (now - UPLOAD_DEADLINE).isoformat(timespec="milliseconds")
 
     def _restart(self, manifest: dict[str, Any], report: PollReport) -> None:
         manifest_id = manifest["manifest_id"]
@@ -303,7 +387,7 @@ class Registrar:
         except Exception as error:
             report.errors[manifest_id] = f"{type(error).__name__}: {error}"[:500]
 
-    def _poll_one(self, manifest: dict[str, Any], report: PollReport) -> None:
+    def _poll_one(self, manifest: dict[str, Any], report: PollReport, now: datetime) -> None:
         from uuid import UUID
 
         from encord.orm.dataset import LongPollingStatus
@@ -315,19 +399,83 @@ class Registrar:
             partial(folder.add_private_data_to_folder_get_result, UUID(manifest["job_id"]), timeout_seconds=0),
         )
         if state.status == LongPollingStatus.PENDING:
+            if self._past_deadline(manifest, now):
+                reason = (
+                    f"Encord has not finished upload job {manifest['job_id']} in {UPLOAD_DEADLINE}; check the job in "
+                    "Encord (the integration may not reach the files), then upload the manifest again under a new name"
+                )
+                self._fail_manifest(manifest_id, reason, expected=("uploading",))
+                report.finished.append(manifest_id)
+                return
+            # Touched, so the manifests behind it come first next time.
+            self.repository.set_manifest_status(manifest_id, "uploading", expected=("uploading",), polled_at=_now())
             report.pending.append(manifest_id)
             return
         _, entries = titled(read_manifest(self.bucket, manifest["s3_key"]))
-        records = self._records_by_key(manifest_id, entries)
+        job = _JobResult(
+            created={item.name: str(item.item_uuid) for item in state.items_with_names},
+            failed_keys={
+                key_from_object_url(url)[1]: unit_error.error
+                for unit_error in state.unit_errors
+                for url in unit_error.object_urls
+            },
+        )
+        records = self._records(manifest)
+        cursor = int(manifest.get("finish_cursor", 0))
+        counts = Counter({"registered": int(manifest.get("registered", 0)), "failed": int(manifest.get("failed", 0))})
+        share_ends = self.budget.left() * (1 - FINISH_SHARE)
+        while cursor < len(entries):
+            if cursor and self.budget.left() < share_ends:  # the others get a turn; this one goes on next poll
+                report.pending.append(manifest_id)
+                return
+            chunk = entries[cursor : cursor + self.finish_chunk]
+            done = self._finish_chunk(manifest, folder, chunk, job, records, report)
+            if done is None:  # some items are not in the dataset yet: linked and looked up again next poll
+                return
+            counts.update(done)
+            if not self.repository.advance_finish(manifest_id, cursor, cursor + len(chunk), dict(counts)):
+                return  # another poll finished this chunk first
+            cursor += len(chunk)
+            manifest = {**manifest, "finish_cursor": cursor, "link_attempts": 0}
+        if state.status == LongPollingStatus.ERROR and not job.created and not counts["registered"]:
+            status = "failed"
+        else:
+            status = "partly_failed" if counts["failed"] or counts["skipped"] or state.errors else "registered"
+        self.repository.set_manifest_status(
+            manifest_id,
+            status,
+            expected=("uploading",),
+            registered=counts["registered"],
+            failed=counts["failed"],
+            skipped=counts["skipped"],
+            errors=[str(e)[:300] for e in state.errors][:20],
+            finished_at=_now(),
+        )
+        report.finished.append(manifest_id)
 
-        failed_keys = {
-            key_from_object_url(url)[1]: unit_error.error
-            for unit_error in state.unit_errors
-            for url in unit_error.object_urls
-        }
-        items = self._items(folder, state.items_with_names, entries, failed_keys)
+    def _records(self, manifest: dict[str, Any]) -> dict[str, ObjectRecord]:
+        """The object records of the manifest by key: ingest's (one paged query), or for a manifest written by hand
+        none yet (each chunk writes them)."""
+        if manifest.get("manifest_kind") == "external":
+            return {}
+        return {r.key: r for r in self.repository.objects_in_manifest(manifest["manifest_id"])}
+
+    def _finish_chunk(
+        self,
+        manifest: dict[str, Any],
+        folder: StorageFolder,
+        chunk: list[Entry],
+        job: _JobResult,
+        records: dict[str, ObjectRecord],
+        report: PollReport,
+    ) -> Counter[str] | None:
+        """Map a chunk's entries to Encord items, link them, and write every object's outcome (registered,
+        failed or skipped, with the reason) in transactions. None when some items must be linked again later."""
+        manifest_id = manifest["manifest_id"]
+        dataset = Dataset(manifest["dataset"])
+        items = self._items(folder, chunk, job)
         try:
-            data_hashes, link_error = self._link(Dataset(manifest["dataset"]), items), ""
+            data_hashes, link_error = self._link(dataset, items), ""
         except OutOfTime:
             raise
         except Exception as error:  # a link whose answer was lost, or refused: counted, retried, bounded
@@ -344,71 +492,78 @@ class Registrar:
                 last_error=f"{len(unlinked)} items not in the dataset after link attempt {attempts}{link_error}",
             )
             report.pending.append(manifest_id)
-            return
-
-        registered = 0
-        for item_uuid, entry in items.items():
-            if item_uuid in unlinked:
-                continue
-            for key in entry.object_keys:
-                record = records.get(key)
-                if record is None or key in failed_keys:
-                    continue
-                self.repository.set_object_status(
-                    record,
-                    "registered",
-                    manifest_id=manifest_id,
-                    encord={
-                        "item_uuid": item_uuid,
-                        "data_hash": data_hashes.get(item_uuid),
-                        "dataset_hash": self.destinations[Dataset(manifest["dataset"])].dataset_hash,
-                    },
+            return None
+        dataset_hash = self.destinations[dataset].dataset_hash
+        by_entry = {entry: item_uuid for item_uuid, entry in items.items()}
+        outcomes: list[Outcome] = []
+        for entry in chunk:
+            item_uuid = by_entry.get(entry)
+            for bucket, key in entry.keys:
+                record = records.get(key) or _external_record(bucket, key, manifest_id)
+                outcomes.append(
+                    self._outcome(record, entry, item_uuid, unlinked, data_hashes, dataset_hash, job, link_error)
                 )
-                registered += 1
-        failed = [records[k] for k in failed_keys if k in records]
-        for record in failed:
-            self._fail_objects([record], f"Encord could not import it: {failed_keys[record.key]}")
-        dataset_hash = self.destinations[Dataset(manifest["dataset"])].dataset_hash
-        for item_uuid, entry in unlinked.items():
-            stuck = [records[k] for k in entry.object_keys if k in records]
-            failed += stuck
-            self._fail_objects(
-                stuck,
-                f"stored in Encord as item {item_uuid} ({entry.title!r}) but not found in dataset {dataset_hash} "
-                f"after {attempts} link attempts{link_error}; link the item to the dataset in Encord, or upload the "
-                "file again",
-            )
-        if state.status == LongPollingStatus.ERROR and not items:
-            status = "failed"
-        else:
-            status = "partly_failed" if failed or state.errors else "registered"
-        self.repository.set_manifest_status(
-            manifest_id,
-            status,
-            expected=("uploading",),
-            registered=registered,
-            failed=len(failed),
-            errors=[str(e)[:300] for e in state.errors][:20],
-            finished_at=_now(),
+        self.repository.set_outcomes(
+            outcomes, manifest_id=manifest_id, create=manifest.get("manifest_kind") == "external"
         )
-        report.finished.append(manifest_id)
+        return Counter(o.status for o in outcomes)
 
-    def _items(
-        self, folder: StorageFolder, created: list[Any], entries: list[Entry], failed_keys: dict[str, str]
-    ) -> dict[str, Entry]:
+    def _outcome(
+        self,
+        record: ObjectRecord,
+        entry: Entry,
+        item_uuid: str | None,
+        unlinked: dict[str, Entry],
+        data_hashes: dict[str, str],
+        dataset_hash: str,
+        job: _JobResult,
+        link_error: str,
+    ) -> Outcome:
+        key = record.key
+        if key in job.failed_keys:
+            return Outcome(record, "failed", reason=f"Encord could not import it: {job.failed_keys[key]}")
+        if item_uuid is None:
+            return Outcome(
+                record,
+                "failed",
+                reason=f"Encord reported neither an item nor an error for {key} ({entry.title!r}); check the upload "
+                "job in Encord, then upload the file again under a new key",
+            )
+        if item_uuid in unlinked:
+            return Outcome(
+                record,
+                "failed",
+                reason=f"stored in Encord as item {item_uuid} ({entry.title!r}) but not found in dataset "
+                f"{dataset_hash} after {MAX_LINK_ATTEMPTS} link attempts{link_error}; link the item to the dataset in "
+                "Encord, or upload the file again",
+            )
+        if entry.title not in job.created and (other := self._holder(record, item_uuid)) is not None:
+            # Encord skipped the URL as a duplicate of an item another upload of this key registered.
+            return Outcome(record, "skipped", reason=already_sent(other))
+        encord = {"item_uuid": item_uuid, "data_hash": data_hashes.get(item_uuid), "dataset_hash": dataset_hash}
+        return Outcome(record, "registered", encord=encord)
+
+    def _holder(self, record: ObjectRecord, item_uuid: str) -> ObjectRecord | None:
+        """Another version of the key that this item was registered for (one item per key: ingest's rule)."""
+        for other in self.repository.object_versions(record.bucket, record.key):
+            holds = (other.encord or {}).get("item_uuid") == item_uuid
+            if other.version != record.version and other.status == "registered" and holds:
+                return other
+        return None
+
+    def _items(self, folder: StorageFolder, entries: list[Entry], job: _JobResult) -> dict[str, Entry]:
         """Encord item uuid -> the manifest entry it holds, for every entry that was not a per-file error.
         Titles are unique in the manifest as sent (`titled`), so each name Encord reports is one entry."""
-        by_title = {e.title: e for e in entries}
-        items = {str(item.item_uuid): by_title[item.name] for item in created if item.name in by_title}
-        reported = set(items.values())
+        items: dict[str, Entry] = {}
         for entry in entries:
-            if entry in reported or all(k in failed_keys for k in entry.object_keys):
-                continue
-            # Neither created nor failed: Encord skipped it as a duplicate URL (e.g. a start repeated after a
-            # lost response). Find the item it already has, so the object still gets its hashes and link.
-            existing = self._existing_item(folder, entry)
-            if existing is not None:
-                items[existing] = entry
+            if entry.title in job.created:
+                items[job.created[entry.title]] = entry
+            elif not all(k in job.failed_keys for k in entry.object_keys):
+                # Neither created nor failed: Encord skipped it as a duplicate URL (e.g. a start repeated after a
+                # lost response). Find the item it already has, so the object still gets its hashes and link.
+                existing = self._existing_item(folder, entry)
+                if existing is not None:
+                    items[existing] = entry
         return items
 
     def _existing_item(self, folder: StorageFolder, entry: Entry) -> str | None:
@@ -423,30 +578,6 @@ class Registrar:
             if not entry.single and item.url is None and item.frame_count in (None, len(entry.urls)):
                 return str(item.uuid)
         return None
-
-    def _records_by_key(self, manifest_id: str, entries: list[Entry]) -> dict[str, ObjectRecord]:
-        records = {r.key: r for r in self.repository.objects_in_manifest(manifest_id)}
-        # Manifests written by hand have no object records yet: record their objects now, so status shows them.
-        for bucket, key in (pair for entry in entries for pair in entry.keys):
-            if key in records:
-                continue
-            versions = self.repository.object_versions(bucket, key)
-            if versions:
-                records[key] = versions[0]
-            else:
-                self.repository.record_object(
-                    bucket=bucket,
-                    key=key,
-                    version="external",
-                    status="in_manifest",
-                    gsi1=(f"MANIFEST#{manifest_id}", key),
-                    manifest_id=manifest_id,
-                    role="item",
-                )
-                found = self.repository.get_object(bucket, key, "external")
-                if found is not None:
-                    records[key] = found
-        return records
 
     def _link(self, dataset: Dataset, items: dict[str, Entry]) -> dict[str, str]:
         """Link the items to the dataset; returns item uuid -> data hash, for every item whose row was found.
@@ -475,10 +606,22 @@ class Registrar:
         return hashes
 
     def _fail_objects(self, records: Iterable[ObjectRecord], reason: str) -> None:
-        for record in records:
-            self.repository.set_object_status(
-                record, "failed", reason=reason[:1000], gsi1=(ATTENTION, f"{_now()}#{record.key}")
-            )
+        outcomes = [
+            Outcome(r, "failed", reason=reason[:1000]) for r in records if r.status not in ("skipped", "deleted")
+        ]
+        self.repository.set_outcomes(outcomes)
+
+
+@dataclass(frozen=True)
+class _JobResult:
+    created: dict[str, str]  # title -> item uuid, as Encord reported the new items
+    failed_keys: dict[str, str]  # object key -> Encord's per-file error
+
+
+def _external_record(bucket: str, key: str, manifest_id: str) -> ObjectRecord:
+    """The record of an object listed in a manifest written by hand: one per (key, manifest), written with its
+    outcome, so status and the audit show it without a lookup per key."""
+    return ObjectRecord(bucket=bucket, key=key, version=f"external:{manifest_id}", status="in_manifest", role="item")
 
 
 def _what_to_do(error: Exception) -> str:

@@ -16,23 +16,28 @@ from benchmark_qa.bucket import normal_version
 from benchmark_qa.ingest.items import S3Object
 
 SOURCE = "aws.s3"
-CREATED, DELETED = "Object Created", "Object Deleted"
+# detail-type -> the change ingest acts on (pipeline.change_of); other detail types are not acted on
+CHANGES = {"Object Created": "created", "Object Deleted": "removed", "Object Restore Completed": "restored"}
 
 
 def is_eventbridge_event(message: dict[str, Any]) -> bool:
     return message.get("source") == SOURCE and isinstance(message.get("detail"), dict)
 
 
-def object_event(message: dict[str, Any]) -> tuple[bool, S3Object] | None:
-    """(created, object) of an EventBridge S3 event; None for the event types ingest does not act on.
-    Raises KeyError, TypeError or ValueError for an event without bucket or key."""
+def object_event(message: dict[str, Any]) -> tuple[str, S3Object] | None:
+    """(change, object) of an EventBridge S3 event, the change "created", "removed" or "restored"; None for the
+    event types ingest does not act on. Raises KeyError, TypeError or ValueError for an event without bucket or
+    key."""
     event = S3EventBridgeNotificationEvent(message)
-    if event.detail_type not in (CREATED, DELETED):
+    change = CHANGES.get(event.detail_type)
+    if change is None:
         return None
     detail = event.detail
     raw = detail.object
     etag = raw.get("etag") or raw.get("eTag")  # AWS spells it etag; moto's events say eTag
-    return event.detail_type == CREATED, S3Object(
+    if not detail.bucket.name:
+        raise ValueError("bucket name")
+    return change, S3Object(
         bucket=str(detail.bucket.name),
         key=raw.key,
         size=int(raw.get("size") or 0),

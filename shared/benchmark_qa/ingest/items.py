@@ -81,6 +81,7 @@ class SkipReason(StrEnum):
     """Machine-readable cause of a SKIPPED classification (the human text is in `Classified.reason`)."""
 
     FOLDER_PLACEHOLDER = "folder_placeholder"
+    DOT_SEGMENT = "dot_segment"  # a '.' or '..' path segment: its URL would name another object
     MANIFEST_PREFIX = "manifest_prefix"
     UNKNOWN_DATASET = "unknown_dataset"
     NO_GROUP_TITLE = "no_group_title"
@@ -184,7 +185,10 @@ def needs_content(classified: Classified, layout: Layout) -> bool:
     )
 
 
-def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911 - a decision table reads best flat
+DOT_SEGMENTS = (".", "..")
+
+
+def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911, PLR0912 - a decision table reads best flat
     key = obj.key
     if key.endswith("/"):
         return _skipped(
@@ -193,6 +197,16 @@ def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911 - a 
             f"{key}: folder placeholder (key ends with '/'), nothing to import; safe to ignore or delete",
         )
     segments = key.split("/")
+    dots = sorted({s for s in segments if s in DOT_SEGMENTS})
+    if dots:
+        # HTTP clients resolve dot segments (RFC 3986 5.2.4; WHATWG also reads %2e as a dot), so the object's
+        # URL would fetch another key, perhaps of another dataset: never normalised into that key, never sent.
+        return _skipped(
+            obj,
+            SkipReason.DOT_SEGMENT,
+            f"{key}: has a {' and '.join(repr(d) for d in dots)} path segment, so its URL would point at another "
+            "object; rename it without '.' or '..' segments and upload it again",
+        )
     first = segments[0]
     if first == layout.manifest_prefix:
         return _skipped(

@@ -15,26 +15,37 @@ conditional state change, and the sweep finishes whatever a crash left half-done
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
-from benchmark_qa.bucket import Bucket, normal_version
+from benchmark_qa.bucket import Bucket, Unreadable, normal_version
+from benchmark_qa.deadline import Deadline
 from benchmark_qa.ingest.eventbridge import is_eventbridge_event, object_event
 from benchmark_qa.ingest.heads import Heads
-from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify
+from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, SkipReason, classify
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, batches, build_manifest
 from benchmark_qa.ingest.scan import scan
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
-from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository, object_put
+from benchmark_qa.store.uploads import (
+    ATTENTION,
+    PENDING,
+    ObjectRecord,
+    UploadsRepository,
+    object_put,
+    time_indexed,
+)
 
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
 RECOVER_AFTER = timedelta(minutes=2)
+MAX_RECOVER_ATTEMPTS = 3  # sweeps that try to finish a claimed manifest before it and its objects fail
 
 
 class BadMessage(ValueError):
@@ -43,8 +54,12 @@ class BadMessage(ValueError):
 
 @dataclass(frozen=True)
 class UploadEvent:
+    """One S3 event: an object created, or removed (deleted, a delete marker, a lifecycle expiration); `restored`:
+    an archived object can be read again (ObjectRestore:Completed)."""
+
     created: bool
     obj: S3Object
+    restored: bool = False
 
 
 @dataclass
@@ -61,10 +76,32 @@ class BatchOutcome:
     skipped: int = 0
     failed: int = 0
     manifests: list[ManifestWritten] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # sweep units that failed (each recorded, the others went on)
+    deferred: str | None = None  # the sweep stopped for time: what was left for the next one
 
 
-def parse_notification(body: str) -> list[UploadEvent]:
-    """One SQS message body from an S3 notification -> its events. S3's test event yields none."""
+def change_of(event_name: str) -> str | None:
+    """ "created", "removed" or "restored" for an S3 event name (ObjectCreated:Put, ObjectRemoved:Delete,
+    LifecycleExpiration:DeleteMarkerCreated, ObjectRestore:Completed, ...); None for the events ingest does not act
+    on (tagging, ACLs, storage class changes, a restore that started or expired, replication)."""
+    kind, _, detail = event_name.removeprefix("s3:").partition(":")
+    if kind == "ObjectCreated":
+        return "created"
+    if kind in ("ObjectRemoved", "LifecycleExpiration"):
+        return "removed"
+    if kind == "ObjectRestore" and detail == "Completed":
+        return "restored"
+    return None
+
+
+def _event(change: str, obj: S3Object) -> UploadEvent:
+    return UploadEvent(created=change == "created", obj=obj, restored=change == "restored")
+
+
+def parse_notification(body: str, bucket: str | None = None) -> list[UploadEvent]:
+    """One SQS message body from an S3 notification -> its events. S3's test event yields none, and so do the
+    event types ingest does not act on. With `bucket`, an event naming another bucket (or none) makes the whole
+    message a bad one: this stack reads and registers its own upload bucket only."""
     try:
         message = json.loads(body)
     except ValueError as error:
@@ -75,35 +112,47 @@ def parse_notification(body: str) -> list[UploadEvent]:
         return []
     if is_eventbridge_event(message):  # an existing bucket's events, forwarded by EventBridge (one per message)
         try:
-            event = object_event(message)
+            change = object_event(message)
         except (KeyError, TypeError, ValueError) as error:
             raise BadMessage(f"EventBridge S3 event without bucket or key: missing or bad {error}") from None
-        return [] if event is None else [UploadEvent(created=event[0], obj=event[1])]
+        events = [] if change is None else [_event(*change)]
+    else:
+        events = _records(message)
+    for event in events:
+        if bucket is not None and event.obj.bucket != bucket:
+            raise BadMessage(
+                f"event for bucket {event.obj.bucket!r} (key {event.obj.key!r}); this stack ingests bucket "
+                f"{bucket!r} only: remove the other bucket's notification to this queue"
+            )
+    return events
+
+
+def _records(message: dict[str, Any]) -> list[UploadEvent]:
     records = message.get("Records")
     if not isinstance(records, list):
         raise BadMessage("message has no 'Records' list; expected an S3 event notification")
     events = []
     for index, record in enumerate(records):
         try:
-            name = str(record["eventName"])
+            change = change_of(str(record["eventName"]))
             s3 = record["s3"]
             obj = s3["object"]
-            events.append(
-                UploadEvent(
-                    created=name.startswith("ObjectCreated"),
-                    # S3 sends keys form-encoded: '+' for a space, %XX for the rest (moto encodes '/' too).
-                    obj=S3Object(
-                        bucket=str(s3["bucket"]["name"]),
-                        key=unquote_plus(str(obj["key"])),
-                        size=int(obj.get("size") or 0),
-                        etag=(str(obj["eTag"]).strip('"') if obj.get("eTag") else None),
-                        version_id=normal_version(obj.get("versionId")),
-                    ),
-                )
+            name = str(s3["bucket"]["name"])
+            if not name:
+                raise ValueError("bucket name")
+            # S3 sends keys form-encoded: '+' for a space, %XX for the rest (moto encodes '/' too).
+            found = S3Object(
+                bucket=name,
+                key=unquote_plus(str(obj["key"])),
+                size=int(obj.get("size") or 0),
+                etag=(str(obj["eTag"]).strip('"') if obj.get("eTag") else None),
+                version_id=normal_version(obj.get("versionId")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise BadMessage(f"Records[{index}] is not an S3 event record: missing or bad {error}") from None
-    if not events and records:
+        if change is not None:
+            events.append(_event(change, found))
+    if not records:
         raise BadMessage("message has an empty S3 event")
     return events
 
@@ -151,10 +200,73 @@ class Ingest:
     # ------------------------------------------------------------------ events
     def accept(self, event: UploadEvent) -> None:
         """Record one event. Repeats are harmless: every record is keyed on the object version."""
-        if not event.created:
+        if event.restored:
+            self._restored(event.obj)
+        elif not event.created:
             self._deleted(event.obj)
+        elif not self._gone(event.obj):
+            try:
+                classified = self._classify(event.obj)
+            except Unreadable as error:
+                self._unreadable(classify(event.obj, self.layout), error)
+                return
+            self._dispatch(classified)
+
+    def _gone(self, obj: S3Object) -> bool:
+        """Events come late and in any order, so a created object is checked against S3 before it can become a
+        data unit: one that is no longer there (its delete came first, or was processed first) is recorded
+        `deleted`, one that a newer upload replaced is recorded `skipped`; neither is sent. Group members are
+        taken from a listing when their group closes, markers and sidecars are read when used, and what is skipped
+        by its name never becomes a data unit: none of those is checked."""
+        preliminary = classify(obj, self.layout)
+        # Only what may become a data unit: an item by name, or a file its content may still type.
+        if preliminary.role is not Role.ITEM and preliminary.skip is not SkipReason.UNKNOWN_TYPE:
+            return False
+        current = self.bucket.head(obj.key)
+        if current is None:
+            status, reason = "deleted", "deleted from S3 before it was processed; nothing was sent to Encord"
+        elif not current.is_version(obj.etag, obj.version_id):
+            status, reason = (
+                "skipped",
+                (
+                    f"replaced by a newer upload of {obj.key} (eTag {current.etag}) before it was processed; the newer "
+                    "upload is ingested on its own, this one is not sent"
+                ),
+            )
+        else:
+            return False
+        self._record(
+            preliminary, status, time_indexed(ATTENTION, obj.key) if status == "skipped" else None, reason=reason
+        )
+        return True
+
+    def _unreadable(self, classified: Classified, error: Unreadable) -> None:
+        """One object S3 cannot serve fails alone, with the reason; it never holds its batch or the sweep."""
+        obj = classified.obj
+        if not self._record(
+            classified, "failed", time_indexed(ATTENTION, obj.key), reason=str(error), unreadable=error.code
+        ):
+            record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+            if record is not None and record.status == "pending":
+                self._fail(record, error)
             return
-        self._dispatch(self._classify(event.obj))
+        self.outcome.failed += 1
+
+    def _restored(self, obj: S3Object) -> None:
+        """An archived object can be read again: an item that failed for it is ingested now, a group it held back
+        closes again."""
+        classified = classify(obj, self.layout)
+        if classified.group_id is not None:
+            if self.repository.get_group(classified.group_id).get("status") == "failed":
+                self._reopen(classified)
+            return
+        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+        if record is None or record.status != "failed" or not record.unreadable:
+            return
+        if record.role == Role.ITEM.value and self.repository.set_object_status(
+            record, "pending", expected=("failed",), gsi1=time_indexed(PENDING, record.key)
+        ):
+            self._singles[(record.bucket, record.key, record.version)] = record
 
     def accept_all(self, objects: Iterable[S3Object], listed: Collection[str] = ()) -> None:
         """`accept` for many created objects (a backfill's listing page), with the records of new single items,
@@ -165,13 +277,16 @@ class Ingest:
         self._listed_until = max(self._listed, default="")
         inserts: dict[tuple[str, str, str], tuple[Classified, dict[str, Any]]] = {}
         for obj in objects:
-            classified = self._classify(obj)
+            try:
+                classified = self._classify(obj)
+            except Unreadable as error:
+                self._unreadable(classify(obj, self.layout), error)
+                continue
             identity = (obj.bucket, obj.key, object_version(obj))
-            now = f"{_now_iso()}#{obj.key}"
             if classified.role is Role.ITEM:
-                fields = self._fields(classified, "pending", (PENDING, now))
+                fields = self._fields(classified, "pending", time_indexed(PENDING, obj.key))
             elif classified.role is Role.SKIPPED:
-                fields = self._fields(classified, "skipped", (ATTENTION, now), reason=classified.reason)
+                fields = self._fields(classified, "skipped", time_indexed(ATTENTION, obj.key), reason=classified.reason)
             elif classified.role is Role.GROUP_MEMBER and self._touch_group(classified) in ("open", "ready"):
                 fields = self._fields(classified, "pending", (f"GROUP#{classified.group_id}", obj.key))
             else:
@@ -233,13 +348,37 @@ class Ingest:
         return created
 
     def _item(self, classified: Classified) -> None:
+        """A single item, once per key in Encord (docs/layout.md, "Uploading a key again"): a new version of a key
+        already sent is recorded `skipped` with the item it would duplicate; a version still waiting is replaced by
+        the newer one."""
         obj = classified.obj
-        if self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}")):
-            record: ObjectRecord | None = _pending_record(classified)  # just written: no need to read it back
-        else:
-            record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
-        if record and record.status == "pending":
+        versions = self.repository.object_versions(obj.bucket, obj.key)
+        record = next((v for v in versions if v.version == object_version(obj)), None)
+        if record is None:
+            record = self._new_item(classified, [v for v in versions if _is_own_item(v)])
+        if record is not None and record.status == "pending":
             self._singles[(record.bucket, record.key, record.version)] = record
+
+    def _new_item(self, classified: Classified, others: list[ObjectRecord]) -> ObjectRecord | None:
+        obj = classified.obj
+        sent = next((v for v in others if v.status in SENT), None)
+        if sent is not None:
+            self._record(classified, "skipped", time_indexed(ATTENTION, obj.key), reason=already_sent(sent))
+            self.outcome.skipped += 1
+            return None
+        for waiting in (v for v in others if v.status == "pending"):
+            self.repository.set_object_status(
+                waiting,
+                "skipped",
+                expected=("pending",),
+                reason=f"replaced by a newer upload of {obj.key} (eTag {obj.etag}) before it was sent; only the newer "
+                "one is sent",
+                gsi1=time_indexed(ATTENTION, obj.key),
+            )
+            self._singles.pop((waiting.bucket, waiting.key, waiting.version), None)
+        if self._record(classified, "pending", time_indexed(PENDING, obj.key)):
+            return _pending_record(classified)  # just written: no need to read it back
+        return self.repository.get_object(obj.bucket, obj.key, object_version(obj))
 
     def _member(self, classified: Classified) -> None:
         group_id = classified.group_id or ""
@@ -255,7 +394,7 @@ class Ingest:
         self._record(
             classified,
             "failed",
-            (ATTENTION, f"{_now_iso()}#{classified.obj.key}"),
+            time_indexed(ATTENTION, classified.obj.key),
             reason=(
                 f"arrived after {classified.data_type} '{classified.group_title}' was closed into manifest "
                 f"{group.get('manifest_id')}; upload every file of a group before its {self.layout.group_ready_marker} "
@@ -301,7 +440,7 @@ class Ingest:
 
     def _skipped(self, classified: Classified) -> None:
         self.outcome.skipped += 1
-        self._record(classified, "skipped", (ATTENTION, f"{_now_iso()}#{classified.obj.key}"), reason=classified.reason)
+        self._record(classified, "skipped", time_indexed(ATTENTION, classified.obj.key), reason=classified.reason)
 
     def _ready_marker(self, classified: Classified) -> None:
         group_id = classified.group_id or ""
@@ -334,7 +473,7 @@ class Ingest:
         if latest.status == "failed" and latest.role == Role.ITEM.value:
             # The item was held back by a broken sidecar: this upload may fix it.
             if self.repository.set_object_status(
-                latest, "pending", expected=("failed",), gsi1=(PENDING, f"{_now_iso()}#{latest.key}")
+                latest, "pending", expected=("failed",), gsi1=time_indexed(PENDING, latest.key)
             ):
                 self._singles[(latest.bucket, latest.key, latest.version)] = latest
         elif latest.status in ("claimed", "in_manifest", "registered") and latest.role == Role.ITEM.value:
@@ -345,14 +484,23 @@ class Ingest:
                 self._fail_sidecar(classified, str(error))
 
     def _deleted(self, obj: S3Object) -> None:
-        for record in self.repository.object_versions(obj.bucket, obj.key):
-            if record.status == "pending":
-                self.repository.set_object_status(
-                    record,
-                    "deleted",
-                    expected=("pending",),
-                    reason="deleted from S3 before it was put in a manifest; nothing was sent to Encord",
-                )
+        """A removal names a version, a delete marker or (unversioned) the key; events come in any order. So a
+        waiting record is marked deleted only when S3 no longer serves it as the key's current version: deleting
+        an old version, or a delete that a newer upload followed, leaves the current one alone."""
+        waiting = [r for r in self.repository.object_versions(obj.bucket, obj.key) if r.status == "pending"]
+        if not waiting:
+            return
+        current = self.bucket.head(obj.key)
+        for record in waiting:
+            if current is not None and current.is_version(record.etag, record.version_id):
+                continue
+            self.repository.set_object_status(
+                record,
+                "deleted",
+                expected=("pending",),
+                reason="deleted from S3 before it was put in a manifest; nothing was sent to Encord",
+            )
+            self._singles.pop((record.bucket, record.key, record.version), None)
 
     # ------------------------------------------------------------------ manifests
     def flush(self) -> BatchOutcome:
@@ -365,9 +513,9 @@ class Ingest:
         self._write_metadata_updates()
         return self.outcome
 
-    def _write_singles(self, records: list[ObjectRecord]) -> None:
+    def _write_singles(self, records: Iterable[ObjectRecord]) -> None:
         by_dataset: dict[str, list[ObjectRecord]] = {}
-        for record in records:
+        for record in self._newest_per_key(records):
             by_dataset.setdefault(record.dataset or "", []).append(record)
         for dataset, group in sorted(by_dataset.items()):
             # Split as `benchmark-qa manifest` splits: the layout's batch sizes, Encord's limits.
@@ -375,9 +523,28 @@ class Ingest:
             for start, end in batches(sizes, self.layout):
                 self._write_single_manifest(dataset, group[start:end])
 
+    def _newest_per_key(self, records: Iterable[ObjectRecord]) -> list[ObjectRecord]:
+        """One waiting version per key (a crash between recording a new upload and replacing the older one can
+        leave two): the newest goes, the others are replaced, as `_new_item` would have done."""
+        newest: dict[tuple[str, str], ObjectRecord] = {}
+        for record in sorted(records, key=lambda r: r.received_at):
+            older = newest.get((record.bucket, record.key))
+            newest[(record.bucket, record.key)] = record
+            if older is not None:
+                self.repository.set_object_status(
+                    older,
+                    "skipped",
+                    expected=("pending",),
+                    reason=f"replaced by a newer upload of {record.key} (eTag {record.etag}) before it was sent",
+                    gsi1=time_indexed(ATTENTION, record.key),
+                )
+        return list(newest.values())
+
     def _write_single_manifest(self, dataset: str, records: list[ObjectRecord]) -> None:
         manifest_id = _manifest_id(datetime.now(UTC))
-        self.repository.create_manifest(manifest_id, dataset=dataset, manifest_kind="items")
+        self.repository.create_manifest(
+            manifest_id, dataset=dataset, manifest_kind="items", s3_key=self._manifest_key(dataset, manifest_id)
+        )
         moved = self.repository.set_objects_status(
             records,
             "claimed",
@@ -392,7 +559,7 @@ class Ingest:
         for record in claimed:
             try:
                 items.append(self._single_item(record))
-            except SidecarError as error:  # a broken sidecar holds the item back until it is fixed
+            except (SidecarError, Unreadable) as error:  # a broken or unreadable sidecar holds the item back
                 self._fail(record, error)
         included = {item.obj.key for item in items}
         claimed = [r for r in claimed if r.key in included]
@@ -425,10 +592,14 @@ class Ingest:
             check_fits(sidecar, data_type, sidecar_key)
         return SingleItem(obj=obj, dataset=Dataset(record.dataset or ""), data_type=data_type, sidecar=sidecar)
 
-    def _fail(self, record: ObjectRecord, error: SidecarError | str) -> None:
+    def _fail(self, record: ObjectRecord, error: SidecarError | Unreadable | str) -> None:
         self.outcome.failed += 1
         self.repository.set_object_status(
-            record, "failed", reason=str(error), gsi1=(ATTENTION, f"{_now_iso()}#{record.key}")
+            record,
+            "failed",
+            reason=str(error),
+            gsi1=time_indexed(ATTENTION, record.key),
+            unreadable=error.code if isinstance(error, Unreadable) and error.key == record.key else None,
         )
 
     def _fail_sidecar(self, sidecar: Classified, reason: str) -> None:
@@ -450,7 +621,13 @@ class Ingest:
         if group.get("status") not in ("open", "ready"):
             return
         manifest_id = _manifest_id(datetime.now(UTC))
-        self.repository.create_manifest(manifest_id, dataset=group["dataset"], manifest_kind="group", group_id=group_id)
+        self.repository.create_manifest(
+            manifest_id,
+            dataset=group["dataset"],
+            manifest_kind="group",
+            group_id=group_id,
+            s3_key=self._manifest_key(group["dataset"], manifest_id),
+        )
         if not self.repository.claim_group(group_id, manifest_id):
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
@@ -483,7 +660,13 @@ class Ingest:
 
     def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any]) -> None:
         group_id = group["pk"].removeprefix("GROUP#")
-        manifest, members, error = self._group_manifest(group, self.layout)
+        try:
+            manifest, members, error = self._group_manifest(group, self.layout)
+        except Unreadable as unreadable:
+            # A member (or its sidecar) S3 cannot serve holds the group back, like a broken file: its members
+            # recorded so far fail with the reason, and an upload into the folder (or the restore) reopens it.
+            manifest, error = None, str(unreadable)
+            members = self._recorded_members(group_id)
         if error is not None:
             # Held back until the input is fixed: a fixing upload reopens the group (see _group_sidecar).
             self.outcome.failed += 1
@@ -502,6 +685,15 @@ class Ingest:
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
         self.outcome.manifests.append(written)
+
+    def _recorded_members(self, group_id: str) -> list[Classified]:
+        """The members recorded at their upload and still waiting in the group (when no listing can be had)."""
+        return [
+            classify(
+                S3Object(bucket=r.bucket, key=r.key, size=r.size, etag=r.etag, version_id=r.version_id), self.layout
+            )
+            for r in self.repository.group_members(group_id)
+        ]
 
     def _mark_members(
         self, members: list[Classified], manifest_id: str, status: str, reason: str | None = None
@@ -528,7 +720,7 @@ class Ingest:
     @staticmethod
     def _member_gsi1(manifest_id: str, status: str) -> Callable[[str], tuple[str, str]]:
         if status in ("failed", "skipped"):
-            return lambda key: (ATTENTION, f"{_now_iso()}#{key}")
+            return lambda key: time_indexed(ATTENTION, key)
         return lambda key: (f"MANIFEST#{manifest_id}", key)
 
     def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> bool:
@@ -562,7 +754,12 @@ class Ingest:
                 manifests.append((group["dataset"], manifest))
         for dataset, manifest in manifests:
             manifest_id = _manifest_id(datetime.now(UTC))
-            self.repository.create_manifest(manifest_id, dataset=dataset, manifest_kind="metadata_update")
+            self.repository.create_manifest(
+                manifest_id,
+                dataset=dataset,
+                manifest_kind="metadata_update",
+                s3_key=self._manifest_key(dataset, manifest_id),
+            )
             written = self._write_manifest(manifest_id, dataset, manifest)
             self.repository.set_manifest_status(
                 manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
@@ -570,28 +767,81 @@ class Ingest:
             self.outcome.manifests.append(written)
         self._metadata_updates, self._group_updates = [], []
 
+    def _manifest_key(self, dataset: str, manifest_id: str) -> str:
+        """Recorded when the manifest is claimed, before the object exists: registration tells our manifests from
+        hand-written ones by it, and starts ours as soon as they are written."""
+        return f"{self.layout.manifest_prefix}/{dataset}/{manifest_id}.json"
+
     def _write_manifest(self, manifest_id: str, dataset: str, manifest: ImportManifest) -> ManifestWritten:
-        key = f"{self.layout.manifest_prefix}/{dataset}/{manifest_id}.json"
+        key = self._manifest_key(dataset, manifest_id)
         # Same id -> same key: a retried write replaces the object with the same content.
         self.bucket.write(key, manifest.to_json_bytes(), "application/json")
         return ManifestWritten(manifest_id, key, dataset, manifest.entry_count)
 
     # ------------------------------------------------------------------ sweep
-    def sweep(self, now: datetime | None = None) -> BatchOutcome:
-        """Scheduled: finish what crashes left, write late singles, close quiet groups."""
+    def sweep(self, now: datetime | None = None, deadline: Deadline | None = None) -> BatchOutcome:
+        """Scheduled: finish what crashes left (or fail it, with the reason, after MAX_RECOVER_ATTEMPTS), write late
+        singles, close quiet groups. Each unit of work (a claimed manifest, a manifest's worth of waiting singles, a
+        group) stands alone: one that fails is recorded in `outcome.errors` (and on its manifest) and the others go
+        on. Units start only while `deadline` has not passed; the next sweep continues where this one stopped."""
         now = now or datetime.now(UTC)
+        deadline = deadline or Deadline.none()
         stale = (now - RECOVER_AFTER).isoformat(timespec="milliseconds")
-        for manifest in self.repository.manifests_with_status("claimed", created_before=stale):
-            self._recover(manifest)
-        self._write_singles(list(self.repository.pending_singles(older_than=stale)))
         quiet = (now - timedelta(seconds=self.layout.group_quiet_seconds)).isoformat(timespec="milliseconds")
-        for group in self.repository.quiet_groups(quiet):
-            # With require_ready_marker, only groups whose marker came (and whose batch did not close them).
-            if group.get("status") == "ready" or not self.layout.require_ready_marker:
-                self.close_group(group["pk"].removeprefix("GROUP#"))
-        return self.flush()
+        units: Iterable[tuple[str, Callable[[], object]]] = itertools.chain(
+            ((f"manifest {m['manifest_id']}", partial(self._recover, m)) for m in self._claimed(stale)),
+            (
+                (f"{len(chunk)} waiting items", partial(self._write_singles, chunk))
+                for chunk in _chunks(self.repository.pending_singles(older_than=stale), self._chunk)
+            ),
+            (
+                (f"group {g['pk'].removeprefix('GROUP#')}", partial(self.close_group, g["pk"].removeprefix("GROUP#")))
+                for g in self.repository.quiet_groups(quiet)
+                # With require_ready_marker, only groups whose marker came (and whose batch did not close them).
+                if g.get("status") == "ready" or not self.layout.require_ready_marker
+            ),
+            [("metadata updates and reopened groups", self.flush)],
+        )
+        for name, unit in units:
+            if deadline.passed():
+                self.outcome.deferred = (
+                    f"stopped before {name}: the invocation's time is nearly up; the next sweep goes on"
+                )
+                break
+            try:
+                unit()
+            except Exception as error:  # one unit's failure never holds the others (a kill, BaseException, does)
+                self.outcome.errors.append(f"{name}: {type(error).__name__}: {error}"[:500])
+        return self.outcome
+
+    @property
+    def _chunk(self) -> int:
+        return self.layout.manifest_batch_size
+
+    def _claimed(self, stale: str) -> Iterator[dict[str, Any]]:
+        yield from self.repository.manifests_with_status("claimed", created_before=stale)
 
     def _recover(self, manifest: dict[str, Any]) -> None:
+        manifest_id = manifest["manifest_id"]
+        attempts = int(manifest.get("recover_attempts", 0)) + 1
+        if attempts > MAX_RECOVER_ATTEMPTS:
+            self._give_up(manifest)
+            return
+        # Counted first (and the manifest's index time moves on, so it waits RECOVER_AFTER again): a manifest
+        # whose recovery fails every time is failed after MAX_RECOVER_ATTEMPTS, never retried forever.
+        if not self.repository.set_manifest_status(
+            manifest_id, "claimed", expected=("claimed",), recover_attempts=attempts
+        ):
+            return
+        try:
+            self._finish_claimed(manifest)
+        except Exception as error:
+            self.repository.set_manifest_status(
+                manifest_id, "claimed", expected=("claimed",), last_error=f"{type(error).__name__}: {error}"[:1000]
+            )
+            raise
+
+    def _finish_claimed(self, manifest: dict[str, Any]) -> None:
         manifest_id = manifest["manifest_id"]
         if manifest.get("manifest_kind") == "group":
             group = self.repository.get_group(manifest["group_id"])
@@ -605,6 +855,53 @@ class Ingest:
             r for r in self.repository.objects_in_manifest(manifest_id) if r.status in ("claimed", "in_manifest")
         ]
         self._finish_single_manifest(manifest_id, manifest.get("dataset", ""), claimed)
+
+    def _give_up(self, manifest: dict[str, Any]) -> None:
+        """A manifest that could not be written in MAX_RECOVER_ATTEMPTS sweeps: it and its objects fail with the
+        last error, so nothing waits in `claimed` forever."""
+        manifest_id = manifest["manifest_id"]
+        error = manifest.get("last_error") or "no error was recorded"
+        reason = (
+            f"manifest {manifest_id} could not be written after {MAX_RECOVER_ATTEMPTS} attempts ({error}); fix the "
+            "cause (the function's logs say more), then upload the files again"
+        )
+        if not self.repository.set_manifest_status(manifest_id, "failed", expected=("claimed",), reason=reason):
+            return
+        if manifest.get("manifest_kind") == "group":
+            self.repository.set_group_status(manifest["group_id"], "failed")
+        for record in self.repository.objects_in_manifest(manifest_id):
+            if record.status in ("claimed", "pending"):
+                self._fail(record, reason)
+
+
+def _chunks(records: Iterable[ObjectRecord], size: int) -> Iterator[list[ObjectRecord]]:
+    """Lists of up to `size` records, read lazily (a backlog of waiting items is never loaded whole)."""
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+SENT = ("claimed", "in_manifest", "registered")  # on its way to Encord, or there
+
+
+def _is_own_item(record: ObjectRecord) -> bool:
+    """A single item this pipeline recorded (not a hand-written manifest's object record)."""
+    return record.role == Role.ITEM.value and not record.version.startswith("external")
+
+
+def already_sent(sent: ObjectRecord) -> str:
+    """Why a new upload of a key already sent to Encord is not sent again, and what to do."""
+    where = (
+        f"Encord item {sent.encord.get('item_uuid')} (data hash {sent.encord.get('data_hash')})"
+        if sent.status == "registered" and sent.encord
+        else f"manifest {sent.manifest_id}"
+    )
+    return (
+        f"{sent.key} was uploaded again with new content, but this key is already in {where} from the upload with "
+        f"eTag {sent.etag}. Encord keeps one item per URL and reads the file through it, so that item now shows the "
+        "new content while keeping its file properties and labels; it is not imported again. To import the new "
+        "content as its own data unit, upload it under a new key"
+    )
 
 
 def _pending_record(classified: Classified) -> ObjectRecord:

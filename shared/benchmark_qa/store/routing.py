@@ -8,6 +8,8 @@ Keys (pk / sk) and the gsi1 access patterns this repository owns:
       failed, locked_out), started_at, finished_at, duration_seconds, counts, encord_requests,
       action_requests, errors
       runs of a project, oldest first                          gsi1: ROUTING_RUNS#<project> / <started_at>#<run id>
+  WEBHOOK#<notification uid> DELIVERY            an agent-stage notification the webhook accepted: a repeat of it
+      (a captured request replayed within its signature window) is answered without routing; expires_at (TTL)
   ROUTING_TASK#<task uuid> RUN#<started_at>#<run id> one task in one run: decision (the pathway name), outcome
       (routed, moved_elsewhere, dry_run, failed), data_hash, data_title, error, routed_at
       history of a task: query pk
@@ -93,6 +95,28 @@ class RoutingRepository:
     def lock_owner(self, project_hash: str) -> str | None:
         item = self._table.get_item(Key={"pk": lock_pk(project_hash), "sk": "LOCK"}, ConsistentRead=True).get("Item")
         return str(item["owner"]) if item else None
+
+    # ------------------------------------------------------------------ webhook deliveries
+    def accept_delivery(self, uid: str, *, sent_at: int, keep_seconds: int) -> bool:
+        """Note a verified notification once. False when it was accepted before: a replay, or Encord's retry of a
+        delivery that was routed. Kept `keep_seconds` past its timestamp, beyond which the signature check refuses
+        it anyway."""
+        return conditional(
+            self._table.put_item,
+            Item={
+                "pk": f"WEBHOOK#{uid}",
+                "sk": "DELIVERY",
+                "kind": "webhook_delivery",
+                "sent_at": sent_at,
+                "received_at": now_iso(),
+                "expires_at": sent_at + keep_seconds,
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def forget_delivery(self, uid: str) -> None:
+        """A delivery that could not be routed: Encord's retry of it must route."""
+        self._table.delete_item(Key={"pk": f"WEBHOOK#{uid}", "sk": "DELIVERY"})
 
     # ------------------------------------------------------------------ runs
     def start_run(

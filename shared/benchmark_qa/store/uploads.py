@@ -41,6 +41,20 @@ PENDING = "PENDING"
 GROUP_OPEN = "GROUP_OPEN"
 
 
+# DynamoDB's limit on a sort key, an index's included. S3 keys reach 1,024 bytes, so "<time>#<key>" may not fit.
+MAX_SORT_KEY_BYTES = 1024
+
+
+def time_indexed(index: str, key: str) -> tuple[str, str]:
+    """A gsi1 entry (index, "<now>#<key>") whose sort key fits DynamoDB's limit: a long key is cut (at a character
+    boundary) in the index only, which orders by time; the item's own pk keeps the key whole."""
+    sort = f"{now_iso()}#{key}"
+    encoded = sort.encode("utf-8")
+    if len(encoded) > MAX_SORT_KEY_BYTES:
+        sort = encoded[:MAX_SORT_KEY_BYTES].decode("utf-8", errors="ignore")
+    return index, sort
+
+
 def object_pk(bucket: str, key: str) -> str:
     return f"OBJECT#{bucket}/{key}"
 
@@ -69,6 +83,7 @@ class ObjectRecord:
     group_id: str | None = None
     manifest_id: str | None = None
     reason: str | None = None
+    unreadable: str | None = None  # the S3 error code when S3 could not serve it (e.g. InvalidObjectState)
     received_at: str = ""
     updated_at: str = ""
     encord: dict[str, Any] | None = None
@@ -77,6 +92,16 @@ class ObjectRecord:
     def from_item(cls, item: dict[str, Any]) -> ObjectRecord:
         names = cls.__dataclass_fields__
         return cls(**{k: from_dynamo(v) for k, v in item.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where registration leaves one object: registered (with its Encord hashes), failed or skipped (with why)."""
+
+    record: ObjectRecord
+    status: ObjectStatus
+    reason: str | None = None
+    encord: dict[str, Any] | None = None
 
 
 class UploadsRepository:
@@ -116,9 +141,10 @@ class UploadsRepository:
         manifest_id: str | None = None,
         gsi1: tuple[str, str] | None = None,
         encord: dict[str, Any] | None = None,
+        unreadable: str | None = None,
     ) -> bool:
         """Move an object to `status`; with `expected`, only from one of those statuses."""
-        update = _status_update(record, status, expected, reason, manifest_id, gsi1, encord)
+        update = _status_update(record, status, expected, reason, manifest_id, gsi1, encord, unreadable)
         (moved,) = self._each_once([("Update", update)])
         return moved
 
@@ -134,7 +160,7 @@ class UploadsRepository:
     ) -> list[bool]:
         """`set_object_status` for many objects (distinct keys), in transactions of up to 100."""
         updates = [
-            ("Update", _status_update(r, status, expected, reason, manifest_id, gsi1(r) if gsi1 else None, None))
+            ("Update", _status_update(r, status, expected, reason, manifest_id, gsi1(r) if gsi1 else None))
             for r in records
         ]
         return self._each_once(updates)
@@ -154,6 +180,43 @@ class UploadsRepository:
                 results.append(conditional(write, **request))
         return results
 
+    def set_outcomes(self, outcomes: list[Outcome], *, manifest_id: str | None = None, create: bool = False) -> None:
+        """Write registration's outcomes, in transactions of up to 100. `create`: the records of a manifest written
+        by hand, which only registration writes: each is put whole (a redone step writes the same item again)."""
+
+        def index(o: Outcome) -> tuple[str, str]:
+            if o.status == "registered":
+                return (manifest_pk(manifest_id or o.record.manifest_id or ""), o.record.key)
+            return time_indexed(ATTENTION, o.record.key)
+
+        if not create:
+            self._each_once(
+                [
+                    ("Update", _status_update(o.record, o.status, None, o.reason, manifest_id, index(o), o.encord))
+                    for o in outcomes
+                ]
+            )
+            return
+        puts = [
+            (
+                "Put",
+                object_put(
+                    bucket=o.record.bucket,
+                    key=o.record.key,
+                    version=o.record.version,
+                    status=o.status,
+                    gsi1=index(o),
+                    role=o.record.role,
+                    manifest_id=manifest_id,
+                    reason=o.reason,
+                    encord=o.encord,
+                    only_new=False,
+                ).request,
+            )
+            for o in outcomes
+        ]
+        self._each_once(puts)
+
     def pending_singles(self, older_than: str | None = None) -> Iterator[ObjectRecord]:
         condition = "gsi1pk = :p" + (" AND gsi1sk < :t" if older_than else "")
         values = {":p": PENDING, **({":t": older_than} if older_than else {})}
@@ -163,6 +226,13 @@ class UploadsRepository:
     def objects_in_manifest(self, manifest_id: str) -> list[ObjectRecord]:
         items = query(
             self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :m", values={":m": manifest_pk(manifest_id)}
+        )
+        return [ObjectRecord.from_item(i) for i in items]
+
+    def group_members(self, group_id: str) -> list[ObjectRecord]:
+        """Members recorded at their upload that still wait in the open group."""
+        items = query(
+            self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": group_pk(group_id)}
         )
         return [ObjectRecord.from_item(i) for i in items]
 
@@ -303,6 +373,25 @@ class UploadsRepository:
             ExpressionAttributeValues=to_dynamo(values),
         )
 
+    def advance_finish(self, manifest_id: str, cursor: int, to: int, counts: dict[str, int]) -> bool:
+        """Record that registration finished the manifest's entries up to `to` (from `cursor`), with the running
+        counts. Conditional on the cursor, so a chunk redone after a crash or by an overlapping poll is counted
+        once."""
+        values: dict[str, Any] = {":to": to, ":from": cursor, ":u": now_iso(), ":up": "uploading", ":zero": 0}
+        sets = ["finish_cursor = :to", "updated_at = :u", "gsi1sk = :u", "link_attempts = :zero"]
+        for i, (_, value) in enumerate(sorted(counts.items())):
+            sets.append(f"#c{i} = :c{i}")
+            values[f":c{i}"] = value
+        at = "finish_cursor = :from" + (" OR attribute_not_exists(finish_cursor)" if cursor == 0 else "")
+        return conditional(
+            self._table.update_item,
+            Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=f"#s = :up AND ({at})",
+            ExpressionAttributeNames={"#s": "status", **{f"#c{i}": n for i, n in enumerate(sorted(counts))}},
+            ExpressionAttributeValues=to_dynamo(values),
+        )
+
     def manifests_with_status(self, status: str, created_before: str | None = None) -> list[dict[str, Any]]:
         condition = "gsi1pk = :g" + (" AND gsi1sk < :t" if created_before else "")
         values = {":g": f"MANIFEST_STATUS#{status}", **({":t": created_before} if created_before else {})}
@@ -337,9 +426,17 @@ class ObjectPut:
 
 
 def object_put(
-    *, bucket: str, key: str, version: str, status: ObjectStatus, gsi1: tuple[str, str] | None, **attributes: Any
+    *,
+    bucket: str,
+    key: str,
+    version: str,
+    status: ObjectStatus,
+    gsi1: tuple[str, str] | None,
+    only_new: bool = True,
+    **attributes: Any,
 ) -> ObjectPut:
-    """The insert of one object version (for `record_objects`): its key, status, gsi1 and other attributes."""
+    """The insert of one object version (for `record_objects`): its key, status, gsi1 and other attributes;
+    `only_new=False` writes it whatever is there."""
     now = now_iso()
     item: dict[str, Any] = {
         "pk": object_pk(bucket, key),
@@ -355,7 +452,8 @@ def object_put(
     }
     if gsi1:
         item["gsi1pk"], item["gsi1sk"] = gsi1
-    return ObjectPut({"Item": to_dynamo(item), "ConditionExpression": "attribute_not_exists(pk)"})
+    condition = {"ConditionExpression": "attribute_not_exists(pk)"} if only_new else {}
+    return ObjectPut({"Item": to_dynamo(item), **condition})
 
 
 def _status_update(
@@ -365,18 +463,20 @@ def _status_update(
     reason: str | None,
     manifest_id: str | None,
     gsi1: tuple[str, str] | None,
-    encord: dict[str, Any] | None,
+    encord: dict[str, Any] | None = None,
+    unreadable: str | None = None,
 ) -> dict[str, Any]:
     names = {"#s": "status"}
     values: dict[str, Any] = {":s": status, ":u": now_iso()}
     sets = ["#s = :s", "updated_at = :u"]
     removes: list[str] = []
-    for attribute, value in (("reason", reason), ("manifest_id", manifest_id), ("encord", encord)):
+    attributes = (("reason", reason), ("manifest_id", manifest_id), ("encord", encord), ("unreadable", unreadable))
+    for attribute, value in attributes:
         if value is not None:
             sets.append(f"{attribute} = :{attribute}")
             values[f":{attribute}"] = value
     if status in ("pending", "claimed", "in_manifest", "registered") and reason is None:
-        removes.append("reason")
+        removes += ["reason", "unreadable"]
     if gsi1:
         sets += ["gsi1pk = :g1", "gsi1sk = :g2"]
         values[":g1"], values[":g2"] = gsi1

@@ -4,68 +4,19 @@ repeats, late files, broken and late sidecars, deletes, and crashes half-way thr
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from benchmark_qa.bucket import S3Bucket
-from benchmark_qa.ingest.items import S3Object
 from benchmark_qa.ingest.layout import Layout
-from benchmark_qa.ingest.pipeline import Ingest, UploadEvent
-from benchmark_qa.store.table import state_table
-from benchmark_qa.store.uploads import UploadsRepository
+from benchmark_qa.ingest.pipeline import UploadEvent
 from benchmark_qa_local import samples
 from benchmark_qa_local.cli import main
-from benchmark_qa_local.stack import LocalStack
+
+from tests.integration.ingest_pipeline.conftest import World
 
 pytestmark = pytest.mark.integration
-
-
-class World:
-    def __init__(self, stack: LocalStack) -> None:
-        self.stack = stack
-        self.bucket_name = stack.physical_id("UploadBucket")
-        self.s3 = stack.boto3_client("s3")
-        self.repository = UploadsRepository(state_table(stack.physical_id("StateTable"), stack.region))
-        self.layout = Layout()
-
-    def put(self, key: str, body: bytes | None = None, content_type: str | None = None) -> UploadEvent:
-        body = samples.for_key(key) if body is None else body
-        extra = {"ContentType": content_type} if content_type else {}
-        response = self.s3.put_object(Bucket=self.bucket_name, Key=key, Body=body, **extra)
-        obj = S3Object(bucket=self.bucket_name, key=key, size=len(body), etag=response["ETag"].strip('"'))
-        return UploadEvent(created=True, obj=obj)
-
-    def ingest(self, layout: Layout | None = None) -> Ingest:
-        return Ingest(self.repository, S3Bucket(self.bucket_name), layout or self.layout, "us-east-1")
-
-    def run(self, *events: UploadEvent) -> Ingest:
-        ingest = self.ingest()
-        for event in events:
-            ingest.accept(event)
-        ingest.flush()
-        return ingest
-
-    def status(self, key: str) -> tuple[str, str | None]:
-        (record, *_) = self.repository.object_versions(self.bucket_name, key)
-        return record.status, record.reason
-
-    def manifests(self) -> list[dict[str, Any]]:
-        listing = self.s3.list_objects_v2(Bucket=self.bucket_name, Prefix="manifests/").get("Contents", [])
-        return [
-            json.loads(self.s3.get_object(Bucket=self.bucket_name, Key=o["Key"])["Body"].read())
-            for o in sorted(listing, key=lambda o: o["Key"])
-        ]
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with LocalStack(stack_name=f"ing-{uuid.uuid4().hex[:8]}") as stack:
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        yield World(stack)
 
 
 def test_a_group_is_one_entry_whatever_the_order_and_batches_of_its_files(world: World) -> None:
@@ -143,6 +94,7 @@ def test_a_file_deleted_before_its_manifest_is_not_sent(world: World) -> None:
     created = world.put("production/gone.jpg")
     ingest = world.ingest()
     ingest.accept(created)
+    world.s3.delete_object(Bucket=world.bucket_name, Key="production/gone.jpg")
     ingest.accept(UploadEvent(created=False, obj=created.obj))
     ingest.flush()
 

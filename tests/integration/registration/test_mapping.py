@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from benchmark_qa.encord.registration import MAX_LINK_ATTEMPTS, titled
+from benchmark_qa.encord.registration import MAX_LINK_ATTEMPTS, external_manifest_id, titled
 from benchmark_qa_local import samples
 from benchmark_qa_local.encord_double import FaultKind, FaultRule
 
@@ -49,28 +49,25 @@ def test_same_file_name_in_two_folders_maps_each_object_to_its_own_item(app: App
 
 def test_entries_without_titles_are_registered(app: App) -> None:
     base = f"https://{app.bucket}.s3.us-east-1.amazonaws.com"
-    for key in ("elsewhere/a/x%201.jpg", "elsewhere/b/x%201.jpg", "elsewhere/y.jpg"):
-        app.upload(key.replace("%20", " "), samples.for_key(key))
-    document = {
-        "images": [
-            {"objectUrl": f"{base}/{k}"} for k in ("elsewhere/a/x%201.jpg", "elsewhere/b/x%201.jpg", "elsewhere/y.jpg")
-        ]
-    }
-    app.upload("manifests/benchmark/untitled.json", json.dumps(document).encode())
+    keys = ("benchmark/a/x%201.jpg", "benchmark/b/x%201.jpg", "benchmark/y.jpg")
+    document = {"images": [{"objectUrl": f"{base}/{k}"} for k in keys]}
+    key = "manifests/benchmark/untitled.json"
+    app.upload(key, json.dumps(document).encode())
     for _ in range(6):
-        app.pump.drain()
+        app.pump.drain(function="RegisterFunction")
         app.pump.fire_schedule("RegisterFunction").raise_for_error()
 
-    manifest = repository(app).get_manifest("untitled")
+    manifest_id = external_manifest_id(key)
+    manifest = repository(app).get_manifest(manifest_id)
     assert manifest["status"] == "registered", manifest
-    records = {r.key: r for r in repository(app).objects_in_manifest("untitled")}
-    assert set(records) == {"elsewhere/a/x 1.jpg", "elsewhere/b/x 1.jpg", "elsewhere/y.jpg"}
+    records = {r.key: r for r in repository(app).objects_in_manifest(manifest_id)}
+    assert set(records) == {"benchmark/a/x 1.jpg", "benchmark/b/x 1.jpg", "benchmark/y.jpg"}
     assert {r.status for r in records.values()} == {"registered"}
     names = {k: item_of(app, r.encord["item_uuid"])[0] for k, r in records.items() if r.encord}
     assert names == {
-        "elsewhere/a/x 1.jpg": "elsewhere/a/x 1.jpg",
-        "elsewhere/b/x 1.jpg": "elsewhere/b/x 1.jpg",
-        "elsewhere/y.jpg": "y.jpg",
+        "benchmark/a/x 1.jpg": "benchmark/a/x 1.jpg",
+        "benchmark/b/x 1.jpg": "benchmark/b/x 1.jpg",
+        "benchmark/y.jpg": "y.jpg",
     }
 
 

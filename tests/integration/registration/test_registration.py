@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+from benchmark_qa.encord.registration import external_manifest_id
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import ObjectRecord, UploadsRepository
 from benchmark_qa_local.encord_double import FaultConfig, FaultRule
@@ -193,7 +194,7 @@ def test_the_storage_folder_is_opened_once_per_invocation_not_per_manifest(app: 
 
 
 def test_a_manifest_written_by_hand_is_registered_once(app: App) -> None:
-    url = f"https://{app.bucket}.s3.us-east-1.amazonaws.com/elsewhere/cat.jpg"
+    url = f"https://{app.bucket}.s3.us-east-1.amazonaws.com/benchmark/by-hand/cat.jpg"
     document = {"images": [{"objectUrl": url, "title": "cat"}], "skip_duplicate_urls": True}
     key = "manifests/benchmark/by-hand.json"
     app.upload(key, json.dumps(document).encode())
@@ -210,7 +211,7 @@ def test_a_manifest_written_by_hand_is_registered_once(app: App) -> None:
     app.stack.boto3_client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(body))
     app.pump.drain()
 
-    manifest = repository(app).get_manifest("by-hand")
+    manifest = repository(app).get_manifest(external_manifest_id(key))
     assert manifest["manifest_kind"] == "external"
     assert manifest["status"] == "registered", manifest
     assert storage_urls(app)[url] == 1

@@ -243,3 +243,70 @@ def test_notifications_the_double_sends_over_http(
     assert status == 200
     assert json.loads(body)["status"] == "finished"
     assert set(stage_of(double, setup).values()) == {"Consensus 1 Annotate", "Annotate 1"}
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+def test_the_webhook_answers_post_only(
+    double: EncordDouble, handler_setup: tuple[types.ModuleType, StandardSetup], method: str
+) -> None:
+    """Issue 11: the public webhook accepted any HTTP method."""
+    app, setup = handler_setup
+    event = _event("route_webhook.json")
+    event["requestContext"]["http"]["method"] = method
+    runs_before = len(app.repository.runs(setup.production_project_hash))
+
+    response = app.handler(event, _context())
+
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "POST"
+    assert set(stage_of(double, setup).values()) == {"Benchmark Task?"}
+    assert len(app.repository.runs(setup.production_project_hash)) == runs_before
+
+
+def _fresh_delivery() -> dict[str, Any]:
+    """The sample notification under a uid of its own (the session's table remembers deliveries)."""
+    event = _event("route_webhook.json")
+    body = json.loads(event["body"])
+    body["uid"] = str(uuid.uuid4())
+    event["body"] = json.dumps(body)
+    timestamp = event["headers"]["x-encord-timestamp"]
+    event["headers"]["x-encord-signature"] = sign(TEST_WEBHOOK_SECRET, timestamp, event["body"].encode())
+    return event
+
+
+def test_a_replayed_delivery_routes_once(
+    double: EncordDouble, handler_setup: tuple[types.ModuleType, StandardSetup]
+) -> None:
+    """Issue 11: 20 of 20 replays of one captured request were accepted (20 runs, 100 Encord requests)."""
+    app, setup = handler_setup
+    captured = _fresh_delivery()
+    runs_before = len(app.repository.runs(setup.production_project_hash))
+    double.counts.reset()
+
+    answers = [app.handler(copy.deepcopy(captured), _context()) for _ in range(20)]
+
+    assert [a["statusCode"] for a in answers] == [200] * 20
+    assert json.loads(answers[0]["body"])["status"] == "finished"
+    assert {a["body"] for a in answers[1:]} == {json.dumps({"message": "already received"})}
+    assert len(app.repository.runs(setup.production_project_hash)) == runs_before + 1
+    requests_of_one_run = double.counts.total()
+    assert set(stage_of(double, setup).values()) == {"Consensus 1 Annotate", "Annotate 1"}
+    assert requests_of_one_run < 20
+
+
+def test_a_delivery_whose_run_failed_is_routed_when_encord_retries_it(
+    double: EncordDouble, handler_setup: tuple[types.ModuleType, StandardSetup]
+) -> None:
+    from benchmark_qa_local.encord_double import FaultConfig, FaultRule
+
+    app, _ = handler_setup
+    delivery = _fresh_delivery()
+    double.configure_faults(FaultConfig(rules=[FaultRule(endpoint="*", kind="status", status=403)]))
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the run fails whichever way the SDK words a 403
+        app.handler(copy.deepcopy(delivery), _context())
+    double.clear_faults()
+
+    response = app.handler(copy.deepcopy(delivery), _context())
+
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "finished"
