@@ -22,7 +22,7 @@ The schedule lists the stage and either scores it inline (a small stage) or fans
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -57,7 +57,7 @@ class ReviewSource(Protocol):
 
     def list_tasks(self, refs: Sequence[TaskRef] | None = None) -> list[ReviewTask]: ...
 
-    def fetch(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]: ...
+    def fetch(self, tasks: Sequence[ReviewTask]) -> Iterable[TaskLabels]: ...
 
     def act(self, task_uuids: Sequence[str]) -> tuple[dict[str, tuple[ActionOutcome, str | None]], int]: ...
 
