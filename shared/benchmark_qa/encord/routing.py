@@ -243,16 +243,15 @@ class Router:
         return list(prepared.stage.get_tasks(dataset_hash=hashes[0] if len(hashes) == 1 else hashes))
 
     def _still_in_stage(self, prepared: PreparedStage, batch: Sequence[PlannedTask]) -> list[PlannedTask]:
-        hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
-        there = self.budget.call(
-            "list what is still in the stage",
-            lambda: {
-                str(t.uuid)
-                for chunk in batched(hashes, self._max_hashes)
-                for t in prepared.stage.get_tasks(data_hash=chunk)
-            },
-        )
+        there = {str(t.uuid) for t in self._listed(prepared.stage, batch, "list what is still in the stage")}
         return [p for p in batch if p.task_uuid in there]
+
+    def _listed(self, stage: Any, batch: Sequence[PlannedTask], what: str) -> list[Any]:
+        """The tasks of `stage` with the data hashes of `batch` (filtered listings of MAX_HASHES_PER_CALL each)."""
+        hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
+        return self.budget.call(
+            what, lambda: [t for chunk in batched(hashes, self._max_hashes) for t in stage.get_tasks(data_hash=chunk)]
+        )
 
     def act(self, prepared: PreparedStage, planned: Sequence[PlannedTask]) -> tuple[list[RoutedTask], int]:
         """Proceed every task along its pathway; one bundle per batch, all actions of the same stage."""
@@ -291,15 +290,7 @@ class Router:
         someone else. One listing of the destination, filtered by their data hashes."""
         destination = next(str(p.destination_uuid) for p in prepared.stage.pathways if str(p.uuid) == pathway_uuid)
         stage = next(s for s in prepared.project.workflow.stages if str(s.uuid) == destination)
-        hashes = list(dict.fromkeys(str(p.task.data_hash) for p in left))
-        there = self.budget.call(
-            "list the pathway's destination",
-            lambda: {
-                str(t.data_hash)
-                for chunk in batched(hashes, self._max_hashes)
-                for t in stage.get_tasks(data_hash=chunk)
-            },
-        )
+        there = {str(t.data_hash) for t in self._listed(stage, left, "list the pathway's destination")}
         return [p for p in left if str(p.task.data_hash) in there]
 
 
