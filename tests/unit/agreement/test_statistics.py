@@ -8,9 +8,6 @@ import random
 import krippendorff
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from benchmark_qa.agreement import (
     ABSENT,
     AC1Sums,
@@ -21,6 +18,8 @@ from benchmark_qa.agreement import (
     alpha_of_categories,
     ratings_table,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4 observers x 12 units example; also
 # `cac.raw4raters` in Gwet's irrCAC package (README of kgwet/irrCAC). None = not rated.
@@ -102,7 +101,8 @@ def test_ac1_survives_the_kappa_paradox() -> None:
     matrix = np.array([[0.0] * 100, [0.0] * 95 + [1.0] * 5])
     alpha = alpha_of_categories(units).alpha
     assert alpha == pytest.approx(float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")))
-    assert alpha is not None and alpha < 0
+    assert alpha is not None
+    assert alpha < 0
     # p_a = 0.95, pi_no = 0.975, p_e = 2 * 0.975 * 0.025 = 0.04875: AC1 = 0.90125 / 0.95125
     assert ac1_of_categories(units, options=2).ac1 == pytest.approx(0.90125 / 0.95125)
 
@@ -168,8 +168,8 @@ def _spatial_case(rng: random.Random) -> tuple[list[list[object]], dict[tuple[ob
 @pytest.mark.parametrize("seed", range(40))
 def test_spatial_alpha_matches_the_package_with_a_custom_distance(seed: int) -> None:
     units, sims = _spatial_case(random.Random(seed))
-    domain = [ABSENT] + [v for u in units for v in u if isinstance(v, Shape)]
-    index = {v: i for i, v in enumerate(domain)}
+    domain: list[object] = [ABSENT, *(v for u in units for v in u if isinstance(v, Shape))]
+    index: dict[object, int] = {v: i for i, v in enumerate(domain)}
     distance = np.ones((len(domain), len(domain)))
     np.fill_diagonal(distance, 0.0)
     for (a, b), s in sims.items():
@@ -179,8 +179,10 @@ def test_spatial_alpha_matches_the_package_with_a_custom_distance(seed: int) -> 
         for v in unit:
             counts[u, index[v]] += 1
 
-    def metric(v1, v2, i1, i2, n_v, dtype=np.float64):  # type: ignore[no-untyped-def]
-        return distance[i1, i2].astype(dtype)
+    def metric(
+        v1: np.ndarray, v2: np.ndarray, i1: np.ndarray, i2: np.ndarray, n_v: np.ndarray, dtype: type = np.float64
+    ) -> np.ndarray:
+        return np.asarray(distance[i1, i2], dtype=dtype)
 
     sums = AlphaSums()
     for unit in units:
