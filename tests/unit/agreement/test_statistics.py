@@ -23,14 +23,14 @@ from hypothesis import strategies as st
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4 observers x 12 units example; also
 # `cac.raw4raters` in Gwet's irrCAC package (README of kgwet/irrCAC). None = not rated.
-KRIPPENDORFF_2011 = [
+KRIPPENDORFF_2011: list[list[int | None]] = [
     [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
     [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
     [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
     [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
 ]
 # irrCAC's cac.raw4raters is the same table with rater 3 and 4 of units 11-12 laid out differently:
-CAC_RAW4RATERS = [
+CAC_RAW4RATERS: list[list[int | None]] = [
     [1, 1, None, 1],
     [2, 2, 3, 2],
     [3, 3, 3, 3],
@@ -47,7 +47,7 @@ CAC_RAW4RATERS = [
 
 
 def _units(by_coder: list[list[int | None]]) -> list[list[int]]:
-    return [[c[u] for c in by_coder if c[u] is not None] for u in range(len(by_coder[0]))]
+    return [[v for c in by_coder if (v := c[u]) is not None] for u in range(len(by_coder[0]))]
 
 
 def _matrix(by_coder: list[list[int | None]]) -> np.ndarray:
