@@ -179,10 +179,10 @@ def test_spatial_alpha_matches_the_package_with_a_custom_distance(seed: int) -> 
         for v in unit:
             counts[u, index[v]] += 1
 
-    def metric(
-        v1: np.ndarray, v2: np.ndarray, i1: np.ndarray, i2: np.ndarray, n_v: np.ndarray, dtype: type = np.float64
-    ) -> np.ndarray:
+    def distance_of(v1: Any, v2: Any, i1: Any, i2: Any, n_v: Any, dtype: Any = np.float64) -> Any:
         return np.asarray(distance[i1, i2], dtype=dtype)
+
+    metric: Any = distance_of  # krippendorff's DistanceMetric protocol: value-domain indices -> distances
 
     sums = AlphaSums()
     for unit in units:
