@@ -68,6 +68,10 @@ class AnnotatorResult(BaseModel):
     conflict_totals: dict[str, int] = Field(default_factory=dict)
     hints: list[str] = Field(default_factory=list, description="never reveal the ground truth")
     report_key: str | None = Field(None, description="S3 key of the full JSON report, when stored")
+    excluded_flags: list[str] = Field(
+        default_factory=list,
+        description="suspect-ground-truth flags left out of this score (docs/ground-truth-audit.md)",
+    )
 
 
 class AnnotatorAggregate(BaseModel):
@@ -95,27 +99,10 @@ class ScoresRepository:
         """Record a scored branch and add it to the annotator's aggregates, once. False on a repeat."""
         annotator = result.annotator
         aggregate_pk = f"AGGREGATE#{annotator}"
-        item = {
-            "pk": f"SCORE#{result.task_uuid}",
-            "sk": f"RESULT#{annotator}#{result.label_hash}",
-            "kind": "score",
-            "gsi1pk": f"ANNOTATOR#{annotator}",
-            "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
-            **result.model_dump(mode="json"),
-        }
+        item = _item(result)
         conflict_names = {f"#c{i}": name for i, name in enumerate(sorted(result.conflict_totals))}
         conflict_adds = ", ".join(f"conflicts.#c{i} :c{i}" for i in range(len(conflict_names)))
-        totals = {
-            "tasks": 1,
-            "score_sum": result.score,
-            "n": result.n,
-            "tp": sum(c.tp for c in result.classes.values()),
-            "fp": sum(c.fp for c in result.classes.values()),
-            "fn": sum(c.fn for c in result.classes.values()),
-            "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
-            "attribute_correct": sum(a.correct for a in result.attributes.values()),
-            "attribute_total": sum(a.total for a in result.attributes.values()),
-        }
+        totals = {"tasks": 1, **_totals(result)}
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -165,6 +152,45 @@ class ScoresRepository:
                 },
             )
         return True
+
+    def replace_result(self, old: AnnotatorResult, new: AnnotatorResult) -> bool:
+        """Swap a stored result for one scored again with other flags left out (same task, annotator and label
+        hash), moving the aggregates by the difference. Conditioned on the stored result still leaving out what
+        `old` does, so a repeat (or a race with another re-scoring) changes nothing and returns False. The
+        result keeps its place in the annotator's history (scored_at)."""
+        if (old.task_uuid, old.annotator, old.label_hash) != (new.task_uuid, new.annotator, new.label_hash):
+            raise ValueError("replace_result replaces a result of the same task, annotator and label hash")
+        new = new.model_copy(update={"scored_at": old.scored_at})
+        annotator, aggregate_pk = new.annotator, f"AGGREGATE#{new.annotator}"
+        old_key = ",".join(old.excluded_flags)
+        condition = "excluded_key = :old" if old_key else "attribute_not_exists(excluded_key) OR excluded_key = :old"
+        old_totals, new_totals = _totals(old), _totals(new)
+        deltas = {k: new_totals[k] - old_totals[k] for k in new_totals}
+        deltas["score_sum"] = new.score - old.score
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": to_dynamo(_item(new)),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": {":old": old_key},
+                }
+            },
+            self._add(aggregate_pk, "TOTAL", {"annotator": annotator}, deltas),
+        ]
+        rows: list[tuple[str, dict[str, Any]]] = []
+        for name in sorted(set(old.classes) | set(new.classes)):
+            a, b = old.classes.get(name, ClassCounts()), new.classes.get(name, ClassCounts())
+            rows.append((f"CLASS#{name}", {k: getattr(b, k) - getattr(a, k) for k in ClassCounts.model_fields}))
+        for path in sorted(set(old.attributes) | set(new.attributes)):
+            c, d = old.attributes.get(path, AttributeCounts()), new.attributes.get(path, AttributeCounts())
+            rows.append((f"ATTRIBUTE#{path}", {k: getattr(d, k) - getattr(c, k) for k in AttributeCounts.model_fields}))
+        writes += [
+            self._add(aggregate_pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds)
+            for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
+        ]
+        client: Any = self._table.meta.client
+        return conditional(client.transact_write_items, TransactItems=writes)
 
     def _add(self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any]) -> dict[str, Any]:
         """A transaction Update that sets `sets` and adds `adds` (every name aliased: many are reserved words)."""
@@ -278,6 +304,32 @@ class ScoresRepository:
                 "posted_at": now_iso(),
             }
         )
+
+
+def _item(result: AnnotatorResult) -> dict[str, Any]:
+    return {
+        "pk": f"SCORE#{result.task_uuid}",
+        "sk": f"RESULT#{result.annotator}#{result.label_hash}",
+        "kind": "score",
+        "gsi1pk": f"ANNOTATOR#{result.annotator}",
+        "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
+        "excluded_key": ",".join(result.excluded_flags),
+        **result.model_dump(mode="json"),
+    }
+
+
+def _totals(result: AnnotatorResult) -> dict[str, Any]:
+    """What one result adds to its annotator's TOTAL (besides the task itself)."""
+    return {
+        "score_sum": result.score,
+        "n": result.n,
+        "tp": sum(c.tp for c in result.classes.values()),
+        "fp": sum(c.fp for c in result.classes.values()),
+        "fn": sum(c.fn for c in result.classes.values()),
+        "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
+        "attribute_correct": sum(a.correct for a in result.attributes.values()),
+        "attribute_total": sum(a.total for a in result.attributes.values()),
+    }
 
 
 def _result(item: dict[str, Any]) -> AnnotatorResult:
