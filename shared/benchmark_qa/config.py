@@ -79,6 +79,8 @@ class ScoringSettings(StoreSettings, EncordSettings):
     scoring_config: str | None = Field(None, description="ScoringConfig as YAML or JSON text (docs/scoring.md)")
     score_batch_size: int = Field(50, ge=1, le=100, description="tasks per fan-out message and per bulk fetch")
     score_inline_max_tasks: int = Field(100, ge=0, description="a stage this small is scored by the schedule itself")
+    ground_truth_audit: bool = Field(True, description="agreement and the ground-truth audit on every scored task")
+    exclude_suspect_truth: bool = Field(False, description="leave flagged objects out of scores until reviewed")
     _engine_config: ScoringConfig | None = PrivateAttr(None)
 
     @field_validator("score_queue_url", "scoring_config", mode="before")

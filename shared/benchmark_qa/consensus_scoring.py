@@ -30,15 +30,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, Field
 
 from benchmark_qa.encord.actions import ActionOutcome, batched
-from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
+from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewOption, ReviewTask, TaskLabels, TaskRef
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
+    from benchmark_qa.agreement_report import TaskAgreement
     from benchmark_qa.config import ScoringSettings
     from benchmark_qa.encord.consensus import ConsensusReview
     from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig
+    from benchmark_qa.store.quality import FlagRecord
 
 SQS_BATCH_LIMIT = 10  # entries per SendMessageBatch
 ERRORS_IN_SUMMARY = 5
@@ -74,6 +76,22 @@ class ScoreStore(Protocol):
     def feedback_given(self, task_uuid: str) -> set[tuple[str, str]]: ...
 
     def record_feedback(self, task_uuid: str, annotator: str, label_hash: str) -> None: ...
+
+    def replace_result(self, old: AnnotatorResult, new: AnnotatorResult) -> bool: ...
+
+
+class QualityStore(Protocol):
+    """benchmark_qa.store.quality.QualityRepository in production: audit flags, agreement, re-scoring queue."""
+
+    def add_flag(self, record: FlagRecord) -> bool: ...
+
+    def flags_of(self, data_hash: str) -> list[FlagRecord]: ...
+
+    def put_agreement(self, task_uuid: str, agreement: TaskAgreement, scored_at: str) -> None: ...
+
+    def pending_rescores(self) -> list[str]: ...
+
+    def rescored(self, task_uuid: str) -> None: ...
 
 
 class TaskQueue(Protocol):
@@ -114,6 +132,8 @@ class TaskOutcome:
     data_hash: str
     status: TaskStatus
     results_written: int = 0
+    results_replaced: int = 0  # scored again with other suspect-ground-truth flags left out
+    flags_new: int = 0  # suspect-ground-truth flags seen for the first time
     action: ActionOutcome | None = None
     error: str | None = None
 
@@ -143,6 +163,8 @@ class BatchReport:
             if task.action is not None:
                 counts[f"action:{task.action.value}"] = counts.get(f"action:{task.action.value}", 0) + 1
         counts["results_written"] = sum(t.results_written for t in self.tasks)
+        counts["results_replaced"] = sum(t.results_replaced for t in self.tasks)
+        counts["ground_truth_flags"] = sum(t.flags_new for t in self.tasks)
         counts["feedback_posted"] = self.feedback_posted
         counts["feedback_failed"] = len(self.feedback_failed)
         return counts
@@ -160,7 +182,13 @@ class BatchReport:
 
 # ---------------------------------------------------------------------------------------------- pure parts
 def result_of(
-    project_hash: str, task: ReviewTask, annotator: str, branch: str, label_hash: str, report: ScoreReport
+    project_hash: str,
+    task: ReviewTask,
+    annotator: str,
+    branch: str,
+    label_hash: str,
+    report: ScoreReport,
+    excluded_flags: Sequence[str] = (),
 ) -> AnnotatorResult:
     counts = report.counts()
     attributes = {p: AttributeCounts(**c) for p, c in counts["object_attributes"].items()}
@@ -184,6 +212,7 @@ def result_of(
         attributes=attributes,
         conflict_totals=dict(report.conflict_totals),
         hints=report.hints(),
+        excluded_flags=list(excluded_flags),
     )
 
 
@@ -220,9 +249,13 @@ class ConsensusScorer:
         project_hash: str,
         config: ScoringConfig | None = None,
         comment_feedback: bool = False,
+        quality: QualityStore | None = None,
+        exclude_suspect_truth: bool = False,
     ) -> None:
         self._review = review
         self._store = store
+        self._quality = quality  # None: no agreement, no ground-truth audit
+        self._exclude_suspect_truth = exclude_suspect_truth
         self._project_hash = project_hash
         self._config = config
         self._comment_feedback = comment_feedback
@@ -248,6 +281,9 @@ class ConsensusScorer:
             self._ontology = ontology
         return self._ontology
 
+    def pending_rescores(self) -> list[str]:
+        return self._quality.pending_rescores() if self._quality is not None else []
+
     def score_refs(self, refs: Sequence[TaskRef]) -> BatchReport:
         """A fanned-out message: the tasks still in the stage are scored; the others have moved on already."""
         tasks = self._review.list_tasks(refs)
@@ -256,6 +292,29 @@ class ConsensusScorer:
         report.tasks += [
             TaskOutcome(r.task_uuid, r.data_hash, TaskStatus.LEFT_STAGE) for r in refs if r.task_uuid not in found
         ]
+        return report
+
+    def rescore(self, task_uuids: Sequence[str]) -> BatchReport:
+        """Score tasks again from their stored results' label hashes (they may have left the stage): a review of
+        a suspect-ground-truth flag changed what they leave out. Results that change are replaced, once."""
+        report = BatchReport()
+        tasks: list[ReviewTask] = []
+        for uuid in task_uuids:
+            stored = self._store.results_of_task(uuid)
+            if stored:
+                first = stored[0]
+                options = tuple(ReviewOption(r.annotator, r.branch_name, r.label_hash) for r in stored)
+                tasks.append(ReviewTask(uuid, first.data_hash, first.data_title, options))
+        if tasks and self._review.ontology_problem is None:
+            ontology = self.ontology()
+            for labels in self._review.fetch(tasks):
+                outcome, _ = self._score_task(ontology, labels)
+                report.tasks.append(outcome)
+        if self._quality is not None:
+            failed = {t.task_uuid for t in report.tasks if t.status is TaskStatus.ERROR}
+            for uuid in task_uuids:
+                if uuid not in failed:
+                    self._quality.rescored(uuid)
         return report
 
     def score(self, tasks: Sequence[ReviewTask]) -> BatchReport:
@@ -343,13 +402,69 @@ class ConsensusScorer:
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
+        reports, excluded, flags_new = self._assess(ontology, labels, reports)
         results = [
-            result_of(self._project_hash, task, annotator, branch, label_hash, scored)
+            result_of(self._project_hash, task, annotator, branch, label_hash, scored, excluded)
             for annotator, branch, label_hash, scored in reports
         ]
-        written = sum(1 for r in results if self._store.put_result(r))
+        written = replaced = 0
+        stored: dict[tuple[str, str], AnnotatorResult] | None = None
+        for result in results:
+            if self._store.put_result(result):
+                written += 1
+                continue
+            if stored is None:
+                stored = {(r.annotator, r.label_hash): r for r in self._store.results_of_task(task.uuid)}
+            old = stored.get((result.annotator, result.label_hash))
+            if (
+                old is not None
+                and old.excluded_flags != result.excluded_flags
+                and self._store.replace_result(old, result)
+            ):
+                replaced += 1
         self._store.clear_error(task.uuid)
-        return TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, results_written=written), results
+        outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
+        return outcome, results
+
+    def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
+        """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""
+        written = replaced = 0
+        stored: dict[tuple[str, str], AnnotatorResult] | None = None
+        for result in results:
+            if self._store.put_result(result):
+                written += 1
+                continue
+            if stored is None:
+                stored = {(r.annotator, r.label_hash): r for r in self._store.results_of_task(task.uuid)}
+            old = stored.get((result.annotator, result.label_hash))
+            if old is not None and old.excluded_flags != result.excluded_flags:
+                replaced += self._store.replace_result(old, result)
+        return written, replaced
+
+    def _assess(
+        self, ontology: Ontology, labels: TaskLabels, reports: list[tuple[str, str, str, ScoreReport]]
+    ) -> tuple[list[tuple[str, str, str, ScoreReport]], list[str], int]:
+        """Agreement and the ground-truth audit of a scored task; with exclusion on, the branches scored again
+        without the flagged objects that are open or confirmed wrong (docs/ground-truth-audit.md)."""
+        from benchmark_qa.store.quality import EXCLUDED_STATUSES, FlagRecord
+        from benchmark_qa.store.table import now_iso
+        from benchmark_qa.task_quality import assess, score_without
+
+        if self._quality is None or labels.truth is None:
+            return reports, [], 0
+        task = labels.task
+        rows = {o.annotator: labels.branches[o.branch_name] for o in task.options}
+        quality = assess(ontology, task.data_hash, labels.truth, rows, {a: r for a, _, _, r in reports}, self._config)
+        self._quality.put_agreement(task.uuid, quality.agreement, now_iso())
+        new = sum(1 for f in quality.flags if self._quality.add_flag(FlagRecord(flag=f, task_uuid=task.uuid)))
+        if not self._exclude_suspect_truth or not quality.flags:
+            return reports, [], new
+        status = {r.flag.flag_id: r.status for r in self._quality.flags_of(task.data_hash)}
+        left_out = [f for f in quality.flags if status.get(f.flag_id, "open") in EXCLUDED_STATUSES]
+        if not left_out:
+            return reports, [], new
+        again = score_without(ontology, labels.truth, rows, left_out, self._config)
+        return [(a, b, h, again[a]) for a, b, h, _ in reports], sorted(f.flag_id for f in left_out), new
 
     def _feedback(self, task: ReviewTask, results: Sequence[AnnotatorResult], report: BatchReport) -> None:
         given = self._store.feedback_given(task.uuid)
@@ -367,7 +482,9 @@ class ConsensusScorer:
             report.feedback_posted += 1
 
 
-def open_scoring(settings: ScoringSettings, store: ScoreStore) -> tuple[ConsensusReview, ConsensusScorer]:
+def open_scoring(
+    settings: ScoringSettings, store: ScoreStore, quality: QualityStore | None = None
+) -> tuple[ConsensusReview, ConsensusScorer]:
     """The review stage over the SDK, checked against the settings, and a scorer on it: what ScoreFunction and
     ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process)."""
     from benchmark_qa.encord.client import encord_client
@@ -380,6 +497,8 @@ def open_scoring(settings: ScoringSettings, store: ScoreStore) -> tuple[Consensu
         project_hash=settings.production_project_hash,
         config=settings.engine_config(),
         comment_feedback=settings.comment_feedback,
+        quality=quality if settings.ground_truth_audit else None,
+        exclude_suspect_truth=settings.exclude_suspect_truth,
     )
     return review, scorer
 
@@ -415,8 +534,12 @@ def run_schedule(
     """List the stage; score it here when it is small (or there is no queue), otherwise fan it out in messages
     of `batch_size` tasks. While an earlier fan-out is still queued or in flight nothing is sent: the workers
     finish it, and whatever they leave behind is listed again by the next run."""
+    report = ScheduleReport(run_id=run_id)
+    pending = scorer.pending_rescores()[:batch_size]
+    if pending:  # reviewed ground-truth flags: a bounded share of each run, the rest in the next
+        report.scored.extend(scorer.rescore(pending))
     tasks = review.list_tasks()
-    report = ScheduleReport(run_id=run_id, stage_tasks=len(tasks))
+    report.stage_tasks = len(tasks)
     if queue is None or len(tasks) <= inline_max_tasks:
         for chunk in batched(tasks, batch_size):
             report.scored.extend(scorer.score(chunk))
