@@ -407,6 +407,13 @@ class ConsensusScorer:
             result_of(self._project_hash, task, annotator, branch, label_hash, scored, excluded)
             for annotator, branch, label_hash, scored in reports
         ]
+        written, replaced = self._write(task, results)
+        self._store.clear_error(task.uuid)
+        outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
+        return outcome, results
+
+    def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
+        """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""
         written = replaced = 0
         stored: dict[tuple[str, str], AnnotatorResult] | None = None
         for result in results:
@@ -416,15 +423,9 @@ class ConsensusScorer:
             if stored is None:
                 stored = {(r.annotator, r.label_hash): r for r in self._store.results_of_task(task.uuid)}
             old = stored.get((result.annotator, result.label_hash))
-            if (
-                old is not None
-                and old.excluded_flags != result.excluded_flags
-                and self._store.replace_result(old, result)
-            ):
-                replaced += 1
-        self._store.clear_error(task.uuid)
-        outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
-        return outcome, results
+            if old is not None and old.excluded_flags != result.excluded_flags:
+                replaced += self._store.replace_result(old, result)
+        return written, replaced
 
     def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
         """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""
