@@ -163,8 +163,12 @@ class BatchReport:
             if task.action is not None:
                 counts[f"action:{task.action.value}"] = counts.get(f"action:{task.action.value}", 0) + 1
         counts["results_written"] = sum(t.results_written for t in self.tasks)
-        counts["results_replaced"] = sum(t.results_replaced for t in self.tasks)
-        counts["ground_truth_flags"] = sum(t.flags_new for t in self.tasks)
+        for name, value in (
+            ("results_replaced", sum(t.results_replaced for t in self.tasks)),
+            ("ground_truth_flags", sum(t.flags_new for t in self.tasks)),
+        ):
+            if value:  # shown when something happened, like the status counts
+                counts[name] = value
         counts["feedback_posted"] = self.feedback_posted
         counts["feedback_failed"] = len(self.feedback_failed)
         return counts
@@ -411,21 +415,6 @@ class ConsensusScorer:
         self._store.clear_error(task.uuid)
         outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
         return outcome, results
-
-    def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
-        """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""
-        written = replaced = 0
-        stored: dict[tuple[str, str], AnnotatorResult] | None = None
-        for result in results:
-            if self._store.put_result(result):
-                written += 1
-                continue
-            if stored is None:
-                stored = {(r.annotator, r.label_hash): r for r in self._store.results_of_task(task.uuid)}
-            old = stored.get((result.annotator, result.label_hash))
-            if old is not None and old.excluded_flags != result.excluded_flags:
-                replaced += self._store.replace_result(old, result)
-        return written, replaced
 
     def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
         """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""

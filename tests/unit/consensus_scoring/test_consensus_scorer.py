@@ -793,8 +793,6 @@ def test_batch_report_summary_counts_and_caps_the_errors() -> None:
         "action:done": 3,
         "action:failed": 1,
         "results_written": 6,
-        "results_replaced": 0,
-        "ground_truth_flags": 0,
         "feedback_posted": 4,
         "feedback_failed": 1,
     }
