@@ -12,11 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import ScoringSettings, load
 from benchmark_qa.consensus_scoring import SqsTaskQueue, open_scoring, run_schedule
 from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.store.quality import QualityRepository
 from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 
 settings = load(ScoringSettings)
 repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
+quality = QualityRepository(state_table(settings.state_table, settings.aws_region))
 queue = SqsTaskQueue(settings.score_queue_url, settings.aws_region) if settings.score_queue_url else None
 
 
@@ -28,7 +30,7 @@ class ScoringFailed(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    review, scorer = open_scoring(settings, repository)
+    review, scorer = open_scoring(settings, repository, quality)
     report = run_schedule(
         review,
         scorer,
@@ -42,6 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
     metrics.add_metric(name="ResultsWritten", unit=MetricUnit.Count, value=counts["results_written"])
     metrics.add_metric(name="ScoreErrors", unit=MetricUnit.Count, value=counts.get("status:error", 0))
+    metrics.add_metric(name="GroundTruthFlags", unit=MetricUnit.Count, value=counts.get("ground_truth_flags", 0))
     logger.info("scoring run", extra=report.summary())
     failed = report.scored.failed_actions
     if failed:

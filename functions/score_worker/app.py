@@ -14,12 +14,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import ScoringSettings, load
 from benchmark_qa.consensus_scoring import ScoreMessage, open_scoring
 from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.store.quality import QualityRepository
 from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 from pydantic import ValidationError
 
 settings = load(ScoringSettings)
 repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
+quality = QualityRepository(state_table(settings.state_table, settings.aws_region))
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
@@ -35,7 +37,7 @@ class TasksNotMoved(RuntimeError):
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _, scorer = open_scoring(settings, repository)
+    _, scorer = open_scoring(settings, repository, quality)
 
     def record_handler(record: SQSRecord) -> None:
         try:
@@ -47,6 +49,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         counts = report.counts
         metrics.add_metric(name="ResultsWritten", unit=MetricUnit.Count, value=counts["results_written"])
         metrics.add_metric(name="ScoreErrors", unit=MetricUnit.Count, value=counts.get("status:error", 0))
+        metrics.add_metric(name="GroundTruthFlags", unit=MetricUnit.Count, value=counts.get("ground_truth_flags", 0))
         logger.info(
             "scored message", extra={"message_id": record.message_id, "run_id": message.run_id, **report.summary()}
         )

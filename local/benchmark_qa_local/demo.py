@@ -9,7 +9,8 @@ as SQS and EventBridge Scheduler would feed them in AWS:
   4. the ground truth of every benchmark image is labelled in the Benchmark Project
   5. RouteFunction (the "Benchmark Task?" agent) sends benchmark tasks YES to the consensus block, the rest NO
   6. five simulated annotators with known error profiles label their branches and submit
-  7. ScoreFunction scores every branch against the ground truth and archives the tasks
+  7. ScoreFunction scores every branch against the ground truth and archives the tasks; four ground-truth labels
+     were planted wrong, and the audit must flag exactly those images
   8. the leaderboard, printed and written as HTML; its ranking must recover the simulated annotators' order
 
 Everything Encord sees goes through the real SDK (docs/simulation.md for the annotators).
@@ -27,7 +28,10 @@ from pathlib import Path
 from typing import IO
 from unittest import mock
 
+from benchmark_qa.agreement_report import TaskAgreement
 from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
+from benchmark_qa.store.quality import FlagRecord, QualityRepository
+from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import ObjectRecord
 
 from benchmark_qa_local.cli.status import render_table
@@ -43,12 +47,17 @@ from benchmark_qa_local.simulation import (
     demo_ontology,
     write_ground_truth,
 )
+from benchmark_qa_local.simulation.planted_errors import PlantedError, plant_errors
 
 Print = Callable[[str], None]
 
 DEMO_SEED = 101  # ground truth and annotator errors are deterministic for a seed (docs/simulation.md)
 BENCHMARK_IMAGES = 20  # the leaderboard ranks annotators from 20 scored tasks on (DEFAULT_MIN_TASKS)
 REPORT_PATH = Path("out/leaderboard.html")
+# Wrong ground truth planted on purpose (docs/ground-truth-audit.md): kinds the audit finds on every image with the
+# five demo annotators (a nudged box or a flipped attribute is found 70-80% of the time, tests/unit/ground_truth_audit).
+PLANTED_ERRORS = 4
+DEMO_PLANTED_KINDS = ("wrong_class", "spurious_object", "missing_object", "wrong_weather")
 
 # Sample uploads: every data type of Encord's import spec, both datasets, sidecars, and one bad file.
 SAMPLE_FILES: dict[str, bytes] = {
@@ -90,6 +99,15 @@ class DemoWorld(OfflineApp):
     report_path: Path = REPORT_PATH
     truth: dict[str, Scene] = field(default_factory=dict)
     leaderboard: Leaderboard | None = None
+    planted: list[PlantedError] = field(default_factory=list)
+    flags: list[FlagRecord] = field(default_factory=list)
+
+    @property
+    def planted_found(self) -> bool:
+        """Every planted mistake has a flag on its image, and no other image has one (docs/ground-truth-audit.md)."""
+        planted = {p.data_hash for p in self.planted}
+        flagged = {r.flag.data_hash for r in self.flags}
+        return bool(planted) and flagged == planted
 
     @property
     def ranking_recovered(self) -> bool:
@@ -149,9 +167,15 @@ def register(world: DemoWorld, say: Print, rounds: int = 20) -> None:
 
 
 def label_ground_truth(world: DemoWorld, say: Print) -> None:
-    world.truth = write_ground_truth(world.client(), world.setup, DEMO_SEED)
+    def plant(truth: dict[str, Scene]) -> dict[str, Scene]:
+        written, world.planted = plant_errors(truth, PLANTED_ERRORS, DEMO_SEED, kinds=DEMO_PLANTED_KINDS)
+        return written
+
+    world.truth = write_ground_truth(world.client(), world.setup, DEMO_SEED, saved_as=plant)
     objects = sum(len(scene.objects) for scene in world.truth.values())
     say(f"Benchmark Project: ground truth saved for {len(world.truth)} images ({objects} objects)")
+    for error in world.planted:
+        say(f"  planted a wrong ground truth on {error.data_title}: {error.kind}")
 
 
 def _say_stages(world: DemoWorld, say: Print) -> None:
@@ -191,6 +215,26 @@ def score(world: DemoWorld, say: Print) -> None:
     _say_stages(world, say)
 
 
+def ground_truth_audit(world: DemoWorld, say: Print) -> None:
+    quality = QualityRepository(state_table(world.stack.physical_id("StateTable"), world.stack.region))
+    world.flags = quality.flags()
+    say(f"suspect ground truth: {len(world.flags)} flag(s) on {len({r.flag.data_hash for r in world.flags})} image(s)")
+    for record in world.flags:
+        say(f"  [{record.flag.kind}] {record.flag.message}")
+    say(f"every planted mistake found, nothing else flagged: {'yes' if world.planted_found else 'NO'}")
+    agreement = sum(quality.agreements(), TaskAgreement())
+    say(f"agreement without ground truth over {agreement.tasks} tasks (Krippendorff's alpha; AC1 for answers):")
+    for name, sums in sorted(agreement.shapes_by_class.items()):
+        say(f"  shapes of {name:<12} alpha {_fmt(sums.alpha)}  ({sums.units} objects)")
+    say(f"  object classes       alpha {_fmt(agreement.classes.alpha.alpha)}  AC1 {_fmt(agreement.classes.ac1.ac1)}")
+    for path, nominal in sorted(agreement.answers.items()):
+        say(f"  {path:<20} alpha {_fmt(nominal.alpha.alpha)}  AC1 {_fmt(nominal.ac1.ac1)}")
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
 def leaderboard(world: DemoWorld, say: Print) -> None:
     scores = world.scores
     board = build_leaderboard(scores.results(), aggregates=scores.aggregates(), open_errors=len(scores.errors()))
@@ -212,6 +256,7 @@ STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
     ('routing: the "Benchmark Task?" agent stage', route),
     ("simulated annotators label the benchmark tasks", simulate_annotators),
     ("consensus scoring against the ground truth", score),
+    ("ground-truth audit and agreement without ground truth", ground_truth_audit),
     ("the annotator leaderboard", leaderboard),
 ]
 

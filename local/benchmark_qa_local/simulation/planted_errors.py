@@ -105,7 +105,9 @@ def plant(scene: Scene, kind: str, seed: int) -> tuple[Scene, PlantedError] | No
     return replace(scene, objects=tuple(objects)), PlantedError(scene.data_hash, scene.data_title, kind, where, real)
 
 
-def plant_errors(truth: dict[str, Scene], count: int, seed: int) -> tuple[dict[str, Scene], list[PlantedError]]:
+def plant_errors(
+    truth: dict[str, Scene], count: int, seed: int, kinds: tuple[str, ...] = KINDS
+) -> tuple[dict[str, Scene], list[PlantedError]]:
     """Plant `count` mistakes on `count` different images (kinds in turn, images in title order from a seeded
     start). Returns the scenes to save as ground truth and what was planted."""
     ordered = sorted(truth.values(), key=lambda s: (s.data_title, s.data_hash))
@@ -118,7 +120,7 @@ def plant_errors(truth: dict[str, Scene], count: int, seed: int) -> tuple[dict[s
         if len(planted) >= count:
             break
         scene = ordered[(start + step) % len(ordered)]
-        outcome = plant(scene, KINDS[len(planted) % len(KINDS)], seed)
+        outcome = plant(scene, kinds[len(planted) % len(kinds)], seed)
         if outcome is not None:
             written[scene.data_hash], error = outcome
             planted.append(error)
