@@ -184,6 +184,9 @@ class FakeStore:
     def record_feedback(self, task_uuid: str, annotator: str, label_hash: str) -> None:
         self.feedback.add((task_uuid, annotator, label_hash))
 
+    def replace_result(self, old: AnnotatorResult, new: AnnotatorResult) -> bool:
+        raise AssertionError("these tests never leave ground-truth flags out, so nothing is replaced")
+
 
 class LaggingStore(FakeStore):
     """An overlapping run: it read the task's results before the other run wrote them."""
