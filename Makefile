@@ -10,7 +10,7 @@ export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: install lock demo test lint typecheck pytest template-checks build soak bench clean
+.PHONY: install lock demo test lint typecheck pytest template-checks build soak bench clean deploy doctor
 
 # Everything is installed from lock files (exact versions, hashes checked): a fresh clone installs what CI
 # tested. pyproject.toml keeps the ranges; `make lock` rewrites the locks from them (docs/dependencies.md).
@@ -28,7 +28,13 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/checkov.lock
 	touch $@
 
-install: $(BIN)/.installed
+# Cloud emulators the tests start (Azurite for Azure Blob), from the committed npm lock file (issue 13).
+EMULATORS := emulators/node_modules/.installed
+$(EMULATORS): emulators/package.json emulators/package-lock.json
+	npm ci --prefix emulators --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed $(EMULATORS)
 
 # Rewrite the lock files from pyproject.toml, shared/requirements.in and requirements/checkov.in, keeping every
 # pin that still satisfies them; `make lock UPGRADE=1` moves everything to the newest allowed versions.
@@ -74,6 +80,20 @@ template-checks: install $(CHECKOV_VENV)/.installed
 
 build: install
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build --parallel
+
+# Deploy to the account of your AWS credentials with the parameters `benchmark-qa setup` wrote (docs/setup.md).
+# `make deploy GUIDED=` deploys again without the questions (sam deploy saved the answers in samconfig.toml).
+PARAMETERS ?= benchmark-qa-parameters.yaml
+STACK_NAME ?= benchmark-qa
+GUIDED ?= --guided
+deploy: build
+	@test -f "$(PARAMETERS)" || { echo "no $(PARAMETERS): run $(BIN)/benchmark-qa setup --config setup.yaml first (docs/setup.md)"; exit 2; }
+	$(BIN)/sam deploy $(GUIDED) --template-file .aws-sam/build/template.yaml --stack-name $(STACK_NAME) \
+		--capabilities CAPABILITY_IAM --resolve-s3 --parameter-overrides "file://$(abspath $(PARAMETERS))"
+
+# Is the deployed stack (and its Encord side) ready? One line per check (docs/setup.md, step 8).
+doctor: install
+	$(BIN)/benchmark-qa doctor --stack-name $(STACK_NAME)
 
 # Every check that decides landing.
 test: lint typecheck template-checks pytest build

@@ -73,8 +73,8 @@ def _measure(
         requests = double.counts.total()
         with double.locked() as live:
             project = live.projects[setup.production_project_hash]
-            titles = {s.uuid: s.title for s in project.workflow.stages}
-            where = {t.data_hash: titles[t.stage_uuid] for t in project.tasks.values()}
+            roles = setup.stage_roles()
+            where = {t.data_hash: roles[t.stage_uuid] for t in project.tasks.values()}
     bench = set(setup.benchmark_data_hashes)
     wrong = sum(
         1

@@ -171,6 +171,12 @@ def _child_score(directory: Path) -> dict[str, Any]:
     started = time.perf_counter()
     size = len(report.to_json())
     json_time = time.perf_counter() - started
+    # the same call again (a worker scoring task after task): memory the first call paged in is reused
+    warm = []
+    for _ in range(2):
+        started = time.perf_counter()
+        score_label_rows(ontology, truth, labels)
+        warm.append(time.perf_counter() - started)
     # the same work without JSON parsing: the like-for-like counterpart of COCOeval.evaluate()+accumulate()
     from benchmark_qa.scoring import ScoringConfig
     from benchmark_qa.scoring.engine import score_label_sets
@@ -187,6 +193,7 @@ def _child_score(directory: Path) -> dict[str, Any]:
     d = report.objects.detection
     return {
         "seconds": elapsed,
+        "warm_seconds": min(warm),
         "maxrss_mb": rss,
         "base_rss_mb": base_rss,
         "json_seconds": json_time,
@@ -260,18 +267,24 @@ def run() -> None:
         ours.update(_in_subprocess("trace", directory))
         coco = _in_subprocess("coco", directory)
     print(f"input: {ours['input_mb']:.1f} MB of label-row JSON (truth + annotator)")
-    print(f"{'':34}{'benchmark-qa':>14}{'COCOeval':>12}{'ratio':>9}")
+    print(f"{'':36}{'benchmark-qa':>13}{'COCOeval':>10}{'ratio':>8}{'target':>9}")
     ratio = coco["seconds"] / ours["seconds"]
-    print(f"{'time (s)':34}{ours['seconds']:>14.3f}{coco['seconds']:>12.3f}{ratio:>8.1f}x")
-    ratio = coco["seconds"] / ours["compare_seconds"]
-    print(f"{'  of which parsing JSON (s)':34}{ours['parse_seconds']:>14.3f}")
-    print(f"{'  scoring parsed rows (s)':34}{ours['compare_seconds']:>14.3f}{coco['seconds']:>12.3f}{ratio:>8.1f}x")
     print(
-        f"{'peak RSS (MB, whole process)':34}{ours['maxrss_mb']:>14.0f}{coco['maxrss_mb']:>12.0f}"
-        f"{coco['maxrss_mb'] / ours['maxrss_mb']:>8.1f}x"
+        f"{'JSON bytes -> report (s)':36}{ours['seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x{'>= 4.0x':>9}"
     )
-    print(f"{'  of which before scoring (inputs)':34}{ours['base_rss_mb']:>14.0f}")
-    print(f"{'tracemalloc peak (MB)':34}{ours['tracemalloc_mb']:>14.0f}{'-':>12}")
+    ratio = coco["seconds"] / ours["warm_seconds"]
+    times = f"{ours['warm_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"
+    print(f"{'  the same call again (s)':36}{times}")
+    print(f"{'  parsing JSON, on its own (s)':36}{ours['parse_seconds']:>13.3f}")
+    ratio = coco["seconds"] / ours["compare_seconds"]
+    times = f"{ours['compare_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"
+    print(f"{'  scoring parsed rows, on its own (s)':36}{times}")
+    print(
+        f"{'peak RSS (MB, whole process)':36}{ours['maxrss_mb']:>13.0f}{coco['maxrss_mb']:>10.0f}"
+        f"{coco['maxrss_mb'] / ours['maxrss_mb']:>7.1f}x{'< 400':>9}"
+    )
+    print(f"{'  of which before scoring (inputs)':36}{ours['base_rss_mb']:>13.0f}")
+    print(f"{'tracemalloc peak (MB)':36}{ours['tracemalloc_mb']:>13.0f}{'-':>10}")
     print(
         f"  benchmark-qa: JSON bytes -> report incl. parsing, matching, tracking (IDF1 {ours['idf1']:.3f}, "
         f"HOTA {ours['hota']:.3f}, {ours['id_switches']} ID switches), conflicts; "

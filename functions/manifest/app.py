@@ -4,27 +4,47 @@ Thin handler: parse, call the ingest pipeline, map the result. See benchmark_qa.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.config import IngestSettings, load
-from benchmark_qa.ingest.pipeline import BadMessage, Ingest, parse_notification
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
 
-settings = load(IngestSettings)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from benchmark_qa.bucket import S3Bucket
+    from benchmark_qa.ingest.pipeline import Ingest
+
+settings = load(IngestSettings)  # a missing or malformed variable fails the cold start, naming it
 repository = UploadsRepository(state_table(settings.state_table, settings.aws_region))
-bucket = S3Bucket(settings.upload_bucket, settings.aws_region)
-processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
+
+
+@cache
+def _processor() -> BatchProcessor:
+    """Made with the first batch of records: Powertools' batch utilities (asyncio and every event class) are the
+    largest import this function would otherwise make at cold start, and the sweep never needs them."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
 def _ingest() -> Ingest:
-    return Ingest(repository, bucket, settings.layout(), settings.aws_region)
+    """The ingest pipeline (its models and manifest builders are imported with the first event, not at import)."""
+    from benchmark_qa.ingest.pipeline import Ingest
+
+    return Ingest(repository, _bucket(), settings.layout(), settings.aws_region)
+
+
+@cache
+def _bucket() -> S3Bucket:
+    from benchmark_qa.bucket import S3Bucket
+
+    return S3Bucket(settings.upload_bucket, settings.aws_region)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,6 +56,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = ingest.sweep()
         _report(outcome.manifests)
         return {"sweep": True, "manifests": [m.key for m in outcome.manifests]}
+
+    from benchmark_qa.ingest.pipeline import BadMessage, parse_notification
 
     def record_handler(record: SQSRecord) -> None:
         try:
@@ -49,8 +71,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         for upload in events:
             ingest.accept(upload)
 
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event, record_handler=record_handler, processor=_processor(), context=context
     )
     try:
         outcome = ingest.flush()

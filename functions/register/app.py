@@ -12,11 +12,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.config import RegistrationSettings, load
-from benchmark_qa.encord.client import encord_client
+from benchmark_qa.encord.budget import TimeBudget
+from benchmark_qa.encord.client import EncordKeyMissing, encord_client
 from benchmark_qa.encord.registration import Destination, Registrar
 from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.pipeline import BadMessage, parse_notification
 from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.readiness import skipped
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
 
@@ -30,7 +32,7 @@ destinations = {
 }
 
 
-def _registrar() -> Registrar:
+def _registrar(context: LambdaContext) -> Registrar:
     return Registrar(
         encord_client(settings),
         repository,
@@ -39,6 +41,7 @@ def _registrar() -> Registrar:
         destinations=destinations,
         manifest_prefix=settings.manifest_prefix,
         restart_after=timedelta(seconds=settings.restart_after_seconds),
+        budget=TimeBudget.of(settings, context.get_remaining_time_in_millis),
     )
 
 
@@ -46,7 +49,15 @@ def _registrar() -> Registrar:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    registrar = _registrar()
+    # Not ready yet: the manifests stay `written` and the poller starts them once it is (registration.py).
+    messages_done: dict[str, Any] = {"batchItemFailures": []} if "Records" in event else {}
+    if not settings.integration_id:
+        reason = "INTEGRATION_ID is empty: create the cloud integration in Encord, run benchmark-qa setup, deploy"
+        return {**skipped("registration", reason), **messages_done}
+    try:
+        registrar = _registrar(context)
+    except EncordKeyMissing as missing:
+        return {**skipped("registration", str(missing)), **messages_done}
     if "Records" not in event:  # EventBridge Scheduler: the poller
         report = registrar.poll()
         metrics.add_metric(name="JobsFinished", unit=MetricUnit.Count, value=len(report.finished))
@@ -58,6 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "pending": report.pending,
             "restarted": report.restarted,
             "errors": report.errors,
+            **({"deferred": report.deferred} if report.deferred else {}),
         }
 
     bad_messages = 0

@@ -5,7 +5,7 @@ benchmark_qa.consensus_scoring."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -14,14 +14,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import ScoringSettings, load
 from benchmark_qa.consensus_scoring import ScoreMessage, open_scoring
 from benchmark_qa.observability import logger, metrics, tracer
-from benchmark_qa.store.quality import QualityRepository
 from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 from pydantic import ValidationError
 
+if TYPE_CHECKING:
+    from benchmark_qa.store.quality import QualityRepository
+
 settings = load(ScoringSettings)
-repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
-quality = QualityRepository(state_table(settings.state_table, settings.aws_region))
+repository_table = state_table(settings.state_table, settings.aws_region)
+repository = ScoresRepository(repository_table)
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
@@ -33,11 +35,18 @@ class TasksNotMoved(RuntimeError):
     """Scored tasks that could not be moved: the message is retried (only the move is left to do)."""
 
 
+def _quality() -> QualityRepository:
+    """The audit's records (their models import the scoring core: made with the first event, not at import)."""
+    from benchmark_qa.store.quality import QualityRepository
+
+    return QualityRepository(repository_table)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _, scorer = open_scoring(settings, repository, quality)
+    _, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis, _quality())
 
     def record_handler(record: SQSRecord) -> None:
         try:

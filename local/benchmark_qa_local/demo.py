@@ -8,10 +8,13 @@ as SQS and EventBridge Scheduler would feed them in AWS:
   3. RegisterFunction starts Encord upload jobs; its scheduled poller links the items to the datasets
   4. the ground truth of every benchmark image is labelled in the Benchmark Project
   5. RouteFunction (the "Benchmark Task?" agent) sends benchmark tasks YES to the consensus block, the rest NO
-  6. five simulated annotators with known error profiles label their branches and submit
+  6. five simulated annotators with known error profiles label their branches and submit; the editor's timer
+     records the time each spent (what Encord's `list_time_spent` reports)
   7. ScoreFunction scores every branch against the ground truth and archives the tasks; four ground-truth labels
      were planted wrong, and the audit must flag exactly those images
-  8. the leaderboard, printed and written as HTML; its ranking must recover the simulated annotators' order
+  8. ReportFunction joins the time to the scores and publishes the leaderboard (HTML, CSV, JSON) into the
+     reports bucket; the demo fetches it, prints it, and checks that its ranking recovers the simulated
+     annotators' order
 
 Everything Encord sees goes through the real SDK (docs/simulation.md for the annotators).
 """
@@ -20,33 +23,40 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from unittest import mock
 
 from benchmark_qa.agreement_report import TaskAgreement
-from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
+from benchmark_qa.leaderboard import Leaderboard
+from benchmark_qa.leaderboard.publish import fetch_latest
+from benchmark_qa.leaderboard.text import render_text
 from benchmark_qa.store.quality import FlagRecord, QualityRepository
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import ObjectRecord
 
+from benchmark_qa_local import samples
 from benchmark_qa_local.cli.status import render_table
 from benchmark_qa_local.encord_double import DoubleState
+from benchmark_qa_local.encord_double.analytics import record_time_spent
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.offline import OfflineApp, offline_app
-from benchmark_qa_local.report import render_html, render_text
 from benchmark_qa_local.simulation import (
     EXPECTED_ORDER,
     Scene,
     annotate,
     demo_annotators,
     demo_ontology,
+    seconds_on,
     write_ground_truth,
 )
+from benchmark_qa_local.simulation.annotate import CONSENSUS_ANNOTATE
 from benchmark_qa_local.simulation.planted_errors import PlantedError, plant_errors
 
 Print = Callable[[str], None]
@@ -58,40 +68,42 @@ REPORT_PATH = Path("out/leaderboard.html")
 # five demo annotators (a nudged box or a flipped attribute is found 70-80% of the time, tests/unit/ground_truth_audit).
 PLANTED_ERRORS = 4
 DEMO_PLANTED_KINDS = ("wrong_class", "spurious_object", "missing_object", "wrong_weather")
+HOURLY_RATE = "30"  # AnnotatorHourlyRate of the demo's stack, so the report shows the cost per correct object
 
 # Sample uploads: every data type of Encord's import spec, both datasets, sidecars, and one bad file.
+CT = "1.2.826.0.1.3680043.8.498.1"  # the demo's DICOM series UID
 SAMPLE_FILES: dict[str, bytes] = {
-    "benchmark/street scene 1.jpg": b"\xff\xd8jpeg-1",
+    "benchmark/street scene 1.jpg": samples.jpeg("1"),
     "benchmark/street scene 1.jpg.meta.json": json.dumps(
         {"title": "Street scene 1", "clientMetadata": {"split": "benchmark", "weather": "rain"}}
     ).encode(),
-    "benchmark/café crossing.png": b"\x89PNGpng-2",
-    "benchmark/highway.mp4": b"mp4-benchmark",
-    "benchmark/image-groups/parking lot/cam1.jpg": b"g1",
-    "benchmark/image-groups/parking lot/cam2.jpg": b"g2",
+    "benchmark/café crossing.png": samples.png("2"),
+    "benchmark/highway.mp4": samples.mp4("benchmark"),
+    "benchmark/image-groups/parking lot/cam1.jpg": samples.jpeg("g1"),
+    "benchmark/image-groups/parking lot/cam2.jpg": samples.jpeg("g2"),
     "benchmark/image-groups/parking lot/_READY": b"",
-    "benchmark/dicom/Chest CT/slice10.dcm": b"dicom-10",
-    "benchmark/dicom/Chest CT/slice2.dcm": b"dicom-2",
-    "benchmark/dicom/Chest CT/slice1.dcm": b"dicom-1",
+    "benchmark/dicom/Chest CT/slice10.dcm": samples.dicom(CT, 10, description="Chest CT"),
+    "benchmark/dicom/Chest CT/slice2.dcm": samples.dicom(CT, 2, description="Chest CT"),
+    "benchmark/dicom/Chest CT/slice1.dcm": samples.dicom(CT, 1, description="Chest CT"),
     "benchmark/dicom/Chest CT/_READY": b"",
-    "production/frames/0001.jpg": b"p1",
-    "production/frames/0002.jpg": b"p2",
-    "production/frames/0003.jpg": b"p3",
-    "production/drive.mp4": b"mp4-production",
+    "production/frames/0001.jpg": samples.jpeg("p1"),
+    "production/frames/0002.jpg": samples.jpeg("p2"),
+    "production/frames/0003.jpg": samples.jpeg("p3"),
+    "production/drive.mp4": samples.mp4("production"),
     "production/drive.mp4.meta.json": json.dumps(
         {"keyFrames": [0, 30, 60], "clientMetadata": {"city": "Lyon"}}
     ).encode(),
-    "production/call.wav": b"RIFFwav",
-    "production/contract.pdf": b"%PDF-1.7",
-    "production/notes.txt": b"plain text",
-    "production/brain.nii.gz": b"nifti",
-    "production/image-sequences/dashcam/f1.jpg": b"s1",
-    "production/image-sequences/dashcam/f2.jpg": b"s2",
+    "production/call.wav": samples.wav(),
+    "production/contract.pdf": samples.pdf(),
+    "production/notes.txt": samples.text(),
+    "production/brain.nii.gz": samples.nifti(),
+    "production/image-sequences/dashcam/f1.jpg": samples.jpeg("s1"),
+    "production/image-sequences/dashcam/f2.jpg": samples.jpeg("s2"),
     "production/image-sequences/dashcam/_READY": b"",
-    "production/readme.docx": b"not importable",
+    "production/readme.docx": samples.docx(),
 }
 # More benchmark images: the simulated annotators label images, and the ranking needs enough tasks.
-SAMPLE_FILES |= {f"benchmark/scenes/scene {n:02d}.jpg": f"jpeg-{n}".encode() for n in range(3, BENCHMARK_IMAGES + 1)}
+SAMPLE_FILES |= {f"benchmark/scenes/scene {n:02d}.jpg": samples.jpeg(str(n)) for n in range(3, BENCHMARK_IMAGES + 1)}
 
 
 @dataclass
@@ -110,16 +122,20 @@ class DemoWorld(OfflineApp):
         return bool(planted) and flagged == planted
 
     @property
+    def reports_bucket(self) -> str:
+        return self.stack.physical_id("ReportsBucket")
+
+    @property
     def ranking_recovered(self) -> bool:
         ranked = [row.annotator for row in self.leaderboard.ranked] if self.leaderboard else []
         return [name.split("@")[0] for name in ranked] == list(EXPECTED_ORDER)
 
     def stage_counts(self) -> dict[str, int]:
-        """Stage title -> tasks of the Production Project in it."""
+        """Stage role (its title; "Consensus 1 Annotate" for the block's first stage) -> Production tasks in it."""
+        roles = self.setup.stage_roles()
         with self.double.locked() as state:
             project = state.projects[self.setup.production_project_hash]
-            titles = {s.uuid: s.title for s in project.workflow.stages}
-            return dict(Counter(titles[t.stage_uuid] for t in project.tasks.values()))
+            return dict(Counter(roles[t.stage_uuid] for t in project.tasks.values()))
 
     def objects(self) -> list[ObjectRecord]:
         return sorted(self.uploads.all_objects(), key=lambda r: r.key)
@@ -197,8 +213,30 @@ def simulate_annotators(world: DemoWorld, say: Print) -> None:
     for email, profile in annotators.items():
         labelled = sum(1 for by_annotator in saved.values() if email in by_annotator)
         say(f"  {email:<40} labelled {labelled} tasks  ({profile.description})")
-    say("benchmark tasks of other data types wait in 'Consensus 1 Annotate' (the simulation labels images only)")
+    say("benchmark tasks of other data types wait in the consensus annotate stage (the simulation labels images only)")
     _say_stages(world, say)
+
+
+def editor_time(world: DemoWorld, say: Print) -> None:
+    """The editor's timer, which no SDK call writes: each annotator's seconds on each benchmark task, as Encord's
+    time spent (`Project.list_time_spent`) will report them to ReportFunction."""
+    annotators = demo_annotators()
+    today = datetime.now(UTC).date()
+    seconds: dict[str, int] = defaultdict(int)
+    with world.double.locked() as state:
+        project = state.projects[world.setup.production_project_hash]
+        stage = world.setup.production_stages[CONSENSUS_ANNOTATE]  # by uuid: both block stages are "Consensus 1"
+        for task in project.tasks.values():
+            scene = world.truth.get(task.data_hash)
+            for sub in task.subtasks:
+                profile = annotators.get(sub.annotator)
+                if scene is None or profile is None:
+                    continue
+                spent = seconds_on(scene, profile, DEMO_SEED, annotator=sub.annotator)
+                record_time_spent(state, project.project_hash, task.uuid, sub.annotator, spent, today, stage)
+                seconds[sub.annotator] += spent
+    for annotator, total in sorted(seconds.items()):
+        say(f"  {annotator:<40} {total / 60:5.1f} min in the editor")
 
 
 def score(world: DemoWorld, say: Print) -> None:
@@ -236,12 +274,17 @@ def _fmt(value: float | None) -> str:
 
 
 def leaderboard(world: DemoWorld, say: Print) -> None:
-    scores = world.scores
-    board = build_leaderboard(scores.results(), aggregates=scores.aggregates(), open_errors=len(scores.errors()))
+    published = world.pump.fire_schedule("ReportFunction").raise_for_error()
+    say(
+        f"ReportFunction published s3://{published['bucket']}/{published['latest']['html']} (and .csv, .json; a "
+        f"dated copy under reports/); {published['time_entries']} task times joined from Encord"
+    )
+    files = fetch_latest(world.stack.boto3_client("s3"), world.reports_bucket, world.report_path.parent / "report")
+    board = Leaderboard.model_validate_json(files["json"].read_text(encoding="utf-8"))
     world.leaderboard = board
     say(render_text(board).rstrip())
     world.report_path.parent.mkdir(parents=True, exist_ok=True)
-    world.report_path.write_text(render_html(board), encoding="utf-8")
+    shutil.copyfile(files["html"], world.report_path)
     say(f"HTML report: {world.report_path.resolve()}")
     say("simulated annotators, best first: " + " > ".join(EXPECTED_ORDER))
     verdict = "yes" if world.ranking_recovered else "NO"
@@ -255,9 +298,10 @@ STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
     ("ground truth in the Benchmark Project", label_ground_truth),
     ('routing: the "Benchmark Task?" agent stage', route),
     ("simulated annotators label the benchmark tasks", simulate_annotators),
+    ("the time they spent, as Encord's editor measures it", editor_time),
     ("consensus scoring against the ground truth", score),
     ("ground-truth audit and agreement without ground truth", ground_truth_audit),
-    ("the annotator leaderboard", leaderboard),
+    ("the annotator leaderboard, published by the stack", leaderboard),
 ]
 
 
@@ -268,11 +312,24 @@ def _seed(state: DoubleState) -> StandardSetup:
     )
 
 
-def run(say: Print = print, report_path: Path = REPORT_PATH, function_logs: IO[str] | None = None) -> DemoWorld:
+def run(
+    say: Print = print,
+    report_path: Path = REPORT_PATH,
+    function_logs: IO[str] | None = None,
+    hold: Callable[[DemoWorld], None] | None = None,
+) -> DemoWorld:
     """Run every step on the double and a stack wired to it; `function_logs` receives the functions' own log
-    lines (stderr when None)."""
+    lines (stderr when None). With $AWS_ENDPOINT_URL set, the stack is created in the moto server running there
+    (`benchmark-qa stack`) instead of one of its own. `hold(world)` runs last, while both still run (--keep)."""
     stack_name = f"bqa-demo-{uuid.uuid4().hex[:6]}"
-    with offline_app(DemoWorld, _seed, stack_name=stack_name, log_stream=function_logs) as world:
+    with offline_app(
+        DemoWorld,
+        _seed,
+        stack_name=stack_name,
+        log_stream=function_logs,
+        parameters={"AnnotatorHourlyRate": HOURLY_RATE},
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+    ) as world:
         world.report_path = report_path
         # The demo's own reads (status, scores) go to the same moto as the functions, until the stack stops.
         with mock.patch.dict(os.environ, world.stack.env()):
@@ -280,4 +337,6 @@ def run(say: Print = print, report_path: Path = REPORT_PATH, function_logs: IO[s
             for number, (title, step) in enumerate(STEPS, start=1):
                 say(f"\n[{number}/{len(STEPS)}] {title}")
                 step(world, say)
+            if hold is not None:
+                hold(world)
         return world

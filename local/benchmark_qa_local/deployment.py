@@ -152,6 +152,11 @@ class LocalDeployment:
             name = re.sub(r"[^a-z0-9.-]", "-", name.lower())
         return name[:limit]
 
+    def schedule_name(self, function_id: str, event_name: str) -> str:
+        """A function's ScheduleV2 event in moto's scheduler (SAM names it `<Function><Event>`; locally the stack
+        name is prefixed so that stacks in one process never collide)."""
+        return self.physical_name(f"{function_id}{event_name}")
+
     def queue_url(self, name: str) -> str:
         base = self.endpoint_url or f"https://sqs.{self.region}.amazonaws.com"
         return f"{base.rstrip('/')}/{self.account_id}/{name}"
@@ -299,6 +304,11 @@ def _role(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> Physical
     return PhysicalResource(logical_id, "AWS::IAM::Role", name, name, {"Arn": arn, "RoleId": _suffix(arn)})
 
 
+def _event_rule(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> PhysicalResource:
+    name = _named(d, p, "Name") or d.physical_name(logical_id)
+    return PhysicalResource(logical_id, "AWS::Events::Rule", name, name, {"Arn": d.arn("events", f"rule/{name}")})
+
+
 def _policy(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> PhysicalResource:
     # Policies have no useful Ref; CloudFormation returns a generated id.
     return PhysicalResource(logical_id, "policy", logical_id, d.physical_name(logical_id))
@@ -317,6 +327,7 @@ _NAMERS = {
     "AWS::Serverless::LayerVersion": _layer,
     "AWS::Lambda::LayerVersion": _layer,
     "AWS::IAM::Role": _role,
+    "AWS::Events::Rule": _event_rule,
     "AWS::S3::BucketPolicy": _policy,
     "AWS::SQS::QueuePolicy": _policy,
     "AWS::SNS::TopicPolicy": _policy,

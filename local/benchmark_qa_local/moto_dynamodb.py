@@ -11,7 +11,9 @@ cancellation reasons, validation, key conditions, paging) and changes only two i
 
 * a transaction snapshots the items it targets, deep-copied, instead of whole tables. moto's own rollback then
   reassigns the unchanged table and the targeted items are put back: exactly the state moto's full copy leaves;
-* a base-table Query sees the items of its partition only, which are the only ones moto would have kept.
+* a base-table Query sees the items of its partition only, which are the only ones moto would have kept;
+* a Query on a global secondary index sees the items whose index hash key matches, in the order moto's full
+  listing has them (moto sorts every item of the table by key, O(n log n) in Python, for each index Query).
 
 tests/unit/test_moto_dynamodb.py checks the outcomes (commits, cancellations, query results) against moto's.
 """
@@ -80,6 +82,22 @@ def _restore(saved: list[tuple[Any, Any, Any, Any]]) -> None:
             table.items[hash_value][range_value] = item
 
 
+UNPATCHED: dict[str, Any] = {}
+
+
+def _bucket_items(table: Any, bucket: Any) -> list[Any]:
+    return list(bucket.values()) if table.range_key_attr else [bucket]
+
+
+def _index_hash_attribute(table: Any, index_name: str) -> str | None:
+    """The one hash key attribute of a global secondary index; None (moto's own path) for anything else."""
+    index = next((i for i in table.global_indexes if i.name == index_name), None)
+    if index is None:
+        return None
+    hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+    return hashes[0] if len(hashes) == 1 else None
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     from moto.dynamodb import models
@@ -108,6 +126,11 @@ def install() -> None:
         partition = getattr(_ACTIVE, "partition", None)
         if partition is None or partition[0] is not self:
             return all_items(self)
+        if len(partition) == 3:  # an index: (table, index hash attribute, value)
+            _, attribute, value = partition
+            found = [item for bucket in self.items.values() for item in _bucket_items(self, bucket)]
+            found = [item for item in found if (mine := item.attrs.get(attribute)) is not None and mine == value]
+            return sorted(found, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         bucket = self.items.get(partition[1])
         if bucket is None:
             return []
@@ -115,14 +138,21 @@ def install() -> None:
 
     def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        if index_name is not None or hash_key is None:
+        if hash_key is None:
             return query(self, hash_key, *args, **kwargs)
-        _ACTIVE.partition = (self, hash_key)
+        if index_name is None:
+            _ACTIVE.partition = (self, hash_key)
+        else:
+            attribute = _index_hash_attribute(self, index_name)
+            if attribute is None:
+                return query(self, hash_key, *args, **kwargs)
+            _ACTIVE.partition = (self, attribute, hash_key)
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
             _ACTIVE.partition = None
 
+    UNPATCHED.update(all_items=all_items, query=query)  # for tests that compare with moto's own answers
     transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
     models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -79,6 +79,7 @@ def offline_app(
     parameters: Mapping[str, str] | None = None,
     env_vars: Mapping[str, Any] | None = None,
     log_stream: IO[str] | None = None,
+    endpoint_url: str | None = None,
 ) -> Iterator[App]:
     """Start the double, `seed` its state, and start the stack wired to it; both stop on exit. Yields an
     `app_type` (OfflineApp or a subclass with its caller's helpers).
@@ -86,7 +87,8 @@ def offline_app(
     `parameters` adds to or overrides the Encord ones; `env_vars` and `log_stream` go to the invoker.
     moto keeps its state per process, so `stack_name` must differ from any other stack's in the process.
     The stack's endpoint and credentials are not exported: callers whose own boto3 calls must reach it set
-    `app.stack.env()` in their environment."""
+    `app.stack.env()` in their environment. With `endpoint_url` the stack's resources are created in the moto
+    server running there (and deleted on exit) instead of in a server of its own."""
     with EncordDouble(DoubleState()) as double:
         with double.locked() as state:
             setup = seed(state)
@@ -95,6 +97,8 @@ def offline_app(
             parameters={**encord_parameters(double.url, setup), **(parameters or {})},
             secret_values={"EncordKeySecret": key.private_openssh},
             stack_name=stack_name,
+            endpoint_url=endpoint_url,
+            create_resources=True,
         )
         with stack:
             invoker = Invoker(stack=stack, env_vars=env_vars, log_stream=log_stream)

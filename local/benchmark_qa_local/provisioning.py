@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Any
 
+from benchmark_qa_local import provisioning_events, provisioning_schedules
 from benchmark_qa_local.deployment import LocalDeployment, PhysicalResource
 from benchmark_qa_local.intrinsics import references
 from benchmark_qa_local.template import FUNCTION_TYPE, TemplateError
@@ -46,6 +47,7 @@ class ProvisioningReport:
     created: dict[str, PhysicalResource] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)
+    schedules: dict[str, PhysicalResource] = field(default_factory=dict)  # the functions' ScheduleV2 events
 
 
 class Provisioner:
@@ -88,13 +90,16 @@ class Provisioner:
             else:
                 self.report.unsupported[logical_id] = resource_type
                 logger.warning("%s (%s) is not emulated by the local stack", logical_id, resource_type)
+        for schedule in provisioning_schedules.create_schedules(self):
+            self.report.schedules[schedule.logical_id] = schedule
         return self.report
 
     def delete_all(self) -> None:
         """Best effort, reverse order: moto's backends are process-wide, so a stopped stack must not leave
         names behind for the next one in the same process."""
-        for logical_id in reversed(list(self.report.created)):
-            physical = self.report.created[logical_id]
+        built = {**self.report.created, **self.report.schedules}
+        for logical_id in reversed(list(built)):
+            physical = built[logical_id]
             try:
                 _DELETERS[physical.type](self, physical)
             except Exception:  # a failed cleanup must not hide the test's own result
@@ -154,15 +159,18 @@ def _build_bucket(p: Provisioner, logical_id: str, properties: Mapping[str, Any]
     if "OwnershipControls" in props:
         s3.put_bucket_ownership_controls(Bucket=physical.name, OwnershipControls=props["OwnershipControls"])
     if "CorsConfiguration" in props:
-        s3.put_bucket_cors(
-            Bucket=physical.name, CORSConfiguration={"CORSRules": props["CorsConfiguration"]["CorsRules"]}
-        )
+        rules = [{_CORS_KEYS.get(k, k): v for k, v in r.items()} for r in props["CorsConfiguration"]["CorsRules"]]
+        s3.put_bucket_cors(Bucket=physical.name, CORSConfiguration={"CORSRules": rules})
     if "Tags" in props:
         s3.put_bucket_tagging(Bucket=physical.name, Tagging={"TagSet": props["Tags"]})
     notifications = props.get("NotificationConfiguration")
     if notifications:
         _configure_notifications(p, physical.name, notifications)
     return physical
+
+
+# CloudFormation's CorsRule keys that the S3 API spells differently.
+_CORS_KEYS = {"Id": "ID", "MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
 
 
 def _configure_notifications(p: Provisioner, bucket: str, spec: Mapping[str, Any]) -> None:
@@ -402,6 +410,7 @@ _BUILDERS: Mapping[str, Builder] = {
     "AWS::SecretsManager::Secret": _build_secret,
     "AWS::SNS::Topic": _build_topic,
     "AWS::SSM::Parameter": _build_parameter,
+    "AWS::Events::Rule": provisioning_events.build_rule,
 }
 _DELETERS: Mapping[str, Deleter] = {
     "AWS::S3::Bucket": _delete_bucket,
@@ -411,6 +420,8 @@ _DELETERS: Mapping[str, Deleter] = {
     "AWS::SecretsManager::Secret": _delete_secret,
     "AWS::SNS::Topic": _delete_topic,
     "AWS::SSM::Parameter": _delete_parameter,
+    "AWS::Events::Rule": provisioning_events.delete_rule,
+    provisioning_schedules.SCHEDULE_TYPE: provisioning_schedules.delete_schedule,
 }
 
 BUILT_TYPES: frozenset[str] = frozenset(_BUILDERS)

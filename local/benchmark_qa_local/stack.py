@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -58,10 +59,13 @@ class LocalStack:
         secret_values: Mapping[str, str] | None = None,
         keep_test_events: bool = False,
         endpoint_url: str | None = None,
+        create_resources: bool | None = None,
     ) -> None:
         """`secret_values` seeds secrets by logical id (e.g. the Encord double's key); `keep_test_events` keeps
         the s3:TestEvent S3 sends when notifications are configured; `endpoint_url` attaches to a stack that
-        is already running there (nothing is created or deleted)."""
+        is already running there (nothing is created or deleted), unless `create_resources` is true: then this
+        stack's resources are created in that moto server and deleted on stop (`benchmark-qa demo` does this
+        when AWS_ENDPOINT_URL names a running `benchmark-qa stack`)."""
         self.template = template if isinstance(template, SamTemplate) else SamTemplate.load(template or find_template())
         self._port = port
         self._parameters = dict(parameters or {})
@@ -71,6 +75,7 @@ class LocalStack:
         self._secret_values = dict(secret_values or {})
         self._keep_test_events = keep_test_events
         self._attached_endpoint = endpoint_url
+        self._create = create_resources if create_resources is not None else endpoint_url is None
         self._server: Any = None
         self._provisioner: Provisioner | None = None
         self._deployment: LocalDeployment | None = None
@@ -98,7 +103,7 @@ class LocalStack:
             region=self._region,
             parameters=self._parameters,
         )
-        if self._attached_endpoint:
+        if not self._create:
             discover_secrets(self._deployment, self.boto3_client, self.template.of_type("AWS::SecretsManager::Secret"))
             return
         self._provisioner = Provisioner(
@@ -112,11 +117,14 @@ class LocalStack:
     def _start_server(self) -> str:
         from moto.server import ThreadedMotoServer
 
-        from benchmark_qa_local import moto_dynamodb
+        from benchmark_qa_local import moto_dynamodb, moto_s3
 
         moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
+        moto_s3.install()  # the emulator must report a bucket's EventBridge notifications
         # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if self._port:
+            _port_is_free(self._port)  # moto binds in its own thread and would wait forever on a busy port
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -205,6 +213,12 @@ class LocalStack:
         for logical_id, resource_type in self.report.unsupported.items():
             lines.append(f"  {logical_id:<28} NOT EMULATED ({resource_type})")
         return "\n".join(lines)
+
+
+def _port_is_free(port: int) -> None:
+    """Raise OSError(EADDRINUSE) when something already listens on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", port))  # raises OSError with errno EADDRINUSE
 
 
 def endpoint_from_environment() -> str | None:

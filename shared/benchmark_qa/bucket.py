@@ -5,9 +5,10 @@ with the same methods."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from benchmark_qa.ingest.items import S3Object
 
@@ -30,6 +31,9 @@ class Bucket(Protocol):
 
     def list(self, prefix: str) -> Iterator[S3Object]:
         """The current version of every object under prefix."""
+
+    def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[builtins.list[S3Object]]:
+        """The current objects under prefix after `start_after`, in key order, a page at a time."""
 
     def content_type(self, key: str) -> str | None:
         """The object's Content-Type (listings and notifications carry none), or None when there is no such key."""
@@ -71,6 +75,27 @@ class S3Bucket:
             if getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 return None
             raise
+
+    def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[list[S3Object]]:
+        """The current objects under prefix after `start_after`, in key order, a listing page at a time."""
+        request: dict[str, Any] = {"Bucket": self.name, "Prefix": prefix, "MaxKeys": page_size}
+        if start_after:
+            request["StartAfter"] = start_after
+        while True:
+            page = self._s3.list_objects_v2(**request)
+            yield [
+                S3Object(
+                    bucket=self.name,
+                    key=entry["Key"],
+                    size=entry.get("Size", 0),
+                    etag=entry.get("ETag", "").strip('"') or None,
+                )
+                for entry in page.get("Contents", [])
+            ]
+            if not page.get("IsTruncated"):
+                return
+            request.pop("StartAfter", None)
+            request["ContinuationToken"] = page["NextContinuationToken"]
 
     def list(self, prefix: str) -> Iterator[S3Object]:
         paginator = self._s3.get_paginator("list_object_versions")

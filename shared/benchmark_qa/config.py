@@ -47,7 +47,9 @@ class EncordSettings(_Env):
 class RegistrationSettings(StoreSettings, EncordSettings):
     upload_bucket: str
     manifest_prefix: str = "manifests"
-    integration_id: str = Field(min_length=1, description="Encord cloud integration that can read the bucket")
+    integration_id: str = Field(
+        "", description="Encord cloud integration that can read the bucket; empty until it exists: registration waits"
+    )
     benchmark_folder_uuid: str = Field(min_length=1)
     production_folder_uuid: str = Field(min_length=1)
     benchmark_dataset_hash: str = Field(min_length=1)
@@ -98,6 +100,23 @@ class ScoringSettings(StoreSettings, EncordSettings):
     def engine_config(self) -> ScoringConfig | None:
         """SCORING_CONFIG as the engine's ScoringConfig (None: the engine's defaults)."""
         return self._engine_config
+
+
+class ReportSettings(StoreSettings, EncordSettings):
+    """ReportFunction: renders the leaderboard into the reports bucket (docs/leaderboard.md)."""
+
+    reports_bucket: str = Field(min_length=1, description="private, versioned bucket the reports are written to")
+    min_tasks: int = Field(20, ge=1, description="scored tasks an annotator needs before being ranked")
+    hourly_rate: float | None = Field(None, ge=0, description="annotators' hourly rate, for the cost per object")
+    currency: str = Field("USD", min_length=1, max_length=8)
+    production_project_hash: str | None = Field(None, description="read time spent from it; empty: no time")
+    benchmark_project_hash: str | None = Field(None, description="for links to the ground truth")
+    time_lookback_days: int = Field(7, ge=1, le=90, description="days of Encord time spent read on every run")
+
+    @field_validator("hourly_rate", "production_project_hash", "benchmark_project_hash", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 def engine_config(text: str) -> ScoringConfig:

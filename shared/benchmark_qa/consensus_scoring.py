@@ -22,18 +22,22 @@ The schedule lists the stage and either scores it inline (a small stage) or fans
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from benchmark_qa.encord.actions import ActionOutcome, batched
+from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewOption, ReviewTask, TaskLabels, TaskRef
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
+from benchmark_qa.task_details import TaskDetails
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
     from benchmark_qa.agreement_report import TaskAgreement
@@ -67,7 +71,7 @@ class ScoreStore(Protocol):
 
     def results_of_task(self, task_uuid: str) -> list[AnnotatorResult]: ...
 
-    def put_result(self, result: AnnotatorResult) -> bool: ...
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool: ...
 
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None: ...
 
@@ -185,6 +189,10 @@ class BatchReport:
 
 
 # ---------------------------------------------------------------------------------------------- pure parts
+# a branch scored: annotator, branch name, label hash, the engine's report and the drill-down's details
+Scored = tuple[str, str, str, "ScoreReport", TaskDetails]
+
+
 def result_of(
     project_hash: str,
     task: ReviewTask,
@@ -192,6 +200,7 @@ def result_of(
     branch: str,
     label_hash: str,
     report: ScoreReport,
+    details: TaskDetails | None = None,
     excluded_flags: Sequence[str] = (),
 ) -> AnnotatorResult:
     counts = report.counts()
@@ -216,6 +225,7 @@ def result_of(
         attributes=attributes,
         conflict_totals=dict(report.conflict_totals),
         hints=report.hints(),
+        details=details or TaskDetails(),
         excluded_flags=list(excluded_flags),
     )
 
@@ -374,7 +384,8 @@ class ConsensusScorer:
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.ERROR, error=reason)
 
     def _score_task(self, ontology: Ontology, labels: TaskLabels) -> tuple[TaskOutcome, list[AnnotatorResult]]:
-        from benchmark_qa.scoring import ScoringError, score_label_rows
+        from benchmark_qa.scoring import ScoringError
+        from benchmark_qa.task_details import score_with_details
 
         task = labels.task
         problems: list[str] = []
@@ -389,11 +400,13 @@ class ConsensusScorer:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
                 annotators.append(option.annotator)
-        reports: list[tuple[str, str, str, ScoreReport]] = []
+        reports: list[Scored] = []
         if not problems and labels.truth is not None:
             for option in task.options:
                 try:
-                    scored = score_label_rows(ontology, labels.truth, labels.branches[option.branch_name], self._config)
+                    scored, details = score_with_details(
+                        ontology, labels.truth, labels.branches[option.branch_name], self._config
+                    )
                 except ScoringError as error:
                     problems.append(
                         f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash "
@@ -402,17 +415,18 @@ class ConsensusScorer:
                     )
                     annotators.append(option.annotator)
                     continue
-                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored))
+                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored, details))
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
         reports, excluded, flags_new = self._assess(ontology, labels, reports)
         results = [
-            result_of(self._project_hash, task, annotator, branch, label_hash, scored, excluded)
-            for annotator, branch, label_hash, scored in reports
+            result_of(self._project_hash, task, annotator, branch, label_hash, scored, details, excluded)
+            for annotator, branch, label_hash, scored, details in reports
         ]
         written, replaced = self._write(task, results)
-        self._store.clear_error(task.uuid)
+        if written < len(results):  # each new result's transaction cleared the task's error record; a repeat's not
+            self._store.clear_error(task.uuid)
         outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
         return outcome, results
 
@@ -421,7 +435,7 @@ class ConsensusScorer:
         written = replaced = 0
         stored: dict[tuple[str, str], AnnotatorResult] | None = None
         for result in results:
-            if self._store.put_result(result):
+            if self._store.put_result(result, clear_error=True):
                 written += 1
                 continue
             if stored is None:
@@ -432,8 +446,8 @@ class ConsensusScorer:
         return written, replaced
 
     def _assess(
-        self, ontology: Ontology, labels: TaskLabels, reports: list[tuple[str, str, str, ScoreReport]]
-    ) -> tuple[list[tuple[str, str, str, ScoreReport]], list[str], int]:
+        self, ontology: Ontology, labels: TaskLabels, reports: list[Scored]
+    ) -> tuple[list[Scored], list[str], int]:
         """Agreement and the ground-truth audit of a scored task; with exclusion on, the branches scored again
         without the flagged objects that are open or confirmed wrong (docs/ground-truth-audit.md)."""
         from benchmark_qa.store.quality import EXCLUDED_STATUSES, FlagRecord
@@ -444,7 +458,8 @@ class ConsensusScorer:
             return reports, [], 0
         task = labels.task
         rows = {o.annotator: labels.branches[o.branch_name] for o in task.options}
-        quality = assess(ontology, task.data_hash, labels.truth, rows, {a: r for a, _, _, r in reports}, self._config)
+        scored = {a: r for a, _, _, r, _ in reports}
+        quality = assess(ontology, task.data_hash, labels.truth, rows, scored, self._config)
         self._quality.put_agreement(task.uuid, quality.agreement, now_iso())
         new = sum(1 for f in quality.flags if self._quality.add_flag(FlagRecord(flag=f, task_uuid=task.uuid)))
         if not self._exclude_suspect_truth or not quality.flags:
@@ -454,7 +469,8 @@ class ConsensusScorer:
         if not left_out:
             return reports, [], new
         again = score_without(ontology, labels.truth, rows, left_out, self._config)
-        return [(a, b, h, again[a]) for a, b, h, _ in reports], sorted(f.flag_id for f in left_out), new
+        # the drill-down's details stay those of the whole comparison
+        return [(a, b, h, again[a], d) for a, b, h, _, d in reports], sorted(f.flag_id for f in left_out), new
 
     def _feedback(self, task: ReviewTask, results: Sequence[AnnotatorResult], report: BatchReport) -> None:
         given = self._store.feedback_given(task.uuid)
@@ -473,14 +489,20 @@ class ConsensusScorer:
 
 
 def open_scoring(
-    settings: ScoringSettings, store: ScoreStore, quality: QualityStore | None = None
+    settings: ScoringSettings,
+    store: ScoreStore,
+    remaining_millis: Callable[[], int] | None = None,
+    quality: QualityStore | None = None,
 ) -> tuple[ConsensusReview, ConsensusScorer]:
     """The review stage over the SDK, checked against the settings, and a scorer on it: what ScoreFunction and
-    ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process)."""
+    ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process). Every Encord
+    wait is bounded by `remaining_millis` (the Lambda context's), benchmark_qa.encord.budget."""
+    from benchmark_qa.encord.budget import TimeBudget
     from benchmark_qa.encord.client import encord_client
     from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
 
-    review = ConsensusReview(encord_client(settings), ConsensusTarget.from_settings(settings)).open()
+    budget = TimeBudget.of(settings, remaining_millis)
+    review = ConsensusReview(encord_client(settings), ConsensusTarget.from_settings(settings), budget).open()
     scorer = ConsensusScorer(
         review,
         store,
@@ -498,9 +520,10 @@ def open_scoring(
 class ScheduleReport:
     run_id: str
     stage_tasks: int = 0
-    mode: str = "inline"  # inline | fan_out | busy
+    mode: str = "inline"  # inline | fan_out | busy | out_of_time
     messages_sent: int = 0
     scored: BatchReport = field(default_factory=BatchReport)
+    deferred: str | None = None  # why the run stopped early, leaving tasks for the next run
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -508,6 +531,7 @@ class ScheduleReport:
             "stage_tasks": self.stage_tasks,
             "mode": self.mode,
             "messages_sent": self.messages_sent,
+            **({"deferred": self.deferred} if self.deferred else {}),
             **self.scored.summary(),
         }
 
@@ -532,7 +556,11 @@ def run_schedule(
     report.stage_tasks = len(tasks)
     if queue is None or len(tasks) <= inline_max_tasks:
         for chunk in batched(tasks, batch_size):
-            report.scored.extend(scorer.score(chunk))
+            try:
+                report.scored.extend(scorer.score(chunk))
+            except OutOfTime as error:  # results so far are kept (idempotent); the next run scores the rest
+                report.mode, report.deferred = "out_of_time", str(error)
+                break
         return report
     if queue.backlog() > 0:
         report.mode = "busy"
@@ -550,10 +578,15 @@ class SqsTaskQueue:
     """ScoreQueue over boto3 (the endpoint in force: the local stack's, or AWS's)."""
 
     def __init__(self, queue_url: str, region: str) -> None:
+        self._url = queue_url
+        self._region = region
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        """Made on first use: ScoreFunction builds its queue at import, boto3 is imported with the first event."""
         import boto3
 
-        self._url = queue_url
-        self._sqs = boto3.client("sqs", region_name=region)
+        return boto3.client("sqs", region_name=self._region)
 
     def backlog(self) -> int:
         names: list[QueueAttributeNameType] = [

@@ -44,3 +44,18 @@ def test_a_bad_config_fails_at_load_naming_the_variable(monkeypatch: pytest.Monk
 
     with pytest.raises(ValidationError, match="SCORING_CONFIG: invalid scoring config"):
         ScoringSettings()
+
+
+def test_ingest_layout_takes_content_checks_and_batch_sizes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmark_qa.config import LayoutSettings
+
+    monkeypatch.setenv("CHECK_CONTENT", "false")
+    monkeypatch.setenv("MANIFEST_BATCH_SIZE", "250")
+    monkeypatch.setenv("MANIFEST_VIDEO_BATCH_SIZE", "20")
+    layout = LayoutSettings()
+    assert (layout.check_content, layout.manifest_batch_size, layout.manifest_video_batch_size) == (False, 250, 20)
+    monkeypatch.setenv("MANIFEST_BATCH_SIZE", "600000")
+    with pytest.raises(ValueError, match="manifest_batch_size"):
+        LayoutSettings()

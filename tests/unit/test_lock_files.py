@@ -74,6 +74,9 @@ def test_make_installs_only_from_the_locks() -> None:
     makefile = (ROOT / "Makefile").read_text()
     installs = [line.strip() for line in makefile.splitlines() if re.search(r"pip install", line)]
     for line in installs:
-        assert "--require-hashes" in line or "pip==" in line or "uv==" in line or "--no-deps -e ." in line.replace(
-            "--no-build-isolation ", ""
+        assert (
+            "--require-hashes" in line
+            or "pip==" in line
+            or "uv==" in line
+            or "--no-deps -e ." in line.replace("--no-build-isolation ", "")
         ), f"Makefile installs something unlocked: {line}"

@@ -21,9 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from benchmark_qa_local.cli_errors import run_command
+
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_command(args.command, args.func, args)  # a mistake the user can fix is one line, not a traceback
 
 
 if __name__ == "__main__":

@@ -30,20 +30,18 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchmark_qa.config import EncordSettings
-    from benchmark_qa.encord.client import EncordKeyError, client_from_key
+    from benchmark_qa.encord.budget import TimeBudget
+    from benchmark_qa.encord.client import EncordKeyError
     from benchmark_qa.encord.routing import Router, RoutingSetupError, RoutingTarget, run_routing
 
+    from benchmark_qa_local.encord_access import client_from_file
+
     try:
-        key = args.key_file.read_text()
-    except OSError as exc:
-        print(f"benchmark-qa route: cannot read key file {args.key_file}: {exc.strerror}", file=sys.stderr)
-        return 2
-    settings = EncordSettings(encord_domain=args.domain, encord_key_secret=str(args.key_file))
-    try:
-        client = client_from_key(key, settings, secret_name=str(args.key_file))
+        client = client_from_file(args.key_file, args.domain, sdk_retries=False)  # retried through the budget
     except EncordKeyError as exc:
         print(f"benchmark-qa route: {exc}", file=sys.stderr)
         return 2
+    budget = TimeBudget.of(EncordSettings(encord_domain=args.domain, encord_key_secret=str(args.key_file)))
     target = RoutingTarget(
         project_hash=args.project,
         benchmark_dataset_hash=args.benchmark_dataset,
@@ -59,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         repository = RoutingRepository(state_table(args.table))
     try:
         report = run_routing(
-            Router(client, target, batch_size=args.batch_size),
+            Router(client, target, batch_size=args.batch_size, budget=budget),
             trigger="cli",
             dry_run=args.dry_run,
             repository=repository,

@@ -19,13 +19,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter (repeatable)"
     )
+    parser.add_argument("--parameters", type=Path, help="a parameters file (benchmark-qa setup writes one)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchmark_qa_local.setup.parameters import read_parameters
     from benchmark_qa_local.stack import LocalStack, find_template
 
-    parameters = dict(p.split("=", 1) for p in args.parameter)
+    parameters = {
+        **(read_parameters(args.parameters) if args.parameters else {}),
+        **dict(p.split("=", 1) for p in args.parameter),
+    }
     stopped = threading.Event()
     # Both signals only set the event: a KeyboardInterrupt could land inside moto's shutdown instead.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ApiError, ErrorKind, invalid, not_found
+from .labels import title_matches
 from .state import Dataset, DataUnit, DoubleState
 from .storage import ITEM_DATA_TYPES
 from .workflow import on_data_unit_added, sync_project_tasks
@@ -71,6 +72,25 @@ def dataset_json(state: DoubleState, dataset: Dataset, fetch_rows: bool) -> dict
     }
 
 
+def list_rows(state: DoubleState, dataset: Dataset, filters: dict[str, Any]) -> list[DataUnit]:
+    """v1 `datarows` GET, as `Dataset.list_data_rows` sends it (encord/client.py:245-290): every row of the
+    dataset that passes the given filters (title_eq, title_like in SQL LIKE syntax, created_before/after,
+    data_types upper-case, data_hashes); no filter, the whole dataset in one answer."""
+    title_eq, title_like = filters.get("title_eq"), filters.get("title_like")
+    before, after = filters.get("created_before"), filters.get("created_after")
+    types, hashes = filters.get("data_types"), filters.get("data_hashes")
+    return [
+        u
+        for u in units_of(state, dataset.dataset_hash)
+        if (title_eq is None or u.title == title_eq)
+        and (title_like is None or title_matches(title_like, u.title))
+        and (before is None or u.created_at.isoformat() < str(before))
+        and (after is None or u.created_at.isoformat() > str(after))
+        and (not types or u.data_type.upper() in types)
+        and (not hashes or u.data_hash in hashes)
+    ]
+
+
 def link_items(state: DoubleState, dataset: Dataset, item_uuids: list[str], duplicates: str) -> list[DataUnit]:
     """DataLinkDuplicatesBehavior: SKIP (default), FAIL or DUPLICATE for items already in the dataset."""
     linked = {u.backing_item_uuid for u in units_of(state, dataset.dataset_hash)}
@@ -85,8 +105,11 @@ def link_items(state: DoubleState, dataset: Dataset, item_uuids: list[str], dupl
             raise invalid(f"Unknown duplicates_behavior {duplicates!r}")
         items.append(item)
     created = []
+    rows = {u.backing_item_uuid: u for u in units_of(state, dataset.dataset_hash)}
     for item in items:
         if item.uuid in linked and duplicates == "SKIP":
+            if state.settings.link_skip_returns_existing and item.uuid in rows:
+                created.append(rows[item.uuid])
             continue
         unit = DataUnit(
             dataset_hash=dataset.dataset_hash,

@@ -19,6 +19,7 @@ class ErrorKind(enum.Enum):
     NOT_FOUND = (404, "RESOURCE_NOT_FOUND_ERROR")
     METHOD_NOT_ALLOWED = (405, "METHOD_NOT_ALLOWED_ERROR")
     EXISTS = (409, "RESOURCE_EXISTS_ERROR")
+    PAYLOAD_TOO_LARGE = (413, "PAYLOAD_TOO_LARGE")  # v2 only in the double; v1 answers a real HTTP 413
     MULTI_LABEL_LIMIT = (400, "MULTI_LABEL_LIMIT_ERROR")  # v1 only; its payload names the limit
 
     @property

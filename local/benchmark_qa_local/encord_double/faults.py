@@ -2,7 +2,12 @@
 "v1 labelrow GET"); each fires with a probability drawn from a seeded RNG, or for the next N matching requests.
 
 Kinds:
-  status       answer `status` (429 adds Retry-After) without applying the request
+  status       answer `status` (429 adds Retry-After) without applying the request. On v1 endpoints a 4xx other
+               than 413/429 comes in the v1 envelope (HTTP 200, the error's name), as the API answers from
+               inside its handlers; 413, 429 and 5xx are real HTTP statuses, as the infrastructure in front of
+               the API answers (encord/http/querier.py, the comment above its 429/413 handling)
+  rate_limit_envelope  v1 only: HTTP 200 with {"status": 429, "response": ["RATE_LIMIT_ERROR"]}, which the SDK
+               raises as RateLimitExceededError without retrying (encord/http/error_utils.py)
   latency      sleep `latency_seconds`, then handle normally
   drop         apply the request, then close the connection without answering
   after_apply  apply the request, then answer `status` (e.g. 502/504) instead of the real response
@@ -21,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class FaultKind(enum.StrEnum):
     STATUS = "status"
+    RATE_LIMIT_ENVELOPE = "rate_limit_envelope"
     LATENCY = "latency"
     DROP = "drop"
     AFTER_APPLY = "after_apply"

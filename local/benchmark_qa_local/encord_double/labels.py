@@ -5,6 +5,7 @@ dict's is lower-case, and its data unit carries a MIME type."""
 from __future__ import annotations
 
 import fnmatch
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,7 +14,7 @@ from .state import DataUnit, DoubleState, LabelRow, Project, StageType, Task, ut
 
 MAIN_BRANCH = "main"
 
-_MIME = {"image": "image/jpeg", "video": "video/mp4", "img_group": "image/jpeg"}
+_MIME = {"image": "image/jpeg", "video": "video/mp4", "img_group": "image/jpeg", "dicom": "application/dicom"}
 
 
 def title_matches(pattern: str, title: str) -> bool:
@@ -146,9 +147,12 @@ def list_metadata(state: DoubleState, project: Project, payload: dict[str, Any])
     return out
 
 
-def _empty_data_unit(unit: DataUnit) -> dict[str, Any]:
+def _empty_data_units(unit: DataUnit) -> dict[str, dict[str, Any]]:
+    """The `data_units` of a row with no labels yet, shaped per data type as the SDK reads them
+    (encord/objects/ontology_labels_impl.py, from_labels_dict): an image group has one data unit per image,
+    ordered by `data_sequence`, each with its own data hash; a video (or image sequence) and a DICOM series are
+    one data unit whose labels are keyed by frame; an image is one data unit with its labels inline."""
     base: dict[str, Any] = {
-        "data_hash": unit.data_hash,
         "data_title": unit.title,
         "data_link": unit.file_link,
         "data_type": _MIME.get(unit.data_type, "image/jpeg"),
@@ -156,11 +160,25 @@ def _empty_data_unit(unit: DataUnit) -> dict[str, Any]:
         "width": unit.width,
         "height": unit.height,
     }
+    if unit.data_type == "img_group":
+        images = {}
+        for index in range(max(1, unit.frames)):
+            image_hash = str(uuid.uuid5(uuid.UUID(unit.data_hash), str(index)))
+            images[image_hash] = {
+                **base,
+                "data_hash": image_hash,
+                "data_title": f"{unit.title} [{index}]",
+                "data_sequence": index,
+                "labels": {"objects": [], "classifications": []},
+            }
+        return images
     if unit.data_type == "video":
         base.update(data_fps=unit.fps or 25.0, data_duration=unit.frames / (unit.fps or 25.0), labels={})
+    elif unit.data_type == "dicom":
+        base.update(labels={})
     else:
         base["labels"] = {"objects": [], "classifications": []}
-    return base
+    return {unit.data_hash: {**base, "data_hash": unit.data_hash}}
 
 
 def label_row_dict(state: DoubleState, project: Project, row: LabelRow) -> dict[str, Any]:
@@ -171,7 +189,7 @@ def label_row_dict(state: DoubleState, project: Project, row: LabelRow) -> dict[
     body.setdefault("object_answers", {})
     body.setdefault("classification_answers", {})
     body.setdefault("object_actions", {})
-    body.setdefault("data_units", {unit.data_hash: _empty_data_unit(unit)})
+    body.setdefault("data_units", _empty_data_units(unit))
     body.update(
         label_hash=row.label_hash,
         branch_name=row.branch_name,

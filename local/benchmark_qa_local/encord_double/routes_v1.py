@@ -79,6 +79,11 @@ def link_items(state: DoubleState, resource: str, uid: Any, payload: Any) -> Any
     return [datasets.data_row_json(u) for u in units]
 
 
+def list_data_rows(state: DoubleState, resource: str, uid: Any, payload: Any) -> Any:
+    dataset = datasets.get_dataset(state, resource)
+    return [datasets.data_row_json(u) for u in datasets.list_rows(state, dataset, payload or {})]
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("labelrowmetadata", "GET"): label_row_metadata,
     ("labelrow", "GET"): get_label_rows,
@@ -88,6 +93,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("datasetdatalongpolling", "POST"): start_dataset_upload,
     ("datasetdatalongpolling", "GET"): poll_dataset_upload,
     ("datasetlinkitems", "POST"): link_items,
+    ("datarows", "GET"): list_data_rows,
 }
 
 

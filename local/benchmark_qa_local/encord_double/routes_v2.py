@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import issues, labels, storage, uploads, workflow
+from . import analytics, issues, labels, storage, uploads, workflow
 from .errors import invalid, not_found
 from .messages import HttpReply, HttpRequest
 from .state import DoubleState, Project, StageType
@@ -245,6 +245,7 @@ ROUTES = [
     _route("GET", "storage/folders/{folder}/items", list_folder_items),
     _route("POST", "storage/items/get-bulk", get_items_bulk),
     _route("GET", "storage/items/{item}", get_item),
+    _route("GET", "analytics/time-spent", analytics.list_time_spent),
 ]
 
 

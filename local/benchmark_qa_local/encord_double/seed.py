@@ -2,12 +2,18 @@
 
 Production Project workflow (as in Encord's Benchmark QA docs):
 
-    start -> "Benchmark Task?" (agent) --YES--> "Consensus 1 Annotate" (N annotators) -> "Consensus 1" (review)
+    start -> "Benchmark Task?" (agent) --YES--> "Consensus 1" (annotate, N annotators) -> "Consensus 1" (review)
                                                                     "Consensus 1" --approve--> "Complete"
                                                                     "Consensus 1" --reject---> "Archive"
                                         --NO---> "Annotate 1" -> "Review 1" -> "Complete"  (reject -> "Annotate 1")
 
 Benchmark Project: "Annotate 1" -> "Review 1" -> "Complete", holding the ground truth of the benchmark dataset.
+
+Both stages of the consensus block carry the block's title, as Encord builds it (encord-client-python PR #974
+asks for get_stage(name="Consensus 1", type_=ConsensusAnnotationStage), Encord's Benchmark QA docs for
+get_stage(name="Consensus 1", type_=ConsensusReviewStage)); `review_first` lists the review stage first, the
+other order Encord's API may use. `StandardSetup.production_stages` is keyed by role, so its "Consensus 1
+Annotate" key is the annotate stage although that stage is titled "Consensus 1" too.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from .state import (
     Dataset,
     DataUnit,
     DoubleState,
+    Integration,
     Ontology,
     Pathway,
     Project,
     Stage,
     StageType,
+    StorageItem,
     Workflow,
     new_uuid,
 )
@@ -46,11 +54,24 @@ class StandardSetup:
     production_dataset_hash: str
     folder_uuid: str
     integration_hash: str
-    production_stages: dict[str, str]  # stage title -> uuid
+    production_stages: dict[str, str]  # stage role (its title, or "Consensus 1 Annotate") -> uuid
     benchmark_stages: dict[str, str]
     annotators: tuple[str, ...]
     benchmark_data_hashes: tuple[str, ...]
     production_data_hashes: tuple[str, ...]
+
+    def stage_roles(self) -> dict[str, str]:
+        """Production stage uuid -> its role: what to show for a stage when titles repeat."""
+        return {uuid: role for role, uuid in self.production_stages.items()}
+
+
+def stage_roles_of(workflow: Workflow) -> dict[str, str]:
+    """Stage role -> uuid for a workflow built like the standard one: its titles, with the consensus block's
+    annotate stage (titled like its review stage) as "Consensus 1 Annotate"."""
+    return {
+        (f"{stage.title} Annotate" if stage.stage_type == StageType.CONSENSUS_ANNOTATION else stage.title): stage.uuid
+        for stage in workflow.stages
+    }
 
 
 def standard_ontology() -> dict[str, Any]:
@@ -64,7 +85,10 @@ def standard_ontology() -> dict[str, Any]:
     return structure.to_dict()
 
 
-def _production_workflow(annotators: Sequence[str]) -> Workflow:
+CONSENSUS_BLOCK = "Consensus 1"
+
+
+def _production_workflow(annotators: Sequence[str], *, review_first: bool = False) -> tuple[Workflow, dict[str, str]]:
     ids = {
         name: new_uuid()
         for name in (
@@ -87,20 +111,25 @@ def _production_workflow(annotators: Sequence[str]) -> Workflow:
                 Pathway(name="NO", destination_uuid=ids["Annotate 1"]),
             ],
         ),
+    ]
+    block = [
         Stage(
             uuid=ids["Consensus 1 Annotate"],
-            title="Consensus 1 Annotate",
+            title=CONSENSUS_BLOCK,
             stage_type=StageType.CONSENSUS_ANNOTATION,
             next_uuid=ids["Consensus 1"],
             annotators=list(annotators),
         ),
         Stage(
             uuid=ids["Consensus 1"],
-            title="Consensus 1",
+            title=CONSENSUS_BLOCK,
             stage_type=StageType.CONSENSUS_REVIEW,
             next_uuid=ids["Complete"],
             reject_uuid=ids["Archive"],
         ),
+    ]
+    stages += block[::-1] if review_first else block
+    stages += [
         Stage(uuid=ids["Annotate 1"], title="Annotate 1", stage_type=StageType.ANNOTATION, next_uuid=ids["Review 1"]),
         Stage(
             uuid=ids["Review 1"],
@@ -112,7 +141,7 @@ def _production_workflow(annotators: Sequence[str]) -> Workflow:
         Stage(uuid=ids["Complete"], title="Complete", stage_type=StageType.DONE),
         Stage(uuid=ids["Archive"], title="Archive", stage_type=StageType.DONE),
     ]
-    return Workflow(start_uuid=ids["Benchmark Task?"], stages=stages)
+    return Workflow(start_uuid=ids["Benchmark Task?"], stages=stages), ids
 
 
 def _benchmark_workflow() -> Workflow:
@@ -127,18 +156,18 @@ def _benchmark_workflow() -> Workflow:
     )
 
 
-def _add_units(state: DoubleState, dataset_hash: str, prefix: str, count: int) -> tuple[str, ...]:
-    return tuple(
-        add_data_unit(
-            state,
-            DataUnit(
-                dataset_hash=dataset_hash,
-                title=f"{prefix}-{i:04d}.jpg",
-                file_link=f"s3://benchmark-qa-demo/{prefix}/{prefix}-{i:04d}.jpg",
-            ),
-        ).data_hash
-        for i in range(count)
-    )
+def _add_units(state: DoubleState, dataset_hash: str, folder_uuid: str, prefix: str, count: int) -> tuple[str, ...]:
+    """Images, each backed by a storage item in the folder, as every data unit is in Encord (the item is what
+    encord-agents' dep_storage_item reads through `backing_item_uuid`)."""
+    hashes = []
+    for i in range(count):
+        name = f"{prefix}-{i:04d}.jpg"
+        url = f"https://benchmark-qa-demo.s3.us-east-1.amazonaws.com/{prefix}/{name}"
+        item = StorageItem(folder_uuid=folder_uuid, name=name, item_type="IMAGE", urls=[url])
+        state.storage_items[item.uuid] = item
+        unit = DataUnit(dataset_hash=dataset_hash, title=name, file_link=url, backing_item_uuid=item.uuid)
+        hashes.append(add_data_unit(state, unit).data_hash)
+    return tuple(hashes)
 
 
 def seed_standard_setup(
@@ -148,13 +177,17 @@ def seed_standard_setup(
     benchmark_items: int = 3,
     production_items: int = 3,
     ontology: dict[str, Any] | None = None,
+    review_first: bool = False,
 ) -> StandardSetup:
-    """`ontology` is the editor JSON both projects use; `standard_ontology()` when not given."""
+    """`ontology` is the editor JSON both projects use; `standard_ontology()` when not given. `review_first`
+    lists the consensus block's review stage before its annotate stage (both are titled "Consensus 1")."""
     structure = ontology if ontology is not None else standard_ontology()
     record = Ontology(ontology_hash=new_uuid(), title="Benchmark QA ontology", structure=structure)
     state.ontologies[record.ontology_hash] = record
 
     folder = add_folder(state, "benchmark-qa", "Uploads of the Benchmark QA demo")
+    integration = Integration(integration_hash=new_uuid(), title="benchmark-qa-demo bucket")
+    state.integrations[integration.integration_hash] = integration
     benchmark_ds = Dataset(dataset_hash=new_uuid(), title="Benchmark Dataset", backing_folder_uuid=folder.uuid)
     production_ds = Dataset(dataset_hash=new_uuid(), title="Production Dataset", backing_folder_uuid=folder.uuid)
     state.datasets[benchmark_ds.dataset_hash] = benchmark_ds
@@ -166,11 +199,12 @@ def seed_standard_setup(
         ontology_hash=record.ontology_hash,
         workflow=_benchmark_workflow(),
     )
+    production_workflow, production_stages = _production_workflow(annotators, review_first=review_first)
     production = Project(
         project_hash=new_uuid(),
         title="Production Project",
         ontology_hash=record.ontology_hash,
-        workflow=_production_workflow(annotators),
+        workflow=production_workflow,
     )
     state.projects[benchmark.project_hash] = benchmark
     state.projects[production.project_hash] = production
@@ -178,8 +212,8 @@ def seed_standard_setup(
     attach_dataset(state, production.project_hash, benchmark_ds.dataset_hash)
     attach_dataset(state, production.project_hash, production_ds.dataset_hash)
 
-    bench_units = _add_units(state, benchmark_ds.dataset_hash, "benchmark", benchmark_items)
-    prod_units = _add_units(state, production_ds.dataset_hash, "production", production_items)
+    bench_units = _add_units(state, benchmark_ds.dataset_hash, folder.uuid, "benchmark", benchmark_items)
+    prod_units = _add_units(state, production_ds.dataset_hash, folder.uuid, "production", production_items)
     return StandardSetup(
         ontology_hash=record.ontology_hash,
         benchmark_project_hash=benchmark.project_hash,
@@ -187,8 +221,8 @@ def seed_standard_setup(
         benchmark_dataset_hash=benchmark_ds.dataset_hash,
         production_dataset_hash=production_ds.dataset_hash,
         folder_uuid=folder.uuid,
-        integration_hash=new_uuid(),
-        production_stages={s.title: s.uuid for s in production.workflow.stages},
+        integration_hash=integration.integration_hash,
+        production_stages=production_stages,
         benchmark_stages={s.title: s.uuid for s in benchmark.workflow.stages},
         annotators=tuple(annotators),
         benchmark_data_hashes=bench_units,

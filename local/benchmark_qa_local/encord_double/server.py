@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import routes_v1, routes_v2, signatures
+from . import access, routes_v1, routes_v2, routes_workspace, signatures
 from .counts import RequestCounts
 from .errors import ApiError, ErrorKind
 from .faults import FaultConfig, FaultInjector, FaultKind, FaultRule
@@ -149,9 +149,16 @@ class EncordDouble:
             return self._control(req)
         if req.path in V1_PATHS and req.method == "POST":
             endpoint = routes_v1.endpoint_key(req)
-            return self._api(req, endpoint, lambda: routes_v1.dispatch(self._state, req), v1=True)
+            resources = access.v1_resources(req)
+
+            def run_v1() -> HttpReply:
+                return routes_workspace.dispatch_v1(self._state, req) or routes_v1.dispatch(self._state, req)
+
+            return self._api(req, endpoint, run_v1, v1=True, resources=resources)
         if req.path.startswith(routes_v2.PREFIX):
             endpoint, handler, params = routes_v2.resolve(req.method, req.path)
+            if handler is None:  # the workspace calls of `benchmark-qa setup` (routes_workspace.py)
+                endpoint, handler, params = routes_workspace.resolve(req.method, req.path)
 
             def run() -> HttpReply:
                 if handler is None:
@@ -161,29 +168,40 @@ class EncordDouble:
                 except ApiError as err:
                     return HttpReply(err.kind.http_status, {"message": err.message})
 
-            return self._api(req, endpoint, run, v1=False)
+            return self._api(req, endpoint, run, v1=False, resources=access.v2_resources(params, req))
         return HttpReply(404, {"message": f"Not an Encord API path: {req.path}"})
 
-    def _api(self, req: HttpRequest, endpoint: str, run: Callable[[], HttpReply], *, v1: bool) -> HttpReply:
+    def _api(
+        self,
+        req: HttpRequest,
+        endpoint: str,
+        run: Callable[[], HttpReply],
+        *,
+        v1: bool,
+        resources: list[access.Resource] | None = None,
+    ) -> HttpReply:
         self.counts.hit(endpoint)
         fired = self.faults.pick(endpoint)
         for rule in fired:
             if rule.kind is FaultKind.LATENCY:
                 time.sleep(rule.latency_seconds)
         for rule in fired:
-            if rule.kind is FaultKind.STATUS:
-                return _fault_reply(rule)
+            if rule.kind is FaultKind.STATUS or (rule.kind is FaultKind.RATE_LIMIT_ENVELOPE and v1):
+                return _fault_reply(rule, v1=v1)
         if not self._signed(req, v1=v1):
             if v1:
                 return routes_v1.error(ApiError(ErrorKind.AUTHENTICATION, "Invalid signature"))
             return HttpReply(401, {"message": "Invalid or unknown request signature"})
         with self._lock:
+            refused = access.refusal(self._state, signatures.claimed_key(v1, req.headers), resources or [])
+            if refused is not None:
+                return _refused(refused, v1=v1)
             reply = run()
         for rule in fired:
             if rule.kind is FaultKind.DROP:
                 raise _Dropped(endpoint)
             if rule.kind is FaultKind.AFTER_APPLY:
-                return _fault_reply(rule)
+                return _fault_reply(rule, v1=v1)
         return reply
 
     def _signed(self, req: HttpRequest, *, v1: bool) -> bool:
@@ -217,7 +235,18 @@ class EncordDouble:
         return HttpReply(404, {"message": f"Unknown control endpoint {what!r}"})
 
 
-def _fault_reply(rule: FaultRule) -> HttpReply:
+def _refused(message: str, *, v1: bool) -> HttpReply:
+    if v1:
+        return routes_v1.error(ApiError(ErrorKind.AUTHORISATION, message))
+    return HttpReply(403, {"message": message})
+
+
+def _fault_reply(rule: FaultRule, *, v1: bool) -> HttpReply:
+    if v1 and rule.kind is FaultKind.RATE_LIMIT_ENVELOPE:
+        return HttpReply(200, {"status": 429, "response": ["RATE_LIMIT_ERROR"], "payload": "Rate limit exceeded."})
+    kind = next((k for k in ErrorKind if k.http_status == rule.status and k.v1_name.endswith("_ERROR")), None)
+    if v1 and kind is not None and rule.status not in {413, 429}:
+        return routes_v1.error(ApiError(kind, f"Injected fault ({rule.status})"))
     headers = {}
     if rule.status == 429:
         headers["Retry-After"] = f"{rule.retry_after if rule.retry_after is not None else 0:g}"

@@ -53,6 +53,15 @@ def verify_v1(authorization: str | None, body: bytes, known_keys: Iterable[str])
     return _verify(public_hex, signature, hashlib.sha256(body).digest(), known_keys)
 
 
+def claimed_key(v1: bool, headers: Mapping[str, str]) -> str | None:
+    """The public key a request says it is signed with (checked by verify_v1 / verify_v2)."""
+    if v1:
+        authorization = headers.get("authorization") or ""
+        return authorization.split(":", 1)[0] if ":" in authorization else None
+    keyid = _KEYID.search(headers.get("signature-input", ""))
+    return keyid.group(1) if keyid else None
+
+
 def _sfv_bytes(value: str, label: str) -> bytes | None:
     prefix = f"{label}=:"
     if not (value.startswith(prefix) and value.endswith(":")):

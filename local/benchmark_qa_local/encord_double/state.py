@@ -12,7 +12,7 @@ import enum
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,10 +32,14 @@ class _Model(BaseModel):
 
 
 class StageType(enum.StrEnum):
-    """Mirrors encord.orm.workflow.WorkflowStageType (the SDK rejects any other value)."""
+    """Mirrors encord.orm.workflow.WorkflowStageType (the SDK rejects any other value). The SDK's enum has the
+    router stages too (encord/orm/workflow.py:21-43), but SDK 0.1.211 cannot build a Workflow holding one
+    (encord/workflow/workflow.py:60, AssertionError "Unknown stage type")."""
 
     ANNOTATION = "ANNOTATION"
     REVIEW = "REVIEW"
+    USER_ROUTER = "USER_ROUTER"
+    PERCENTAGE_ROUTER = "PERCENTAGE_ROUTER"
     CONSENSUS_ANNOTATION = "CONSENSUS_ANNOTATION"
     CONSENSUS_REVIEW = "CONSENSUS_REVIEW"
     DONE = "DONE"
@@ -73,6 +77,27 @@ class Settings(_Model):
         default=None, ge=1, description="v1 labelrow GET answers MULTI_LABEL_LIMIT_ERROR above this; None = no limit"
     )
     user_email: str = "double@benchmark-qa.local"
+    # Behaviours Encord's sources leave open: each is switchable, and the product is tested under every option
+    # (docs/encord-double.md, "Undocumented behaviours").
+    link_skip_returns_existing: bool = Field(
+        default=False, description="link_items(SKIP): also return the rows of items linked before (else new only)"
+    )
+    task_page_tokens: Literal["cursor", "offset"] = Field(
+        default="cursor",
+        description="GET .../tasks nextPageToken: a cursor (tasks leaving the stage shift nothing) or an offset "
+        "into the queue as it is at each request (a task leaving the stage between pages shifts the rest back)",
+    )
+    max_actions_per_request: int | None = Field(
+        default=1000, ge=1, description="workflow actions in one request; above it 413 (None: no limit)"
+    )
+    max_moves_per_request: int | None = Field(
+        default=500, ge=1, description="move-tasks task uuids in one request; above it 413 (None: no limit)"
+    )
+    time_spent_task_uuid: Literal["task", "subtask", "none"] = Field(
+        default="task",
+        description="What a time-spent row's workflowTaskUuid names for consensus work; Encord's sources are "
+        "silent, so each plausible answer can be served (docs/encord-double.md)",
+    )
 
 
 class Ontology(_Model):
@@ -93,7 +118,9 @@ class Stage(_Model):
     uuid: str = Field(default_factory=new_uuid)
     title: str
     stage_type: StageType
-    pathways: list[Pathway] = Field(default_factory=list, description="AGENT stages only")
+    pathways: list[Pathway] = Field(
+        default_factory=list, description="AGENT stages; router stages: where they send a task (not served)"
+    )
     next_uuid: str | None = Field(default=None, description="Destination of SUBMIT / APPROVE")
     reject_uuid: str | None = Field(default=None, description="Destination of REJECT (review stages)")
     annotators: list[str] = Field(
@@ -240,6 +267,45 @@ class Issue(_Model):
     tags: list[str] = Field(default_factory=list)
 
 
+class Membership(_Model):
+    """What one key's user may reach (Encord's permissions are per project, dataset, storage folder and cloud
+    integration). Anything else answers 403 / AUTHORISATION_ERROR. A key without a membership is an admin of
+    everything."""
+
+    projects: list[str] = Field(default_factory=list)
+    datasets: list[str] = Field(default_factory=list)
+    folders: list[str] = Field(default_factory=list)
+    integrations: list[str] = Field(default_factory=list)
+
+
+class Integration(_Model):
+    """A cloud integration (made in Encord's app, not through the SDK); upload jobs must name a known one."""
+
+    integration_hash: str
+    title: str = "S3 integration"
+
+
+class WorkflowTemplate(_Model):
+    """A workflow template made in Encord's UI (the SDK can only name one when it creates a project)."""
+
+    template_uuid: str = Field(default_factory=new_uuid)
+    title: str
+    workflow: Workflow
+
+
+class TimeSpentEntry(_Model):
+    """Seconds one user spent on one task on one day, as Encord's editor measures them (analytics/time-spent)."""
+
+    project_hash: str
+    user_email: str
+    task_uuid: str
+    subtask_uuid: str | None = None
+    data_hash: str
+    stage_uuid: str
+    day: dt.date
+    seconds: int = Field(ge=0)
+
+
 class DoubleState(_Model):
     """Root of the state file. See docs/encord-double.md."""
 
@@ -254,6 +320,12 @@ class DoubleState(_Model):
     storage_items: dict[str, StorageItem] = Field(default_factory=dict)
     upload_jobs: dict[str, UploadJob] = Field(default_factory=dict)
     issues: list[Issue] = Field(default_factory=list)
+    integrations: dict[str, Integration] = Field(default_factory=dict, description="integration hash -> integration")
+    memberships: dict[str, Membership] = Field(
+        default_factory=dict, description="public key (hex) -> what its user may reach; absent: everything"
+    )
+    workflow_templates: dict[str, WorkflowTemplate] = Field(default_factory=dict)
+    time_spent: list[TimeSpentEntry] = Field(default_factory=list)
     next_seq: int = 1
 
     def take_seq(self) -> int:

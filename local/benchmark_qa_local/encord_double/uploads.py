@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from .datasets import get_dataset, link_items
 from .errors import invalid, not_found
@@ -43,7 +44,9 @@ class Manifest:
 
 
 def _title(entry: dict[str, Any], urls: list[str]) -> str:
-    return str(entry.get("title") or urls[0].rstrip("/").rsplit("/", 1)[-1])
+    """The entry's title, else its file name: "If left blank, the original file name is used" (Encord's import
+    docs, ../shared/reference/seed-encord-benchmark-qa-docs.txt), taken as the URL's last segment, decoded."""
+    return str(entry.get("title") or unquote(urls[0].rstrip("/").rsplit("/", 1)[-1]))
 
 
 def _indexed_urls(entry: dict[str, Any], kind: str) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import invalid, not_found
+from .errors import ApiError, ErrorKind, invalid, not_found
 from .labels import find_row
 from .paging import make_page_token, read_page_token
 from .state import DoubleState, Project, Stage, StageType, Subtask, Task, TaskStatus, utc_now
@@ -63,11 +63,32 @@ def get_stage(project: Project, stage_uuid: str) -> Stage:
 
 
 def consensus_branch_name(task: Task, index: int) -> str:
-    return f"consensus-{index + 1}-{task.uuid[:8]}"
+    """ "ALL Consensus branches start with `encord-`" (docs.encord.com/sdk-documentation/sdk-labels/
+    sdk-import-labels-to-consensus-branches); the rest of the name is not documented."""
+    return f"encord-consensus-{task.uuid[:8]}-{index + 1}"
+
+
+ROUTERS = frozenset({StageType.USER_ROUTER, StageType.PERCENTAGE_ROUTER})
+
+
+def _router_destination(stage: Stage, task: Task) -> str:
+    """A router never holds a task. The percentage router splits evenly and stably by task uuid; the user router
+    (its rules name users the double does not model) sends everything along its first pathway."""
+    if not stage.pathways:
+        raise invalid(f"Router stage '{stage.title}' has no pathways")
+    index = (
+        int(task.uuid.replace("-", ""), 16) % len(stage.pathways)
+        if stage.stage_type is StageType.PERCENTAGE_ROUTER
+        else 0
+    )
+    return stage.pathways[index].destination_uuid
 
 
 def _enter_stage(state: DoubleState, project: Project, task: Task, stage_uuid: str, *, keep_assignee: bool) -> None:
     stage = get_stage(project, stage_uuid)
+    if stage.stage_type in ROUTERS:
+        _enter_stage(state, project, task, _router_destination(stage, task), keep_assignee=keep_assignee)
+        return
     task.stage_uuid = stage.uuid
     task.seq = state.take_seq()
     task.updated_at = utc_now()
@@ -129,21 +150,27 @@ def _matches(state: DoubleState, task: Task, filters: TaskFilters) -> bool:
 def list_tasks(
     state: DoubleState, project: Project, stage_uuid: str, filters: TaskFilters, page_token: str | None
 ) -> tuple[list[Task], str | None]:
-    """One page of a stage queue, ordered by arrival. The token is a cursor (the last seq seen), so tasks
-    leaving the stage between pages do not shift the rest, while tasks arriving later show up at the end."""
+    """One page of a stage queue, ordered by arrival. What the token means is undocumented (the SDK only passes
+    it back, encord/http/v2/api_client.py:79-105), so it is switchable (settings.task_page_tokens): a cursor
+    (the last seq seen: tasks leaving the stage between pages do not shift the rest, tasks arriving later show
+    up at the end), or an offset into the queue as it is at each request (a task leaving the stage between
+    pages shifts the later ones back, so a client acting while it pages skips tasks)."""
     get_stage(project, stage_uuid)
-    after = read_page_token("seq", page_token) if page_token else 0
+    offsets = state.settings.task_page_tokens == "offset"
+    after = read_page_token("offset" if offsets else "seq", page_token) if page_token else 0
     queue = sorted(
         (
             t
             for t in project.tasks.values()
-            if t.stage_uuid == stage_uuid and t.seq > after and _matches(state, t, filters)
+            if t.stage_uuid == stage_uuid and (offsets or t.seq > after) and _matches(state, t, filters)
         ),
         key=lambda t: t.seq,
     )
-    page = queue[: state.settings.page_size]
-    more = len(queue) > len(page)
-    return page, (make_page_token("seq", page[-1].seq) if more else None)
+    start = after if offsets else 0
+    page = queue[start : start + state.settings.page_size]
+    if start + len(page) >= len(queue):
+        return page, None
+    return page, make_page_token("offset", start + len(page)) if offsets else make_page_token("seq", page[-1].seq)
 
 
 def _task_in_stage(txn: _Txn, stage: Stage, task_uuid: str) -> Task:
@@ -204,6 +231,8 @@ _ALLOWED_ACTIONS: dict[StageType, frozenset[str]] = {
     StageType.CONSENSUS_REVIEW: frozenset({"APPROVE", "REJECT", "ASSIGN", "RELEASE"}),
     StageType.CONSENSUS_ANNOTATION: frozenset({"SUBMIT", "ASSIGN", "RELEASE"}),
     StageType.DONE: frozenset(),
+    StageType.USER_ROUTER: frozenset(),
+    StageType.PERCENTAGE_ROUTER: frozenset(),
 }
 
 
@@ -230,7 +259,15 @@ def _apply_one(txn: _Txn, stage: Stage, action: dict[str, Any], actor: str) -> N
     task.updated_at = utc_now()
 
 
+def _within(limit: int | None, count: int, what: str) -> None:
+    """Encord's bundle limits: "Keep bundle sizes under 1000 operations" (docs.encord.com/sdk-documentation/
+    general-sdk/sdk-bulk-action-best-practices); the SDK splits moves at 500 (encord/workflow/common.py:155)."""
+    if limit is not None and count > limit:
+        raise ApiError(ErrorKind.PAYLOAD_TOO_LARGE, f"{count} {what} in one request; the limit is {limit}")
+
+
 def apply_actions(state: DoubleState, project: Project, stage_uuid: str, actions: list[dict[str, Any]]) -> None:
+    _within(state.settings.max_actions_per_request, len(actions), "actions")
     stage = get_stage(project, stage_uuid)
     txn = _Txn(state, project)
     for action in actions:
@@ -241,6 +278,7 @@ def apply_actions(state: DoubleState, project: Project, stage_uuid: str, actions
 def move_tasks(
     state: DoubleState, project: Project, origin_uuid: str, destination_uuid: str, task_uuids: list[str]
 ) -> None:
+    _within(state.settings.max_moves_per_request, len(task_uuids), "task moves")
     origin = get_stage(project, origin_uuid)
     if project.workflow.stage(destination_uuid) is None:
         raise invalid(f"Destination stage {destination_uuid} is not in the workflow")

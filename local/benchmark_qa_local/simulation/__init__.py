@@ -11,7 +11,15 @@ Modules: ontology (the demo ontology), scene (scene model and label-row renderin
 from .annotate import annotate, image_indices, write_ground_truth
 from .ground_truth import SMALL_AREA, generate_scene, is_small
 from .ontology import demo_ontology, demo_ontology_structure
-from .profiles import EXPECTED_ORDER, PROFILES, Profile, annotator_label_row, demo_annotators, simulate_scene
+from .profiles import (
+    EXPECTED_ORDER,
+    PROFILES,
+    Profile,
+    annotator_label_row,
+    demo_annotators,
+    seconds_on,
+    simulate_scene,
+)
 from .scene import Box, Scene, SceneObject, label_row_dict
 
 __all__ = [
@@ -31,6 +39,7 @@ __all__ = [
     "image_indices",
     "is_small",
     "label_row_dict",
+    "seconds_on",
     "simulate_scene",
     "write_ground_truth",
 ]

@@ -90,7 +90,10 @@ def _client_for(clients: Clients, annotator: str) -> EncordUserClient:
 
 def _consensus_stage(client: EncordUserClient, setup: StandardSetup) -> tuple[Project, ConsensusAnnotationStage]:
     project = client.get_project(setup.production_project_hash)
-    return project, project.workflow.get_stage(name=CONSENSUS_ANNOTATE, type_=ConsensusAnnotationStage)
+    # By uuid: both stages of the block are titled "Consensus 1", and the SDK's get_stage(name=...) takes the
+    # first title match whatever its type (encord/workflow/workflow.py:110-116).
+    stage = setup.production_stages[CONSENSUS_ANNOTATE]
+    return project, project.workflow.get_stage(uuid=stage, type_=ConsensusAnnotationStage)
 
 
 def _open(status: Any) -> bool:

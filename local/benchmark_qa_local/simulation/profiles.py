@@ -31,21 +31,30 @@ class Profile:
     swap_car_truck: float = 0.0  # chance of labelling a Car as Truck or a Truck as Car
     flip_occluded: float = 0.0  # chance of the wrong "Occluded" answer on a vehicle
     flip_weather: float = 0.0  # chance of the wrong "Weather" answer on the image
+    seconds_per_object: float = 8.0  # editor time per truth object (what Encord's time spent measures)
 
 
-PRECISE = Profile("precise", "tight boxes, right classes and answers", jitter=0.015)
-MISSES_SMALL = Profile("misses-small", "precise, but leaves out most small objects", jitter=0.015, miss_small=0.9)
+PRECISE = Profile("precise", "tight boxes, right classes and answers", jitter=0.015, seconds_per_object=12.0)
+MISSES_SMALL = Profile(
+    "misses-small", "precise, but leaves out most small objects", jitter=0.015, miss_small=0.9, seconds_per_object=7.0
+)
 WRONG_ATTRIBUTES = Profile(
     "wrong-attributes",
     "precise boxes and classes, careless answers to Occluded and Weather",
     jitter=0.015,
     flip_occluded=0.8,
     flip_weather=0.6,
+    seconds_per_object=6.0,
 )
 CONFUSES_CAR_TRUCK = Profile(
-    "confuses-car-truck", "precise boxes, but often swaps Car and Truck", jitter=0.015, swap_car_truck=0.55
+    "confuses-car-truck",
+    "precise boxes, but often swaps Car and Truck",
+    jitter=0.015,
+    swap_car_truck=0.55,
+    seconds_per_object=9.0,
 )
-SLOPPY_BOXES = Profile("sloppy-boxes", "right classes and answers, loose boxes", jitter=0.25)
+SLOPPY_BOXES = Profile("sloppy-boxes", "right classes and answers, loose boxes", jitter=0.25, seconds_per_object=4.0)
+TASK_OVERHEAD_SECONDS = 20.0  # opening the task, checking the weather, submitting
 
 PROFILES: dict[str, Profile] = {
     p.name: p for p in (PRECISE, MISSES_SMALL, CONFUSES_CAR_TRUCK, SLOPPY_BOXES, WRONG_ATTRIBUTES)
@@ -119,6 +128,13 @@ def simulate_scene(
     if _weather_flipped(phase_rng if image_index is not None else rng, profile.flip_weather, image_index):
         weather = next(w for w in WEATHER_OPTIONS if w != truth.weather)
     return Scene(truth.data_hash, truth.data_title, tuple(objects), weather, new_hash(rng), truth.width, truth.height)
+
+
+def seconds_on(truth: Scene, profile: Profile, seed: int, *, annotator: str = "") -> int:
+    """The editor time `profile` spends on `truth` (deterministic, within 15% of its nominal speed)."""
+    rng = random.Random(stable_seed("time", seed, annotator or profile.name, truth.data_title))
+    nominal = TASK_OVERHEAD_SECONDS + profile.seconds_per_object * len(truth.objects)
+    return max(1, round(nominal * rng.uniform(0.85, 1.15)))
 
 
 def annotator_label_row(

@@ -11,7 +11,8 @@ retried request had been applied before its answer was lost. Then:
      refused alone has left the stage.
 
 So a lost answer costs one listing and one request, not one request per task. Any other failure of a batch
-stops the remaining batches: their tasks stay in the stage for the next run.
+stops the remaining batches: their tasks stay in the stage for the next run. When the invocation runs out of
+time (budget.OutOfTime), the batch and those after it are DEFERRED: not an error, the next run acts on them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.observability import logger
 
 MAX_HASHES_PER_CALL = 100  # data hashes travel in the query string / payload of one listing
@@ -34,6 +36,7 @@ class ActionOutcome(StrEnum):
     DONE = "done"
     LEFT_STAGE = "left_stage"  # someone (or our own retried request) had already moved it
     FAILED = "failed"
+    DEFERRED = "deferred"  # not attempted: the invocation ran out of time; the next run acts on it
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,30 @@ def stage_views(stages: Iterable[Any]) -> list[StageView]:
         )
         for s in stages
     ]
+
+
+def find_stage(stages: Sequence[StageView], wanted: str, kind: str) -> StageView | None:
+    """The stage `wanted` names (its uuid, or its title), preferring the title match of `kind`.
+
+    Titles are not unique: Encord gives both stages of a consensus block the block's name ("Consensus 1" is a
+    CONSENSUS_ANNOTATION and a CONSENSUS_REVIEW stage, in either order). So a title picks the stage of the kind
+    the caller needs; only when no stage of that kind has the title is another title match returned (the caller
+    then says what kind it is). Two stages of `kind` with the title are ambiguous: use the uuid."""
+    by_uuid = next((s for s in stages if s.uuid == wanted), None)
+    if by_uuid is not None:
+        return by_uuid
+    titled = [s for s in stages if s.title == wanted]
+    of_kind = [s for s in titled if s.kind == kind]
+    if len(of_kind) > 1:
+        raise AmbiguousStage(
+            f"{len(of_kind)} {kind} stages are titled {wanted!r} (uuids {[s.uuid for s in of_kind]}); "
+            "name the stage by its uuid instead"
+        )
+    return of_kind[0] if of_kind else next(iter(titled), None)
+
+
+class AmbiguousStage(ValueError):
+    """Several stages of the wanted kind share the title asked for."""
 
 
 def batched(items: Sequence[T], size: int) -> list[list[T]]:
@@ -103,6 +130,9 @@ def apply_in_batches(
         requests += 1
         try:
             act_batch(batch)
+        except OutOfTime as error:
+            rest = [item for later in batches[index:] for item in later]
+            return results + [Applied(item, ActionOutcome.DEFERRED, str(error)) for item in rest], requests
         except Exception as error:
             if not is_refused(error):
                 message = f"batch of {len(batch)} failed: {_describe(error)}"
@@ -115,6 +145,10 @@ def apply_in_batches(
             outcomes, made = _after_refusal(batch, act_batch, act_one, still_in_stage, is_refused)
             results += outcomes
             requests += made
+            deferred = next((r.error for r in outcomes if r.outcome is ActionOutcome.DEFERRED), None)
+            if deferred is not None:
+                rest = [item for later in batches[index + 1 :] for item in later]
+                return results + [Applied(item, ActionOutcome.DEFERRED, deferred) for item in rest], requests
         else:
             results += [Applied(item, ActionOutcome.DONE) for item in batch]
     return results, requests
@@ -129,6 +163,8 @@ def _after_refusal(
 ) -> tuple[list[Applied[T]], int]:
     try:
         remaining = list(still_in_stage(batch))
+    except OutOfTime as error:
+        return [Applied(item, ActionOutcome.DEFERRED, str(error)) for item in batch], 0
     except Exception as error:  # cannot tell which left: the whole batch again, then task by task
         logger.warning(
             "listing after a refused bundle failed; acting on the batch again",
@@ -141,17 +177,26 @@ def _after_refusal(
         return results, 0
     try:
         act_batch(remaining)
+    except OutOfTime as error:
+        return results + [Applied(item, ActionOutcome.DEFERRED, str(error)) for item in remaining], 1
     except Exception as error:
         if not is_refused(error):
             message = f"batch of {len(remaining)} failed: {_describe(error)}"
             return results + [Applied(item, ActionOutcome.FAILED, message) for item in remaining], 1
     else:
         return results + [Applied(item, ActionOutcome.DONE) for item in remaining], 1
-    requests = 1
-    for item in remaining:
-        requests += 1
+    return results + _one_by_one(remaining, act_one, is_refused), 1 + len(remaining)
+
+
+def _one_by_one(
+    items: Sequence[T], act_one: Callable[[T], None], is_refused: Callable[[Exception], bool]
+) -> list[Applied[T]]:
+    results: list[Applied[T]] = []
+    for item in items:
         try:
             act_one(item)
+        except OutOfTime as error:
+            results.append(Applied(item, ActionOutcome.DEFERRED, str(error)))
         except Exception as single:
             if is_refused(single):
                 results.append(Applied(item, ActionOutcome.LEFT_STAGE))
@@ -159,4 +204,4 @@ def _after_refusal(
                 results.append(Applied(item, ActionOutcome.FAILED, _describe(single)))
         else:
             results.append(Applied(item, ActionOutcome.DONE))
-    return results, requests
+    return results

@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from benchmark_qa.config import EncordSettings
-from benchmark_qa.secrets import SecretNotText, secret_string
+from benchmark_qa.secrets import SecretNotStored, SecretNotText, secret_string
 
 if TYPE_CHECKING:
     from encord.user_client import EncordUserClient
@@ -26,47 +26,82 @@ class EncordKeyError(RuntimeError):
     """The Encord key could not be loaded. The message names the secret, never its content."""
 
 
+class EncordKeyMissing(EncordKeyError):
+    """No key is stored in the secret yet (a fresh deploy): functions skip their Encord work until there is one."""
+
+
 def normalise_key(secret_value: str) -> str:
     """Accept the key as stored in Secrets Manager: raw, JSON {"private_key": ...}, or with literal \\n."""
+    key, problem = _normalised(secret_value)
+    if problem is not None:
+        raise EncordKeyError(problem)
+    return key
+
+
+def _normalised(secret_value: str) -> tuple[str, str | None]:
+    """(the key, None) or ("", what is wrong). Never raises: a JSONDecodeError keeps the whole secret in `.doc`,
+    so no exception of reading it may leave this frame."""
     value = secret_value.strip()
     if value.startswith("{"):
         try:
             value = str(json.loads(value)["private_key"])
         except (ValueError, KeyError, TypeError):
-            raise EncordKeyError(
-                'the secret is JSON but has no "private_key" string; store the key itself or {"private_key": "..."}'
-            ) from None
-    return value.replace("\\n", "\n").strip() + "\n"
+            return (
+                "",
+                'the secret is JSON but has no "private_key" string; store the key itself or {"private_key": "..."}',
+            )
+    return value.replace("\\n", "\n").strip() + "\n", None
 
 
-def client_from_key(key: str, settings: EncordSettings, *, secret_name: str) -> EncordUserClient:
+def client_from_key(
+    key: str, settings: EncordSettings, *, secret_name: str, sdk_retries: bool = False
+) -> EncordUserClient:
+    """The client for `key`, or EncordKeyError naming only the secret.
+
+    The SDK's own error for a non-Ed25519 key quotes the whole key (encord/configs.py:327-328), and `raise ...
+    from None` only hides an exception's context, it keeps it in `__context__`. So the key is handled in
+    `_built`, which returns instead of raising; the error is raised here, after `key` is deleted, with no
+    exception being handled: its `__context__`, `__cause__` and the locals of every frame it passes hold no key.
+
+    `sdk_retries`: let the SDK retry (and sleep for any Retry-After) itself, for callers with no deadline that do
+    not retry through a TimeBudget (the `setup` and `doctor` commands)."""
+    built = _built(key, settings, sdk_retries)
+    del key
+    if isinstance(built, str):
+        raise EncordKeyError(f"Encord key in secret '{secret_name}': {built}")
+    return built
+
+
+def _built(key: str, settings: EncordSettings, sdk_retries: bool) -> EncordUserClient | str:
     from encord.http.constants import RequestsSettings
     from encord.user_client import EncordUserClient
 
     timeout = max(1, int(settings.encord_timeout_seconds))
+    # No status or read retries in the SDK: it would sleep for any Retry-After, however long. The callers retry
+    # within the invocation's time (benchmark_qa.encord.budget, TimeBudget.of(settings)).
     requests_settings = RequestsSettings(
-        max_retries=settings.encord_max_retries,
+        max_retries=settings.encord_max_retries if sdk_retries else 0,
         backoff_factor=settings.encord_backoff_factor,
         connect_timeout=timeout,
         read_timeout=timeout,
         write_timeout=timeout,
     )
+    normalised, problem = _normalised(key)
+    if problem is not None:
+        return problem
     try:
         return EncordUserClient.create_with_ssh_private_key(
-            ssh_private_key=normalise_key(key),
+            ssh_private_key=normalised,
             requests_settings=requests_settings,
             domain=settings.encord_domain,
             user_agent_suffix="benchmark-qa",
         )
-    except EncordKeyError as error:
-        raise EncordKeyError(f"Encord key in secret '{secret_name}': {error}") from None
-    except Exception as error:
-        # Never chain or quote the original: its message may contain the key.
+    except Exception as error:  # never chained or quoted: its message may contain the key
         kind = type(error).__name__
-        raise EncordKeyError(
-            f"Encord key in secret '{secret_name}' could not be loaded ({kind}); store an unencrypted OpenSSH "
-            'Ed25519 private key (ssh-keygen -t ed25519), raw or as {"private_key": "..."}'
-        ) from None
+    return (
+        f"could not be loaded ({kind}); store an unencrypted OpenSSH Ed25519 private key (ssh-keygen -t ed25519), "
+        'raw or as {"private_key": "..."}'
+    )
 
 
 def encord_client(settings: EncordSettings) -> EncordUserClient:
@@ -80,12 +115,21 @@ def encord_client(settings: EncordSettings) -> EncordUserClient:
     )
     try:
         secret = secret_string(settings.encord_key_secret)
+    except SecretNotStored:
+        raise EncordKeyMissing(
+            f"no Encord key stored in secret '{settings.encord_key_secret}' yet: store it with aws secretsmanager "
+            f"put-secret-value --secret-id {settings.encord_key_secret} --secret-string file://<private key file>"
+        ) from None
     except SecretNotText as error:
         raise EncordKeyError(str(error)) from None
     digest = hashlib.sha256(secret.encode()).hexdigest()
     with _lock:
         cached = _clients.get(cache_key)
         if cached is None or cached[0] != digest:
-            cached = (digest, client_from_key(secret, settings, secret_name=settings.encord_key_secret))
+            built = _built(secret, settings, sdk_retries=False)
+            del secret  # not in this frame's locals when the error below passes through it
+            if isinstance(built, str):
+                raise EncordKeyError(f"Encord key in secret '{settings.encord_key_secret}': {built}")
+            cached = (digest, built)
             _clients[cache_key] = cached
         return cached[1]

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -33,11 +34,15 @@ from benchmark_qa.encord.actions import (
     MAX_HASHES_PER_CALL,
     MOVE_BATCH_LIMIT,
     ActionOutcome,
+    AmbiguousStage,
     StageView,
     apply_in_batches,
     batched,
+    find_stage,
     stage_views,
 )
+from benchmark_qa.encord.budget import TimeBudget
+from benchmark_qa.encord.projects import UnreadableWorkflow, open_project
 
 if TYPE_CHECKING:
     from encord.http.bundle import Bundle
@@ -119,10 +124,19 @@ class TaskLabels:
     problems: dict[str, str] = field(default_factory=dict)  # branch name -> why it cannot be scored
 
 
+def _find(
+    stages: Sequence[StageView], wanted: str, kind: str, target: ConsensusTarget, variable: str
+) -> StageView | None:
+    try:
+        return find_stage(stages, wanted, kind)
+    except AmbiguousStage as error:
+        raise ConsensusSetupError(f"project {target.production_project_hash}: {error} ({variable})") from None
+
+
 def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tuple[StageView, StageView | None]:
     """The review stage and (for `archive`) the Archive stage named in the settings; otherwise say what exists."""
     names = [s.title for s in stages]
-    review = next((s for s in stages if target.review_stage in (s.title, s.uuid)), None)
+    review = _find(stages, target.review_stage, REVIEW_KIND, target, "REVIEW_STAGE")
     if review is None:
         reviews = [s.title for s in stages if s.kind == REVIEW_KIND]
         raise ConsensusSetupError(
@@ -136,7 +150,7 @@ def resolve_stages(stages: Sequence[StageView], target: ConsensusTarget) -> tupl
         )
     if target.after_scoring is not AfterScoring.ARCHIVE:
         return review, None
-    archive = next((s for s in stages if target.archive_stage in (s.title, s.uuid)), None)
+    archive = _find(stages, target.archive_stage, FINAL_KIND, target, "ARCHIVE_STAGE")
     if archive is None:
         finals = [s.title for s in stages if s.kind == FINAL_KIND]
         raise ConsensusSetupError(
@@ -167,9 +181,10 @@ class ConsensusReview:
 
     `open()` checks the settings against both projects; every other method is bulk (see the module doc)."""
 
-    def __init__(self, client: EncordUserClient, target: ConsensusTarget) -> None:
+    def __init__(self, client: EncordUserClient, target: ConsensusTarget, budget: TimeBudget | None = None) -> None:
         self._client = client
         self.target = target
+        self.budget = budget or TimeBudget.unbounded()
         self._tasks: dict[str, ConsensusReviewTask] = {}  # SDK task objects by uuid, to act on them later
         self._production: Project | None = None
         self._benchmark: Project | None = None
@@ -183,12 +198,14 @@ class ConsensusReview:
         from encord.exceptions import AuthorisationError, ResourceNotFoundError
 
         try:
-            return self._client.get_project(project_hash)
+            return self.budget.call(f"open project {project_hash}", lambda: open_project(self._client, project_hash))
         except (ResourceNotFoundError, AuthorisationError) as error:
             raise ConsensusSetupError(
                 f"project {project_hash} cannot be opened ({type(error).__name__}); check {variable} and that the "
                 "key's user is an admin of the project"
             ) from None
+        except UnreadableWorkflow as error:
+            raise ConsensusSetupError(f"{error} ({variable})") from None
 
     def open(self) -> ConsensusReview:
         from encord.workflow.stages.consensus_review import ConsensusReviewStage
@@ -236,15 +253,19 @@ class ConsensusReview:
         """Every task of the stage, or those of `refs` still in it (one listing per <= 100 data hashes). The
         listing is complete before anything moves: pages are not a snapshot."""
         if refs is None:
-            found = list(self.stage.get_tasks())
+            found = self.budget.call("list the review stage", lambda: list(self.stage.get_tasks()))
         else:
             wanted = {r.task_uuid for r in refs}
             found = []
             for chunk in batched(list(dict.fromkeys(r.data_hash for r in refs)), MAX_HASHES_PER_CALL):
-                found += [t for t in self.stage.get_tasks(data_hash=chunk) if str(t.uuid) in wanted]
+                tasks = self.budget.call("list review tasks", partial(self._tasks_of, chunk))
+                found += [t for t in tasks if str(t.uuid) in wanted]
         for task in found:
             self._tasks[str(task.uuid)] = task
         return [_review_task(t) for t in found]
+
+    def _tasks_of(self, data_hashes: list[str]) -> list[ConsensusReviewTask]:
+        return list(self.stage.get_tasks(data_hash=data_hashes))
 
     def fetch(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]:
         """Every option's branch row and the truth row of each task, in bulk. Never creates a label row."""
@@ -255,9 +276,16 @@ class ConsensusReview:
 
     def _fetch_chunk(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]:
         hashes = list(dict.fromkeys(t.data_hash for t in tasks))
-        branch_rows = self.production.list_label_rows_v2(data_hashes=hashes, include_all_label_branches=True)
+        call = self.budget.call
+        branch_rows = call(
+            "list branch rows",
+            partial(self.production.list_label_rows_v2, data_hashes=hashes, include_all_label_branches=True),
+        )
         by_branch = {(r.data_hash, r.branch_name): r for r in branch_rows}
-        truth_rows = {r.data_hash: r for r in self.benchmark.list_label_rows_v2(data_hashes=hashes)}
+        truth_rows = {
+            r.data_hash: r
+            for r in call("list truth rows", partial(self.benchmark.list_label_rows_v2, data_hashes=hashes))
+        }
         labels = [TaskLabels(task=t) for t in tasks]
         wanted: list[tuple[TaskLabels, ReviewOption | None, LabelRowV2]] = []  # (task, option or None: truth, row)
         for entry in labels:
@@ -276,7 +304,10 @@ class ConsensusReview:
                     wanted.append((entry, option, row))
                 elif problem is not None:
                     entry.problems[option.branch_name] = problem
-        failures = self._initialise([row for _, _, row in wanted])
+        rows = [row for _, _, row in wanted]
+        failures: dict[str, str] = {}
+        # Retried as a whole; rows a failed attempt did initialise are not read again.
+        self.budget.call("read label rows", lambda: self._initialise(rows, failures))
         for entry, wanted_option, row in wanted:
             failure = failures.get(str(row.label_hash))
             if failure is not None or not row.is_labelling_initialised:
@@ -287,15 +318,16 @@ class ConsensusReview:
                 entry.branches[wanted_option.branch_name] = row.to_encord_dict()
         return labels
 
-    def _initialise(self, rows: Sequence[LabelRowV2]) -> dict[str, str]:
-        """Bundled reads (ceil(rows / 100) requests per project). Returns label hash -> why the SDK could not
-        parse that row (a class or attribute the ontology lacks), so one bad row fails only its own task."""
-        failures: dict[str, str] = {}
+    def _initialise(self, rows: Sequence[LabelRowV2], failures: dict[str, str]) -> None:
+        """Bundled reads (ceil(rows / 100) requests per project) of the rows not read yet. Fills `failures`:
+        label hash -> why the SDK could not parse that row (a class or attribute the ontology lacks), so one bad
+        row fails only its own task."""
         with self.production.create_bundle(bundle_size=LABEL_BUNDLE_SIZE) as bundle:
             for row in rows:
+                if row.is_labelling_initialised or str(row.label_hash) in failures:
+                    continue
                 _guard_parsing(row, failures)
                 row.initialise_labels(bundle=bundle)
-        return failures
 
     # ------------------------------------------------------------------ acting
     def act(self, task_uuids: Sequence[str]) -> tuple[dict[str, tuple[ActionOutcome, str | None]], int]:
@@ -330,14 +362,20 @@ class ConsensusReview:
             there = {t.uuid for t in self.list_tasks(refs)}
             return [t for t in batch if str(t.uuid) in there]
 
+        call = self.budget.call
         results, requests = apply_in_batches(
-            tasks, batch_size=size, act_batch=act_batch, act_one=act_one, still_in_stage=still_in_stage
+            tasks,
+            batch_size=size,
+            act_batch=lambda batch: call(f"{after.value} {len(batch)} tasks", lambda: act_batch(batch)),
+            act_one=lambda task: call(f"{after.value} a task", lambda: act_one(task)),
+            still_in_stage=still_in_stage,
         )
         return {str(r.item.uuid): (r.outcome, r.error) for r in results}, requests
 
     def comment(self, task_uuid: str, text: str) -> None:
         """A file-level comment ("issue") on the task, seen by whoever opens it in Encord."""
-        self._tasks[task_uuid].issues.add_file_issue(text, issue_tags=[])
+        task = self._tasks[task_uuid]
+        self.budget.call("comment", lambda: task.issues.add_file_issue(text, issue_tags=[]))
 
 
 def _branch_problem(task: ReviewTask, option: ReviewOption, row: LabelRowV2 | None) -> str | None:

@@ -17,9 +17,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from benchmark_qa.bucket import Bucket
+from benchmark_qa.encord.budget import OutOfTime, TimeBudget
 from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.manifest import ImportManifest
 from benchmark_qa.ingest.urls import key_from_object_url
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 START_STALE_AFTER = timedelta(minutes=5)
 MAX_START_ATTEMPTS = 5
+MAX_LINK_ATTEMPTS = 3  # polls that link and look up an item before its objects are failed, so a manifest finishes
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class PollReport:
     pending: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    deferred: str | None = None  # the invocation ran out of time: the manifests not polled wait for the next poll
 
 
 class RegistrationError(RuntimeError):
@@ -103,17 +108,50 @@ def read_manifest(bucket: Bucket, key: str) -> dict[str, Any]:
         raise RegistrationError(f"manifest {key} is not a valid Encord import manifest: {error}") from None
 
 
-def manifest_keys(document: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
-    """Entry title -> the (bucket, key) of each file it imports, for mapping Encord's results back to objects."""
-    entries: dict[str, list[tuple[str, str]]] = {}
-    for items in document.values():
-        if not isinstance(items, list):
-            continue
-        for item in items:
-            urls = [v for k, v in item.items() if k == "objectUrl" or k.startswith("objectUrl_")]
-            title = str(item.get("title") or "")
-            entries.setdefault(title, []).extend(key_from_object_url(u) for u in urls)
-    return entries
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a manifest as sent to Encord: the title it is sent with (unique in the manifest), its URLs
+    and the (bucket, key) of each. `single`: one file (`objectUrl`), whose storage item has that URL; image
+    groups and DICOM series (`objectUrl_0..N`) are items without a URL of their own."""
+
+    title: str
+    urls: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...]
+    single: bool
+
+    @property
+    def object_keys(self) -> list[str]:
+        return [key for _, key in self.keys]
+
+
+def _urls(item: dict[str, Any]) -> list[str]:
+    indexed = sorted((int(k.removeprefix("objectUrl_")), str(v)) for k, v in item.items() if k.startswith("objectUrl_"))
+    return [str(item["objectUrl"])] if "objectUrl" in item else [url for _, url in indexed]
+
+
+def titled(document: dict[str, Any]) -> tuple[dict[str, Any], list[Entry]]:
+    """The manifest with every entry titled uniquely, and its entries.
+
+    Encord reports each new storage item by name only (`items_with_names`), and names an untitled file by its
+    file name ("If left blank, the original file name is used", Encord's import docs), so two files called
+    img001.jpg in different folders, or an entry without a title, cannot be told apart by the answer. Every
+    entry is therefore sent with a title: its own, or its file name when it has none; where titles collide in
+    the manifest, each colliding entry is titled with its object key instead (`cats/img001.jpg`), then numbered
+    if even that repeats. The same manifest always gets the same titles, so a poll maps the answer exactly."""
+    document = {k: ([dict(i) for i in v] if isinstance(v, list) else v) for k, v in document.items()}
+    items = [item for value in document.values() if isinstance(value, list) for item in value]
+    pairs = [[key_from_object_url(u) for u in _urls(item)] for item in items]
+    names = [str(item.get("title") or unquote(_urls(item)[0].rstrip("/").rsplit("/", 1)[-1])) for item in items]
+    repeated = {n for n in names if names.count(n) > 1}
+    names = [pairs[i][0][1] if n in repeated else n for i, n in enumerate(names)]
+    seen: dict[str, int] = {}
+    entries = []
+    for item, keys, name in zip(items, pairs, names, strict=True):
+        seen[name] = seen.get(name, 0) + 1
+        title = name if seen[name] == 1 else f"{name} #{seen[name]}"
+        item["title"] = title
+        entries.append(Entry(title, tuple(_urls(item)), tuple(keys), single="objectUrl" in item))
+    return document, entries
 
 
 class Registrar:
@@ -127,6 +165,7 @@ class Registrar:
         destinations: dict[Dataset, Destination],
         manifest_prefix: str,
         restart_after: timedelta = START_STALE_AFTER,
+        budget: TimeBudget | None = None,
     ) -> None:
         self.client = client
         self.repository = repository
@@ -135,19 +174,24 @@ class Registrar:
         self.destinations = destinations
         self.manifest_prefix = manifest_prefix
         self.restart_after = restart_after
+        self.budget = budget or TimeBudget.unbounded()
         # Opened once per Registrar (one per invocation), not once per manifest.
         self._folders: dict[str, StorageFolder] = {}
         self._datasets: dict[str, EncordDataset] = {}
 
     def _folder(self, folder_uuid: str) -> StorageFolder:
         if folder_uuid not in self._folders:
-            self._folders[folder_uuid] = self.client.get_storage_folder(folder_uuid)
+            self._folders[folder_uuid] = self.budget.call(
+                "open the storage folder", partial(self.client.get_storage_folder, folder_uuid)
+            )
         return self._folders[folder_uuid]
 
     def _dataset(self, dataset_hash: str) -> EncordDataset:
         if dataset_hash not in self._datasets:
             # Metadata only: linking needs no data rows, and the default fetches every row of the dataset.
-            self._datasets[dataset_hash] = self.client.get_dataset(dataset_hash, include_data_rows=False)
+            self._datasets[dataset_hash] = self.budget.call(
+                "open the dataset", partial(self.client.get_dataset, dataset_hash, include_data_rows=False)
+            )
         return self._datasets[dataset_hash]
 
     # ------------------------------------------------------------------ start
@@ -180,11 +224,16 @@ class Registrar:
     def _start_job(self, manifest_id: str, key: str, dataset: Dataset, attempts: int) -> None:
         destination = self.destinations[dataset]
         try:
-            document = read_manifest(self.bucket, key)
+            document, _ = titled(read_manifest(self.bucket, key))
             # Always skip duplicates: a start repeated after a lost response must not import twice.
             document["skip_duplicate_urls"] = True
             folder = self._folder(destination.folder_uuid)
-            job = folder.add_private_data_to_folder_start(self.integration_id, document, ignore_errors=True)
+            # Not retried here, as the SDK does not retry it: a lost answer is a start the poller re-runs.
+            job = self.budget.call(
+                "start the upload job",
+                partial(folder.add_private_data_to_folder_start, self.integration_id, document, ignore_errors=True),
+                retry=False,
+            )
         except Exception as error:
             self._start_failed(manifest_id, error, attempts)
             raise
@@ -227,6 +276,9 @@ class Registrar:
         for manifest in self.repository.manifests_with_status("uploading"):
             try:
                 self._poll_one(manifest, report)
+            except OutOfTime as error:  # this and the later manifests stay `uploading` for the next poll
+                report.deferred = str(error)
+                break
             except Exception as error:
                 # One manifest's failure must not stop the others; the next schedule tries again.
                 report.errors[manifest["manifest_id"]] = f"{type(error).__name__}: {error}"[:500]
@@ -258,25 +310,47 @@ class Registrar:
 
         manifest_id = manifest["manifest_id"]
         folder = self._folder(manifest["folder_uuid"])
-        state = folder.add_private_data_to_folder_get_result(UUID(manifest["job_id"]), timeout_seconds=0)
+        state = self.budget.call(
+            "poll the upload job",
+            partial(folder.add_private_data_to_folder_get_result, UUID(manifest["job_id"]), timeout_seconds=0),
+        )
         if state.status == LongPollingStatus.PENDING:
             report.pending.append(manifest_id)
             return
-        document = read_manifest(self.bucket, manifest["s3_key"])
-        by_title = manifest_keys(document)
-        records = self._records_by_key(manifest_id, by_title)
+        _, entries = titled(read_manifest(self.bucket, manifest["s3_key"]))
+        records = self._records_by_key(manifest_id, entries)
 
         failed_keys = {
             key_from_object_url(url)[1]: unit_error.error
             for unit_error in state.unit_errors
             for url in unit_error.object_urls
         }
-        items = self._items(folder, state.items_with_names, by_title, failed_keys)
-        data_hashes = self._link(Dataset(manifest["dataset"]), list(items))
+        items = self._items(folder, state.items_with_names, entries, failed_keys)
+        try:
+            data_hashes, link_error = self._link(Dataset(manifest["dataset"]), items), ""
+        except OutOfTime:
+            raise
+        except Exception as error:  # a link whose answer was lost, or refused: counted, retried, bounded
+            data_hashes, link_error = {}, f": {type(error).__name__}: {error}"[:300]
+        unlinked = {u: e for u, e in items.items() if u not in data_hashes}
+        attempts = int(manifest.get("link_attempts", 0)) + 1
+        if unlinked and attempts < MAX_LINK_ATTEMPTS:
+            # Linking is idempotent: the next poll links and looks them up again.
+            self.repository.set_manifest_status(
+                manifest_id,
+                "uploading",
+                expected=("uploading",),
+                link_attempts=attempts,
+                last_error=f"{len(unlinked)} items not in the dataset after link attempt {attempts}{link_error}",
+            )
+            report.pending.append(manifest_id)
+            return
 
         registered = 0
-        for item_uuid, keys in items.items():
-            for key in keys:
+        for item_uuid, entry in items.items():
+            if item_uuid in unlinked:
+                continue
+            for key in entry.object_keys:
                 record = records.get(key)
                 if record is None or key in failed_keys:
                     continue
@@ -294,6 +368,16 @@ class Registrar:
         failed = [records[k] for k in failed_keys if k in records]
         for record in failed:
             self._fail_objects([record], f"Encord could not import it: {failed_keys[record.key]}")
+        dataset_hash = self.destinations[Dataset(manifest["dataset"])].dataset_hash
+        for item_uuid, entry in unlinked.items():
+            stuck = [records[k] for k in entry.object_keys if k in records]
+            failed += stuck
+            self._fail_objects(
+                stuck,
+                f"stored in Encord as item {item_uuid} ({entry.title!r}) but not found in dataset {dataset_hash} "
+                f"after {attempts} link attempts{link_error}; link the item to the dataset in Encord, or upload the "
+                "file again",
+            )
         if state.status == LongPollingStatus.ERROR and not items:
             status = "failed"
         else:
@@ -310,37 +394,40 @@ class Registrar:
         report.finished.append(manifest_id)
 
     def _items(
-        self,
-        folder: StorageFolder,
-        created: list[Any],
-        by_title: dict[str, list[tuple[str, str]]],
-        failed_keys: dict[str, str],
-    ) -> dict[str, list[str]]:
-        """Encord item uuid -> the keys of the files it holds, for every entry that was not a per-file error."""
-        items = {str(item.item_uuid): [k for _, k in by_title.get(item.name, [])] for item in created}
-        reported = {item.name for item in created}
-        for title, pairs in by_title.items():
-            keys = [k for _, k in pairs]
-            if title in reported or all(k in failed_keys for k in keys):
+        self, folder: StorageFolder, created: list[Any], entries: list[Entry], failed_keys: dict[str, str]
+    ) -> dict[str, Entry]:
+        """Encord item uuid -> the manifest entry it holds, for every entry that was not a per-file error.
+        Titles are unique in the manifest as sent (`titled`), so each name Encord reports is one entry."""
+        by_title = {e.title: e for e in entries}
+        items = {str(item.item_uuid): by_title[item.name] for item in created if item.name in by_title}
+        reported = set(items.values())
+        for entry in entries:
+            if entry in reported or all(k in failed_keys for k in entry.object_keys):
                 continue
             # Neither created nor failed: Encord skipped it as a duplicate URL (e.g. a start repeated after a
             # lost response). Find the item it already has, so the object still gets its hashes and link.
-            existing = self._existing_item(folder, title)
+            existing = self._existing_item(folder, entry)
             if existing is not None:
-                items[existing] = keys
+                items[existing] = entry
         return items
 
-    @staticmethod
-    def _existing_item(folder: StorageFolder, title: str) -> str | None:
-        for item in folder.list_items(search=title, page_size=100):
-            if item.name == title:
+    def _existing_item(self, folder: StorageFolder, entry: Entry) -> str | None:
+        """The folder's item for `entry`: the same name and, for a single file, the same URL (a name alone may
+        be another manifest's file); image groups and series have no URL, so they match by name and size."""
+        found = self.budget.call("find an item", lambda: list(folder.list_items(search=entry.title, page_size=100)))
+        for item in found:
+            if item.name != entry.title:
+                continue
+            if entry.single and item.url == entry.urls[0]:
+                return str(item.uuid)
+            if not entry.single and item.url is None and item.frame_count in (None, len(entry.urls)):
                 return str(item.uuid)
         return None
 
-    def _records_by_key(self, manifest_id: str, by_title: dict[str, list[tuple[str, str]]]) -> dict[str, ObjectRecord]:
+    def _records_by_key(self, manifest_id: str, entries: list[Entry]) -> dict[str, ObjectRecord]:
         records = {r.key: r for r in self.repository.objects_in_manifest(manifest_id)}
         # Manifests written by hand have no object records yet: record their objects now, so status shows them.
-        for bucket, key in (pair for pairs in by_title.values() for pair in pairs):
+        for bucket, key in (pair for entry in entries for pair in entry.keys):
             if key in records:
                 continue
             versions = self.repository.object_versions(bucket, key)
@@ -361,23 +448,30 @@ class Registrar:
                     records[key] = found
         return records
 
-    def _link(self, dataset: Dataset, item_uuids: list[str]) -> dict[str, str]:
-        """Link new items to the dataset; returns item uuid -> data hash (also for items linked before)."""
+    def _link(self, dataset: Dataset, items: dict[str, Entry]) -> dict[str, str]:
+        """Link the items to the dataset; returns item uuid -> data hash, for every item whose row was found.
+
+        `link_items(SKIP)` is idempotent. What it returns for an item linked before (by an attempt whose answer
+        was lost) is undocumented: its row, or nothing. So each item it does not return is looked up with one
+        `list_data_rows(title_eq=<its title>)`, which reads only rows of that title (never the whole dataset),
+        matched on the row's storage item. Cost: 1 + (items not returned) requests, each bounded."""
         from uuid import UUID
 
         from encord.orm.dataset import DataLinkDuplicatesBehavior
 
-        if not item_uuids:
+        if not items:
             return {}
         encord_dataset = self._dataset(self.destinations[dataset].dataset_hash)
-        rows = encord_dataset.link_items([UUID(u) for u in item_uuids], DataLinkDuplicatesBehavior.SKIP)
-        hashes = {str(row.backing_item_uuid): row.uid for row in rows}
-        missing = [u for u in item_uuids if u not in hashes]
-        if missing:
-            # Linked by an earlier attempt whose response was lost: read them back from the dataset.
-            for row in encord_dataset.list_data_rows():
-                if str(row.backing_item_uuid) in missing:
-                    hashes[str(row.backing_item_uuid)] = row.uid
+        # Retried within the budget (the SDK does not retry it): linking with SKIP twice links once.
+        rows = self.budget.call(
+            "link items", partial(encord_dataset.link_items, [UUID(u) for u in items], DataLinkDuplicatesBehavior.SKIP)
+        )
+        hashes = {str(row.backing_item_uuid): row.uid for row in rows if str(row.backing_item_uuid) in items}
+        for item_uuid in [u for u in items if u not in hashes]:
+            found = self.budget.call("find a data row", partial(encord_dataset.list_data_rows, items[item_uuid].title))
+            for row in found:
+                if str(row.backing_item_uuid) == item_uuid:
+                    hashes[item_uuid] = row.uid
         return hashes
 
     def _fail_objects(self, records: Iterable[ObjectRecord], reason: str) -> None:
@@ -391,7 +485,10 @@ def _what_to_do(error: Exception) -> str:
     from encord.exceptions import AuthenticationError, AuthorisationError, ResourceNotFoundError
 
     if isinstance(error, AuthenticationError | AuthorisationError):
-        return "Encord refused the key: check the secret and that its user can write the storage folder"
+        return (
+            "Encord refused the request: check the key in the secret, that its user can write the storage folder, "
+            "and that the cloud integration (EncordIntegrationId) exists and is shared with that user"
+        )
     if isinstance(error, ResourceNotFoundError):
         return "the storage folder or cloud integration does not exist: check the stack's settings"
     if isinstance(error, RegistrationError):

@@ -34,12 +34,16 @@ from benchmark_qa.encord.actions import (
     ACTION_BATCH_LIMIT,
     MAX_HASHES_PER_CALL,
     ActionOutcome,
+    AmbiguousStage,
     Applied,
     StageView,
     apply_in_batches,
     batched,
+    find_stage,
     stage_views,
 )
+from benchmark_qa.encord.budget import OutOfTime, TimeBudget
+from benchmark_qa.encord.projects import UnreadableWorkflow, open_project
 
 if TYPE_CHECKING:
     from encord.http.bundle import Bundle
@@ -60,12 +64,14 @@ class Outcome(StrEnum):
     MOVED_ELSEWHERE = "moved_elsewhere"
     DRY_RUN = "dry_run"
     FAILED = "failed"
+    DEFERRED = "deferred"  # the invocation ran out of time before acting on it: the next run routes it
 
 
 ROUTING_OUTCOME = {
     ActionOutcome.DONE: Outcome.ROUTED,
     ActionOutcome.LEFT_STAGE: Outcome.MOVED_ELSEWHERE,
     ActionOutcome.FAILED: Outcome.FAILED,
+    ActionOutcome.DEFERRED: Outcome.DEFERRED,
 }
 
 
@@ -104,7 +110,10 @@ def decide(dataset_hash: str, target: RoutingTarget) -> str:
 
 def resolve_stage(stages: Sequence[StageView], target: RoutingTarget) -> StageView:
     """The agent stage named in the settings, with both pathways present; otherwise say what exists."""
-    stage = next((s for s in stages if target.stage in (s.title, s.uuid)), None)
+    try:
+        stage = find_stage(stages, target.stage, "AGENT")
+    except AmbiguousStage as error:
+        raise RoutingSetupError(f"project {target.project_hash}: {error} (AGENT_STAGE)") from None
     if stage is None:
         agent_stages = [s.title for s in stages if s.kind == "AGENT"]
         raise RoutingSetupError(
@@ -182,6 +191,7 @@ class Router:
         *,
         batch_size: int = ACTION_BATCH_LIMIT,
         max_hashes: int = MAX_HASHES_PER_CALL,
+        budget: TimeBudget | None = None,
     ) -> None:
         if not 1 <= batch_size <= ACTION_BATCH_LIMIT:
             raise ValueError(f"batch size must be 1..{ACTION_BATCH_LIMIT}, got {batch_size}")
@@ -189,23 +199,27 @@ class Router:
         self.target = target
         self._batch_size = batch_size
         self._max_hashes = max_hashes
+        self.budget = budget or TimeBudget.unbounded()
 
     def prepare(self) -> PreparedStage:
         from encord.exceptions import AuthorisationError, ResourceNotFoundError
         from encord.workflow.stages.agent import AgentStage
 
+        call = self.budget.call
         try:
-            project = self._client.get_project(self.target.project_hash)
+            project = call("open the project", lambda: open_project(self._client, self.target.project_hash))
         except (ResourceNotFoundError, AuthorisationError) as error:
             raise RoutingSetupError(
                 f"project {self.target.project_hash} cannot be opened ({type(error).__name__}); check "
                 "PRODUCTION_PROJECT_HASH and that the key's user is a project admin"
             ) from None
+        except UnreadableWorkflow as error:
+            raise RoutingSetupError(str(error)) from None
         stages = project.workflow.stages
         view = resolve_stage(stage_views(stages), self.target)
         stage = next(s for s in stages if str(s.uuid) == view.uuid)
         assert isinstance(stage, AgentStage)  # resolve_stage checked the kind
-        attached = [str(d.dataset_hash) for d in project.list_datasets()]
+        attached = call("list the datasets", lambda: [str(d.dataset_hash) for d in project.list_datasets()])
         plan = listing_plan(self.target, attached, max_hashes=self._max_hashes)
         return PreparedStage(project=project, stage=stage, view=view, plan=plan)
 
@@ -214,18 +228,25 @@ class Router:
         snapshot; acting while paging would skip tasks)."""
         planned: list[PlannedTask] = []
         for listing in prepared.plan:
-            hashes = list(listing.dataset_hashes)
-            tasks = prepared.stage.get_tasks(dataset_hash=hashes[0] if len(hashes) == 1 else hashes)
+            tasks = self.budget.call(f"list the {listing.pathway} tasks", partial(self._listing, prepared, listing))
             planned += [PlannedTask(task, listing.pathway) for task in tasks]
         return planned
 
+    @staticmethod
+    def _listing(prepared: PreparedStage, listing: Listing) -> list[AgentTask]:
+        hashes = list(listing.dataset_hashes)
+        return list(prepared.stage.get_tasks(dataset_hash=hashes[0] if len(hashes) == 1 else hashes))
+
     def _still_in_stage(self, prepared: PreparedStage, batch: Sequence[PlannedTask]) -> list[PlannedTask]:
         hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
-        there = {
-            str(t.uuid)
-            for chunk in batched(hashes, self._max_hashes)
-            for t in prepared.stage.get_tasks(data_hash=chunk)
-        }
+        there = self.budget.call(
+            "list what is still in the stage",
+            lambda: {
+                str(t.uuid)
+                for chunk in batched(hashes, self._max_hashes)
+                for t in prepared.stage.get_tasks(data_hash=chunk)
+            },
+        )
         return [p for p in batch if p.task_uuid in there]
 
     def act(self, prepared: PreparedStage, planned: Sequence[PlannedTask]) -> tuple[list[RoutedTask], int]:
@@ -242,19 +263,19 @@ class Router:
     def _proceed(
         self, prepared: PreparedStage, pathway_uuid: str, tasks: Sequence[PlannedTask]
     ) -> tuple[list[Applied[PlannedTask]], int]:
-        def act_one(p: PlannedTask, bundle: Bundle | None = None) -> None:
+        def proceed(p: PlannedTask, bundle: Bundle | None = None) -> None:
             p.task.proceed(pathway_uuid=pathway_uuid, bundle=bundle)
 
-        def act_batch(batch: Sequence[PlannedTask]) -> None:
+        def bundled(batch: Sequence[PlannedTask]) -> None:
             with prepared.project.create_bundle(bundle_size=self._batch_size) as bundle:
                 for p in batch:
-                    act_one(p, bundle)
+                    proceed(p, bundle)
 
         return apply_in_batches(
             tasks,
             batch_size=self._batch_size,
-            act_batch=act_batch,
-            act_one=act_one,
+            act_batch=lambda batch: self.budget.call(f"proceed {len(batch)} tasks", lambda: bundled(batch)),
+            act_one=lambda p: self.budget.call("proceed a task", lambda: proceed(p)),
             still_in_stage=partial(self._still_in_stage, prepared),
         )
 
@@ -278,7 +299,7 @@ class RoutingReport:
     trigger: str
     dry_run: bool
     started_at: str
-    status: str = "running"  # finished | failed | locked_out
+    status: str = "running"  # finished | failed | out_of_time (the rest is for the next run) | locked_out
     duration_seconds: float = 0.0
     tasks: list[RoutedTask] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -355,7 +376,12 @@ def run_routing(
         else:
             report.tasks, report.action_requests = router.act(prepared, planned)
         report.errors += sorted({t.error for t in report.tasks if t.outcome is Outcome.FAILED and t.error})
-        report.status = "failed" if report.errors else "finished"
+        deferred = sorted({t.error for t in report.tasks if t.outcome is Outcome.DEFERRED and t.error})
+        report.status = "failed" if report.errors else "out_of_time" if deferred else "finished"
+        report.errors += deferred
+    except OutOfTime as error:  # before anything moved: recorded, and the next run starts over
+        report.status = "out_of_time"
+        report.errors.append(str(error))
     except Exception as error:
         report.status = "failed"
         report.errors.append(f"{type(error).__name__}: {error}")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from benchmark_qa.ingest import content
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -59,7 +61,8 @@ class S3Object(BaseModel):
     size: int
     etag: str | None = None
     version_id: str | None = None
-    content_type: str | None = None
+    content_type: str | None = None  # S3's Content-Type header (HEAD / GET); listings and events carry none
+    detected_type: str | None = None  # what the first bytes are (`content.detect`); None: not read
 
 
 class Role(StrEnum):
@@ -84,6 +87,11 @@ class SkipReason(StrEnum):
     MISPLACED = "misplaced"
     ORPHAN_SIDECAR = "orphan_sidecar"
     NOT_READY = "not_ready"
+    DATA_FILE = "data_file"  # .json, .csv, .md, office files...: not media
+    NOT_MEDIA = "not_media"  # the content is not media, whatever the extension says
+    NOT_DICOM = "not_dicom"  # in a DICOM folder without the DICM marker (thumbnails, text, ...)
+    DICOM_DIRECTORY = "dicom_directory"  # DICOMDIR: an export's index
+    NO_SERIES = "no_series"  # a DICOM file without a SeriesInstanceUID
 
 
 class Classified(BaseModel):
@@ -153,6 +161,21 @@ def with_content_type(obj: S3Object, layout: Layout, content_type_of: Callable[[
     if classify(obj, layout).skip not in (SkipReason.UNKNOWN_TYPE, SkipReason.WRONG_GROUP_MEMBER):
         return obj
     return obj.model_copy(update={"content_type": content_type_of(obj.key)})
+
+
+def needs_content(classified: Classified, layout: Layout) -> bool:
+    """Whether the object's first bytes must be read before its classification is final: every file when
+    `layout.check_content`, else files the extension cannot type; DICOM folder members always (their header
+    decides the series). Sidecars, markers, data files by extension and zero-byte files never."""
+    if classified.obj.detected_type is not None or classified.obj.size == 0:
+        return False
+    if classified.role is Role.GROUP_MEMBER:
+        return classified.data_type is DataType.DICOM_SERIES or layout.check_content
+    if classified.role is Role.ITEM:
+        return layout.check_content
+    return classified.skip in (SkipReason.UNKNOWN_TYPE, SkipReason.WRONG_GROUP_MEMBER) and (
+        layout.check_content or classified.skip is SkipReason.UNKNOWN_TYPE
+    )
 
 
 def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911 - a decision table reads best flat
@@ -275,23 +298,57 @@ def _classify_member(  # noqa: PLR0911 - a decision table reads best flat
     sidecar_or_empty = _sidecar_or_empty(obj, layout, name, dataset, group_type, title)
     if sidecar_or_empty is not None:
         return sidecar_or_empty
-    if group_type is not DataType.DICOM_SERIES:
-        # Image groups and sequences hold images only; DICOM files need no particular extension.
-        member_type = layout.extension_type(name) or type_from_content_type(obj.content_type)
-        if member_type != DataType.IMAGE:
-            return _skipped(
-                obj,
-                SkipReason.WRONG_GROUP_MEMBER,
-                f"{key}: '{folder}/' folders hold images only and this is not one by extension or "
-                "content type; move it out of the group folder or give it an image extension",
-                dataset=dataset,
-                data_type=group_type,
-                group_title=title,
-            )
+    if group_type is DataType.DICOM_SERIES:
+        return _classify_dicom_member(obj, layout, dataset, title, name)
+    # Image groups and sequences hold images only: by content when it was read, else by extension or S3 type.
+    detected = obj.detected_type
+    by_content = content.media_type(detected) if detected else None
+    if detected is not None and content.verdict(detected) is not content.Verdict.UNKNOWN:
+        member_type = DataType(by_content) if by_content else None
+    else:
+        type_value = layout.extension_type(name)
+        member_type = DataType(type_value) if type_value else type_from_content_type(obj.content_type)
+    if member_type is not DataType.IMAGE:
+        what = (
+            f"its content is {content.describe(detected)}"
+            if detected and detected != content.UNKNOWN
+            else ("it is not one by extension or content type")
+        )
+        return _skipped(
+            obj,
+            SkipReason.WRONG_GROUP_MEMBER,
+            f"{key}: '{folder}/' folders hold images only and {what}; move it out of the group folder",
+            dataset=dataset,
+            data_type=group_type,
+            group_title=title,
+        )
     return Classified(obj=obj, role=Role.GROUP_MEMBER, dataset=dataset, data_type=group_type, group_title=title)
 
 
-def _classify_single(obj: S3Object, layout: Layout, dataset: Dataset, name: str) -> Classified:
+def _classify_dicom_member(obj: S3Object, layout: Layout, dataset: Dataset, title: str, name: str) -> Classified:
+    """DICOM folders hold files with the DICM marker, whatever their name; DICOMDIR and everything else (thumbnails,
+    reports, notes) is skipped. Until the content is read (`needs_content`) a file counts as a member."""
+    key, detected = obj.key, obj.detected_type
+    skip: tuple[SkipReason, str] | None = None
+    if layout.is_dicom_directory(name):
+        skip = (SkipReason.DICOM_DIRECTORY, f"{key}: DICOMDIR is the export's index of its files, not a series member")
+    elif detected is not None and detected != content.DICOM:
+        skip = (
+            SkipReason.NOT_DICOM,
+            f"{key}: not a DICOM file (no DICM marker after the 128-byte preamble; the content is "
+            f"{content.describe(detected)}), so not a series member; move it out of '{layout.dicom_dir}/' "
+            "if it should be imported",
+        )
+    if skip is not None:
+        return _skipped(obj, *skip, dataset=dataset, data_type=DataType.DICOM_SERIES, group_title=title)
+    return Classified(
+        obj=obj, role=Role.GROUP_MEMBER, dataset=dataset, data_type=DataType.DICOM_SERIES, group_title=title
+    )
+
+
+def _classify_single(  # noqa: PLR0911 - a decision table reads best flat
+    obj: S3Object, layout: Layout, dataset: Dataset, name: str
+) -> Classified:
     key = obj.key
     if name in (layout.group_sidecar_name, layout.group_ready_marker):
         return _skipped(
@@ -305,15 +362,50 @@ def _classify_single(obj: S3Object, layout: Layout, dataset: Dataset, name: str)
     if sidecar_or_empty is not None:
         return sidecar_or_empty
     type_value = layout.extension_type(name)
-    data_type = DataType(type_value) if type_value is not None else type_from_content_type(obj.content_type)
+    detected = obj.detected_type
+    found = content.verdict(detected) if detected is not None else content.Verdict.UNKNOWN
+    if found is content.Verdict.DICOM or (type_value is None and layout.is_dicom_name(name)):
+        return _skipped(
+            obj,
+            SkipReason.MISPLACED,
+            f"{key}: DICOM files form series; move it to '{layout.dicom_dir}/<series title>/{name}'",
+            dataset=dataset,
+        )
+    if type_value is None and layout.is_data_file(name):
+        return _skipped(
+            obj,
+            SkipReason.DATA_FILE,
+            f"{key}: a data file by its extension, not media (Encord would make it a text data unit); "
+            "nothing to import. To import such files as text, add the extension to TEXT_EXTENSIONS",
+            dataset=dataset,
+        )
+    if type_value == DataType.NIFTI.value and detected is not None and detected != content.NIFTI:
+        return _skipped(
+            obj,
+            SkipReason.NOT_MEDIA,
+            f"{key}: named like a NIfTI volume but has no NIfTI header (magic 'n+1' at byte 344, or NIfTI-2's, "
+            f"also inside gzip); its content is {content.describe(detected)}; re-export the volume",
+            dataset=dataset,
+        )
+    # Text where media was expected (an HTML error page saved as .jpg) is no more media than a Word file is.
+    if found is content.Verdict.NOT_MEDIA or (found is content.Verdict.TEXT and type_value != DataType.TEXT.value):
+        said = f"its extension says {type_value}, but " if type_value else ""
+        return _skipped(
+            obj,
+            SkipReason.NOT_MEDIA,
+            f"{key}: {said}its content is {content.describe(detected or '')}, not media Encord imports; nothing "
+            "to import (give a text file the .txt extension to import it as text)",
+            dataset=dataset,
+        )
+    # The content decides where it names a media type; then the extension; then S3's content type.
+    by_content = content.media_type(detected) if found is content.Verdict.MEDIA and detected else None
+    if by_content is not None:
+        data_type: DataType | None = DataType(by_content)
+    elif type_value is not None:
+        data_type = DataType(type_value)
+    else:
+        data_type = type_from_content_type(obj.content_type)
     if data_type is None:
-        if layout.is_dicom_name(name):
-            return _skipped(
-                obj,
-                SkipReason.MISPLACED,
-                f"{key}: DICOM files form series; move it to '{layout.dicom_dir}/<series title>/{name}'",
-                dataset=dataset,
-            )
         shown = f" (content type {obj.content_type})" if obj.content_type else ""
         return _skipped(
             obj,

@@ -15,7 +15,14 @@ _VIDEO = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg")
 _IMAGE = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".avif", ".heic")
 _AUDIO = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus")
 _PDF = (".pdf",)
-_TEXT = (".txt", ".md", ".json", ".jsonl", ".csv", ".xml", ".html", ".htm")
+_TEXT = (".txt",)
+# Data files beside the media (exports' indexes, tables, notes, office documents): never data units unless a
+# media list above names their extension (e.g. TEXT_EXTENSIONS=[".txt",".md"] imports Markdown as text).
+_DATA = (
+    ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".md", ".xml", ".yaml", ".yml", ".html", ".htm", ".log", ".ini",
+    ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".odp", ".rtf", ".pages", ".numbers", ".key",
+    ".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".db", ".ds_store", ".sqlite", ".parquet", ".exe",
+)  # fmt: skip
 _NIFTI = (".nii", ".nii.gz")
 _DICOM = (".dcm", ".dicom")
 
@@ -49,6 +56,22 @@ class Layout(BaseModel):
     dicom_extensions: tuple[str, ...] = Field(
         _DICOM, description="only used to explain where a stray DICOM file belongs; series members need none"
     )
+    data_extensions: tuple[str, ...] = Field(
+        _DATA, description="data files skipped with their reason, unless a media list above names the extension"
+    )
+    dicom_directory_names: tuple[str, ...] = Field(
+        ("DICOMDIR",), description="an export's index files, never series members (compared case-insensitively)"
+    )
+    check_content: bool = Field(
+        True,
+        description="read the first bytes of every file (one ranged GET) so the content, not only the extension, "
+        "decides the type; false: only files whose extension is missing or unknown, and DICOM folders",
+    )
+    # Manifest size (docs/layout.md, "Manifest size"). Encord takes at most 500,000 items and 1,000,000 URLs per
+    # import file; its Benchmark QA page recommends uploading up to 100 videos or 1,000 images at a time.
+    manifest_batch_size: int = Field(1000, ge=1, le=500_000, description="entries (data units) per manifest")
+    manifest_video_batch_size: int = Field(100, ge=1, le=500_000, description="videos per manifest")
+    manifest_max_urls: int = Field(1_000_000, ge=1, le=1_000_000, description="object URLs per manifest")
 
     # extension (lower case, with dot) -> data type value; built once because classify() runs per object.
     _by_extension: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -77,6 +100,7 @@ class Layout(BaseModel):
         "text_extensions",
         "nifti_extensions",
         "dicom_extensions",
+        "data_extensions",
     )
     @classmethod
     def _dotted_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -124,3 +148,10 @@ class Layout(BaseModel):
 
     def is_dicom_name(self, file_name: str) -> bool:
         return file_name.lower().endswith(self.dicom_extensions)
+
+    def is_data_file(self, file_name: str) -> bool:
+        """A data file by extension (and no media list claims it): skipped, never a data unit."""
+        return file_name.lower().endswith(self.data_extensions)
+
+    def is_dicom_directory(self, file_name: str) -> bool:
+        return file_name.upper() in {n.upper() for n in self.dicom_directory_names}

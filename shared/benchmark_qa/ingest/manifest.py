@@ -13,7 +13,7 @@ neighbouring per-item keys (`clientMetadata`, `videoMetadata`). docs/layout.md s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -40,16 +40,19 @@ __all__ = [
     "ImportManifest",
     "MultiFileItem",
     "NiftiEntry",
+    "ObjectUrls",
     "PdfEntry",
     "SingleItem",
     "TextEntry",
     "VideoEntry",
+    "batches",
     "build_manifest",
     "key_from_object_url",
     "natural_key",
     "object_url",
 ]
 
+ObjectUrls = Callable[[S3Object], str]  # an object's URL in the form its cloud's import examples use
 _INDEXED_URL = re.compile(r"^objectUrl_(\d+)$")
 _DIGITS = re.compile(r"([0-9]+)")
 
@@ -202,6 +205,19 @@ class ImportManifest(BaseModel):
                 urls.extend(entry.object_urls if isinstance(entry, _MultiEntry) else [entry.object_url])
         return urls
 
+    def split(self, layout: Layout) -> list[ImportManifest]:
+        """This manifest as parts within the layout's batch sizes and Encord's limits (`batches`), in order.
+        Raises ValueError for one entry that alone holds more URLs than a manifest may."""
+        entries = [(name, entry) for name in _LISTS for entry in getattr(self, name)]
+        sizes = ((name == "videos", len(e.object_urls) if isinstance(e, _MultiEntry) else 1) for name, e in entries)
+        parts = []
+        for start, end in batches(sizes, layout):
+            lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
+            for name, entry in entries[start:end]:
+                lists[name].append(entry)
+            parts.append(self.model_copy(update=lists))
+        return parts or [self]
+
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(by_alias=True, exclude_none=True)
         return {name: value for name, value in data.items() if value != []}
@@ -246,6 +262,7 @@ class MultiFileItem(BaseModel):
     data_type: DataType
     title: str = Field(min_length=1)
     members: list[S3Object] = Field(min_length=1)
+    ordered: bool = Field(False, description="members are in their order already (DICOM series by their headers)")
     sidecar: Sidecar | None = None
     # Per-file sidecars (key -> sidecar). Encord's JSON/CSV import form has no per-file fields in a
     # multi-file entry, so build_manifest does not write them; they are validated and kept for the SDK's
@@ -276,12 +293,12 @@ _LIST_OF = {
 }
 
 
-def _multi_entry(item: MultiFileItem, region: str, mrap: str | None) -> _MultiEntry:
+def _multi_entry(item: MultiFileItem, url_of: ObjectUrls) -> _MultiEntry:
     sidecar = item.sidecar
     if sidecar is not None:
         check_fits(sidecar, item.data_type, item.group_id)
-    members = sorted(item.members, key=lambda m: natural_key(m.key))
-    urls = [object_url(m.bucket, m.key, region, mrap) for m in members]
+    members = item.members if item.ordered else sorted(item.members, key=lambda m: natural_key(m.key))
+    urls = [url_of(m) for m in members]
     title = (sidecar.title if sidecar else None) or item.title
     client_metadata = (sidecar.client_metadata or None) if sidecar else None
     if item.data_type is DataType.DICOM_SERIES:
@@ -294,12 +311,27 @@ def _multi_entry(item: MultiFileItem, region: str, mrap: str | None) -> _MultiEn
     )
 
 
-def _single_entry(item: SingleItem, region: str, mrap: str | None) -> _SingleEntry:
+def _unique_titles(lists: dict[str, list[Any]], key_titles: dict[int, str]) -> None:
+    """Files of the same name in different folders (`a/frame.jpg`, `b/frame.jpg`) would be two data units of one
+    title, which neither a person nor the registration's mapping of Encord's results can tell apart: such
+    entries, when they carry the default title (the file name), are titled by their key below the dataset prefix."""
+    entries = [e for name in _LISTS for e in lists[name]]
+    counts: dict[str | None, int] = {}
+    for entry in entries:
+        counts[entry.title] = counts.get(entry.title, 0) + 1
+    for entry in entries:
+        if counts[entry.title] > 1 and id(entry) in key_titles:
+            entry.title = key_titles[id(entry)]
+
+
+def _single_entry(item: SingleItem, url_of: ObjectUrls) -> tuple[_SingleEntry, str | None]:
+    """The entry, and its title by key when it has the default title (`_unique_titles`)."""
     obj, sidecar, data_type = item.obj, item.sidecar, item.data_type
     fields: dict[str, Any] = {
-        "object_url": object_url(obj.bucket, obj.key, region, mrap),
+        "object_url": url_of(obj),
         "title": obj.key.rsplit("/", 1)[-1],  # Encord's own default title is the file name
     }
+    default_title = fields["title"]
     if sidecar is not None:
         check_fits(sidecar, data_type, obj.key)
         fields["title"] = sidecar.title or fields["title"]
@@ -311,7 +343,7 @@ def _single_entry(item: SingleItem, region: str, mrap: str | None) -> _SingleEnt
             fields["image_metadata"] = sidecar.image_metadata
         elif data_type is DataType.AUDIO:
             fields["audio_metadata"] = sidecar.audio_metadata
-    return _ENTRY_OF[data_type](**fields)
+    return _ENTRY_OF[data_type](**fields), (obj.key.split("/", 1)[-1] if fields["title"] == default_title else None)
 
 
 _ENTRY_OF: dict[DataType, type[_SingleEntry]] = {
@@ -324,21 +356,55 @@ _ENTRY_OF: dict[DataType, type[_SingleEntry]] = {
 }
 
 
-def build_manifest(items: Iterable[SingleItem | MultiFileItem], *, region: str, layout: Layout) -> ImportManifest:
-    """One manifest for the given items, in input order; members of a multi-file item in natural order.
+def build_manifest(
+    items: Iterable[SingleItem | MultiFileItem], *, region: str, layout: Layout, urls: ObjectUrls | None = None
+) -> ImportManifest:
+    """One manifest for the given items, in input order; members of a multi-file item in natural order (or
+    their own, when `ordered`). URLs are S3's (`region`, the layout's access point) unless `urls` is given.
 
     The dataset of each item is not checked here: callers build one manifest per dataset.
     Raises `SidecarError` when a sidecar sets fields the item's data type cannot take.
     """
     mrap = layout.multi_region_access_point_arn
+    url_of = urls or (lambda o: object_url(o.bucket, o.key, region, mrap))
     lists: dict[str, list[Any]] = {name: [] for name in _LISTS}
+    key_titles: dict[int, str] = {}
     for item in items:
-        entry = (
-            _multi_entry(item, region, mrap) if isinstance(item, MultiFileItem) else _single_entry(item, region, mrap)
-        )
+        if isinstance(item, MultiFileItem):
+            entry: Any = _multi_entry(item, url_of)
+        else:
+            entry, key_title = _single_entry(item, url_of)
+            if key_title is not None:
+                key_titles[id(entry)] = key_title
         lists[_LIST_OF[item.data_type]].append(entry)
+    _unique_titles(lists, key_titles)
     return ImportManifest(
         **lists,
         skip_duplicate_urls=layout.skip_duplicate_urls,
         upsert_metadata=layout.upsert_metadata,
     )
+
+
+def batches(sizes: Iterable[tuple[bool, int]], layout: Layout) -> Iterator[tuple[int, int]]:
+    """Entries as (is a video, object URLs) in order -> [start, end) ranges of consecutive entries, each range
+    within `manifest_batch_size` entries, `manifest_video_batch_size` videos and `manifest_max_urls` URLs.
+    Raises ValueError for an entry that alone has more URLs than a manifest may hold."""
+    start = entries = videos = urls = 0
+    index = -1
+    for index, (is_video, n_urls) in enumerate(sizes):
+        if n_urls > layout.manifest_max_urls:
+            raise ValueError(
+                f"entry {index} has {n_urls} files, over the {layout.manifest_max_urls} URLs one import file "
+                "may hold; split it into smaller groups"
+            )
+        full = (
+            entries + 1 > layout.manifest_batch_size
+            or videos + is_video > layout.manifest_video_batch_size
+            or urls + n_urls > layout.manifest_max_urls
+        )
+        if full and entries:
+            yield start, index
+            start, entries, videos, urls = index, 0, 0, 0
+        entries, videos, urls = entries + 1, videos + is_video, urls + n_urls
+    if entries:
+        yield start, index + 1

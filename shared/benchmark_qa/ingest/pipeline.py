@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
 from benchmark_qa.bucket import Bucket, normal_version
-from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify, with_content_type
+from benchmark_qa.ingest.eventbridge import is_eventbridge_event, object_event
+from benchmark_qa.ingest.heads import Heads
+from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, classify
 from benchmark_qa.ingest.layout import Layout
-from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, build_manifest
+from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, SingleItem, batches, build_manifest
 from benchmark_qa.ingest.scan import scan
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, parse_sidecar
-from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository
+from benchmark_qa.store.uploads import ATTENTION, PENDING, ObjectRecord, UploadsRepository, object_put
 
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
 RECOVER_AFTER = timedelta(minutes=2)
-MAX_SINGLES_PER_MANIFEST = 500
 
 
 class BadMessage(ValueError):
@@ -71,6 +73,12 @@ def parse_notification(body: str) -> list[UploadEvent]:
         raise BadMessage("message body is not a JSON object; expected an S3 event notification")
     if message.get("Event") == "s3:TestEvent":
         return []
+    if is_eventbridge_event(message):  # an existing bucket's events, forwarded by EventBridge (one per message)
+        try:
+            event = object_event(message)
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadMessage(f"EventBridge S3 event without bucket or key: missing or bad {error}") from None
+        return [] if event is None else [UploadEvent(created=event[0], obj=event[1])]
     records = message.get("Records")
     if not isinstance(records, list):
         raise BadMessage("message has no 'Records' list; expected an S3 event notification")
@@ -114,14 +122,29 @@ def _manifest_id(now: datetime) -> str:
 class Ingest:
     """One batch (or one sweep) of ingest work over a repository and a bucket."""
 
-    def __init__(self, repository: UploadsRepository, bucket: Bucket, layout: Layout, region: str) -> None:
+    def __init__(
+        self,
+        repository: UploadsRepository,
+        bucket: Bucket,
+        layout: Layout,
+        region: str,
+        *,
+        close_ready_groups: bool = True,
+    ) -> None:
+        """`close_ready_groups=False`: a batch records ready markers but leaves closing to its caller (a backfill,
+        which closes each group once its listing has passed the group's folder)."""
+        self.close_ready_groups = close_ready_groups
         self.repository = repository
         self.bucket = bucket
         self.layout = layout
         self.region = region
         self.outcome = BatchOutcome()
+        self.heads = Heads(lambda key, n: bucket.read(key, limit=n - 1) or b"")
         self._singles: dict[tuple[str, str, str], ObjectRecord] = {}  # (bucket, key, version) -> record
         self._ready_groups: set[str] = set()
+        self._touched: dict[str, str] = {}  # group id -> status, for groups this batch touched while open
+        self._listed: set[str] = set()  # accept_all: the keys of the listing page, and the last of them
+        self._listed_until = ""
         self._metadata_updates: list[SingleItem] = []
         self._group_updates: list[tuple[dict[str, Any], Classified]] = []  # (closed group, its new sidecar)
 
@@ -131,7 +154,47 @@ class Ingest:
         if not event.created:
             self._deleted(event.obj)
             return
-        classified = classify(with_content_type(event.obj, self.layout, self.bucket.content_type), self.layout)
+        self._dispatch(self._classify(event.obj))
+
+    def accept_all(self, objects: Iterable[S3Object], listed: Collection[str] = ()) -> None:
+        """`accept` for many created objects (a backfill's listing page), with the records of new single items,
+        members of open groups and skipped objects inserted in transactions of up to 100 instead of one request
+        each. `listed`: every key of the listing page, so a sidecar that is not there (and would sort inside the
+        page) needs no request."""
+        self._listed = set(listed)
+        self._listed_until = max(self._listed, default="")
+        inserts: dict[tuple[str, str, str], tuple[Classified, dict[str, Any]]] = {}
+        for obj in objects:
+            classified = self._classify(obj)
+            identity = (obj.bucket, obj.key, object_version(obj))
+            now = f"{_now_iso()}#{obj.key}"
+            if classified.role is Role.ITEM:
+                fields = self._fields(classified, "pending", (PENDING, now))
+            elif classified.role is Role.SKIPPED:
+                fields = self._fields(classified, "skipped", (ATTENTION, now), reason=classified.reason)
+            elif classified.role is Role.GROUP_MEMBER and self._touch_group(classified) in ("open", "ready"):
+                fields = self._fields(classified, "pending", (f"GROUP#{classified.group_id}", obj.key))
+            else:
+                self._dispatch(classified)
+                continue
+            inserts.setdefault(identity, (classified, fields))
+        created = self.repository.record_objects([object_put(**f) for _, f in inserts.values()])
+        for (bucket, key, version), (classified, _), new in zip(inserts, inserts.values(), created, strict=True):
+            self.outcome.recorded += new
+            self.outcome.skipped += new and classified.role is Role.SKIPPED
+            if classified.role is not Role.ITEM:
+                continue
+            record = _pending_record(classified) if new else self.repository.get_object(bucket, key, version)
+            if record is not None and record.status == "pending":
+                self._singles[(bucket, key, version)] = record
+
+    def _classify(self, obj: S3Object) -> Classified:
+        classified = classify(obj, self.layout)
+        if classified.role is not Role.GROUP_MEMBER:  # members are read when their group closes (scan)
+            classified = classify(self.heads.typed(obj, self.layout, self.bucket.content_type), self.layout)
+        return classified
+
+    def _dispatch(self, classified: Classified) -> None:
         handler = {
             Role.ITEM: self._item,
             Role.GROUP_MEMBER: self._member,
@@ -142,32 +205,39 @@ class Ingest:
         }[classified.role]
         handler(classified)
 
-    def _record(self, classified: Classified, status: Any, gsi1: tuple[str, str] | None, **extra: Any) -> bool:
+    def _fields(
+        self, classified: Classified, status: Any, gsi1: tuple[str, str] | None, **extra: Any
+    ) -> dict[str, Any]:
         obj = classified.obj
-        created = self.repository.record_object(
-            bucket=obj.bucket,
-            key=obj.key,
-            version=object_version(obj),
-            status=status,
-            gsi1=gsi1,
-            size=obj.size,
-            etag=obj.etag,
-            version_id=obj.version_id,
-            content_type=obj.content_type,
-            dataset=classified.dataset.value if classified.dataset else None,
-            data_type=classified.data_type.value if classified.data_type else None,
-            role=classified.role.value,
-            group_id=classified.group_id,
+        return {
+            "bucket": obj.bucket,
+            "key": obj.key,
+            "version": object_version(obj),
+            "status": status,
+            "gsi1": gsi1,
+            "size": obj.size,
+            "etag": obj.etag,
+            "version_id": obj.version_id,
+            "content_type": obj.content_type,
+            "dataset": classified.dataset.value if classified.dataset else None,
+            "data_type": classified.data_type.value if classified.data_type else None,
+            "role": classified.role.value,
+            "group_id": classified.group_id,
             **extra,
-        )
+        }
+
+    def _record(self, classified: Classified, status: Any, gsi1: tuple[str, str] | None, **extra: Any) -> bool:
+        created = self.repository.record_object(**self._fields(classified, status, gsi1, **extra))
         if created:
             self.outcome.recorded += 1
         return created
 
     def _item(self, classified: Classified) -> None:
         obj = classified.obj
-        self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}"))
-        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
+        if self._record(classified, "pending", (PENDING, f"{_now_iso()}#{obj.key}")):
+            record: ObjectRecord | None = _pending_record(classified)  # just written: no need to read it back
+        else:
+            record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
         if record and record.status == "pending":
             self._singles[(record.bucket, record.key, record.version)] = record
 
@@ -199,10 +269,15 @@ class Ingest:
         A group held back by bad input (`failed`) is reopened: this upload may be the fix (a re-uploaded
         zero-byte file, a missing file, a corrected sidecar), so the group closes again at the end of the batch.
         """
+        group_id = classified.group_id or ""
+        if group_id in self._touched:  # once per group and batch: its last upload time moves with the batch
+            return self._touched[group_id]
         status = self._touch(classified)
         if status == "failed":
             self._reopen(classified)
-            return "ready"
+            status = "ready"
+        if status in ("open", "ready"):
+            self._touched[group_id] = status
         return status
 
     def _touch(self, classified: Classified) -> str:
@@ -284,7 +359,7 @@ class Ingest:
         """Write the manifests this batch made due: its single items, ready groups, metadata updates."""
         self._write_singles(list(self._singles.values()))
         self._singles.clear()
-        for group_id in sorted(self._ready_groups):
+        for group_id in sorted(self._ready_groups) if self.close_ready_groups else ():
             self.close_group(group_id)
         self._ready_groups.clear()
         self._write_metadata_updates()
@@ -295,24 +370,22 @@ class Ingest:
         for record in records:
             by_dataset.setdefault(record.dataset or "", []).append(record)
         for dataset, group in sorted(by_dataset.items()):
-            for start in range(0, len(group), MAX_SINGLES_PER_MANIFEST):
-                self._write_single_manifest(dataset, group[start : start + MAX_SINGLES_PER_MANIFEST])
+            # Split as `benchmark-qa manifest` splits: the layout's batch sizes, Encord's limits.
+            sizes = ((r.data_type == DataType.VIDEO.value, 1) for r in group)
+            for start, end in batches(sizes, self.layout):
+                self._write_single_manifest(dataset, group[start:end])
 
     def _write_single_manifest(self, dataset: str, records: list[ObjectRecord]) -> None:
         manifest_id = _manifest_id(datetime.now(UTC))
         self.repository.create_manifest(manifest_id, dataset=dataset, manifest_kind="items")
-        claimed = [
-            r
-            for r in records
-            if self.repository.set_object_status(
-                r,
-                "claimed",
-                expected=("pending",),
-                manifest_id=manifest_id,
-                gsi1=(f"MANIFEST#{manifest_id}", r.key),
-            )
-        ]
-        self._finish_single_manifest(manifest_id, dataset, claimed)
+        moved = self.repository.set_objects_status(
+            records,
+            "claimed",
+            expected=("pending",),
+            manifest_id=manifest_id,
+            gsi1=lambda r: (f"MANIFEST#{manifest_id}", r.key),
+        )
+        self._finish_single_manifest(manifest_id, dataset, [r for r, ok in zip(records, moved, strict=True) if ok])
 
     def _finish_single_manifest(self, manifest_id: str, dataset: str, claimed: list[ObjectRecord]) -> None:
         items = []
@@ -329,8 +402,7 @@ class Ingest:
         written = self._write_manifest(
             manifest_id, dataset, build_manifest(items, region=self.region, layout=self.layout)
         )
-        for record in claimed:
-            self.repository.set_object_status(record, "in_manifest", expected=("claimed",), manifest_id=manifest_id)
+        self.repository.set_objects_status(claimed, "in_manifest", expected=("claimed",), manifest_id=manifest_id)
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
@@ -367,6 +439,8 @@ class Ingest:
             self._fail(record, reason)
 
     def _read_sidecar(self, key: str) -> Sidecar | None:
+        if self._listed and key <= self._listed_until and key not in self._listed:
+            return None  # inside the listing page that brought its item, and not in it: there is none
         raw = self.bucket.read(key, limit=self.layout.max_sidecar_bytes)
         return None if raw is None else parse_sidecar(raw, key, self.layout)
 
@@ -388,15 +462,19 @@ class Ingest:
         """The group's manifest from a consistent listing of its folder, by the same rules as
         `benchmark-qa manifest` (scan): returns (manifest or None, its members, the error that holds it back)."""
         group_id = group["pk"].removeprefix("GROUP#")
-        listed = (with_content_type(o, layout, self.bucket.content_type) for o in self.bucket.list(group["prefix"]))
+        listed = self.heads.detect(self.bucket.list(group["prefix"]), layout, self.bucket.content_type)
         mine = [c for c in (classify(o, layout) for o in listed) if c.group_id == group_id]
         result = scan(
             (c.obj for c in mine),
             lambda key: self.bucket.read(key, limit=layout.max_sidecar_bytes) or b"",
             region=self.region,
             layout=layout,
+            heads=self.heads,
         )
-        members = [c for c in mine if c.role == Role.GROUP_MEMBER]
+        # Files of the folder set aside by their content (a thumbnail, a DICOMDIR, a file without the DICM
+        # marker), here or by the scan's header reads, are recorded as skipped with the reason.
+        set_aside = {c.obj.key: c for c in result.skipped if c.role is Role.SKIPPED and c.group_id == group_id}
+        members = [set_aside.get(c.obj.key, c) for c in mine if c.role in (Role.GROUP_MEMBER, Role.SKIPPED)]
         errors = [e.message for e in result.errors if e.group_id == group_id]
         if errors:
             return None, members, "; ".join(errors)
@@ -411,37 +489,62 @@ class Ingest:
             self.outcome.failed += 1
             self.repository.set_group_status(group_id, "failed")
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",), reason=error)
-            for member in members:
-                self._mark_member(member, manifest_id, "failed", reason=error)
+            self._mark_members(members, manifest_id, "failed", reason=error)
             return
         if manifest is None:
             self.repository.set_group_status(group_id, "empty")
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
         written = self._write_manifest(manifest_id, group["dataset"], manifest)
-        for member in members:
-            self._mark_member(member, manifest_id, "in_manifest")
+        self._mark_members(members, manifest_id, "in_manifest")
         self.repository.set_group_status(group_id, "in_manifest")
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
         self.outcome.manifests.append(written)
 
-    def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> None:
-        obj = classified.obj
-        gsi1 = (ATTENTION, f"{_now_iso()}#{obj.key}") if status == "failed" else (f"MANIFEST#{manifest_id}", obj.key)
-        if self._record(classified, status, gsi1, manifest_id=manifest_id, reason=reason):
-            return
-        record = self.repository.get_object(obj.bucket, obj.key, object_version(obj))
-        if record is not None:
-            self.repository.set_object_status(
-                record,
-                status,
-                expected=("pending", "claimed", "failed"),
-                manifest_id=manifest_id,
-                gsi1=gsi1,
-                reason=reason,
-            )
+    def _mark_members(
+        self, members: list[Classified], manifest_id: str, status: str, reason: str | None = None
+    ) -> None:
+        """Members take the group's outcome (moved in transactions: they were recorded at their upload), those
+        whose event has not come yet are recorded now; files set aside by content are recorded as skipped."""
+        regular = [m for m in members if m.role is not Role.SKIPPED]
+        gsi1 = self._member_gsi1(manifest_id, status)
+        moved = self.repository.set_objects_status(
+            [_pending_record(m) for m in regular],
+            status,  # type: ignore[arg-type]
+            expected=("pending", "claimed", "failed"),
+            manifest_id=manifest_id,
+            gsi1=lambda r: gsi1(r.key),
+            reason=reason,
+        )
+        for member, ok in zip(regular, moved, strict=True):
+            if not ok:
+                self._record(member, status, gsi1(member.obj.key), manifest_id=manifest_id, reason=reason)
+        for member in members:
+            if member.role is Role.SKIPPED and self._mark_member(member, manifest_id, "skipped", member.reason):
+                self.outcome.skipped += 1
+
+    @staticmethod
+    def _member_gsi1(manifest_id: str, status: str) -> Callable[[str], tuple[str, str]]:
+        if status in ("failed", "skipped"):
+            return lambda key: (ATTENTION, f"{_now_iso()}#{key}")
+        return lambda key: (f"MANIFEST#{manifest_id}", key)
+
+    def _mark_member(self, classified: Classified, manifest_id: str, status: Any, reason: str | None = None) -> bool:
+        """Move a member recorded at its upload (the usual case: one write), or record one whose event has not
+        come yet. False when it had moved on already (a repeat)."""
+        gsi1 = self._member_gsi1(manifest_id, status)(classified.obj.key)
+        if self.repository.set_object_status(
+            _pending_record(classified),
+            status,
+            expected=("pending", "claimed", "failed"),
+            manifest_id=manifest_id,
+            gsi1=gsi1,
+            reason=reason,
+        ):
+            return True
+        return self._record(classified, status, gsi1, manifest_id=manifest_id, reason=reason)
 
     def _write_metadata_updates(self) -> None:
         """A sidecar that arrives after its item was sent: re-send the entry so Encord updates the metadata."""
@@ -502,6 +605,23 @@ class Ingest:
             r for r in self.repository.objects_in_manifest(manifest_id) if r.status in ("claimed", "in_manifest")
         ]
         self._finish_single_manifest(manifest_id, manifest.get("dataset", ""), claimed)
+
+
+def _pending_record(classified: Classified) -> ObjectRecord:
+    obj = classified.obj
+    return ObjectRecord(
+        bucket=obj.bucket,
+        key=obj.key,
+        version=object_version(obj),
+        status="pending",
+        size=obj.size,
+        etag=obj.etag,
+        version_id=obj.version_id,
+        content_type=obj.content_type,
+        dataset=classified.dataset.value if classified.dataset else None,
+        data_type=classified.data_type.value if classified.data_type else None,
+        role=classified.role.value,
+    )
 
 
 def _now_iso() -> str:

@@ -6,6 +6,11 @@
 * Multi-Region Access Point: the ARN followed by `.s3-accesspoint.amazonaws.com/KEY`, exactly as the docs'
   example `https://arn:aws:s3::123123123:accesspoint/frf28frarf9.mrap.s3-accesspoint.amazonaws.com/...`.
 
+The other clouds of the spec, in the form of its examples (the CLI lists them; the pipeline stays on S3):
+* Google Cloud Storage: `https://storage.cloud.google.com/BUCKET/KEY`;
+* Azure Blob Storage: `https://ACCOUNT.blob.core.windows.net/CONTAINER/KEY`;
+* Open Telekom Cloud OBS: `https://BUCKET.obs.REGION.otc.t-systems.com/KEY` (e.g. region eu-de).
+
 Keys are percent-encoded as UTF-8 with only `/` and RFC 3986 unreserved characters left bare, so spaces,
 `+`, `%`, `#`, `?` and any unicode round-trip to the exact key (and the URL never contains whitespace,
 which the CSV form forbids).
@@ -48,12 +53,48 @@ def object_url(bucket: str, key: str, region: str, mrap_arn: str | None = None) 
     return f"https://{bucket}.s3.{region}.{domain}/{_encode_key(key)}"
 
 
-def key_from_object_url(url: str) -> tuple[str, str]:
-    """(bucket, key) of an object URL; for a Multi-Region Access Point URL, (ARN, key).
+_GCS_HOST = "https://storage.cloud.google.com/"
+_AZURE = re.compile(
+    r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/(?P<container>[a-z0-9-]+)/(?P<key>.*)$"
+)
+_OBS = re.compile(r"^https://(?P<bucket>[a-z0-9.-]+?)\.obs\.(?P<region>[a-z0-9-]+)\.otc\.t-systems\.com/(?P<key>.*)$")
+OBS_REGION = re.compile(r"^[a-z]{2}-[a-z]{2}\d?$")  # eu-de, eu-nl, eu-ch2
 
-    Accepts the forms `object_url` writes plus the global and legacy dash-region virtual-hosted forms, so
+
+def gcs_url(bucket: str, key: str) -> str:
+    return f"{_GCS_HOST}{bucket}/{_encode_key(_nonempty(key))}"
+
+
+def azure_url(account: str, container: str, key: str) -> str:
+    return f"https://{account}.blob.core.windows.net/{container}/{_encode_key(_nonempty(key))}"
+
+
+def obs_url(bucket: str, key: str, region: str) -> str:
+    if not OBS_REGION.match(region):
+        raise ValueError(f"'{region}' is not an Open Telekom Cloud region name such as eu-de")
+    return f"https://{bucket}.obs.{region}.otc.t-systems.com/{_encode_key(_nonempty(key))}"
+
+
+def _nonempty(key: str) -> str:
+    if not key:
+        raise ValueError("an object URL needs a non-empty key")
+    return key
+
+
+def key_from_object_url(url: str) -> tuple[str, str]:
+    """(bucket, key) of an object URL; for a Multi-Region Access Point URL, (ARN, key); for Azure,
+    ("ACCOUNT/CONTAINER", key).
+
+    Accepts the forms this module writes plus S3's global and legacy dash-region virtual-hosted forms, so
     Encord's per-file errors map back to keys whichever form the manifest used.
     """
+    if url.startswith(_GCS_HOST):
+        bucket, _, encoded = url[len(_GCS_HOST) :].partition("/")
+        return bucket, _decode_key(encoded, url)
+    for pattern, bucket_of in ((_AZURE, lambda m: f"{m['account']}/{m['container']}"), (_OBS, lambda m: m["bucket"])):
+        found = pattern.match(url)
+        if found is not None:
+            return bucket_of(found), _decode_key(found["key"], url)
     if url.startswith("https://arn:"):
         split = url.find(_MRAP_HOST_SUFFIX)
         if split < 0:

@@ -5,10 +5,11 @@ Pure library: no AWS, no network, no encord SDK. Public API:
     from benchmark_qa.scoring import score_label_rows, ScoringConfig, ScoreReport, Ontology
     report = score_label_rows(Ontology.from_dict(structure), truth_json, labels_json, ScoringConfig.load("c.yaml"))
 
-Modules (one concept each): ontology, labels (reader), streaming (frame-batch parsing of big rows), geometry,
-bitmask, attributes, config, assignment (optimal assignment solver), matching, comparison, metrics, tracking,
-conflicts, report, engine, errors. Names are resolved lazily so that importing the package stays cheap. Runtime
-dependencies are numpy, orjson, pydantic and PyYAML; scipy is a test-only cross-check.
+Modules (one concept each): ontology, labels (reader), typed_row (typed decoding of row bytes), streaming
+(frame-batch parsing of big rows the types refuse), geometry, polygon, ellipse, bitmask, attributes, config,
+assignment (optimal assignment solver), matching, comparison, metrics, tracking, conflicts, report, engine, errors.
+Names are resolved lazily so that importing the package stays cheap. Runtime dependencies are numpy, msgspec,
+orjson, pydantic and PyYAML; scipy and shapely are test-only cross-checks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
         OntologyError as OntologyError,
     )
     from benchmark_qa.scoring.errors import (
+        RowMismatchError as RowMismatchError,
+    )
+    from benchmark_qa.scoring.errors import (
         ScoringError as ScoringError,
     )
     from benchmark_qa.scoring.ontology import Ontology as Ontology
@@ -42,12 +46,14 @@ _EXPORTS = {
     "ConfigError": "benchmark_qa.scoring.errors",
     "LabelRowError": "benchmark_qa.scoring.errors",
     "OntologyError": "benchmark_qa.scoring.errors",
+    "RowMismatchError": "benchmark_qa.scoring.errors",
 }
 __all__ = [
     "ConfigError",
     "LabelRowError",
     "Ontology",
     "OntologyError",
+    "RowMismatchError",
     "ScoreReport",
     "ScoringConfig",
     "ScoringError",

@@ -35,29 +35,39 @@ def decode_counts(rle: str) -> np.ndarray:
     return counts
 
 
-def foreground(mask: Mask, frame_width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Foreground intervals [start, end) in row-major pixel indices of the frame (width `frame_width`)."""
-    top, left, width, _height, rle = mask
+def foreground(mask: Mask, frame: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground intervals [start, end) in row-major pixel indices of the frame (width, height).
+
+    A mask is placed at (top, left); runs are cut at the mask's row ends and every row piece is clipped to the
+    frame, so a mask that overhangs the right or bottom edge (or a negative offset) loses the overhang instead of
+    wrapping into the next row. Counts that run past the mask's own width x height are ignored. Without a known
+    frame size the frame is the mask's own extent from the origin."""
+    top, left, width, height, rle = mask
     counts = decode_counts(rle)
-    edges = np.concatenate([[0], np.cumsum(counts)])
+    edges = np.minimum(np.concatenate([[0], np.cumsum(counts)]), max(width, 0) * max(height, 0))
     starts, ends = edges[1:-1:2], edges[2::2]
     n = min(len(starts), len(ends))
     starts, ends = starts[:n], ends[:n]
     keep = ends > starts
     starts, ends = starts[keep], ends[keep]
-    fw = frame_width or width
-    if top == 0 and left == 0 and fw == width:
+    fw, fh = frame if frame is not None else (left + width, top + height)
+    if top == 0 and left == 0 and fw == width and fh >= height:
         return starts, ends
-    # a mask smaller than the frame: split runs at row ends and shift each row piece into frame coordinates
+    if len(starts) == 0 or width <= 0:
+        return starts, ends
+    # split runs at the mask's row ends and move each row piece into frame coordinates, clipped to the frame
     row0, row1 = starts // width, (ends - 1) // width
     pieces = row1 - row0 + 1
     idx = np.repeat(np.arange(len(starts)), pieces)
     offset = np.arange(int(pieces.sum())) - np.repeat(np.cumsum(pieces) - pieces, pieces)
     row = row0[idx] + offset
-    s = np.maximum(starts[idx], row * width) - row * width
-    e = np.minimum(ends[idx], (row + 1) * width) - row * width
-    base = (row + top) * fw + left
-    return base + s, base + e
+    s = np.maximum(starts[idx], row * width) - row * width + left
+    e = np.minimum(ends[idx], (row + 1) * width) - row * width + left
+    frame_row = row + top
+    s, e = np.maximum(s, 0), np.minimum(e, fw)
+    keep = (e > s) & (frame_row >= 0) & (frame_row < fh)
+    base = frame_row[keep] * fw
+    return base + s[keep], base + e[keep]
 
 
 def _covered(starts: np.ndarray, ends: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -69,11 +79,15 @@ def _covered(starts: np.ndarray, ends: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.asarray(cum[prev] * (i > 0) + partial)
 
 
-def mask_iou(a: Mask, b: Mask, frame_width: int | None = None) -> float:
-    sa, ea = foreground(a, frame_width)
-    sb, eb = foreground(b, frame_width)
+def mask_iou(a: Mask, b: Mask, frame: tuple[int, int] | None = None) -> float:
+    """IoU of two masks on one frame (width, height); without a frame size, on the smallest frame holding both.
+    Two masks without pixels score 1 when they are the same mask (identical geometry), 0 otherwise."""
+    if frame is None:
+        frame = (max(a[1] + a[2], b[1] + b[2]), max(a[0] + a[3], b[0] + b[3]))
+    sa, ea = foreground(a, frame)
+    sb, eb = foreground(b, frame)
     area_a, area_b = int((ea - sa).sum()), int((eb - sb).sum())
     if area_a == 0 or area_b == 0:
-        return 0.0
+        return float(area_a == area_b == 0 and a == b)
     inter = int((_covered(sb, eb, ea) - _covered(sb, eb, sa)).sum())
     return inter / (area_a + area_b - inter)

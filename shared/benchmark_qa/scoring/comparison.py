@@ -16,23 +16,16 @@ import numpy as np
 from benchmark_qa.scoring.attributes import AnswerOutcome, compare_tree, describe
 from benchmark_qa.scoring.bitmask import mask_iou
 from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
-from benchmark_qa.scoring.geometry import (
-    box_corners,
-    box_iou,
-    keypoint_area,
-    oks,
-    polyline_similarity,
-    range_iou,
-    region,
-    region_iou,
-)
+from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
+from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_similarity, range_iou
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
+from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
-_IOU_CHUNK = 16_384  # padded box pairs per box_iou call (a few hundred KB per temporary)
+_IOU_CHUNK = 262_144  # padded box pairs per box_iou call (2 MB per temporary: fewer calls, still in cache)
 
 
 @dataclass(slots=True)
@@ -94,15 +87,9 @@ class Columns:
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return Columns(z.astype(np.int8), z, z, z, z, z.astype(np.float64))
-        cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-        return Columns(
-            cols[0].astype(np.int8),
-            cols[1].astype(np.int64),
-            cols[2].astype(np.int64),
-            cols[3].astype(np.int64),
-            cols[4].astype(np.int64),
-            cols[5].astype(np.float64),
-        )
+        kinds = (np.int8, np.int64, np.int64, np.int64, np.int64, np.float64)
+        cols = [np.concatenate([p[i] for p in parts], dtype=kind, casting="unsafe") for i, kind in enumerate(kinds)]
+        return Columns(*cols)
 
 
 @dataclass(slots=True)
@@ -152,16 +139,13 @@ def _ranks(objects: list[LabelObject]) -> np.ndarray:
 
 
 def align_units(truth: LabelSet, labels: LabelSet) -> LabelSet:
-    """Re-index the annotator's data units to the truth's, by data hash (by position if no hash is shared)."""
+    """Re-index the annotator's data units to the truth's, by data hash (engine.check_same_data has made sure the
+    rows share one); a unit only the annotator has gets an index of its own."""
     index = {u.hash: i for i, u in enumerate(truth.units)}
-    shared = any(u.hash in index for u in labels.units)
     mapping = np.zeros(max(len(labels.units), 1), dtype=np.int32)
     units = list(truth.units)
     for i, unit in enumerate(labels.units):
-        if shared:
-            j = index.get(unit.hash)
-        else:
-            j = next((k for k, t in enumerate(truth.units) if t.sequence == unit.sequence), None)
+        j = index.get(unit.hash)
         if j is None:
             j = len(units)
             units.append(unit)
@@ -199,17 +183,20 @@ class _Similarity:
         self.regions: dict[tuple[int, int], Any] = {}  # polygons converted once, reused across pairs
 
     def __call__(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
-        if self.family == "box":
-            return self.boxes(ti, ai, du), {}
-        if self.family == "polygon":
-            return self.polygons(ti, ai, du), {}
-        if self.family == "bitmask":
-            return self.masks(ti, ai, du), {}
         if self.family == "polyline":
             return self.lines(ti, ai, du)
         if self.family in ("point", "skeleton"):
             return self.keypoints(ti, ai, du)
-        return self.ranges(ti, ai), {}
+        if self.family == "range":
+            return self.ranges(ti, ai), {}
+        measure = {
+            "box": self.boxes,
+            "polygon": self.polygons,
+            "bitmask": self.masks,
+            "ellipse": self.ellipses,
+            "cuboid_2d": self.cuboids,
+        }[self.family]
+        return measure(ti, ai, du), {}
 
     def rule(self, idx: int) -> Resolved:
         return self.ctx.rules[self.ctx.truth.objects[int(self.t.obj[idx])].class_index]
@@ -229,23 +216,50 @@ class _Similarity:
                         sim[i, j] = _rotated_iou(t.boxes[x], a.boxes[y], w, h)
         return sim
 
-    def region(self, side: int, idx: int, du: int) -> Any:
+    def region(self, side: int, idx: int, du: int) -> Region:
+        """The valid region of a polygon (made valid once per object and frame, reused across pairs)."""
         key = (side, idx)
         if key not in self.regions:
             w, h, _ = self.ctx.px(du)
-            self.regions[key] = region((self.t if side == 0 else self.a).geom[idx], (w, h))
-        return self.regions[key]
+            self.regions[key] = valid_region((self.t if side == 0 else self.a).geom[idx], (w, h))
+        out: Region = self.regions[key]
+        return out
 
     def polygons(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
         rt = [self.region(0, int(x), du) for x in ti]
         ra = [self.region(1, int(y), du) for y in ai]
-        return np.array([[region_iou(p, q) for q in ra] for p in rt], dtype=np.float64).reshape(len(ti), len(ai))
+        sim = np.zeros((len(ti), len(ai)))
+        for i, p in enumerate(rt):
+            for j, q in enumerate(ra):
+                if len(p) and len(q):
+                    sim[i, j] = region_iou(p, q)
+                elif not len(p) and not len(q):  # two polygons without area: only the very same one agrees
+                    sim[i, j] = float(_same_polygon(self.t.geom[ti[i]], self.a.geom[ai[j]]))
+        return sim
 
     def masks(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
-        w, _, known = self.ctx.px(du)
-        fw = int(w) if known else None
-        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], fw) for y in ai] for x in ti], dtype=np.float64)
+        w, h, known = self.ctx.px(du)
+        size = (int(w), int(h)) if known else None
+        sim = np.array([[mask_iou(self.t.geom[x], self.a.geom[y], size) for y in ai] for x in ti], dtype=np.float64)
         return sim.reshape(len(ti), len(ai))
+
+    def ellipses(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        w, h, _ = self.ctx.px(du)
+        et = [_ellipse(self.t.geom[x], w, h) for x in ti]
+        ea = [_ellipse(self.a.geom[y], w, h) for y in ai]
+        return np.array([[ellipse_iou(p, q) for q in ea] for p in et], dtype=np.float64).reshape(len(ti), len(ai))
+
+    def cuboids(self, ti: np.ndarray, ai: np.ndarray, du: int) -> np.ndarray:
+        """Mean IoU of the front faces and of the back faces: 1 only when both faces agree, so a cuboid drawn with
+        the right outline but the depth the wrong way round scores low."""
+        w, h, _ = self.ctx.px(du)
+        ft = [tuple(valid_region([[face]], (w, h)) for face in self.t.geom[x]) for x in ti]
+        fa = [tuple(valid_region([[face]], (w, h)) for face in self.a.geom[y]) for y in ai]
+        sim = np.zeros((len(ti), len(ai)))
+        for i, p in enumerate(ft):
+            for j, q in enumerate(fa):
+                sim[i, j] = (region_iou(p[0], q[0]) + region_iou(p[1], q[1])) / 2
+        return sim
 
     def lines(self, ti: np.ndarray, ai: np.ndarray, du: int) -> tuple[np.ndarray, Notes]:
         w, h, _ = self.ctx.px(du)
@@ -284,10 +298,11 @@ class _Similarity:
 
     def ranges(self, ti: np.ndarray, ai: np.ndarray) -> np.ndarray:
         sim = np.zeros((len(ti), len(ai)))
+        inclusive = self.ctx.config.range_end == "inclusive"
         for i, x in enumerate(ti):
             tol = self.rule(int(x)).range_tolerance or 0.0
             for j, y in enumerate(ai):
-                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol)
+                sim[i, j] = range_iou(self.t.geom[x], self.a.geom[y], tol, inclusive)
         return sim
 
 
@@ -317,10 +332,26 @@ def _align(
 
 def _rotated_iou(a: np.ndarray, b: np.ndarray, w: float, h: float) -> float:
     """Exact IoU of two (possibly rotated) boxes in pixel space: rotation is defined on the image, not on the
-    normalised square, so corners are built after scaling."""
+    normalised square, so corners are built after scaling. Identical boxes score 1 (also without area)."""
+    if np.array_equal(a, b):
+        return 1.0
     pa = box_corners(a[0] * w, a[1] * h, a[2] * w, a[3] * h, a[4])
     pb = box_corners(b[0] * w, b[1] * h, b[2] * w, b[3] * h, b[4])
-    return region_iou(region([[pa]]), region([[pb]]))
+    return region_iou(valid_region([[pa]]), valid_region([[pb]]))
+
+
+def _ellipse(geom: tuple[Any, ...], w: float, h: float) -> Ellipse:
+    """Encord's circle (radius and stretch as fractions of the width: round in pixels) or ellipse (rx a fraction
+    of the width, ry of the height), in pixels; theta in degrees, clockwise on screen (SDK coordinates.py)."""
+    kind, x, y, rx, ry, theta = geom
+    return Ellipse(x * w, y * h, rx * w, ry * (w if kind == "circle" else h), theta)
+
+
+def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
+    return len(p) == len(q) and all(
+        len(a) == len(b) and all(np.array_equal(r, s) for r, s in zip(a, b, strict=True))
+        for a, b in zip(p, q, strict=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------------- matching
@@ -368,8 +399,17 @@ class _FamilyMatcher:
         self.batch_idx: tuple[np.ndarray, np.ndarray] | None = None  # (truth, annotator) indices, -1 = padding
         self.batch_row: dict[int, int] = {}
         self.fast_pairs: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.slow_candidates: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            self.fast_pairs[0],
+            self.fast_pairs[0],
+            np.zeros(0),
+        )
         self.group_du: list[int] = (self.keys >> 40).tolist()
-        self.row_best: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> optimal (rows, cols), see below
+        # find_row_best(): group -> its row in best_cols / best_has (each truth row's best column, and whether it
+        # has a candidate), for the frames where those are an optimal assignment
+        self.best_of: dict[int, int] = {}
+        self.best_cols = np.zeros((0, 0), dtype=np.int64)
+        self.best_has = np.zeros((0, 0), dtype=bool)
 
     def groups_with_both(self) -> np.ndarray:
         return np.asarray(np.nonzero((self.t_end > self.t_start) & (self.a_end > self.a_start))[0])
@@ -381,7 +421,7 @@ class _FamilyMatcher:
         batched = bool(slow) and all(g in self.batch_row for g in slow)
         if batched:
             self.solve_batched([int(g) for g in slow], out)
-            self.batch_candidates(slow)
+            self.batch_candidates()
         else:
             for g in slow:
                 self.solve_group(int(g), out)
@@ -402,12 +442,10 @@ class _FamilyMatcher:
         groups = np.asarray(slow, dtype=np.int64)
         rows = np.array([self.batch_row[g] for g in slow], dtype=np.int64)
         is_best = np.zeros((n, *self.batch_cand.shape[1:]), dtype=bool)
-        has_best = np.zeros(n, dtype=bool)
-        for k, g in enumerate(slow):
-            best = self.row_best.get(g)
-            if best is not None:
-                is_best[k][best] = True
-                has_best[k] = True
+        at = np.array([self.best_of.get(g, -1) for g in slow], dtype=np.int64)
+        has_best = at >= 0
+        fi, ii = np.nonzero(self.best_has[at[has_best]])
+        is_best[np.flatnonzero(has_best)[fi], ii, self.best_cols[at[has_best]][fi, ii]] = True
         bs, bi, bj = np.nonzero(is_best)  # frame by frame, rows ascending: the order solve_group() lists them
         b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
         b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
@@ -458,21 +496,15 @@ class _FamilyMatcher:
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        bonus = follows & np.isin((cg - 1) * span + code, done)
-        fail[cs[bonus & ~is_best[cs, ci, cj]]] = True
+        kept = follows & _contains(np.sort(done), (cg - 1) * span + code)
+        fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
 
-    def batch_candidates(self, groups: list[int]) -> None:
+    def batch_candidates(self) -> None:
         """The candidate pairs (similarity > 0) of frames solved one by one from the box batch, listed at once in
-        the order solve_group() would list them: frame by frame, row-major."""
-        assert self.batch_sim is not None
-        assert self.batch_idx is not None
-        rows = np.array([self.batch_row[g] for g in groups], dtype=np.int64)
-        sim = self.batch_sim[rows]
-        gi, i, j = np.nonzero(sim > 0)
-        tidx, aidx = self.batch_idx
-        self.candidates.append((tidx[rows[gi], i], aidx[rows[gi], j], sim[gi, i, j]))
+        the order solve_group() would list them: frame by frame, row-major (box_batch found them)."""
+        self.candidates.append(self.slow_candidates)
 
     def solve_group(self, g: int, out: dict[str, list[Any]], candidates: bool = True) -> None:
         ctx, t, a = self.ctx, self.t, self.a
@@ -487,22 +519,20 @@ class _FamilyMatcher:
         else:
             sim, notes = self.simfn(ti, ai, du)
             cand = (sim >= ctx.match_thr[self.t_class[ti]][:, None] - 1e-12) & (sim > 0)
-        bonus = None
+        kept = None
         if ctx.continuity and g > 0 and self.group_du[g - 1] == du:
             before = self.prev.get(g - 1)
             if before is not None and len(before):
                 codes = t.obj[ti].astype(np.int64)[:, None] * self.pair_base + a.obj[ai][None, :]
                 # small per-frame arrays: one broadcast compare beats np.isin's sort-based setup
-                bonus = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
-        best = self.row_best.get(g)
-        if best is not None and (bonus is None or bonus[best].sum() == bonus.sum()):
+                kept = (codes[:, :, None] == before[None, None, :]).any(axis=2) & cand
+        best = self.row_best(g)
+        if best is not None and (kept is None or kept[best].sum() == kept.sum()):
             # the rows' best partners are distinct, and last frame's pairs (if any) are among them: optimal
             rows, cols = best
         else:
             tc, ac = self.t_class[ti], self.a_class[ai]
-            rows, cols = assign(
-                sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, None if bonus is None else bonus.astype(float)
-            )
+            rows, cols = assign(sim, cand, tc[:, None] == ac[None, :], ctx.config.mode, kept)
         mt, ma = ti[rows], ai[cols]
         if ctx.continuity:
             self.prev[g] = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
@@ -530,13 +560,12 @@ class _FamilyMatcher:
         kt, ka = int(nt.max()), int(na.max())
         if len(groups) * kt * ka > _MAX_BATCH:
             return [int(g) for g in groups]
-        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes)
-        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes)
-        valid = (tidx >= 0)[:, :, None] & (aidx >= 0)[:, None, :]
-        sim = np.empty(valid.shape)
+        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes, _TRUTH_PAD)
+        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes, _LABELS_PAD)
+        sim = np.empty((len(groups), kt, ka))
         step = max(1, _IOU_CHUNK // max(kt * ka, 1))
         for c in range(0, len(groups), step):  # frame chunks: box_iou's temporaries stay in cache
-            sim[c : c + step] = np.where(valid[c : c + step], box_iou(tb[c : c + step], ab[c : c + step]), 0.0)
+            box_iou(tb[c : c + step], ab[c : c + step], out=sim[c : c + step])
         tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
         ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
         cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
@@ -558,8 +587,14 @@ class _FamilyMatcher:
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        gi, i, j = np.nonzero((sim > 0) & fast[:, None, None])
-        self.candidates.append((tidx[gi, i], aidx[gi, j], sim[gi, i, j]))
+        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
+        # their frames are solved (batch_candidates)
+        gi, i, j = np.nonzero(sim > 0)
+        c_t, c_a, c_sim = tidx[gi, i], aidx[gi, j], sim[gi, i, j]
+        on_fast: np.ndarray = fast[gi]
+        on_slow: np.ndarray = ~on_fast & ~np.asarray(rotated)[gi]
+        self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
+        self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
         slow_rows = np.nonzero(~fast & ~rotated)[0]
         self.batch_sim = sim
         self.batch_idx = (tidx, aidx)
@@ -586,9 +621,16 @@ class _FamilyMatcher:
         chosen = np.where(has, best, -1 - np.arange(best.shape[1])[None, :])  # rows without candidates never clash
         srt = np.sort(chosen, axis=1)
         distinct = (srt[:, 1:] != srt[:, :-1]).all(axis=1)
-        for k in np.nonzero(distinct)[0].tolist():
-            r = np.nonzero(has[k])[0]
-            self.row_best[int(groups[rows[k]])] = (r, best[k][r])
+        self.best_of = {int(g): k for k, g in enumerate(groups[rows[distinct]].tolist())}
+        self.best_cols, self.best_has = best[distinct], has[distinct]
+
+    def row_best(self, g: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, cols) of frame g's rows' best partners where find_row_best() found them optimal, or None."""
+        k = self.best_of.get(g)
+        if k is None:
+            return None
+        r = np.flatnonzero(self.best_has[k])
+        return r, self.best_cols[k][r]
 
     def emit(self, out: dict[str, list[Any]]) -> None:
         t, a = self.t, self.a
@@ -612,15 +654,30 @@ class _FamilyMatcher:
             out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
 
 
+def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
+    if len(ordered) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    found: np.ndarray = ordered[at] == keys
+    return found
+
+
+# Padding of the box batch: boxes without area far apart, so their IoU with any box (and each other) is exactly 0
+_TRUTH_PAD = (-1e300, -1e300, 0.0, 0.0)
+_LABELS_PAD = (1e300, 1e300, 0.0, 0.0)
+
+
 def _pad(
-    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray
+    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray, fill: tuple[float, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
     n_groups = len(counts)
     pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     gi = np.repeat(np.arange(n_groups), counts)
     src = order[np.repeat(starts, counts) + pos]
-    arr = np.zeros((n_groups, k, 4))
+    arr = np.empty((n_groups, k, 4))
+    arr[:] = fill
     arr[gi, pos] = boxes[src, :4]
     idx = np.full((n_groups, k), -1, dtype=np.int64)
     idx[gi, pos] = src

@@ -15,7 +15,19 @@ from benchmark_qa.scoring.errors import ConfigError
 from benchmark_qa.scoring.ontology import Ontology
 
 ShapeName = Literal[
-    "bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point", "skeleton", "bitmask", "audio", "text"
+    "bounding_box",
+    "rotatable_bounding_box",
+    "polygon",
+    "polyline",
+    "point",
+    "skeleton",
+    "bitmask",
+    "audio",
+    "text",
+    "time_range",
+    "circle",
+    "ellipse",
+    "cuboid_2d",
 ]
 _Unit = Field(default=None, ge=0.0, le=1.0)
 
@@ -89,6 +101,9 @@ class ScoringConfig(BaseModel):
     track_continuity: bool = True  # video: keep last frame's pairs when still valid (CLEAR-MOT)
     empty_frames: Literal["ignore", "agree"] = "ignore"  # "agree": a frame both leave empty counts as a hit
     oks_min_area_fraction: float = Field(default=0.01, gt=0.0, le=1.0)
+    # Encord audio / text ranges [start, end]: closed integer intervals, as the SDK's IntegerRangeSet treats them
+    # (docs/scoring.md, "Ranges"); "exclusive" reads them as [start, end) should an export ever differ
+    range_end: Literal["inclusive", "exclusive"] = "inclusive"
     defaults: Thresholds = Field(default_factory=DEFAULTS.model_copy)
     shapes: dict[ShapeName, Thresholds] = Field(default_factory=dict)
     classes: dict[str, ClassRule] = Field(default_factory=dict)

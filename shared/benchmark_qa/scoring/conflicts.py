@@ -4,16 +4,17 @@ ground truth (no truth values, positions or hashes; class pairs are named in alp
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 
-from benchmark_qa.scoring.comparison import Comparison
+from benchmark_qa.scoring.comparison import Columns, Comparison
 from benchmark_qa.scoring.config import Resolved
 from benchmark_qa.scoring.labels import LabelSet
+from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import Ontology
-from benchmark_qa.scoring.tracking import id_switch_events
 
 ConflictKind = Literal[
     "missing", "extra", "wrong_class", "low_overlap", "attribute_mismatch", "direction", "visibility", "id_switch"
@@ -74,9 +75,17 @@ def hint_for(  # noqa: PLR0911
 
 
 def build_conflicts(
-    ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: Comparison, rules: list[Resolved], limit: int
+    ontology: Ontology,
+    truth: LabelSet,
+    labels: LabelSet,
+    comp: Comparison,
+    rules: list[Resolved],
+    limit: int,
+    id_switches: Sequence[tuple[int, int, int, int, int]] = (),
 ) -> tuple[list[Conflict], dict[str, int]]:
-    """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap)."""
+    """Returns (conflicts sorted by severity then position, capped at `limit`; totals per kind before the cap).
+    `id_switches`: (data unit, frame, truth object, previous and new annotator object) from the tracking metrics,
+    so the conflicts and the report's ID switch count agree."""
     names = [o.name for o in ontology.objects]
     tobj, aobj = truth.objects, labels.objects
     units = truth.units
@@ -89,17 +98,14 @@ def build_conflicts(
     t_cls = np.array([o.class_index for o in tobj] or [0])
     a_cls = np.array([o.class_index for o in aobj] or [0])
     low_thr = np.array([r.low_overlap for r in rules] or [0.0])
-    records: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    records: list[Record] = []
     if len(m.t_obj):
         tc, ac = t_cls[m.t_obj], a_cls[m.a_obj]
         wrong = tc != ac
         low = ~wrong & (m.sim < low_thr[tc])
         for kind, sel in (("wrong_class", wrong), ("low_overlap", low)):
             records.append((kind, m.du[sel], m.frame[sel], m.t_obj[sel], m.a_obj[sel], m.sim[sel]))
-    records.append(
-        ("missing", comp.missed.du, comp.missed.frame, comp.missed.t_obj, comp.missed.a_obj, comp.missed.sim)
-    )
-    records.append(("extra", comp.extra.du, comp.extra.frame, comp.extra.t_obj, comp.extra.a_obj, comp.extra.sim))
+    records += _unmatched(comp, t_cls, a_cls)
     for kind, du_raw, frame_raw, t_raw, a_raw, sim_raw in records:
         if len(du_raw) == 0:
             continue
@@ -122,10 +128,12 @@ def build_conflicts(
         aname = names[aobj[a_i].class_index] if a_i >= 0 else None
         subject = (aname if kind == "extra" else tname) or "object"
         totals[kind] += n
+        # A loose box below the match threshold costs a miss and an extra in the metrics: an error, not a warning.
+        below_match = kind == "low_overlap" and t_i >= 0 and mean_sim < rules[tobj[t_i].class_index].match
         out.append(
             Conflict(
                 kind=kind,
-                severity=SEVERITY[kind],
+                severity="error" if below_match else SEVERITY[kind],
                 data_unit=unit(du_i),
                 frame=first,
                 frame_last=last,
@@ -203,7 +211,7 @@ def build_conflicts(
                 hint=text + (f" on {_plural(gap.frames, 'frame')}" if gap.frames > 1 else ""),
             )
         )
-    for s_du, s_frame, s_t, before, after in id_switch_events(m):
+    for s_du, s_frame, s_t, before, after in id_switches:
         totals["id_switch"] += 1
         tname = names[tobj[s_t].class_index]
         out.append(
@@ -225,6 +233,76 @@ def build_conflicts(
         key=lambda c: (c.severity != "error", c.data_unit, c.frame, c.kind, c.truth_hash or "", c.labels_hash or "")
     )
     return out[:limit], dict(totals)
+
+
+Record = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # kind, du, frame, t, a, sim
+
+
+def _unmatched(comp: Comparison, t_cls: np.ndarray, a_cls: np.ndarray) -> list[Record]:
+    """Misses and extras, except where a truth object and an annotator object of the same class overlap on a
+    frame but both stayed unmatched because the overlap is below the match threshold: that is one loose
+    outline, reported as `low_overlap`, not a `missing` plus an `extra` the annotator never drew. The loose pairs
+    of a frame are chosen as the matcher chooses matches (`matching.assign`: most pairs, then the largest total
+    overlap; on video last frame's loose pairs are kept first), so overlaps equal up to float rounding never
+    decide the answer. The metrics are unchanged: the pair still counts as a miss and an extra."""
+    missed, extra, cand = comp.missed, comp.extra, comp.candidates
+    keep_missed = np.ones(len(missed.du), dtype=bool)
+    keep_extra = np.ones(len(extra.du), dtype=bool)
+    loose: list[tuple[int, int, int, int, float]] = []
+    if len(cand.du) and len(missed.du) and len(extra.du):
+        ck = _frame_key(cand)
+        both = np.isin(ck, _frame_key(missed)) & np.isin(ck, _frame_key(extra))
+        both &= t_cls[np.maximum(cand.t_obj, 0)] == a_cls[np.maximum(cand.a_obj, 0)]
+        rows = np.nonzero(both)[0]
+        free_t, free_a = _positions(missed, missed.t_obj), _positions(extra, extra.a_obj)
+        keys_t, keys_a = _keys(cand, cand.t_obj, rows), _keys(cand, cand.a_obj, rows)
+        rows = rows[[kt in free_t and ka in free_a for kt, ka in zip(keys_t, keys_a, strict=True)]]
+        rows = rows[np.lexsort((cand.frame[rows], cand.du[rows], cand.family[rows]))]
+        group = np.stack([cand.family[rows], cand.du[rows], cand.frame[rows]], axis=1)
+        first = np.ones(len(rows), dtype=bool)  # first row of each frame
+        first[1:] = (group[1:] != group[:-1]).any(axis=1)
+        cuts = np.append(np.nonzero(first)[0], len(rows))
+        before: tuple[int, int, int, set[tuple[int, int]]] = (-1, -1, -1, set())  # last frame's loose pairs
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            fam, du, frame = (int(v) for v in group[lo])
+            t_all, a_all = cand.t_obj[rows[lo:hi]], cand.a_obj[rows[lo:hi]]
+            ts, ti = np.unique(t_all, return_inverse=True)
+            as_, ai = np.unique(a_all, return_inverse=True)
+            sim = np.zeros((len(ts), len(as_)))
+            sim[ti, ai] = cand.sim[rows[lo:hi]]
+            keep = None
+            if before[:3] == (fam, du, frame - 1) and before[3]:
+                keep = np.array([[(t, a) in before[3] for a in as_.tolist()] for t in ts.tolist()])
+            r, c = assign(sim, sim > 0, np.ones_like(sim, dtype=bool), "class_agnostic", keep)
+            pairs = set()
+            for t, a, s in zip(ts[r].tolist(), as_[c].tolist(), sim[r, c].tolist(), strict=True):
+                keep_missed[free_t[(fam, du, frame, t)]] = keep_extra[free_a[(fam, du, frame, a)]] = False
+                loose.append((du, frame, t, a, s))
+                pairs.add((t, a))
+            before = (fam, du, frame, pairs)
+    cols = np.array(loose, dtype=np.float64).reshape(-1, 5)
+    ints = cols[:, :4].astype(np.int64)
+    return [
+        ("low_overlap", ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3], cols[:, 4]),
+        *(
+            (kind, c.du[keep], c.frame[keep], c.t_obj[keep], c.a_obj[keep], c.sim[keep])
+            for kind, c, keep in (("missing", missed, keep_missed), ("extra", extra, keep_extra))
+        ),
+    ]
+
+
+def _frame_key(c: Columns) -> np.ndarray:
+    return (c.du.astype(np.int64) << 32) | c.frame.astype(np.int64)
+
+
+def _keys(c: Columns, obj: np.ndarray, rows: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
+    """(family, data unit, frame, object) of each row."""
+    sel = slice(None) if rows is None else rows
+    return list(zip(c.family[sel].tolist(), c.du[sel].tolist(), c.frame[sel].tolist(), obj[sel].tolist(), strict=True))
+
+
+def _positions(c: Columns, obj: np.ndarray) -> dict[tuple[int, int, int, int], int]:
+    return {key: i for i, key in enumerate(_keys(c, obj))}
 
 
 def _merge_notes(comp: Comparison) -> list[tuple[str, int, int, int, int, int, int, float, str]]:

@@ -10,11 +10,12 @@ import numpy as np
 from benchmark_qa.scoring.comparison import compare
 from benchmark_qa.scoring.config import ScoringConfig
 from benchmark_qa.scoring.conflicts import build_conflicts
+from benchmark_qa.scoring.errors import RowMismatchError
 from benchmark_qa.scoring.labels import LabelSet, paused_gc, read_label_row
-from benchmark_qa.scoring.metrics import attribute_metrics, micro_accuracy, object_metrics, stat
+from benchmark_qa.scoring.metrics import attribute_metrics, micro_accuracy, object_metrics, stat_of
 from benchmark_qa.scoring.ontology import FAMILIES, Ontology
 from benchmark_qa.scoring.report import MatchTable, ScoreReport, Subject
-from benchmark_qa.scoring.tracking import tracking_metrics
+from benchmark_qa.scoring.tracking import SwitchEvent, tracking_metrics
 
 TRACK_TYPES = frozenset({"video", "dicom", "nifti"})  # frames of one scene; PDF pages are not a sequence
 
@@ -30,7 +31,24 @@ def score_label_rows(
     with paused_gc():
         t = read_label_row(ontology, truth)
         a = read_label_row(ontology, labels)
+        check_same_data(t, a)
         return score_label_sets(ontology, t, a, config)
+
+
+def check_same_data(t: LabelSet, a: LabelSet) -> None:
+    """Refuse two rows that label different data: comparing them would report every object missed and extra."""
+    if t.data_type != a.data_type:
+        raise RowMismatchError(
+            f"the truth row {t.label_hash!r} labels {t.data_type} data (data hash {t.data_hash}) but the annotator "
+            f"row {a.label_hash!r} labels {a.data_type} data (data hash {a.data_hash}); pass two label rows of the "
+            "same data unit"
+        )
+    truth_units = {u.hash for u in t.units}
+    if t.units and a.units and not truth_units & {u.hash for u in a.units}:
+        raise RowMismatchError(
+            f"the truth row {t.label_hash!r} (data hash {t.data_hash}) and the annotator row {a.label_hash!r} (data "
+            f"hash {a.data_hash}) share no data unit; pass two label rows of the same data unit"
+        )
 
 
 def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: ScoringConfig) -> ScoreReport:
@@ -40,12 +58,14 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     object_attrs = attribute_metrics(comp.answers, "object")
     class_attrs = attribute_metrics(comp.answers, "classification")
     tracking = None
-    frames = np.concatenate([comp.matches.frame, comp.missed.frame])
-    if t.data_type in TRACK_TYPES and len(frames) and frames.min() != frames.max():  # more than one frame
-        thr = np.array([r.match for r in rules] or [0.5])
+    switches: list[SwitchEvent] = []
+    detections = len(comp.matches.t_obj) + len(comp.missed.t_obj) + len(comp.extra.a_obj)
+    if t.data_type in TRACK_TYPES and detections:  # also without truth objects: MOTA = -FP, as TrackEval
         t_class = np.array([o.class_index for o in t.objects] or [0])
-        tracking = tracking_metrics(comp, thr, t_class)
-    conflicts, totals = build_conflicts(ontology, t, a, comp, rules, config.max_conflicts)
+        a_class = np.array([o.class_index for o in a.objects] or [0])
+        names = [o.name for o in ontology.objects]
+        tracking, switches = tracking_metrics(comp, t_class, a_class, lambda c: rules[c].match, names)
+    conflicts, totals = build_conflicts(ontology, t, a, comp, rules, config.max_conflicts, switches)
 
     pq = objects.panoptic_quality
     components = {
@@ -61,7 +81,7 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
         n = sum(s.n for _, s in present)
     else:
         score, n = 1.0, 0
-    interval = stat(score * n, n) if n else stat(0, 0)
+    interval = stat_of(score, n)
 
     names = [o.name for o in ontology.objects]
     m = comp.matches

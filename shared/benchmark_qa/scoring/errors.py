@@ -17,3 +17,7 @@ class LabelRowError(ScoringError):
 
 class ConfigError(ScoringError):
     """The scoring config is invalid or refers to classes / attributes the ontology does not have."""
+
+
+class RowMismatchError(ScoringError):
+    """The two label rows do not label the same data (different data type, or no data unit in common)."""

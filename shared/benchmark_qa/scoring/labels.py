@@ -1,17 +1,18 @@
 """Read an Encord label row (dict or JSON bytes) straight into compact numpy columns.
 
-No LabelRowV2 objects: a 10,000-frame video is one pass over the frame dicts. Geometry stays in Encord's
+No LabelRowV2 objects: a 10,000-frame video is one pass over its frames (typed structs from bytes, typed_row, or
+dicts). Geometry stays in Encord's
 normalised 0-1 coordinates here; pixel-aware measures scale by the data unit's width/height later.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import orjson
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.ontology import SHAPE_FAMILY, AttributeNode, Ontology
 from benchmark_qa.scoring.streaming import SplitRow, split_frames
+from benchmark_qa.scoring.typed_row import astuple, decode, fields, is_typed, to_plain
 
 Answer = str | frozenset[str] | float
 # Encord data types whose labels are keyed by frame ("0", "1", ...); image types carry one frame per data unit.
@@ -80,6 +82,7 @@ class LabelSet:
     objects: list[LabelObject]
     families: dict[str, Annotations]
     classifications: list[LabelClassification]
+    not_scored: dict[str, int] = field(default_factory=dict)  # shape -> annotations the engine cannot score
 
 
 class _Builder:
@@ -87,6 +90,7 @@ class _Builder:
         self.du: list[int] = []
         self.frame: list[int] = []
         self.obj: list[int] = []
+        self.obj_chunks: list[np.ndarray] = []  # object indices of box_chunks, in order before `obj`
         self.geom: list[Any] = []
         self.boxes: list[tuple[float, float, float, float]] = []
         self.box_chunks: list[np.ndarray] = []  # (k, 4) arrays of earlier boxes, in order before `boxes`
@@ -101,9 +105,10 @@ class _Builder:
             frame = np.repeat(runs[:, 1], runs[:, 2])
         else:
             du, frame = np.asarray(self.du, dtype=np.int32), np.asarray(self.frame, dtype=np.int64)
-        ann = Annotations(du, frame, np.asarray(self.obj, dtype=np.int32), self.geom)
+        self.flush_boxes()
+        obj = np.concatenate(self.obj_chunks, dtype=np.int32) if self.obj_chunks else np.zeros(0, dtype=np.int32)
+        ann = Annotations(du, frame, obj, self.geom)
         if family == "box":
-            self.flush_boxes()
             n = self.boxes_before
             boxes = np.zeros((n, 5))
             if self.box_chunks:
@@ -117,14 +122,19 @@ class _Builder:
         return ann
 
     def flush_boxes(self) -> None:
+        """The lists so far into chunks (boxes and object indices), so chunks can follow them in order."""
         if self.boxes:
             self.box_chunks.append(_float_columns(self.boxes))
             self.boxes_before += len(self.boxes)
             self.boxes.clear()
+        if self.obj:
+            self.obj_chunks.append(np.asarray(self.obj, dtype=np.int32))
+            self.obj.clear()
 
-    def add_box_chunk(self, chunk: np.ndarray) -> None:
+    def add_box_chunk(self, chunk: np.ndarray, obj: np.ndarray) -> None:
         self.flush_boxes()
         self.box_chunks.append(chunk)
+        self.obj_chunks.append(obj)
         self.boxes_before += len(chunk)
 
 
@@ -169,7 +179,7 @@ def _polygon(raw: Mapping[str, Any], object_hash: str) -> list[list[np.ndarray]]
     return [[ring]] if len(ring) >= 3 else []
 
 
-def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
+def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:  # noqa: PLR0911
     try:
         if shape == "polygon":
             return _polygon(raw, object_hash)
@@ -184,6 +194,22 @@ def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
             xy = np.array([(float(n["x"]), float(n["y"])) for n in items], dtype=np.float64).reshape(-1, 2)
             vis = np.array([_visibility(n) for n in items], dtype=np.int8)
             return names, xy, vis
+        if shape == "circle":  # primary semi-axis r (a fraction of the width) and its ratio `stretch`
+            c = raw["circle"]
+            r = float(c["r"])
+            return (
+                "circle",
+                float(c["x"]),
+                float(c["y"]),
+                r,
+                r * float(c.get("stretch", 1.0)),
+                float(c.get("theta", 0)),
+            )
+        if shape == "ellipse":  # rx a fraction of the width, ry of the height
+            e = raw["ellipse"]
+            return ("ellipse", float(e["x"]), float(e["y"]), float(e["rx"]), float(e["ry"]), float(e.get("theta", 0)))
+        if shape == "cuboid_2d":
+            return _cuboid_faces(raw["cuboid_2d"])
         if shape == "bitmask":
             mask = raw["bitmask"]
             return (
@@ -198,6 +224,19 @@ def _geometry(shape: str, raw: Mapping[str, Any], object_hash: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise LabelRowError(f"object {object_hash}: malformed {shape} geometry ({exc})") from exc
     raise LabelRowError(f"object {object_hash}: unsupported shape {shape!r}")
+
+
+def _cuboid_faces(raw: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(front, back) faces of a 2-D cuboid, as the SDK reads them (encord/objects/coordinates.py,
+    cuboid_2d_coordinates_from_dict): the back face is the front moved by `offset`, or pulled towards the
+    `vanishingPoint` to `scaleRatio` of its size."""
+    front = np.asarray(raw["front"], dtype=np.float64).reshape(-1, 2)
+    if "offset" in raw and raw["offset"] is not None:
+        off = raw["offset"]
+        return front, front + np.array([float(off["x"]), float(off["y"])])
+    vp = raw["vanishingPoint"]
+    point = np.array([float(vp["x"]), float(vp["y"])])
+    return front, point + (front - point) * float(raw["scaleRatio"])
 
 
 def _visibility(node: Mapping[str, Any]) -> int:
@@ -263,16 +302,50 @@ def paused_gc() -> Iterator[None]:
 
 
 _XYWH = itemgetter("x", "y", "w", "h")
-_SHAPE = itemgetter("shape")
-_HASH = itemgetter("objectHash")
-_BOX = itemgetter("boundingBox")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """How a batch of frames is read: JSON dicts (keys) or typed_row structs (attributes)."""
+
+    objects: Callable[[Any], Any]
+    classifications: Callable[[Any], Any]
+    shape: Callable[[Any], Any]
+    object_hash: Callable[[Any], Any]
+    feature_hash: Callable[[Any], Any]  # no exception when absent: a value that is not a str
+    box: Callable[[Any], Any]
+    box_values: Callable[[Any], Any]  # the box -> x, y, w, h
+
+
+_PLAIN = _Fields(
+    objects=lambda d: d.get("objects", []),
+    classifications=lambda d: d.get("classifications"),
+    shape=itemgetter("shape"),
+    object_hash=itemgetter("objectHash"),
+    feature_hash=lambda o: o.get("featureHash"),
+    box=itemgetter("boundingBox"),
+    box_values=_XYWH,
+)
+_TYPED = _Fields(
+    objects=attrgetter("objects"),
+    classifications=attrgetter("classifications"),
+    shape=attrgetter("shape"),
+    object_hash=attrgetter("objectHash"),
+    feature_hash=attrgetter("featureHash"),
+    box=attrgetter("boundingBox"),
+    box_values=astuple,
+)
+_TYPED_FRAMES_PER_BATCH = 2_000  # a frame the typed batch cannot take sends only its batch to the plain reader
 
 
 class _RowReader:
     """One pass over a label-row dict; `read()` returns the columns."""
 
-    def __init__(self, ontology: Ontology, data: Mapping[str, Any], split: SplitRow | None = None) -> None:
+    def __init__(
+        self, ontology: Ontology, data: Mapping[str, Any], split: SplitRow | None = None, boxes_only: bool = False
+    ) -> None:
         self.ontology = ontology
+        self.boxes_only = boxes_only  # frames decoded with box-only types (typed_row)
         self.data = data
         self.split = split  # frame labels still as bytes, parsed batch by batch
         self.split_index = 0
@@ -282,6 +355,7 @@ class _RowReader:
         self.object_index: dict[str, int] = {}
         self.builders: dict[str, _Builder] = {"box": _Builder()}
         self.frame_classifications: dict[str, list[int]] = {}
+        self.not_scored: dict[str, int] = {}  # shape -> annotations (object x frame) the engine cannot score
 
     def new_object(self, object_hash: str, feature_hash: str) -> int:
         cls = self.ontology.object_by_hash.get(feature_hash)
@@ -290,6 +364,9 @@ class _RowReader:
             raise LabelRowError(
                 f"object {object_hash}: featureHash {feature_hash!r} is not an object of the ontology; it has: {known}"
             )
+        # a copy: a string kept from a decoded row would keep the allocator's arena of ~1 MB around it (and with
+        # objects new all along a long video, most of the row's memory) from being given back
+        object_hash = object_hash.encode().decode()
         self.object_index[object_hash] = len(self.objects)
         self.objects.append(LabelObject(object_hash, cls.index))
         return len(self.objects) - 1
@@ -342,7 +419,10 @@ class _RowReader:
     def add_other(self, du: int, frame: int, idx: int, shape: str, o: Any, object_hash: str) -> None:
         family = SHAPE_FAMILY.get(shape)
         if family is None or family in ("box", "range"):
-            raise LabelRowError(f"object {object_hash}: unsupported shape {shape!r}")
+            # a shape without a similarity (3-D cuboid, segmentation, one newer than this engine): counted, and
+            # left out of every other figure, so the rest of the row is still scored
+            self.not_scored[str(shape)] = self.not_scored.get(str(shape), 0) + 1
+            return
         fb = self.builder(family)
         fb.geom.append(_geometry(shape, o, object_hash))
         fb.du.append(du)
@@ -384,58 +464,59 @@ class _RowReader:
                 continue  # non-frame keys (scene metadata) carry no labels
             frames.append(frame)
             datas.append(frame_data)
-        if not self.add_box_frames(du_index, frames, datas):
+        if datas and is_typed(datas[0]):
+            self.add_typed_frames(du_index, frames, datas)
+        elif not self.add_box_frames(du_index, frames, datas):
             for frame, frame_data in zip(frames, datas, strict=True):
                 self.add_frame(du_index, frame, frame_data)
 
-    def add_box_frames(self, du_index: int, frames: list[int], datas: list[Any]) -> bool:
+    def add_typed_frames(self, du_index: int, frames: list[int], datas: list[Any]) -> None:
+        """Frames decoded by typed_row, batch by batch: a batch of plain boxes straight into the columns; any
+        other batch back to JSON values for the plain reader, with the same results and errors."""
+        step = _TYPED_FRAMES_PER_BATCH
+        for start in range(0, len(frames), step):
+            batch_frames, batch = frames[start : start + step], datas[start : start + step]
+            if not self.add_box_frames(du_index, batch_frames, batch, _TYPED):
+                if self.boxes_only and any(o.shape != "bounding_box" for d in batch for o in getattr(d, "objects", ())):
+                    raise _OtherShapes
+                self.add_frames(du_index, dict(zip(map(str, batch_frames), map(to_plain, batch), strict=True)))
+
+    def add_box_frames(self, du_index: int, frames: list[int], datas: list[Any], fields: _Fields | None = None) -> bool:
         """add_frames() for a batch of frames whose objects are all plain boxes (the common case on long videos):
         one set of C-level map() calls for the whole batch instead of one per frame. Returns False, having added
         nothing, for anything else; the caller then goes frame by frame. New objects are registered and frame
         classifications noted in the same order, with the same errors, as frame-by-frame reading."""
+        f = fields or _PLAIN
         try:
-            frame_objects = [d.get("objects", []) for d in datas]
+            frame_objects = list(map(f.objects, datas))
             counts = list(map(len, frame_objects))
             flat = list(chain.from_iterable(frame_objects))
-            shapes = list(map(_SHAPE, flat))
+            shapes = list(map(f.shape, flat))
             if not flat or shapes.count("bounding_box") != len(shapes):
                 return False
-            ids: list[int | None] = list(map(self.object_index.get, map(_HASH, flat)))
-            # straight into a float array: the batch's dicts and numbers are freed with it
-            coords = np.fromiter(chain.from_iterable(map(_XYWH, map(_BOX, flat))), np.float64, 4 * len(flat))
-            classified = [k for k, d in enumerate(datas) if d.get("classifications")]
-            if None in ids and any("featureHash" not in flat[k] for k, i in enumerate(ids) if i is None):
+            hashes = list(map(f.object_hash, flat))
+            ids = np.fromiter(map(self.object_index.get, hashes, repeat(-1)), np.int64, len(hashes))
+            # straight into a float array: the batch's objects and numbers are freed with it
+            coords = np.fromiter(chain.from_iterable(map(f.box_values, map(f.box, flat))), np.float64, 4 * len(flat))
+            classified = {k: f.classifications(d) for k, d in enumerate(datas) if f.classifications(d)}
+            missing = np.flatnonzero(ids < 0).tolist()
+            new: dict[str, int] = {}  # objects not known before the batch: hash -> position of its first object
+            for k in missing:
+                new.setdefault(hashes[k], k)
+            if any(not isinstance(f.feature_hash(flat[k]), str) for k in new.values()):
                 return False  # a new object without its class: the per-object path names it
         except (KeyError, TypeError, ValueError, AttributeError):
             return False  # frame by frame, with its precise errors and np.asarray's conversions
-        if classified or None in ids:
-            self.register_in_order(frames, datas, ids, flat, counts, set(classified))
+        for object_hash, k in new.items():  # in order of first sighting, as frame-by-frame reading registers them
+            self.new_object(object_hash, f.feature_hash(flat[k]))
+        if missing:
+            ids[missing] = list(map(self.object_index.__getitem__, map(hashes.__getitem__, missing)))
+        for k, classifications in classified.items():
+            self.note_classifications({"classifications": classifications}, frames[k])
         box = self.builders["box"]
-        box.add_box_chunk(coords.reshape(-1, 4))
-        box.obj.extend(ids)  # type: ignore[arg-type]  # every id is set by now
-        box.runs.extend((du_index, f, n) for f, n in zip(frames, counts, strict=True) if n)
+        box.add_box_chunk(coords.reshape(-1, 4), ids.astype(np.int32))
+        box.runs.extend((du_index, fr, n) for fr, n in zip(frames, counts, strict=True) if n)
         return True
-
-    def register_in_order(
-        self,
-        frames: list[int],
-        datas: list[Any],
-        ids: list[int | None],
-        flat: list[Any],
-        counts: list[int],
-        classified: set[int],
-    ) -> None:
-        """Frame by frame, as add_frame_slowly() then note_classifications() would: each object not known at the
-        start of the batch is looked up again (an earlier object of the batch may have registered it) or is new."""
-        index, end = self.object_index, 0
-        for k, n in enumerate(counts):
-            start, end = end, end + n
-            for i in range(start, end):
-                if ids[i] is None:
-                    idx = index.get(flat[i]["objectHash"])
-                    ids[i] = idx if idx is not None else self.new_object(flat[i]["objectHash"], flat[i]["featureHash"])
-            if k in classified:
-                self.note_classifications(datas[k], frames[k])
 
     def note_classifications(self, labels: Mapping[str, Any], frame: int) -> None:
         for c in labels.get("classifications", []) or []:
@@ -508,15 +589,20 @@ class _RowReader:
             self.objects,
             families,
             classifications,
+            self.not_scored,
         )
 
 
 def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> LabelSet:
-    """Parse one label row. Bytes are decoded with orjson; the dict is released as soon as columns are built."""
+    """Parse one label row. Bytes are decoded by typed_row (msgspec), or with orjson when the types refuse them;
+    the decoded row is released as soon as its columns are built."""
     with paused_gc():
         split = None
         if isinstance(row, str):
             row = row.encode()
+        typed = _read_typed(ontology, row) if isinstance(row, bytes) else None
+        if typed is not None:
+            return typed
         if isinstance(row, bytes) and len(row) > _STREAM_FROM_BYTES:
             split = split_frames(row)
             if split is not None and str(split.head.get("data_type", "")).lower() not in FRAME_TYPES:
@@ -528,3 +614,27 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
             if key not in data:
                 raise LabelRowError(f"label row {data.get('label_hash')!r} has no {key!r} field")
         return _RowReader(ontology, data, split).read()
+
+
+class _OtherShapes(Exception):
+    """A row decoded with box-only types holds an object of another shape (whose geometry was not kept)."""
+
+
+def _read_typed(ontology: Ontology, row: bytes) -> LabelSet | None:
+    """The row by typed decoding (box-only types where the ontology has only box classes), or None."""
+    classes = tuple(o.hash for o in ontology.objects)
+    boxes_only = bool(classes) and all(o.shape == "bounding_box" for o in ontology.objects)
+    typed = decode(row, classes, boxes_only)
+    if typed is not None and boxes_only:
+        try:
+            return _RowReader(ontology, _head(typed), boxes_only=True).read()
+        except _OtherShapes:
+            typed = decode(row, classes)
+    return None if typed is None else _RowReader(ontology, _head(typed)).read()
+
+
+def _head(row: Any) -> dict[str, Any]:
+    """The typed row as the mapping the reader walks; frames stay typed (add_frames reads them in batches)."""
+    head = fields(row)
+    head["data_units"] = {key: fields(unit) for key, unit in row.data_units.items()}
+    return head

@@ -1,8 +1,10 @@
 """Counts and statistics: detection, localisation, classification, attributes, per class, micro / macro / worst.
 
-Every aggregate is a `Stat` carrying its n and a Wilson 95% interval. For means of values in [0, 1] (IoU, OKS)
-the Wilson interval is used as a conservative bound: such a variable's variance is at most p(1-p).
-Raw counts are kept next to every ratio so reports over many tasks can be summed, not averaged.
+Every aggregate is a `Stat` carrying its n and a Wilson 95% interval, and that n is the one the interval used
+(docs/scoring.md lists n for every figure). For means of values in [0, 1] (IoU, OKS) the Wilson interval is used as
+a conservative bound: such a variable's variance is at most p(1-p). F1-type figures (F1, IDF1) have n = TP + FP + FN
+and an exact transform of the Wilson interval of TP / n. Raw counts are kept next to every ratio so reports over
+many tasks can be summed, not averaged.
 """
 
 from __future__ import annotations
@@ -39,12 +41,31 @@ def wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def stat(numerator: float, n: float, interval_n: float | None = None) -> Stat:
+def stat(numerator: float, n: float) -> Stat:
+    """numerator / n with the Wilson interval for n."""
     if n <= 0:
         return Stat(value=None, n=0, low=None, high=None)
-    p = min(max(numerator / n, 0.0), 1.0)
-    low, high = wilson(p, interval_n if interval_n is not None else n)
-    return Stat(value=p, n=round(n), low=low, high=high)
+    return stat_of(numerator / n, int(n))
+
+
+def stat_of(value: float, n: int) -> Stat:
+    """A value in [0, 1] treated as a proportion over n units, with the Wilson interval for that n."""
+    if n <= 0:
+        return Stat(value=None, n=0, low=None, high=None)
+    p = min(max(value, 0.0), 1.0)
+    low, high = wilson(p, n)
+    return Stat(value=p, n=n, low=low, high=high)
+
+
+def f1_stat(tp: int, fp: int, fn: int) -> Stat:
+    """F1 = 2TP / (2TP + FP + FN) with n = TP + FP + FN: every pair, miss and extra once. F1 = 2J / (1 + J) of the
+    proportion J = TP / n (the threat score, a true binomial proportion over n), and that map is increasing, so the
+    Wilson interval of J carried through it covers F1 exactly as often."""
+    n = tp + fp + fn
+    if n <= 0:
+        return Stat(value=None, n=0, low=None, high=None)
+    low, high = wilson(tp / n, n)
+    return Stat(value=2 * tp / (2 * tp + fp + fn), n=n, low=2 * low / (1 + low), high=2 * high / (1 + high))
 
 
 class DetectionCounts(BaseModel):
@@ -58,8 +79,7 @@ class DetectionCounts(BaseModel):
     def finish(self) -> Self:
         self.precision = stat(self.tp, self.tp + self.fp)
         self.recall = stat(self.tp, self.tp + self.fn)
-        # F1 = 2TP / (2TP + FP + FN): a proportion over 2TP+FP+FN half-units; its interval uses n = TP+(FP+FN)/2
-        self.f1 = stat(2 * self.tp, 2 * self.tp + self.fp + self.fn, self.tp + (self.fp + self.fn) / 2)
+        self.f1 = f1_stat(self.tp, self.fp, self.fn)
         return self
 
 
@@ -95,6 +115,13 @@ class ConfusionMatrix(BaseModel):
     counts: list[list[int]]
 
 
+class NotScored(BaseModel):
+    """Annotations (object x frame) of a shape the engine has no similarity for, per row."""
+
+    truth: int = 0
+    labels: int = 0
+
+
 class ObjectMetrics(BaseModel):
     detection: DetectionCounts
     aggregates: Aggregates
@@ -102,9 +129,12 @@ class ObjectMetrics(BaseModel):
     label_accuracy: Stat = Field(description="spatial matches whose class agrees")
     confusion: ConfusionMatrix
     classes: dict[str, ClassBreakdown]
-    panoptic_quality: Stat = Field(description="sum of TP similarity / (TP + FP/2 + FN/2)")
+    panoptic_quality: Stat = Field(description="sum of TP similarity / (TP + FP/2 + FN/2); n = TP + FP + FN")
     visibility_accuracy: Stat
     empty_frames_agreed: int = 0
+    not_scored: dict[str, NotScored] = Field(
+        default_factory=dict, description="per shape: annotations left out because the engine cannot score them"
+    )
 
 
 def object_metrics(ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: Comparison) -> ObjectMetrics:
@@ -179,11 +209,16 @@ def object_metrics(ontology: Ontology, truth: LabelSet, labels: LabelSet, comp: 
             counts=confusion[np.ix_(rows, rows)].tolist(),
         ),
         classes=classes,
-        panoptic_quality=stat(
-            float(sim_sum.sum()) + empty, float(pq_den), float(tp.sum() + fp.sum() + fn.sum() + empty)
+        panoptic_quality=stat_of(
+            (float(sim_sum.sum()) + empty) / float(pq_den) if pq_den else 0.0,
+            int(tp.sum() + fp.sum() + fn.sum() + empty),
         ),
         visibility_accuracy=stat(comp.visibility_agree, comp.visibility_nodes),
         empty_frames_agreed=empty,
+        not_scored={
+            shape: NotScored(truth=truth.not_scored.get(shape, 0), labels=labels.not_scored.get(shape, 0))
+            for shape in sorted({*truth.not_scored, *labels.not_scored})
+        },
     )
 
 

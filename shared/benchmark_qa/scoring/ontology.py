@@ -25,8 +25,26 @@ SHAPE_FAMILY: dict[str, str] = {
     "audio": "range",
     "text": "range",
     "time_range": "range",
+    "circle": "ellipse",
+    "ellipse": "ellipse",
+    "cuboid_2d": "cuboid_2d",
 }
-FAMILIES: tuple[str, ...] = ("box", "polygon", "bitmask", "polyline", "point", "skeleton", "range")
+# codes are positions in this tuple (report columns store them): new families go at the end
+FAMILIES: tuple[str, ...] = (
+    "box",
+    "polygon",
+    "bitmask",
+    "polyline",
+    "point",
+    "skeleton",
+    "range",
+    "ellipse",
+    "cuboid_2d",
+)
+# Shapes the pinned SDK knows that have no similarity here: their objects are counted as "not scored" and left out
+# of every other figure (a 3-D cuboid needs a point-cloud frame; a segmentation's RLE string has no documented
+# layout in the SDK: encord/objects/coordinates.py maps Shape.SEGMENTATION to no coordinates class).
+NOT_SCORED_SHAPES = frozenset({"cuboid", "segmentation"})
 
 
 @dataclass(frozen=True, slots=True)

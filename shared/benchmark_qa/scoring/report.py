@@ -19,7 +19,7 @@ from benchmark_qa.scoring.conflicts import Conflict, aggregate_hints
 from benchmark_qa.scoring.metrics import AttributeBreakdown, ObjectMetrics, Stat
 from benchmark_qa.scoring.tracking import TrackingMetrics
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: per-class tracking, not_scored, n of F1/PQ/IDF1 = TP + FP + FN (docs/scoring.md)
 SCORE_FORMULA = (
     "(w_objects*PQ + w_attributes*attribute_accuracy + w_classifications*classification_accuracy) / sum(w present)"
 )
@@ -51,7 +51,10 @@ class ScoreReport(BaseModel):
     parameters: dict[str, Any] = Field(description="the ScoringConfig used, verbatim")
     score: float = Field(ge=0.0, le=1.0)
     score_formula: str = SCORE_FORMULA
-    n: int = Field(description="evidence units behind the score: TP+FP+FN + attribute and classification frames")
+    n: int = Field(
+        description="evidence units behind the score: the n of each component present (objects TP+FP+FN, "
+        "attribute and classification frames), summed"
+    )
     interval: Stat = Field(description="Wilson 95% interval of the score, treating it as a proportion over n")
     components: dict[str, Stat]
     objects: ObjectMetrics
@@ -85,8 +88,19 @@ class ScoreReport(BaseModel):
 
     def to_table(self) -> str:
         o = self.objects
+        weights = self.parameters.get("weights", {})
+        present = {k: c for k, c in self.components.items() if c.n > 0 and weights.get(k, 0) > 0}
+        total = sum(weights[k] for k in present) or 1.0
         lines = [
             f"score {self.score:.3f}  (n={self.n}, 95% CI {_fmt(self.interval.low)}-{_fmt(self.interval.high)})",
+            "  = " + " + ".join(f"{weights[k] / total:.3f} x {k} {_fmt(c)}" for k, c in present.items())
+            if present
+            else "  (no evidence: two empty rows)",
+            f"{'component':<18}{'value':>8}{'weight':>8}{'n':>8}",
+            *(
+                f"{k:<18}{_fmt(c):>8}{weights.get(k, 0):>8.2f}{c.n:>8}" + ("" if k in present else "  (not counted)")
+                for k, c in self.components.items()
+            ),
             f"detection  tp={o.detection.tp} fp={o.detection.fp} fn={o.detection.fn}  "
             f"P={_fmt(o.detection.precision)} R={_fmt(o.detection.recall)} F1={_fmt(o.detection.f1)}",
             f"localisation (mean over TP) {_fmt(o.localisation.get('all'))}   label accuracy {_fmt(o.label_accuracy)}",
@@ -99,12 +113,22 @@ class ScoreReport(BaseModel):
             if table:
                 lines += ["", f"{title:<36}{'correct':>9}{'total':>7}{'acc':>7}"]
                 lines += [f"{p:<36}{b.correct:>9}{b.total:>7}{_fmt(b.accuracy):>7}" for p, b in table.items()]
+        if o.not_scored:
+            lines += [
+                "",
+                "not scored: "
+                + ", ".join(f"{k} (truth {v.truth}, labels {v.labels})" for k, v in o.not_scored.items()),
+            ]
         if self.tracking:
             t = self.tracking
             lines += [
                 "",
                 f"tracks: IDF1={_fmt(t.idf1)} MOTA={t.mota:.3f} HOTA={_fmt(t.hota)} "
                 f"ID switches={t.id_switches} fragmentations={t.fragmentations}",
+            ]
+            lines += [
+                f"  {name:<18}IDF1={_fmt(c.idf1)} MOTA={c.mota:.3f} HOTA={_fmt(c.hota)} ID switches={c.id_switches}"
+                for name, c in t.classes.items()
             ]
         if self.conflict_totals:
             lines += ["", "conflicts: " + ", ".join(f"{k}={v}" for k, v in sorted(self.conflict_totals.items()))]

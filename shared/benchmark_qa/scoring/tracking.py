@@ -1,92 +1,451 @@
-"""Identity metrics for video tracks (an objectHash across frames is a track).
+"""Identity metrics for tracks (an objectHash across the frames of a video, DICOM or NIfTI data unit), computed as
+TrackEval computes them (Luiten et al., github.com/JonathonLuiten/TrackEval, `trackeval` on PyPI): per class, each
+data unit a sequence, then combined over sequences and over classes.
 
-CLEAR-MOT (Bernardin & Stiefelhagen 2008): MOTA = 1 - (FN + FP + IDSW) / truth detections, MOTP = mean
-similarity of matches; an ID switch is a truth track whose matched annotator track differs from the one it was
-last matched to. Fragmentations: times a truth track's matched stretch is interrupted and later resumed.
-IDF1 (Ristani et al. 2016): one global track-to-track assignment maximising IDTP (frames where the pair overlaps
-above the match threshold); IDF1 = 2 IDTP / (truth + annotator detections).
-HOTA (Luiten et al. 2021, TrackEval's algorithm): per alpha in 0.05..0.95, DetA = TP / (TP + FN + FP),
-AssA = mean over TPs of the pair's association IoU, HOTA_alpha = sqrt(DetA * AssA); HOTA = mean over alpha.
+* CLEAR-MOT (Bernardin & Stiefelhagen 2008; trackeval/metrics/clear.py): frame by frame, a truth track keeps the
+  annotator track it was matched to on the previous frame when that pair is still a candidate (similarity >= the
+  class's match threshold); the rest is matched to maximise total similarity. Frames where either side has no
+  object are skipped without breaking that continuity. An ID switch is a truth track matched to another annotator
+  track than the last one it was matched to; a fragmentation is a truth track tracked again after a frame (with
+  objects on both sides) on which it was not; mostly tracked > 80% of its frames, partially >= 20%.
+  MOTA = (TP - FP - IDSW) / max(1, TP + FN), so a video without truth objects has MOTA = -FP.
+* Identity (Ristani et al. 2016; identity.py): one global track-to-track assignment maximising the frames where
+  the pair's similarity >= the threshold (IDTP); IDF1 = IDTP / (IDTP + IDFP/2 + IDFN/2).
+* HOTA (Luiten et al. 2021; hota.py), for alpha = 0.05 .. 0.95: per frame, the assignment maximising global
+  alignment x similarity; pairs with similarity >= alpha are TPs. DetA, AssA (and Re/Pr), LocA; at an alpha without
+  TPs LocA is 1 (TrackEval's max(1e-10, .) / max(1e-10, .)). Figures are means over alpha; the per-alpha TP, FN, FP
+  and AssA x TP, AssRe x TP, AssPr x TP, LocA x TP are kept so videos can be combined by summing.
+
+Reported per class, "combined" (TrackEval's cls_comb_det_av: counts summed over classes, then the ratios) at the top
+level, and "class-averaged" (cls_comb_cls_av: each ratio averaged over the classes, counts summed). The classes are
+those with at least one object in the video. Golden tests compare every number with TrackEval and motmetrics.
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from benchmark_qa.scoring.assignment import linear_sum_assignment
-from benchmark_qa.scoring.comparison import Columns, Comparison
-from benchmark_qa.scoring.metrics import Stat, stat
+from benchmark_qa.scoring.comparison import Comparison
+from benchmark_qa.scoring.metrics import Stat, f1_stat
 
-ALPHAS = np.arange(0.05, 0.99, 0.05)
+ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's array_labels, the same expression
+EPS = float(np.finfo(float).eps)  # TrackEval's slack on thresholds
+SwitchEvent = tuple[int, int, int, int, int]  # data unit, frame, truth object, previous and new annotator object
 
 
-class TrackingMetrics(BaseModel):
+class TrackingFigures(BaseModel):
+    """One class, or all classes combined (counts summed, then ratios), or class-averaged (ratios averaged)."""
+
     truth_tracks: int
     labels_tracks: int
     truth_detections: int
     labels_detections: int
+    frames: int = Field(description="frames of the sequences (last labelled frame + 1, summed over classes)")
+    # CLEAR-MOT
+    tp: int
+    fn: int
+    fp: int
     id_switches: int
     fragmentations: int
-    mota: float = Field(description="1 - (FN + FP + IDSW) / truth detections; can be negative")
-    motp: float | None
+    mostly_tracked: int
+    partially_tracked: int
+    mostly_lost: int
+    mota: float = Field(description="(TP - FP - IDSW) / max(1, TP + FN); -FP without truth objects")
+    moda: float = Field(description="(TP - FP) / max(1, TP + FN)")
+    motp: float | None = Field(description="mean similarity of the CLEAR matches")
+    motp_sum: float
+    clr_recall: float
+    clr_precision: float
+    clr_f1: float
+    mtr: float
+    ptr: float
+    mlr: float
+    smota: float
+    motal: float
+    fp_per_frame: float
+    # Identity
     idtp: int
     idfp: int
     idfn: int
     idf1: float | None
-    idf1_interval: Stat = Field(description="IDF1 as a proportion of (truth + annotator detections) / 2")
+    idp: float
+    idr: float
+    idf1_interval: Stat = Field(description="IDF1 with n = IDTP + IDFP + IDFN and its Wilson interval")
+    # HOTA (means over alpha)
     hota: float | None
     deta: float | None
     assa: float | None
     loca: float | None
+    detre: float
+    detpr: float
+    assre: float
+    asspr: float
+    owta: float
+    hota_0: float = Field(description="HOTA at alpha 0.05")
+    loca_0: float
+    hotaloca_0: float
+    # per alpha 0.05 .. 0.95, for summing over videos (empty where they would not be sums: class-averaged)
     hota_tp: list[int] = Field(description="per alpha 0.05..0.95, for summing across videos")
     hota_fn: list[int]
     hota_fp: list[int]
     hota_assa_weighted: list[float] = Field(description="per alpha: AssA x TP (sum, then divide by summed TP)")
+    hota_assre_weighted: list[float] = Field(default_factory=list)
+    hota_asspr_weighted: list[float] = Field(default_factory=list)
+    hota_loca_weighted: list[float] = Field(default_factory=list, description="per alpha: LocA x TP")
 
 
-def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(values, return_inverse=True) for non-negative integers: by counting when the values are small
-    (object and track indices), in linear time; by sorting otherwise."""
-    if len(values) and values.min() >= 0 and int(values.max()) < max(4 * len(values), 1 << 16):
-        present = np.bincount(values) > 0
-        ids = np.flatnonzero(present)
-        dense = np.cumsum(present) - 1
-        return ids.astype(values.dtype), dense[values]
-    ids, inverse = np.unique(values, return_inverse=True)
+class TrackingMetrics(TrackingFigures):
+    """The combined figures at the top level (as before per-class tracking), plus each class and the class mean."""
+
+    classes: dict[str, TrackingFigures] = Field(default_factory=dict)
+    class_averaged: TrackingFigures | None = None
+
+
+# ------------------------------------------------------------------------------------------------ raw sums
+
+
+@dataclass(slots=True)
+class _Sums:
+    """Everything TrackEval sums over sequences and classes (its integer fields and MOTP_sum, the HOTA arrays)."""
+
+    truth_tracks: int = 0
+    labels_tracks: int = 0
+    truth_detections: int = 0
+    labels_detections: int = 0
+    frames: int = 0
+    tp: int = 0
+    idsw: int = 0
+    frag: int = 0
+    mt: int = 0
+    pt: int = 0
+    ml: int = 0
+    motp_sum: float = 0.0
+    idtp: int = 0
+    hota_tp: np.ndarray = field(default_factory=lambda: np.zeros(len(ALPHAS), dtype=np.int64))
+    assa_w: np.ndarray = field(default_factory=lambda: np.zeros(len(ALPHAS)))
+    assre_w: np.ndarray = field(default_factory=lambda: np.zeros(len(ALPHAS)))
+    asspr_w: np.ndarray = field(default_factory=lambda: np.zeros(len(ALPHAS)))
+    loca_w: np.ndarray = field(default_factory=lambda: np.zeros(len(ALPHAS)))
+
+    def __iadd__(self, other: _Sums) -> _Sums:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
+def _figures(s: _Sums) -> TrackingFigures:
+    """TrackEval's _compute_final_fields of CLEAR, Identity and HOTA on summed counts."""
+    gt, tr = s.truth_detections, s.labels_detections
+    fn, fp = gt - s.tp, tr - s.tp
+    gt_ids = s.mt + s.pt + s.ml
+    idfn, idfp = gt - s.idtp, tr - s.idtp
+    tp_a = s.hota_tp.astype(np.float64)
+    fn_a, fp_a = gt - tp_a, tr - tp_a
+    assa = s.assa_w / np.maximum(1.0, tp_a)
+    deta = tp_a / np.maximum(1.0, tp_a + fn_a + fp_a)
+    detre = tp_a / np.maximum(1.0, tp_a + fn_a)
+    hota = np.sqrt(deta * assa)
+    loca = np.maximum(1e-10, s.loca_w) / np.maximum(1e-10, tp_a)
+    log_idsw = float(np.log10(s.idsw)) if s.idsw > 0 else float(s.idsw)
+    return TrackingFigures(
+        truth_tracks=s.truth_tracks,
+        labels_tracks=s.labels_tracks,
+        truth_detections=gt,
+        labels_detections=tr,
+        frames=s.frames,
+        tp=s.tp,
+        fn=fn,
+        fp=fp,
+        id_switches=s.idsw,
+        fragmentations=s.frag,
+        mostly_tracked=s.mt,
+        partially_tracked=s.pt,
+        mostly_lost=s.ml,
+        mota=(s.tp - fp - s.idsw) / max(1.0, s.tp + fn),
+        moda=(s.tp - fp) / max(1.0, s.tp + fn),
+        motp=s.motp_sum / max(1.0, s.tp),
+        motp_sum=s.motp_sum,
+        clr_recall=s.tp / max(1.0, s.tp + fn),
+        clr_precision=s.tp / max(1.0, s.tp + fp),
+        clr_f1=s.tp / max(1.0, s.tp + 0.5 * fn + 0.5 * fp),
+        mtr=s.mt / max(1.0, gt_ids),
+        ptr=s.pt / max(1.0, gt_ids),
+        mlr=s.ml / max(1.0, gt_ids),
+        smota=(s.motp_sum - fp - s.idsw) / max(1.0, s.tp + fn),
+        motal=(s.tp - fp - log_idsw) / max(1.0, s.tp + fn),
+        fp_per_frame=fp / max(1.0, s.frames),
+        idtp=s.idtp,
+        idfp=idfp,
+        idfn=idfn,
+        idf1=s.idtp / max(1.0, s.idtp + 0.5 * idfp + 0.5 * idfn),
+        idp=s.idtp / max(1.0, s.idtp + idfp),
+        idr=s.idtp / max(1.0, s.idtp + idfn),
+        idf1_interval=f1_stat(s.idtp, idfp, idfn),
+        hota=float(hota.mean()),
+        deta=float(deta.mean()),
+        assa=float(assa.mean()),
+        loca=float(loca.mean()),
+        detre=float(detre.mean()),
+        detpr=float((tp_a / np.maximum(1.0, tp_a + fp_a)).mean()),
+        assre=float((s.assre_w / np.maximum(1.0, tp_a)).mean()),
+        asspr=float((s.asspr_w / np.maximum(1.0, tp_a)).mean()),
+        owta=float(np.sqrt(detre * assa).mean()),
+        hota_0=float(hota[0]),
+        loca_0=float(loca[0]),
+        hotaloca_0=float(hota[0] * loca[0]),
+        hota_tp=s.hota_tp.tolist(),
+        hota_fn=fn_a.astype(np.int64).tolist(),
+        hota_fp=fp_a.astype(np.int64).tolist(),
+        hota_assa_weighted=s.assa_w.tolist(),
+        hota_assre_weighted=s.assre_w.tolist(),
+        hota_asspr_weighted=s.asspr_w.tolist(),
+        hota_loca_weighted=s.loca_w.tolist(),
+    )
+
+
+_SUMMED = {
+    "truth_tracks", "labels_tracks", "truth_detections", "labels_detections", "frames", "tp", "fn", "fp",
+    "id_switches", "fragmentations", "mostly_tracked", "partially_tracked", "mostly_lost", "idtp", "idfp", "idfn",
+}  # fmt: skip
+
+
+def _class_averaged(per_class: list[TrackingFigures]) -> TrackingFigures:
+    """TrackEval's combine_classes_class_averaged: counts summed, every ratio the mean of the classes' ratios (for
+    HOTA the mean over classes of the per-alpha arrays, whose mean over alpha is the mean of the classes' figures)."""
+    out: dict[str, Any] = {}
+    for name in TrackingFigures.model_fields:
+        values = [getattr(f, name) for f in per_class]
+        if name in _SUMMED:
+            out[name] = int(sum(values))
+        elif name == "idf1_interval":
+            out[name] = f1_stat(
+                sum(f.idtp for f in per_class), sum(f.idfp for f in per_class), sum(f.idfn for f in per_class)
+            )
+        elif name in ("hota_tp", "hota_fn", "hota_fp"):
+            out[name] = np.sum(values, axis=0).astype(np.int64).tolist()
+        elif name.startswith("hota_") and name.endswith("_weighted"):
+            out[name] = []  # an average of ratios is not a sum over detections
+        else:
+            out[name] = float(np.mean(values))
+    return TrackingFigures.model_validate(out)
+
+
+# ------------------------------------------------------------------------------------------------ one sequence
+
+
+def _group_ids(keys: np.ndarray) -> np.ndarray:
+    """For non-negative integer keys: the rank of each key among the distinct keys (0, 1, ...; in key order).
+    A presence table where the keys are dense (object indices, frame x truth track), a sort otherwise."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(keys.max()) + 1
+    if top <= 4 * len(keys) + 4096:
+        present = np.zeros(top, dtype=bool)
+        present[keys] = True
+        ids: np.ndarray = (np.cumsum(present) - 1)[keys]
+        return ids
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=np.int64)
+    new[0] = 0
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:], casting="unsafe")
+    ids = np.empty(len(keys), dtype=np.int64)
+    ids[order] = np.cumsum(new)
+    return ids
+
+
+def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values ascending, each value's position among them), for non-negative integers."""
+    inverse = _group_ids(values)
+    ids = np.zeros(int(inverse.max()) + 1 if len(inverse) else 0, dtype=values.dtype)
+    ids[inverse] = values
     return ids, inverse
 
 
-def _key(c: Columns) -> np.ndarray:
-    return (c.du.astype(np.int64) << 40) | c.frame.astype(np.int64)
+def _member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """np.isin for non-negative integers (frames): a table lookup where the range is small."""
+    if len(values) == 0 or len(members) == 0:
+        return np.zeros(len(values), dtype=bool)
+    top = max(int(values.max()), int(members.max())) + 1
+    if top > 8 * (len(values) + len(members)) + 4096:
+        out: np.ndarray = np.isin(values, members)
+        return out
+    table = np.zeros(top, dtype=bool)
+    table[members] = True
+    member: np.ndarray = table[values]
+    return member
 
 
-def id_switch_events(matches: Columns) -> list[tuple[int, int, int, int, int]]:
-    """(du, frame, truth obj, previous annotator obj, new annotator obj) for each switch."""
-    order = np.lexsort((matches.frame, matches.t_obj, matches.du))
-    t, a, f, d = matches.t_obj[order], matches.a_obj[order], matches.frame[order], matches.du[order]
-    if len(t) < 2:
-        return []
-    switch = (t[1:] == t[:-1]) & (d[1:] == d[:-1]) & (a[1:] != a[:-1])
-    idx = np.nonzero(switch)[0]
-    return [(int(d[i + 1]), int(f[i + 1]), int(t[i + 1]), int(a[i]), int(a[i + 1])) for i in idx]
+@dataclass(slots=True)
+class _Sequence:
+    """One class on one data unit: its truth and annotator detections and their candidate pairs."""
+
+    gt_frame: np.ndarray
+    gt_obj: np.ndarray
+    tr_frame: np.ndarray
+    tr_obj: np.ndarray
+    p_frame: np.ndarray
+    p_gt: np.ndarray  # object indices
+    p_tr: np.ndarray
+    p_sim: np.ndarray
+    threshold: float
+    frames: int
 
 
-def _fragmentations(comp: Comparison) -> int:
-    frames = np.concatenate([comp.matches.frame, comp.missed.frame])
-    objs = np.concatenate([comp.matches.t_obj, comp.missed.t_obj])
-    tracked = np.concatenate([np.ones(len(comp.matches.frame), bool), np.zeros(len(comp.missed.frame), bool)])
-    if len(objs) == 0:
+def _match_frames(
+    tangled: np.ndarray, step: np.ndarray, cut: np.ndarray, g: np.ndarray, t: np.ndarray, sim: np.ndarray
+) -> np.ndarray:
+    """Which candidate pairs CLEAR matches (pairs sorted by frame, truth track, annotator track). A pair alone in
+    its row and column on its frame is matched, whatever the frame before did. The others (`tangled`) are
+    settled frame by frame, in order: last frame's pairs first (TrackEval's 1000 bonus), then the maximum total
+    similarity. A tangled pair's row and column hold only tangled pairs, so where every truth track's best pair
+    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved."""
+    matched: np.ndarray = ~tangled
+    pairs = np.flatnonzero(tangled)
+    if not len(pairs):
+        return matched
+    # each tangled pair's own pair (same truth and annotator track) on the frame before, or -1
+    nt = int(t.max()) + 1
+    width = (int(g.max()) + 1) * nt
+    key = step * width + g * nt + t  # ascending: pairs are sorted
+    wanted = key[pairs] - width
+    at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+    before = np.where(key[at] == wanted, at, -1).tolist()
+    frames = step[pairs]
+    bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
+    pair_list, g_list, t_list, sim_list = pairs.tolist(), g.tolist(), t.tolist(), sim.tolist()
+    for lo, hi in itertools.pairwise(bounds):
+        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, pair), the first on ties
+        for k in range(lo, hi):
+            i, b = pair_list[k], before[k]
+            score = sim_list[i] + (1000.0 if b >= 0 and matched[b] else 0.0)
+            held = best.get(g_list[i])
+            if held is None or score > held[0]:
+                best[g_list[i]] = (score, i)
+        chosen = [i for _, i in best.values()]
+        if len({t_list[i] for i in chosen}) == len(chosen):
+            matched[chosen] = True
+        else:  # the whole frame, as TrackEval's solver sees it
+            f = int(frames[lo])
+            a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
+            last = {(g_list[i], t_list[i]) for i in range(y, a) if matched[i]}
+            score = [sim_list[i] + (1000.0 if (g_list[i], t_list[i]) in last else 0.0) for i in range(a, z)]
+            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
+    return matched
+
+
+def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """One frame's pairs: which the maximum-total assignment of the scores takes (positive scores only)."""
+    rows, r_idx = np.unique(g, return_inverse=True)
+    cols, c_idx = np.unique(t, return_inverse=True)
+    mat = np.zeros((len(rows), len(cols)))
+    mat[r_idx, c_idx] = score
+    rr, cc = linear_sum_assignment(-mat)
+    chosen = np.zeros((len(rows), len(cols)), dtype=bool)
+    chosen[rr, cc] = mat[rr, cc] > EPS
+    out: np.ndarray = chosen[r_idx, c_idx]
+    return out
+
+
+def _clear(
+    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray
+) -> tuple[_Sums, list[tuple[int, int, int, int]]]:
+    """CLEAR-MOT as trackeval/metrics/clear.py, vectorised: only frames whose candidate pairs are not already
+    one-to-one are solved, in frame order, each knowing the previous processed frame's pairs."""
+    out = _Sums()
+    ng = len(gt_count)
+    cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
+    frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
+    # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
+    processed = np.intersect1d(seq.gt_frame, seq.tr_frame)
+    order = np.lexsort((t, g, frame))
+    frame, g, t, sim = frame[order], g[order], t[order], sim[order]
+    step = np.searchsorted(processed, frame)
+    cut = np.searchsorted(step, np.arange(len(processed) + 1))
+    n_tr = int(ti.max()) + 1 if len(ti) else 1
+    tangled = _repeated(step * ng + g) | _repeated(step * n_tr + t)
+    matched = _match_frames(tangled, step, cut, g, t, sim)
+    frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
+    out.tp = len(g)
+    out.motp_sum = float(sim.sum())
+    # ID switches: a truth track matched to another annotator track than the last one
+    by_track = np.lexsort((frame, g))
+    sg, st, sf = g[by_track], t[by_track], frame[by_track]
+    switch = np.flatnonzero((sg[1:] == sg[:-1]) & (st[1:] != st[:-1])) + 1
+    out.idsw = len(switch)
+    events = [(int(sf[i]), int(sg[i]), int(st[i - 1]), int(st[i])) for i in switch.tolist()]
+    # fragmentations: starts of tracking after a processed frame on which the track was not tracked
+    ss = step[by_track]
+    starts = np.ones(len(sg), dtype=bool)
+    starts[1:] = (sg[1:] != sg[:-1]) | (ss[1:] != ss[:-1] + 1)
+    runs = np.bincount(sg[starts], minlength=ng)
+    out.frag = int(np.maximum(runs - 1, 0).sum())
+    # mostly tracked / partially tracked / mostly lost
+    ratio = np.bincount(g, minlength=ng) / np.maximum(gt_count, 1.0)
+    present = gt_count > 0
+    out.mt = int((ratio[present] > 0.8).sum())
+    out.pt = int((ratio[present] >= 0.2).sum()) - out.mt
+    out.ml = ng - out.mt - out.pt
+    return out, events
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
+    ids = _group_ids(keys)
+    out: np.ndarray = np.bincount(ids)[ids] > 1
+    return out
+
+
+def _identity(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int) -> int:
+    """IDTP of the global track assignment (identity.py's min FN + FP is max IDTP)."""
+    ok = seq.p_sim >= seq.threshold
+    if not ok.any():
         return 0
-    order = np.lexsort((frames, objs))
-    objs, tracked = objs[order], tracked[order]
-    starts = tracked & np.concatenate([[True], (objs[1:] != objs[:-1]) | ~tracked[:-1]])
-    runs = np.bincount(objs[starts], minlength=int(objs.max()) + 1)
-    return int(np.clip(runs - 1, 0, None).sum())
+    counts = np.bincount(gi[ok] * nt + ti[ok], minlength=ng * nt).reshape(ng, nt).astype(np.float64)
+    r, c = linear_sum_assignment(counts, maximize=True)
+    return int(counts[r, c].sum())
 
 
-def _lsa_max(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return linear_sum_assignment(-score)
+def _hota(
+    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray, out: _Sums
+) -> None:
+    """HOTA's per-alpha sums as hota.py: global alignment from similarity normalised per frame, then per frame the
+    assignment maximising alignment x similarity."""
+    if not len(gi):
+        return
+    ng, nt = len(gt_count), len(tr_count)
+    f, sim = seq.p_frame, seq.p_sim
+    row_id, col_id = _group_ids(f * ng + gi), _group_ids(f * nt + ti)
+    row_sum = np.bincount(row_id, weights=sim)[row_id]
+    col_sum = np.bincount(col_id, weights=sim)[col_id]
+    denom = row_sum + col_sum - sim
+    scaled = np.where(denom > EPS, sim / np.where(denom > EPS, denom, 1.0), 0.0)
+    potential = np.bincount(gi * nt + ti, weights=scaled, minlength=ng * nt).reshape(ng, nt)
+    alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
+    chosen = _hota_assignment(f, gi, ti, alignment[gi, ti] * sim, row_id, col_id)
+    cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
+    # every alpha at once: a chosen pair counts at the alphas up to its similarity (alpha - EPS <= similarity)
+    levels = len(ALPHAS) + 1
+    level = np.searchsorted(ALPHAS - EPS, cs, side="right")
+    pair = _group_ids(cg * nt + ct)
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    by_level = np.bincount(pair * levels + level, minlength=n_pairs * levels).reshape(n_pairs, levels)
+    mc = np.cumsum(by_level[:, :0:-1], axis=1)[:, ::-1].astype(np.float64)  # (pair, alpha): pairs' TPs at alpha
+    pg, pt = np.zeros(n_pairs, dtype=np.int64), np.zeros(n_pairs, dtype=np.int64)
+    pg[pair], pt[pair] = cg, ct
+    g_count, t_count = gt_count[pg][:, None], tr_count[pt][:, None]
+    out.hota_tp += mc.sum(axis=0).astype(np.int64)
+    out.assa_w += (mc * mc / np.maximum(1.0, g_count + t_count - mc)).sum(axis=0)
+    out.assre_w += (mc * mc / np.maximum(1.0, g_count)).sum(axis=0)
+    out.asspr_w += (mc * mc / np.maximum(1.0, t_count)).sum(axis=0)
+    out.loca_w += np.cumsum(np.bincount(level, weights=cs, minlength=levels)[:0:-1])[::-1]
 
 
 def _row_argmax(row: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -113,12 +472,11 @@ def _argmax_if_optimal(
     assignment (duals u_row = row maximum, v = 0 satisfy u + v >= score with equality on the pairs chosen and
     every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
     best = _row_argmax(row, score)
-    _, col_first = np.unique(col[best], return_index=True)
-    dup_col = np.ones(len(best), dtype=bool)
-    dup_col[col_first] = False  # columns chosen by more than one row
-    bad_frames = np.unique(frame[best][dup_col])
-    solved = ~np.isin(frame, bad_frames)
-    keep = best[~np.isin(frame[best], bad_frames)]
+    chosen_col = col[best]
+    dup_col = np.bincount(chosen_col)[chosen_col] > 1  # columns chosen by more than one row (of one frame)
+    bad_frames = frame[best][dup_col]
+    solved = ~_member(frame, bad_frames)
+    keep = best[~_member(frame[best], bad_frames)]
     return idx[keep], solved
 
 
@@ -157,111 +515,86 @@ def _hota_assignment(
         for k, (r, c) in enumerate(cells):
             mat[r, c] = scores[start + k]
             pick[r, c] = amb[start + k]
-        rr, cc = _lsa_max(mat)
+        rr, cc = linear_sum_assignment(mat, maximize=True)
         chosen = pick[rr, cc]
         parts.append(chosen[chosen >= 0])
         start = end
     return np.sort(np.concatenate(parts))
 
 
-def _hota_sums(
-    cand: Columns, cg: np.ndarray, ca: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per alpha: TP, sum over TPs of the pair's association IoU (AssA x TP), sum of TP similarity."""
-    ng, na = len(gt_count), len(tr_count)
-    n_alpha = len(ALPHAS)
-    hota_tp = np.zeros(n_alpha, dtype=np.int64)
-    assa_w = np.zeros(n_alpha)
-    loca_sum = np.zeros(n_alpha)
-    if not len(cg):
-        return hota_tp, assa_w, loca_sum
-    key = _key(cand)
-    # step 1: global alignment from per-frame similarity normalised by the frame's row and column sums
-    _, row_id = np.unique(key * (ng + 1) + cg, return_inverse=True)
-    _, col_id = np.unique(key * (na + 1) + ca, return_inverse=True)
-    row_sum = np.bincount(row_id, weights=cand.sim)[row_id]
-    col_sum = np.bincount(col_id, weights=cand.sim)[col_id]
-    denom = row_sum + col_sum - cand.sim
-    scaled = np.where(denom > 1e-12, cand.sim / np.where(denom > 1e-12, denom, 1.0), 0.0)
-    potential = np.zeros((ng, na))
-    np.add.at(potential, (cg, ca), scaled)
-    alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
-    # step 2: per frame, assignment on alignment x similarity
-    sel = _hota_assignment(key, cg, ca, alignment[cg, ca] * cand.sim, row_id, col_id)
-    sg, sa, ss = cg[sel], ca[sel], cand.sim[sel]
-    pairs, pair_id = _unique_inverse(sg * na + sa)
-    pair_gt, pair_tr = gt_count[pairs // na], tr_count[pairs % na]
-    for k, alpha in enumerate(ALPHAS):
-        ok = ss >= alpha - 1e-10
-        hota_tp[k] = int(ok.sum())
-        if not ok.any():
-            continue
-        mc = np.bincount(pair_id[ok], minlength=len(pairs)).astype(np.float64)
-        assa_w[k] = float((mc * mc / np.maximum(pair_gt + pair_tr - mc, 1.0)).sum())
-        loca_sum[k] = float(ss[ok].sum())
-    return hota_tp, assa_w, loca_sum
+def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
+    gt_ids, gt_inv = _compact(seq.gt_obj)
+    tr_ids, tr_inv = _compact(seq.tr_obj)
+    ng, nt = len(gt_ids), len(tr_ids)
+    gi = np.searchsorted(gt_ids, seq.p_gt)
+    ti = np.searchsorted(tr_ids, seq.p_tr)
+    gt_count = np.bincount(gt_inv, minlength=ng).astype(np.float64)
+    tr_count = np.bincount(tr_inv, minlength=nt).astype(np.float64)
+    out, events = _clear(seq, gi, ti, gt_count)
+    out.truth_tracks, out.labels_tracks = ng, nt
+    out.truth_detections, out.labels_detections = len(seq.gt_obj), len(seq.tr_obj)
+    # TrackEval's CLEAR returns early (CLR_Frames 0, so FP per frame = FP) when either side has no object
+    out.frames = seq.frames if ng and nt else 0
+    out.idtp = _identity(seq, gi, ti, ng, nt)
+    _hota(seq, gi, ti, gt_count, tr_count, out)
+    return out, events, gt_ids, tr_ids
 
 
-def tracking_metrics(comp: Comparison, match_threshold: np.ndarray, t_class: np.ndarray) -> TrackingMetrics:
-    """`match_threshold[class]` and `t_class[truth obj]` decide which candidate pairs count for IDTP."""
+# ------------------------------------------------------------------------------------------------------ entry
+
+
+def _selected(mask: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The columns where `mask` holds (the columns themselves when it holds everywhere: one class, one video)."""
+    if mask.all():
+        return columns
+    return tuple(column[mask] for column in columns)
+
+
+def tracking_metrics(
+    comp: Comparison,
+    t_class: np.ndarray,
+    a_class: np.ndarray,
+    threshold: Callable[[int], float],
+    class_names: list[str],
+) -> tuple[TrackingMetrics, list[SwitchEvent]]:
+    """`t_class[obj]` / `a_class[obj]`: class index of each truth / annotator object; `threshold(class)`: the
+    similarity a pair needs to count (the class's match threshold). Returns the metrics and every ID switch."""
     m, cand = comp.matches, comp.candidates
+    gt_du = np.concatenate([m.du, comp.missed.du])
+    gt_frame = np.concatenate([m.frame, comp.missed.frame])
     gt_obj = np.concatenate([m.t_obj, comp.missed.t_obj])
+    tr_du = np.concatenate([m.du, comp.extra.du])
+    tr_frame = np.concatenate([m.frame, comp.extra.frame])
     tr_obj = np.concatenate([m.a_obj, comp.extra.a_obj])
-    gt_dets, tr_dets = len(gt_obj), len(tr_obj)
-    gt_ids, gt_inv = _unique_inverse(gt_obj)
-    tr_ids, tr_inv = _unique_inverse(tr_obj)
-    gt_count = np.bincount(gt_inv, minlength=len(gt_ids)).astype(np.float64)
-    tr_count = np.bincount(tr_inv, minlength=len(tr_ids)).astype(np.float64)
-    switches = len(id_switch_events(m))
-    fn, fp = len(comp.missed.t_obj), len(comp.extra.a_obj)
-    mota = 1.0 - (fn + fp + switches) / gt_dets if gt_dets else 0.0
-    motp = float(m.sim.mean()) if len(m.sim) else None
-
-    # candidate pairs as compact track indices
-    cg = np.searchsorted(gt_ids, cand.t_obj)
-    ca = np.searchsorted(tr_ids, cand.a_obj)
-    ng, na = len(gt_ids), len(tr_ids)
-
-    # IDF1
-    idtp = 0
-    if len(cg) and ng and na:
-        ok = cand.sim >= match_threshold[t_class[cand.t_obj]] - 1e-12
-        counts = np.zeros((ng, na))
-        np.add.at(counts, (cg[ok], ca[ok]), 1.0)
-        r, c = _lsa_max(counts)
-        idtp = int(counts[r, c].sum())
-    idf1 = 2 * idtp / (gt_dets + tr_dets) if gt_dets + tr_dets else None
-
-    # HOTA
-    hota_tp, assa_w, loca_sum = _hota_sums(cand, cg, ca, gt_count, tr_count)
-    hota_fn = gt_dets - hota_tp
-    hota_fp = tr_dets - hota_tp
-    with np.errstate(divide="ignore", invalid="ignore"):
-        deta_a = np.where(hota_tp + hota_fn + hota_fp > 0, hota_tp / np.maximum(hota_tp + hota_fn + hota_fp, 1), 0.0)
-        assa_a = np.where(hota_tp > 0, assa_w / np.maximum(hota_tp, 1), 0.0)
-        loca_a = np.where(hota_tp > 0, loca_sum / np.maximum(hota_tp, 1), 0.0)
-    hota_a = np.sqrt(deta_a * assa_a)
-    has = gt_dets + tr_dets > 0
-    return TrackingMetrics(
-        truth_tracks=ng,
-        labels_tracks=na,
-        truth_detections=gt_dets,
-        labels_detections=tr_dets,
-        id_switches=switches,
-        fragmentations=_fragmentations(comp),
-        mota=mota,
-        motp=motp,
-        idtp=idtp,
-        idfp=tr_dets - idtp,
-        idfn=gt_dets - idtp,
-        idf1=idf1,
-        idf1_interval=stat(2 * idtp, gt_dets + tr_dets, (gt_dets + tr_dets) / 2),
-        hota=float(hota_a.mean()) if has else None,
-        deta=float(deta_a.mean()) if has else None,
-        assa=float(assa_a.mean()) if has else None,
-        loca=float(loca_a.mean()) if has else None,
-        hota_tp=hota_tp.tolist(),
-        hota_fn=hota_fn.tolist(),
-        hota_fp=hota_fp.tolist(),
-        hota_assa_weighted=assa_w.tolist(),
+    gt_cls = t_class[gt_obj] if len(gt_obj) else gt_obj
+    tr_cls = a_class[tr_obj] if len(tr_obj) else tr_obj
+    p_cls = t_class[cand.t_obj] if len(cand.t_obj) else cand.t_obj
+    same = p_cls == (a_class[cand.a_obj] if len(cand.a_obj) else cand.a_obj)
+    last_frame: dict[int, int] = {}
+    for du, f in ((gt_du, gt_frame), (tr_du, tr_frame)):
+        for d in np.unique(du).tolist():
+            last_frame[d] = max(last_frame.get(d, -1), int(f[du == d].max()))
+    per_class: dict[str, TrackingFigures] = {}
+    total = _Sums()
+    events: list[SwitchEvent] = []
+    for c in sorted({*gt_cls.tolist(), *tr_cls.tolist()}):
+        sums = _Sums()
+        for d in sorted({*gt_du[gt_cls == c].tolist(), *tr_du[tr_cls == c].tolist()}):
+            g_sel, t_sel = (gt_cls == c) & (gt_du == d), (tr_cls == c) & (tr_du == d)
+            p_sel = same & (p_cls == c) & (cand.du == d)
+            g_frame, g_obj = _selected(g_sel, gt_frame, gt_obj)
+            t_frame, t_obj = _selected(t_sel, tr_frame, tr_obj)
+            p_frame, p_gt, p_tr, p_sim = _selected(p_sel, cand.frame, cand.t_obj, cand.a_obj, cand.sim)
+            seq = _Sequence(g_frame, g_obj, t_frame, t_obj, p_frame, p_gt, p_tr, p_sim, threshold(c), last_frame[d] + 1)
+            seq_sums, seq_events, gt_ids, tr_ids = _sequence_sums(seq)
+            sums += seq_sums
+            events += [(d, f, int(gt_ids[g]), int(tr_ids[a]), int(tr_ids[b])) for f, g, a, b in seq_events]
+        per_class[class_names[c]] = _figures(sums)
+        total += sums
+    combined = _figures(total)
+    metrics = TrackingMetrics(
+        **combined.model_dump(),
+        classes=per_class,
+        class_averaged=_class_averaged(list(per_class.values())) if per_class else None,
     )
+    return metrics, sorted(events)

@@ -7,32 +7,69 @@ Keys (pk / sk) and access patterns:
   AGGREGATE#<annotator>         TOTAL                             summed counts over every scored branch
   AGGREGATE#<annotator>         CLASS#<class name>                tp / fp / fn / similarity_sum for one class
   AGGREGATE#<annotator>         ATTRIBUTE#<attribute path>        correct / total for one attribute path
+  AGGREGATE#<annotator>         WEEK#<yyyy-mm-dd, a Monday>       the week's ledger: a string set `ledger` with one
+                                                                  compact entry per result, and a string set `time`
+                                                                  with the seconds Encord measured per result and day
+  AGGREGATE#<annotator>         CONFLICTS                         frames in conflict, one attribute per kind
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
   FEEDBACK#<task uuid>          <annotator>#<label hash>          the annotator's feedback comment was posted
 
-A result and the additions to its annotator's aggregates are written in one transaction conditioned on the
-result not existing yet: scoring the same label hash twice (a retried message, an overlapping run) adds
-nothing the second time. Aggregates hold sums, never averages, so they can be added to and divided later.
+A result and the additions to its annotator's aggregates (conflict counts and ledger included) are written in one
+transaction conditioned on the result not existing yet: scoring the same label hash twice (a retried message, an
+overlapping run) adds nothing the second time, and a result is one DynamoDB request. Aggregates hold sums, never
+averages, so they can be added to and divided later.
+The TOTAL item also counts the drill-down's breakdowns (`cm:` truth -> annotated class, `sz:` object sizes,
+`ch:` radio answers, `hi:` hints), each as one number under a JSON-encoded name.
+
+The leaderboard reads the aggregates and the ledger (a few items per annotator and week), never every result:
+`aggregate_results` folds results in memory by the very same writes, so both give the same `AnnotatorAggregate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from benchmark_qa.store.table import conditional, from_dynamo, now_iso, query, scan, to_dynamo
+from benchmark_qa.task_details import SizeCounts, TaskDetails, hint_pattern
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 AGGREGATES = "AGGREGATES"
 SCORE_ERRORS = "SCORE_ERRORS"
-# DynamoDB transactions take at most 100 items: the result, the total, and up to 98 class/attribute rows.
-MAX_BREAKDOWN_ROWS = 98
+CONFLICTS = "CONFLICTS"  # the sk of an annotator's conflict counts (one attribute per conflict kind)
+_PART_KEYS = frozenset({"pk", "sk", "annotator", "kind"})
+# DynamoDB transactions take at most 100 items: the result, the total, the week, the conflict counts, the task's
+# error record (cleared), and up to 95 class/attribute rows.
+MAX_BREAKDOWN_ROWS = 95
+# An update expression is at most 4 KB: the TOTAL item's breakdown counters stop here (about 14 bytes each).
+MAX_COUNTERS = 200
+BATCH_GET_LIMIT = 100
+# What the drill-down reads of a result (and what AnnotatorResult needs to validate), not its counts.
+DRILL_DOWN_FIELDS = (
+    "project_hash",
+    "task_uuid",
+    "data_hash",
+    "data_title",
+    "annotator",
+    "branch_name",
+    "label_hash",
+    "scored_at",
+    "score",
+    "interval_low",
+    "interval_high",
+    "n",
+    "details",
+)
 
 
 class ClassCounts(BaseModel):
@@ -72,6 +109,42 @@ class AnnotatorResult(BaseModel):
         default_factory=list,
         description="suspect-ground-truth flags left out of this score (docs/ground-truth-audit.md)",
     )
+    details: TaskDetails = Field(default_factory=TaskDetails, description="what the leaderboard's drill-down shows")
+
+    @property
+    def key(self) -> str:
+        """The result's business key within its annotator: task and label hash."""
+        return f"{self.task_uuid}#{self.label_hash}"
+
+    @property
+    def correct(self) -> int:
+        """Objects labelled right (true positives), for cost per correct object."""
+        return sum(c.tp for c in self.classes.values())
+
+
+class Entry(BaseModel):
+    """One result in its annotator's ledger: what rankings, trends and time need, without reading the result."""
+
+    task_uuid: str
+    label_hash: str
+    data_hash: str
+    scored_at: str
+    score: float
+    correct: int = 0
+    days: dict[str, float] = Field(default_factory=dict, description="seconds Encord measured, per day of work")
+
+    @property
+    def seconds(self) -> float | None:
+        """Time Encord measured on the task, once joined."""
+        return sum(self.days.values()) if self.days else None
+
+    def ledger_value(self) -> str:
+        """The entry as its element of its week's `ledger` set."""
+        values = [self.task_uuid, self.label_hash, self.data_hash, self.scored_at, self.score, self.correct]
+        return json.dumps(values, separators=(",", ":"))
+
+    def time_value(self, day: str, seconds: float) -> str:
+        return json.dumps([self.task_uuid, self.label_hash, day, seconds], separators=(",", ":"))
 
 
 class AnnotatorAggregate(BaseModel):
@@ -89,20 +162,149 @@ class AnnotatorAggregate(BaseModel):
     classes: dict[str, ClassCounts] = Field(default_factory=dict)
     attributes: dict[str, AttributeCounts] = Field(default_factory=dict)
     last_scored_at: str = ""
+    confusion: dict[str, dict[str, int]] = Field(default_factory=dict, description="truth -> annotated -> objects")
+    sizes: dict[str, SizeCounts] = Field(default_factory=dict)
+    choices: dict[str, dict[str, dict[str, int]]] = Field(
+        default_factory=dict, description="radio path -> truth answer -> given answer -> frames"
+    )
+    hints: dict[str, int] = Field(default_factory=dict, description="hint pattern -> tasks it was given in")
+    entries: list[Entry] = Field(default_factory=list, description="the ledger, oldest first")
+
+
+Write = tuple[str, str, dict[str, Any], dict[str, Any]]  # pk, sk, attributes set, numbers added
+
+
+@lru_cache(maxsize=4096)  # the same few class, size and hint names over and over
+def _counter(prefix: str, *parts: str) -> str:
+    return f"{prefix}:" + json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+
+
+def _counters(result: AnnotatorResult) -> dict[str, int]:
+    """The drill-down's breakdowns as named numbers on the TOTAL item (capped: see MAX_COUNTERS)."""
+    out: dict[str, int] = defaultdict(int)
+    details = result.details
+    for truth, row in details.confusion.items():
+        for annotated, count in row.items():
+            out[_counter("cm", truth, annotated)] += count
+    for bucket, c in details.sizes.items():
+        for kind in ("tp", "fp", "fn"):
+            if getattr(c, kind):
+                out[_counter("sz", bucket, kind)] += getattr(c, kind)
+    for choice in details.choices:
+        out[_counter("ch", choice.path, choice.truth, choice.labels)] += choice.frames
+    for pattern in {hint_pattern(h) for h in result.hints}:  # once per task: "given in k tasks"
+        out[_counter("hi", pattern)] = 1
+    return dict(sorted(out.items())[:MAX_COUNTERS])
+
+
+def day_of(scored_at: str) -> str:
+    """The UTC day of a stamp."""
+    return _instant(scored_at).astimezone(UTC).date().isoformat()
+
+
+def ledger_row(scored_at: str) -> str:
+    """The ledger row a result is filed in: its UTC week (from Monday). A week keeps a row well under DynamoDB's
+    400 KB item limit (about 2,500 results) and the rows few (13 per annotator over 90 days)."""
+    day = _instant(scored_at).astimezone(UTC).date()
+    return f"WEEK#{(day - timedelta(days=day.weekday())).isoformat()}"
+
+
+def _entry(result: AnnotatorResult) -> Entry:
+    return Entry(
+        task_uuid=result.task_uuid,
+        label_hash=result.label_hash,
+        data_hash=result.data_hash,
+        scored_at=result.scored_at,
+        score=result.score,
+        correct=result.correct,
+    )
+
+
+def result_writes(result: AnnotatorResult) -> list[Write]:
+    """Everything a result adds to its annotator's aggregates, as (pk, sk, set, add) writes: put_result sends them
+    in its transaction, aggregate_results applies them in memory."""
+    annotator = result.annotator
+    pk = f"AGGREGATE#{annotator}"
+    totals = {
+        "tasks": 1,
+        "score_sum": result.score,
+        "n": result.n,
+        "tp": sum(c.tp for c in result.classes.values()),
+        "fp": sum(c.fp for c in result.classes.values()),
+        "fn": sum(c.fn for c in result.classes.values()),
+        "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
+        "attribute_correct": sum(a.correct for a in result.attributes.values()),
+        "attribute_total": sum(a.total for a in result.attributes.values()),
+        **_counters(result),
+    }
+    total_sets = {
+        "annotator": annotator,
+        "kind": "aggregate",
+        "gsi1pk": AGGREGATES,
+        "gsi1sk": annotator,
+        "last_scored_at": result.scored_at,
+    }
+    # One string set per week, not one attribute per result: a week's entries read as one value (cheap to read back
+    # in bulk, in DynamoDB and in moto alike), and ADD of a set element is as idempotent as the transaction.
+    week: Write = (
+        pk,
+        ledger_row(result.scored_at),
+        {"kind": "aggregate_ledger"},
+        {"ledger": {_entry(result).ledger_value()}},
+    )
+    rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
+        (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
+    ]
+    part = {"annotator": annotator, "kind": "aggregate_part"}
+    # one attribute per conflict kind in a row of its own: ADD needs no map to exist first
+    conflicts: list[Write] = [(pk, CONFLICTS, part, dict(result.conflict_totals))] if result.conflict_totals else []
+    parts = [(pk, sk, part, adds) for sk, adds in rows]
+    return [(pk, "TOTAL", total_sets, totals), week, *conflicts, *parts[:MAX_BREAKDOWN_ROWS]]
+
+
+def _differences(
+    old: AnnotatorResult, new: AnnotatorResult
+) -> list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """What replacing `old` by `new` changes in the aggregates, as (pk, sk, set, add, delete) writes: numbers move
+    by new - old, ledger entries are swapped; the same writes as put_result, so both stay in step."""
+    before = {(pk, sk): adds for pk, sk, _, adds in result_writes(old)}
+    changes = []
+    for pk, sk, sets, adds in result_writes(new):
+        was = before.pop((pk, sk), {})
+        added, removed = _change(was, adds)
+        if added or removed or sk == "TOTAL":
+            changes.append((pk, sk, sets, added, removed))
+    for (pk, sk), was in before.items():  # rows only the old result had (a class no longer counted)
+        added, removed = _change(was, {})
+        if added or removed:
+            changes.append((pk, sk, {"annotator": old.annotator}, added, removed))
+    return changes[: MAX_BREAKDOWN_ROWS + 3]
+
+
+def _change(was: dict[str, Any], now: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    added: dict[str, Any] = {}
+    removed: dict[str, Any] = {}
+    for name in sorted(set(was) | set(now)):
+        a, b = was.get(name), now.get(name)
+        if isinstance(a, set) or isinstance(b, set):
+            if b and b - (a or set()):
+                added[name] = b - (a or set())
+            if a and a - (b or set()):
+                removed[name] = a - (b or set())
+        elif (b or 0) - (a or 0):
+            added[name] = (b or 0) - (a or 0)
+    return added, removed
 
 
 class ScoresRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_result(self, result: AnnotatorResult) -> bool:
-        """Record a scored branch and add it to the annotator's aggregates, once. False on a repeat."""
-        annotator = result.annotator
-        aggregate_pk = f"AGGREGATE#{annotator}"
-        item = _item(result)
-        conflict_names = {f"#c{i}": name for i, name in enumerate(sorted(result.conflict_totals))}
-        conflict_adds = ", ".join(f"conflicts.#c{i} :c{i}" for i in range(len(conflict_names)))
-        totals = {"tasks": 1, **_totals(result)}
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool:
+        """Record a scored branch and add it to the annotator's aggregates (conflict counts and ledger included),
+        once, in one request. False on a repeat. With `clear_error` the task's SCORE_ERROR record goes in the same
+        transaction (so it stays when this is a repeat: the caller clears it then)."""
+        item = result_item(result)
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -111,47 +313,12 @@ class ScoresRepository:
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            self._add(
-                aggregate_pk,
-                "TOTAL",
-                {
-                    "annotator": annotator,
-                    "kind": "aggregate",
-                    "gsi1pk": AGGREGATES,
-                    "gsi1sk": annotator,
-                    "last_scored_at": result.scored_at,
-                },
-                totals,
-            ),
+            *(self._add(pk, sk, sets, adds) for pk, sk, sets, adds in result_writes(result)),
         ]
-        rows = [(f"CLASS#{name}", c.model_dump()) for name, c in sorted(result.classes.items())] + [
-            (f"ATTRIBUTE#{path}", a.model_dump()) for path, a in sorted(result.attributes.items())
-        ]
-        writes += [
-            self._add(aggregate_pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds)
-            for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
-        ]
+        if clear_error:
+            writes.append({"Delete": {"TableName": self._table.name, "Key": _error_key(result.task_uuid)}})
         client: Any = self._table.meta.client  # the resource client takes plain Python values
-        if not conditional(client.transact_write_items, TransactItems=writes):
-            return False
-        if conflict_names:
-            # Conflict counts are advisory (shown on the leaderboard), added after the counted transaction.
-            client.update_item(
-                TableName=self._table.name,
-                Key={"pk": aggregate_pk, "sk": "TOTAL"},
-                UpdateExpression="SET conflicts = if_not_exists(conflicts, :empty)",
-                ExpressionAttributeValues={":empty": {}},
-            )
-            client.update_item(
-                TableName=self._table.name,
-                Key={"pk": aggregate_pk, "sk": "TOTAL"},
-                UpdateExpression=f"ADD {conflict_adds}",
-                ExpressionAttributeNames=conflict_names,
-                ExpressionAttributeValues={
-                    f":c{i}": result.conflict_totals[conflict_names[f"#c{i}"]] for i in range(len(conflict_names))
-                },
-            )
-        return True
+        return conditional(client.transact_write_items, TransactItems=writes)
 
     def replace_result(self, old: AnnotatorResult, new: AnnotatorResult) -> bool:
         """Swap a stored result for one scored again with other flags left out (same task, annotator and label
@@ -161,53 +328,46 @@ class ScoresRepository:
         if (old.task_uuid, old.annotator, old.label_hash) != (new.task_uuid, new.annotator, new.label_hash):
             raise ValueError("replace_result replaces a result of the same task, annotator and label hash")
         new = new.model_copy(update={"scored_at": old.scored_at})
-        annotator, aggregate_pk = new.annotator, f"AGGREGATE#{new.annotator}"
         old_key = ",".join(old.excluded_flags)
         condition = "excluded_key = :old" if old_key else "attribute_not_exists(excluded_key) OR excluded_key = :old"
-        old_totals, new_totals = _totals(old), _totals(new)
-        deltas = {k: new_totals[k] - old_totals[k] for k in new_totals}
-        deltas["score_sum"] = new.score - old.score
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table.name,
-                    "Item": to_dynamo(_item(new)),
+                    "Item": to_dynamo(result_item(new)),
                     "ConditionExpression": condition,
                     "ExpressionAttributeValues": {":old": old_key},
                 }
             },
-            self._add(aggregate_pk, "TOTAL", {"annotator": annotator}, deltas),
-        ]
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for name in sorted(set(old.classes) | set(new.classes)):
-            a, b = old.classes.get(name, ClassCounts()), new.classes.get(name, ClassCounts())
-            rows.append((f"CLASS#{name}", {k: getattr(b, k) - getattr(a, k) for k in ClassCounts.model_fields}))
-        for path in sorted(set(old.attributes) | set(new.attributes)):
-            c, d = old.attributes.get(path, AttributeCounts()), new.attributes.get(path, AttributeCounts())
-            rows.append((f"ATTRIBUTE#{path}", {k: getattr(d, k) - getattr(c, k) for k in AttributeCounts.model_fields}))
-        writes += [
-            self._add(aggregate_pk, sk, {"annotator": annotator, "kind": "aggregate_part"}, adds)
-            for sk, adds in rows[:MAX_BREAKDOWN_ROWS]
+            *(self._add(pk, sk, sets, adds, removes) for pk, sk, sets, adds, removes in _differences(old, new)),
         ]
         client: Any = self._table.meta.client
         return conditional(client.transact_write_items, TransactItems=writes)
 
-    def _add(self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any]) -> dict[str, Any]:
-        """A transaction Update that sets `sets` and adds `adds` (every name aliased: many are reserved words)."""
+    def _add(
+        self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any], removes: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A transaction Update that sets `sets`, adds `adds` and deletes `removes` (elements of string sets);
+        every name aliased: many are reserved words."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        set_parts, add_parts = [], []
+        set_parts, add_parts, delete_parts = [], [], []
         for i, (name, value) in enumerate(sets.items()):
             names[f"#s{i}"], values[f":s{i}"] = name, value
             set_parts.append(f"#s{i} = :s{i}")
         for i, (name, value) in enumerate(adds.items()):
             names[f"#a{i}"], values[f":a{i}"] = name, value
             add_parts.append(f"#a{i} :a{i}")
+        for i, (name, value) in enumerate((removes or {}).items()):
+            names[f"#d{i}"], values[f":d{i}"] = name, value
+            delete_parts.append(f"#d{i} :d{i}")
+        expression = f"SET {', '.join(set_parts)}" + (f" ADD {', '.join(add_parts)}" if add_parts else "")
+        expression += f" DELETE {', '.join(delete_parts)}" if delete_parts else ""
         return {
             "Update": {
                 "TableName": self._table.name,
                 "Key": {"pk": pk, "sk": sk},
-                "UpdateExpression": f"SET {', '.join(set_parts)} ADD {', '.join(add_parts)}",
+                "UpdateExpression": expression,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_dynamo(values),
             }
@@ -231,7 +391,39 @@ class ScoresRepository:
         for item in scan(self._table, FilterExpression="kind = :k", values={":k": "score"}):
             yield _result(item)
 
+    def results_since(self, annotator: str, since: datetime) -> list[AnnotatorResult]:
+        """The annotator's results scored at or after `since`: a key range on the index, then an exact filter
+        (stamps with other UTC offsets do not sort as text, so the range starts a day early)."""
+        bound = (since.astimezone(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")
+        items = query(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g AND gsi1sk >= :s",
+            values={":g": f"ANNOTATOR#{annotator}", ":s": bound},
+        )
+        return [r for r in map(_result, items) if _instant(r.scored_at) >= since]
+
+    def results_of(self, keys: Iterable[tuple[str, str]]) -> list[AnnotatorResult]:
+        """The results of (annotator, entry key) pairs, as the drill-down asks for them (BatchGetItem)."""
+        wanted = [
+            {"pk": f"SCORE#{key.split('#', 1)[0]}", "sk": f"RESULT#{annotator}#{key.split('#', 1)[1]}"}
+            for annotator, key in dict.fromkeys(keys)
+        ]
+        client: Any = self._table.meta.client
+        found: list[AnnotatorResult] = []
+        names = {f"#a{i}": name for i, name in enumerate(DRILL_DOWN_FIELDS)}
+        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            batch = wanted[start : start + BATCH_GET_LIMIT]
+            request: dict[str, Any] = {self._table.name: {"Keys": batch, **projection}}
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                found += [_result(i) for i in answer.get("Responses", {}).get(self._table.name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
     def aggregates(self) -> list[AnnotatorAggregate]:
+        """Every annotator's aggregate with its ledger: one query for the totals, one per annotator."""
         totals = [
             from_dynamo(i)
             for i in query(
@@ -242,28 +434,51 @@ class ScoresRepository:
 
     def _aggregate(self, total: dict[str, Any]) -> AnnotatorAggregate:
         annotator = str(total["annotator"])
-        parts = [
-            from_dynamo(i)
-            for i in query(self._table, KeyConditionExpression="pk = :p", values={":p": f"AGGREGATE#{annotator}"})
-        ]
-        classes = {
-            p["sk"].removeprefix("CLASS#"): ClassCounts.model_validate(p) for p in parts if p["sk"].startswith("CLASS#")
-        }
-        attributes = {
-            p["sk"].removeprefix("ATTRIBUTE#"): AttributeCounts.model_validate(p)
-            for p in parts
-            if p["sk"].startswith("ATTRIBUTE#")
-        }
-        fields = {k: v for k, v in total.items() if k in AnnotatorAggregate.model_fields}
-        return AnnotatorAggregate.model_validate({**fields, "classes": classes, "attributes": attributes})
+        parts = query(self._table, KeyConditionExpression="pk = :p", values={":p": f"AGGREGATE#{annotator}"})
+        return read_aggregate(total, [from_dynamo(p) for p in parts if p["sk"] != "TOTAL"])
+
+    def record_seconds(self, annotator: str, entry: Entry, work_day: str, seconds: float) -> bool:
+        """Record the seconds Encord measured on `entry`'s task on `work_day`: a new element of the day row's `time`
+        set (only if the entry is in its week's ledger), then the element it replaces is removed. Readers take the
+        largest value per (result, day), which a day's total only ever grows to, so a crash between the two
+        writes or a repeated run changes nothing. False when the entry is not in the ledger."""
+        old = entry.days.get(work_day)
+        if old == seconds:
+            return True
+        key = {"pk": f"AGGREGATE#{annotator}", "sk": ledger_row(entry.scored_at)}
+        added = conditional(
+            self._table.update_item,
+            Key=key,
+            UpdateExpression="ADD #t :new",
+            ConditionExpression="contains(#l, :entry)",
+            ExpressionAttributeNames={"#t": "time", "#l": "ledger"},
+            ExpressionAttributeValues={":new": {entry.time_value(work_day, seconds)}, ":entry": entry.ledger_value()},
+        )
+        if added and old is not None:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="DELETE #t :old",
+                ExpressionAttributeNames={"#t": "time"},
+                ExpressionAttributeValues={":old": {entry.time_value(work_day, old)}},
+            )
+        return added
+
+    def rebuild_aggregates(self, results: Iterable[AnnotatorResult]) -> int:
+        """Write the aggregates and ledgers of `results` (all of an annotator's results: the items are replaced,
+        not added to), for tables scored before the ledger existed (`benchmark-qa report --rebuild`); not while
+        workers score, whose additions it would overwrite. Returns the items written."""
+        items = list(aggregate_items(results).values())
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=to_dynamo(item))
+        return len(items)
 
     # ------------------------------------------------------------------ errors
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None:
         now = now_iso()
         self._table.put_item(
             Item={
-                "pk": f"SCORE_ERROR#{task_uuid}",
-                "sk": "ERROR",
+                **_error_key(task_uuid),
                 "kind": "score_error",
                 "task_uuid": task_uuid,
                 "data_hash": data_hash,
@@ -276,7 +491,7 @@ class ScoresRepository:
         )
 
     def clear_error(self, task_uuid: str) -> None:
-        self._table.delete_item(Key={"pk": f"SCORE_ERROR#{task_uuid}", "sk": "ERROR"})
+        self._table.delete_item(Key=_error_key(task_uuid))
 
     def errors(self) -> list[dict[str, Any]]:
         return [
@@ -306,7 +521,95 @@ class ScoresRepository:
         )
 
 
-def _item(result: AnnotatorResult) -> dict[str, Any]:
+def _instant(stamp: str) -> datetime:
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_aggregate(total: dict[str, Any], parts: Sequence[dict[str, Any]]) -> AnnotatorAggregate:
+    """An annotator's TOTAL item and its other items (class, attribute, conflict and week rows) as one
+    AnnotatorAggregate."""
+    fields: dict[str, Any] = {k: v for k, v in total.items() if k in AnnotatorAggregate.model_fields}
+    fields["classes"] = {
+        p["sk"].removeprefix("CLASS#"): ClassCounts.model_validate(p) for p in parts if p["sk"].startswith("CLASS#")
+    }
+    fields["attributes"] = {
+        p["sk"].removeprefix("ATTRIBUTE#"): AttributeCounts.model_validate(p)
+        for p in parts
+        if p["sk"].startswith("ATTRIBUTE#")
+    }
+    # conflict counts: their own row (aggregates written before it kept them in a map on the total)
+    conflicts = Counter(total.get("conflicts") or {})
+    for p in parts:
+        if p["sk"] == CONFLICTS:
+            conflicts.update({k: int(v) for k, v in p.items() if k not in _PART_KEYS})
+    fields["conflicts"] = dict(conflicts)
+    aggregate = AnnotatorAggregate.model_validate(fields)
+    for name, value in total.items():
+        prefix, _, encoded = name.partition(":")
+        if not encoded.startswith("["):
+            continue
+        keys, count = json.loads(encoded), int(value)
+        if prefix == "cm":
+            aggregate.confusion.setdefault(keys[0], {})[keys[1]] = count
+        elif prefix == "sz":
+            setattr(aggregate.sizes.setdefault(keys[0], SizeCounts()), keys[1], count)
+        elif prefix == "ch":
+            aggregate.choices.setdefault(keys[0], {}).setdefault(keys[1], {})[keys[2]] = count
+        elif prefix == "hi":
+            aggregate.hints[keys[0]] = count
+    aggregate.entries = _ledger([p for p in parts if p["sk"].startswith("WEEK#")])
+    return aggregate
+
+
+def _ledger(days: Sequence[dict[str, Any]]) -> list[Entry]:
+    entries: dict[tuple[str, str], Entry] = {}
+    for day in days:
+        for value in day.get("ledger", ()):
+            task, label, data_hash, scored_at, score, correct = json.loads(value)
+            entries[(task, label)] = Entry(
+                task_uuid=task, label_hash=label, data_hash=data_hash, scored_at=scored_at, score=score, correct=correct
+            )
+    for day in days:
+        for value in day.get("time", ()):
+            task, label, work_day, seconds = json.loads(value)
+            entry = entries.get((task, label))
+            if entry is not None:
+                entry.days[work_day] = max(entry.days.get(work_day, 0.0), float(seconds))
+    return sorted(entries.values(), key=lambda e: (_instant(e.scored_at), e.task_uuid, e.label_hash))
+
+
+def aggregate_items(results: Iterable[AnnotatorResult]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The aggregate items (TOTAL, class, attribute and day rows) `put_result` would leave for these results,
+    each business key once: the same writes, applied in memory."""
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()
+    for result in results:
+        if (result.annotator, result.key) in seen:
+            continue
+        seen.add((result.annotator, result.key))
+        for pk, sk, sets, adds in result_writes(result):
+            item = items.setdefault((pk, sk), {"pk": pk, "sk": sk})
+            item.update(sets)
+            for name, value in adds.items():
+                item[name] = item.get(name, set()) | value if isinstance(value, set) else item.get(name, 0) + value
+    return items
+
+
+def aggregate_results(results: Iterable[AnnotatorResult]) -> list[AnnotatorAggregate]:
+    """The aggregates `put_result` would leave for these results: for a leaderboard over results read directly
+    (`--since`, tests)."""
+    items = aggregate_items(results)
+    by_annotator: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (pk, sk), item in items.items():
+        if sk != "TOTAL":
+            by_annotator[pk].append(item)
+    return [read_aggregate(item, by_annotator[pk]) for (pk, sk), item in sorted(items.items()) if sk == "TOTAL"]
+
+
+def result_item(result: AnnotatorResult) -> dict[str, Any]:
+    """The result's own item (its keys, and the index keys that list an annotator's results by time). The
+    drill-down's details are one JSON text: read back whole, never queried inside."""
     return {
         "pk": f"SCORE#{result.task_uuid}",
         "sk": f"RESULT#{result.annotator}#{result.label_hash}",
@@ -314,24 +617,17 @@ def _item(result: AnnotatorResult) -> dict[str, Any]:
         "gsi1pk": f"ANNOTATOR#{result.annotator}",
         "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
         "excluded_key": ",".join(result.excluded_flags),
-        **result.model_dump(mode="json"),
-    }
-
-
-def _totals(result: AnnotatorResult) -> dict[str, Any]:
-    """What one result adds to its annotator's TOTAL (besides the task itself)."""
-    return {
-        "score_sum": result.score,
-        "n": result.n,
-        "tp": sum(c.tp for c in result.classes.values()),
-        "fp": sum(c.fp for c in result.classes.values()),
-        "fn": sum(c.fn for c in result.classes.values()),
-        "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
-        "attribute_correct": sum(a.correct for a in result.attributes.values()),
-        "attribute_total": sum(a.total for a in result.attributes.values()),
+        **result.model_dump(mode="json", exclude={"details"}),
+        "details": result.details.model_dump_json(),
     }
 
 
 def _result(item: dict[str, Any]) -> AnnotatorResult:
-    plain = from_dynamo(item)
-    return AnnotatorResult.model_validate({k: v for k, v in plain.items() if k in AnnotatorResult.model_fields})
+    plain = {k: v for k, v in from_dynamo(item).items() if k in AnnotatorResult.model_fields}
+    if isinstance(plain.get("details"), str):
+        plain["details"] = TaskDetails.model_validate_json(plain["details"])
+    return AnnotatorResult.model_validate(plain)
+
+
+def _error_key(task_uuid: str) -> dict[str, str]:
+    return {"pk": f"SCORE_ERROR#{task_uuid}", "sk": "ERROR"}

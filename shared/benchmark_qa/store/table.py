@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -14,10 +14,23 @@ if TYPE_CHECKING:
 
 @cache
 def state_table(name: str, region: str | None = None) -> Table:
-    """boto3 honours AWS_ENDPOINT_URL, so the same code reaches moto locally and DynamoDB in AWS."""
-    import boto3
+    """boto3 honours AWS_ENDPOINT_URL, so the same code reaches moto locally and DynamoDB in AWS. The boto3 Table
+    is made on first use: a handler that builds its repositories at import does not import boto3 there."""
+    return cast("Table", _LazyTable(name, region))
 
-    return boto3.resource("dynamodb", region_name=region).Table(name)
+
+class _LazyTable:
+    def __init__(self, name: str, region: str | None) -> None:
+        self._name, self._region = name, region
+
+    @cached_property
+    def _table(self) -> Table:
+        import boto3
+
+        return boto3.resource("dynamodb", region_name=self._region).Table(self._name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
 
 
 def now_iso() -> str:

@@ -24,7 +24,7 @@ concurrent events (S3 and SQS deliver at least once) can never put one object in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -84,33 +84,15 @@ class UploadsRepository:
         self._table = table
 
     # ------------------------------------------------------------------ objects
-    def record_object(
-        self,
-        *,
-        bucket: str,
-        key: str,
-        version: str,
-        status: ObjectStatus,
-        gsi1: tuple[str, str] | None,
-        **attributes: Any,
-    ) -> bool:
-        """Insert an object version once. False when it was already recorded (a repeated event)."""
-        now = now_iso()
-        item: dict[str, Any] = {
-            "pk": object_pk(bucket, key),
-            "sk": f"V#{version}",
-            "kind": "object",
-            "bucket": bucket,
-            "key": key,
-            "version": version,
-            "status": status,
-            "received_at": now,
-            "updated_at": now,
-            **{k: v for k, v in attributes.items() if v is not None},
-        }
-        if gsi1:
-            item["gsi1pk"], item["gsi1sk"] = gsi1
-        return conditional(self._table.put_item, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
+    def record_object(self, **fields: Any) -> bool:
+        """Insert an object version once (`object_put`'s fields). False when it was already recorded (a repeat)."""
+        (created,) = self.record_objects([object_put(**fields)])
+        return created
+
+    def record_objects(self, puts: list[ObjectPut]) -> list[bool]:
+        """Insert object versions once each, in transactions of up to 100 (one request instead of 100): for each,
+        False when it was already recorded. Keys must differ."""
+        return self._each_once([("Put", put.request) for put in puts])
 
     def get_object(self, bucket: str, key: str, version: str) -> ObjectRecord | None:
         item = self._table.get_item(Key={"pk": object_pk(bucket, key), "sk": f"V#{version}"}, ConsistentRead=True).get(
@@ -136,31 +118,41 @@ class UploadsRepository:
         encord: dict[str, Any] | None = None,
     ) -> bool:
         """Move an object to `status`; with `expected`, only from one of those statuses."""
-        names = {"#s": "status"}
-        values: dict[str, Any] = {":s": status, ":u": now_iso()}
-        sets = ["#s = :s", "updated_at = :u"]
-        removes: list[str] = []
-        for attribute, value in (("reason", reason), ("manifest_id", manifest_id), ("encord", encord)):
-            if value is not None:
-                sets.append(f"{attribute} = :{attribute}")
-                values[f":{attribute}"] = value
-        if status in ("pending", "claimed", "in_manifest", "registered") and reason is None:
-            removes.append("reason")
-        if gsi1:
-            sets += ["gsi1pk = :g1", "gsi1sk = :g2"]
-            values[":g1"], values[":g2"] = gsi1
-        elif status in ("sidecar", "marker", "deleted"):
-            removes += ["gsi1pk", "gsi1sk"]
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        condition = _exists_with_status(expected, values)
-        return conditional(
-            self._table.update_item,
-            Key={"pk": object_pk(record.bucket, record.key), "sk": f"V#{record.version}"},
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_dynamo(values),
-        )
+        update = _status_update(record, status, expected, reason, manifest_id, gsi1, encord)
+        (moved,) = self._each_once([("Update", update)])
+        return moved
+
+    def set_objects_status(
+        self,
+        records: list[ObjectRecord],
+        status: ObjectStatus,
+        *,
+        expected: tuple[str, ...],
+        manifest_id: str | None = None,
+        gsi1: Callable[[ObjectRecord], tuple[str, str]] | None = None,
+        reason: str | None = None,
+    ) -> list[bool]:
+        """`set_object_status` for many objects (distinct keys), in transactions of up to 100."""
+        updates = [
+            ("Update", _status_update(r, status, expected, reason, manifest_id, gsi1(r) if gsi1 else None, None))
+            for r in records
+        ]
+        return self._each_once(updates)
+
+    def _each_once(self, writes: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+        """Conditional writes, as transactions of up to 100; when one is cancelled (a condition that did not
+        hold, a conflict), its writes are made one by one, so each gets its own answer."""
+        results: list[bool] = []
+        client: Any = self._table.meta.client  # the resource client takes plain Python values
+        for start in range(0, len(writes), TRANSACTION_ITEMS):
+            chunk = writes[start : start + TRANSACTION_ITEMS]
+            if len(chunk) > 1 and _transaction(client, [{op: {"TableName": self._table.name, **r}} for op, r in chunk]):
+                results += [True] * len(chunk)
+                continue
+            for op, request in chunk:
+                write = self._table.put_item if op == "Put" else self._table.update_item
+                results.append(conditional(write, **request))
+        return results
 
     def pending_singles(self, older_than: str | None = None) -> Iterator[ObjectRecord]:
         condition = "gsi1pk = :p" + (" AND gsi1sk < :t" if older_than else "")
@@ -334,6 +326,83 @@ class UploadsRepository:
                 "gsi1sk": f"{now}#{message_id}",
             }
         )
+
+
+TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+
+
+@dataclass(frozen=True)
+class ObjectPut:
+    request: dict[str, Any]  # put_item's arguments (without the table)
+
+
+def object_put(
+    *, bucket: str, key: str, version: str, status: ObjectStatus, gsi1: tuple[str, str] | None, **attributes: Any
+) -> ObjectPut:
+    """The insert of one object version (for `record_objects`): its key, status, gsi1 and other attributes."""
+    now = now_iso()
+    item: dict[str, Any] = {
+        "pk": object_pk(bucket, key),
+        "sk": f"V#{version}",
+        "kind": "object",
+        "bucket": bucket,
+        "key": key,
+        "version": version,
+        "status": status,
+        "received_at": now,
+        "updated_at": now,
+        **{k: v for k, v in attributes.items() if v is not None},
+    }
+    if gsi1:
+        item["gsi1pk"], item["gsi1sk"] = gsi1
+    return ObjectPut({"Item": to_dynamo(item), "ConditionExpression": "attribute_not_exists(pk)"})
+
+
+def _status_update(
+    record: ObjectRecord,
+    status: str,
+    expected: tuple[str, ...] | None,
+    reason: str | None,
+    manifest_id: str | None,
+    gsi1: tuple[str, str] | None,
+    encord: dict[str, Any] | None,
+) -> dict[str, Any]:
+    names = {"#s": "status"}
+    values: dict[str, Any] = {":s": status, ":u": now_iso()}
+    sets = ["#s = :s", "updated_at = :u"]
+    removes: list[str] = []
+    for attribute, value in (("reason", reason), ("manifest_id", manifest_id), ("encord", encord)):
+        if value is not None:
+            sets.append(f"{attribute} = :{attribute}")
+            values[f":{attribute}"] = value
+    if status in ("pending", "claimed", "in_manifest", "registered") and reason is None:
+        removes.append("reason")
+    if gsi1:
+        sets += ["gsi1pk = :g1", "gsi1sk = :g2"]
+        values[":g1"], values[":g2"] = gsi1
+    elif status in ("sidecar", "marker", "deleted"):
+        removes += ["gsi1pk", "gsi1sk"]
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    condition = _exists_with_status(expected, values)
+    return {
+        "Key": {"pk": object_pk(record.bucket, record.key), "sk": f"V#{record.version}"},
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": to_dynamo(values),
+    }
+
+
+def _transaction(client: Any, items: list[dict[str, Any]]) -> bool:
+    """True when the transaction went through; False when DynamoDB cancelled it (any reason: the caller retries
+    its writes one by one); other errors raise."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except Exception as error:
+        if getattr(error, "response", {}).get("Error", {}).get("Code") == "TransactionCanceledException":
+            return False
+        raise
+    return True
 
 
 def _exists_with_status(expected: tuple[str, ...] | None, values: dict[str, Any]) -> str:

@@ -3,10 +3,12 @@ results per (task, annotator), aggregates, the task moved on, re-runs, recorded 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from benchmark_qa.store.table import state_table
 from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, label_row, precise_boxes, sloppy_boxes
 
 from .conftest import PRECISE, SLOPPY, App, put_in_review, start_app
@@ -58,6 +60,11 @@ def test_scores_every_branch_once_and_archives_the_tasks(app: App) -> None:
     assert aggregates[PRECISE].tasks == aggregates[SLOPPY].tasks == 3
     assert aggregates[PRECISE].score_sum > aggregates[SLOPPY].score_sum
     assert aggregates[PRECISE].tp == 9
+    sloppy_conflicts: Counter[str] = Counter()
+    for result in results:
+        if result.annotator == SLOPPY:
+            sloppy_conflicts.update(result.conflict_totals)
+    assert aggregates[SLOPPY].conflicts == dict(sloppy_conflicts), "counted in each result's transaction"
     assert {app.stage_of()[t] for t in seeded.tasks} == {"Archive"}
     assert app.scores.errors() == []
 
@@ -198,3 +205,27 @@ def test_feedback_comments_carry_hints_once_and_never_the_ground_truth(app: App)
         assert not any(value in hints for value in truth_values), comment
     with app.double.locked() as state:
         assert {i.data_hash for i in state.issues} == set(seeded.tasks.values())
+
+
+def test_a_result_clears_its_tasks_error_in_its_own_transaction(app: App) -> None:
+    """put_result writes the result, the aggregates, the conflict counts and the error's removal in one request;
+    a repeat writes nothing (the error stays for the caller to clear); older totals' conflict maps still count."""
+    with app.double.locked() as state:
+        put_in_review(state, app.setup, app.setup.benchmark_data_hashes[:1], branches=precise_and_sloppy(app))
+    score(app)
+    result = next(r for r in app.scores.results() if r.annotator == SLOPPY)
+    other = result.model_copy(update={"label_hash": "another-label-hash"})
+    app.scores.record_error(result.task_uuid, reason="unreadable")
+    assert app.scores.put_result(other, clear_error=True) is True
+    assert app.scores.errors() == []
+    app.scores.record_error(result.task_uuid, reason="unreadable")
+    assert app.scores.put_result(other, clear_error=True) is False
+    assert [e["task_uuid"] for e in app.scores.errors()] == [result.task_uuid]
+    table = state_table(app.stack.physical_id("StateTable"), app.stack.region)
+    table.update_item(
+        Key={"pk": f"AGGREGATE#{SLOPPY}", "sk": "TOTAL"},
+        UpdateExpression="SET conflicts = :legacy",
+        ExpressionAttributeValues={":legacy": {"missing": 5}},
+    )
+    sloppy = next(a for a in app.scores.aggregates() if a.annotator == SLOPPY)
+    assert sloppy.conflicts["missing"] == 5 + 2 * result.conflict_totals["missing"]

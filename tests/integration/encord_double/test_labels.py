@@ -33,7 +33,9 @@ def _annotate(project: Project, data_hash: str, branch: str, x: float) -> LabelR
 
 def _consensus_ready(client: EncordUserClient, setup: StandardSetup) -> Project:
     project = route_benchmark_to_consensus(client, setup)
-    annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
+    annotate = project.workflow.get_stage(
+        uuid=setup.production_stages["Consensus 1 Annotate"], type_=ConsensusAnnotationStage
+    )
     for parent in annotate.get_tasks():
         for i, sub in enumerate(parent.subtasks):
             _annotate(project, str(parent.data_hash), sub.label_branch_name, 0.1 * (i + 1))
@@ -73,7 +75,7 @@ def test_annotators_write_branch_labels_through_the_sdk(double, client, setup):
 
 def test_consensus_options_match_branch_rows_and_bundled_initialise_is_one_request(double, client, setup):
     project = _consensus_ready(client, setup)
-    review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
+    review = project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
     batch = list(review.get_tasks())
     assert len(batch) == 3
     double.counts.reset()
@@ -96,7 +98,7 @@ def test_consensus_options_match_branch_rows_and_bundled_initialise_is_one_reque
 
 def test_branch_name_filter(client, setup):
     project = _consensus_ready(client, setup)
-    review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
+    review = project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
     task = next(iter(review.get_tasks()))
     option = task.options[0]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from benchmark_qa_local.encord_double import EncordDouble
-from benchmark_qa_local.encord_double.seed import StandardSetup
+from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from encord import EncordUserClient
 from encord.exceptions import AuthorisationError, InvalidArgumentsError
 from encord.orm.dataset import LongPollingStatus
@@ -37,6 +37,13 @@ EXPECTED: dict[str, tuple[str | None, dict[str, Any]]] = {
     "cat-video.mp4": ("s3://bucket/items/cat-video.mp4", {}),
     "cat-group": (None, {}),  # composite items have no URL of their own
 }
+
+
+@pytest.fixture
+def setup(double: EncordDouble) -> StandardSetup:
+    """No seeded data units: their storage items would share the folder with the uploaded ones."""
+    with double.locked() as state:
+        return seed_standard_setup(state, benchmark_items=0, production_items=0)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from benchmark_qa_local.encord_double import EncordDouble, workflow
 from benchmark_qa_local.encord_double.datasets import add_data_unit
 from benchmark_qa_local.encord_double.errors import ApiError, ErrorKind
 from benchmark_qa_local.encord_double.paging import make_page_token, read_page_token
+from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.encord_double.state import DataUnit
 from encord import Project
 from encord.exceptions import InvalidArgumentsError
@@ -27,12 +28,11 @@ ACTIONS = "v2 POST projects/{project}/workflow/stages/{stage}/actions"
 MOVE = "v2 POST projects/{project}/workflow/stages/{stage}/move-tasks"
 
 
-def _stage_of(double: EncordDouble, project_hash: str, data_hash: str) -> str:
-    project = double.state.projects[project_hash]
+def _stage_of(double: EncordDouble, setup: StandardSetup, data_hash: str) -> str:
+    """The role of the stage the Production task of `data_hash` is in (titles repeat in a consensus block)."""
+    project = double.state.projects[setup.production_project_hash]
     task = next(t for t in project.tasks.values() if t.data_hash == data_hash)
-    stage = project.workflow.stage(task.stage_uuid)
-    assert stage is not None
-    return stage.title
+    return setup.stage_roles()[task.stage_uuid]
 
 
 def test_get_project_exposes_workflow_stages_with_sdk_types(client, setup):
@@ -42,8 +42,10 @@ def test_get_project_exposes_workflow_stages_with_sdk_types(client, setup):
     assert {p.name for p in agent.pathways} == {"YES", "NO"}
     yes = next(p for p in agent.pathways if p.name == "YES")
     assert str(yes.destination_uuid) == setup.production_stages["Consensus 1 Annotate"]
-    assert project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
-    assert project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
+    assert project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
+    assert project.workflow.get_stage(
+        uuid=setup.production_stages["Consensus 1 Annotate"], type_=ConsensusAnnotationStage
+    )
     assert project.workflow.get_stage(name="Annotate 1", type_=AnnotationStage)
     assert project.workflow.get_stage(name="Review 1", type_=ReviewStage)
     archive = project.workflow.get_stage(name="Archive", type_=FinalStage)
@@ -51,6 +53,25 @@ def test_get_project_exposes_workflow_stages_with_sdk_types(client, setup):
     with pytest.raises(AssertionError):
         project.workflow.get_stage(name="Archive", type_=AgentStage)
     assert project.ontology_structure.get_child_by_title("Box")
+
+
+@pytest.mark.parametrize("review_first", [False, True], ids=["annotate-first", "review-first"])
+def test_the_consensus_block_shares_one_title_and_the_sdk_takes_the_first_title_match(double, client, review_first):
+    """Encord titles both stages of the block "Consensus 1"; SDK 0.1.211's get_stage(name=...) returns the first
+    stage with the title and asserts its type (encord/workflow/workflow.py:110-116), so one of the two kinds can
+    never be found by name: whichever is listed second."""
+    with double.locked() as state:
+        setup = seed_standard_setup(state, review_first=review_first)
+    workflow_ = client.get_project(setup.production_project_hash).workflow
+    block = [s for s in workflow_.stages if s.title == "Consensus 1"]
+    assert [type(s) for s in block] == (
+        [ConsensusReviewStage, ConsensusAnnotationStage]
+        if review_first
+        else [ConsensusAnnotationStage, ConsensusReviewStage]
+    )
+    second = ConsensusAnnotationStage if review_first else ConsensusReviewStage
+    with pytest.raises(AssertionError, match=f"Expected '{second.__name__}'"):
+        workflow_.get_stage(name="Consensus 1", type_=second)
 
 
 def test_list_datasets(client, setup):
@@ -105,7 +126,7 @@ def test_bundled_proceed_routes_yes_and_no_in_one_request_each(double, client, s
     assert double.counts.get(ACTIONS) == 2
     assert list(stage.get_tasks()) == []
     for data_hash in setup.benchmark_data_hashes:
-        assert _stage_of(double, setup.production_project_hash, data_hash) == "Consensus 1 Annotate"
+        assert _stage_of(double, setup, data_hash) == "Consensus 1 Annotate"
     annotate = project.workflow.get_stage(name="Annotate 1", type_=AnnotationStage)
     assert {str(t.data_hash) for t in annotate.get_tasks()} == set(setup.production_data_hashes)
 
@@ -119,7 +140,7 @@ def test_single_proceed_by_pathway_uuid(double, client, setup):
 
     task.proceed(pathway_uuid=no.uuid)
 
-    assert _stage_of(double, setup.production_project_hash, setup.production_data_hashes[0]) == "Annotate 1"
+    assert _stage_of(double, setup, setup.production_data_hashes[0]) == "Annotate 1"
 
 
 def test_unknown_pathway_is_invalid_argument(client, setup):
@@ -146,13 +167,15 @@ def test_proceed_on_moved_task_rejects_the_whole_request(double, client, setup):
         bundle.execute()  # what `with project.create_bundle()` runs on exit
 
     # Nothing of the failed bundle was applied: `second` is still waiting in the agent stage.
-    assert _stage_of(double, setup.production_project_hash, str(second.data_hash)) == "Benchmark Task?"
+    assert _stage_of(double, setup, str(second.data_hash)) == "Benchmark Task?"
     second.proceed(pathway_name="YES")
-    assert _stage_of(double, setup.production_project_hash, str(second.data_hash)) == "Consensus 1 Annotate"
+    assert _stage_of(double, setup, str(second.data_hash)) == "Consensus 1 Annotate"
 
 
-def _submit_all_subtasks(project: Project) -> list[ConsensusAnnotationTask]:
-    annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
+def _submit_all_subtasks(project: Project, setup: StandardSetup) -> list[ConsensusAnnotationTask]:
+    annotate = project.workflow.get_stage(
+        uuid=setup.production_stages["Consensus 1 Annotate"], type_=ConsensusAnnotationStage
+    )
     parents = list(annotate.get_tasks())
     for parent in parents:
         for sub in parent.subtasks:
@@ -162,7 +185,9 @@ def _submit_all_subtasks(project: Project) -> list[ConsensusAnnotationTask]:
 
 def test_consensus_annotation_creates_one_subtask_per_annotator(client, setup):
     project = route_benchmark_to_consensus(client, setup)
-    annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
+    annotate = project.workflow.get_stage(
+        uuid=setup.production_stages["Consensus 1 Annotate"], type_=ConsensusAnnotationStage
+    )
     parents = list(annotate.get_tasks())
 
     assert len(parents) == 3
@@ -174,8 +199,10 @@ def test_consensus_annotation_creates_one_subtask_per_annotator(client, setup):
 
 def test_consensus_review_exposes_options_after_all_subtasks_submitted(client, setup):
     project = route_benchmark_to_consensus(client, setup)
-    annotate = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
-    review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
+    annotate = project.workflow.get_stage(
+        uuid=setup.production_stages["Consensus 1 Annotate"], type_=ConsensusAnnotationStage
+    )
+    review = project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
     parent = next(iter(annotate.get_tasks()))
     parent.subtasks[0].submit()
     assert list(review.get_tasks()) == []  # one annotator is still working
@@ -192,8 +219,8 @@ def test_consensus_review_exposes_options_after_all_subtasks_submitted(client, s
 
 def test_consensus_reject_goes_to_archive_and_approve_to_complete(client, setup):
     project = route_benchmark_to_consensus(client, setup)
-    _submit_all_subtasks(project)
-    review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
+    _submit_all_subtasks(project, setup)
+    review = project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
     first, second, third = list(review.get_tasks())
 
     with project.create_bundle() as bundle:

@@ -9,20 +9,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-import boto3
 import orjson
 import pytest
 from benchmark_qa.ingest.manifest import ImportManifest, key_from_object_url
+from benchmark_qa_local import samples
 from benchmark_qa_local.cli import main
-from moto.server import ThreadedMotoServer
+
+from tests.integration.ingest.moto_s3 import s3_bucket
 
 pytestmark = pytest.mark.integration
 
 BUCKET = "bqa-uploads"
 REGION: Final = "eu-west-2"
+SERIES = "1.2.826.0.1.3680043.8.498.7"
 VIDEO_META = {"fps": 25, "duration": 2, "width": 4, "height": 4, "file_size": 3, "mime_type": "video/mp4"}
 FILES: dict[str, bytes] = {
-    "benchmark/videos/clip one+1.mp4": b"vid",
+    "benchmark/videos/clip one+1.mp4": samples.mp4("clip"),
     "benchmark/videos/clip one+1.mp4.meta.json": orjson.dumps(
         {
             "title": "Clip 1",
@@ -31,24 +33,24 @@ FILES: dict[str, bytes] = {
             "videoMetadata": VIDEO_META,
         }
     ),
-    "benchmark/images/ünï #1.PNG": b"img",
-    "benchmark/audio/a.wav": b"wav",
-    "benchmark/docs/d.pdf": b"pdf",
-    "benchmark/text/t.txt": b"txt",
-    "benchmark/scans/brain.nii.gz": b"nii",
-    "benchmark/image-groups/cats/img10.jpg": b"j",
-    "benchmark/image-groups/cats/img2.jpg": b"j",
+    "benchmark/images/ünï #1.PNG": samples.png(),
+    "benchmark/audio/a.wav": samples.wav(),
+    "benchmark/docs/d.pdf": samples.pdf(),
+    "benchmark/text/t.txt": samples.text(),
+    "benchmark/scans/brain.nii.gz": samples.nifti(),
+    "benchmark/image-groups/cats/img10.jpg": samples.jpeg("10"),
+    "benchmark/image-groups/cats/img2.jpg": samples.jpeg("2"),
     "benchmark/image-groups/cats/_meta.json": orjson.dumps({"clientMetadata": {"animal": "cat"}}),
     "benchmark/image-groups/cats/_READY": b"",
-    "benchmark/image-sequences/run 1/f1.jpg": b"j",
-    "benchmark/image-sequences/run 1/f2.jpg": b"j",
-    "benchmark/dicom/series-A/IM10": b"d",
-    "benchmark/dicom/series-A/IM2": b"d",
-    "benchmark/dicom/series-A/IM1": b"d",
-    "production/p.mp4": b"vid",
-    "production/bad.mp4": b"vid",
+    "benchmark/image-sequences/run 1/f1.jpg": samples.jpeg("f1"),
+    "benchmark/image-sequences/run 1/f2.jpg": samples.jpeg("f2"),
+    "benchmark/dicom/series-A/IM10": samples.dicom(SERIES, None),
+    "benchmark/dicom/series-A/IM2": samples.dicom(SERIES, None),
+    "benchmark/dicom/series-A/IM1": samples.dicom(SERIES, None),
+    "production/p.mp4": samples.mp4("p"),
+    "production/bad.mp4": samples.mp4("bad"),
     "production/bad.mp4.meta.json": b"{broken",
-    "production/unknown.xyz": b"?",
+    "production/unknown.xyz": b"\x00?",
     "production/empty.jpg": b"",
     "production/folder/": b"",
     "manifests/benchmark/old.json": b"{}",
@@ -58,25 +60,8 @@ FILES: dict[str, bytes] = {
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    # moto keeps its state per process, so one server and one bucket serve the whole module.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", endpoint)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.delenv("AWS_PROFILE", raising=False)
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        for key, body in FILES.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
+    with s3_bucket(BUCKET, FILES, REGION) as endpoint:
+        yield endpoint
 
 
 def check_benchmark_json(manifest: ImportManifest) -> None:
@@ -198,7 +183,7 @@ def test_subprocess_and_missing_bucket(s3_server: str, tmp_path: Path) -> None:
 
 def test_mrap_and_stdout_for_all_datasets(s3_server: str, capsys: pytest.CaptureFixture[str]) -> None:
     arn = "arn:aws:s3::123123123:accesspoint/frf28frarf9.mrap"
-    assert main(["manifest", f"s3://{BUCKET}/benchmark/videos/", "--mrap-arn", arn]) == 0
+    assert main(["manifest", f"s3://{BUCKET}/benchmark/videos/", "--mrap-arn", arn, "--dataset", "all"]) == 0
     combined = orjson.loads(capsys.readouterr().out)
     assert set(combined) == {"benchmark", "production"}
     url = combined["benchmark"]["videos"][0]["objectUrl"]

@@ -16,6 +16,7 @@ from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.pipeline import Ingest, UploadEvent
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
+from benchmark_qa_local import samples
 from benchmark_qa_local.cli import main
 from benchmark_qa_local.stack import LocalStack
 
@@ -30,7 +31,8 @@ class World:
         self.repository = UploadsRepository(state_table(stack.physical_id("StateTable"), stack.region))
         self.layout = Layout()
 
-    def put(self, key: str, body: bytes = b"x", content_type: str | None = None) -> UploadEvent:
+    def put(self, key: str, body: bytes | None = None, content_type: str | None = None) -> UploadEvent:
+        body = samples.for_key(key) if body is None else body
         extra = {"ContentType": content_type} if content_type else {}
         response = self.s3.put_object(Bucket=self.bucket_name, Key=key, Body=body, **extra)
         obj = S3Object(bucket=self.bucket_name, key=key, size=len(body), etag=response["ETag"].strip('"'))
@@ -215,7 +217,7 @@ def test_a_group_held_back_by_a_zero_byte_file_closes_once_the_file_is_uploaded_
     assert "zero-byte" in reason
     assert world.manifests() == []
 
-    world.run(world.put("benchmark/image-groups/birds/b.jpg", b"fixed"))
+    world.run(world.put("benchmark/image-groups/birds/b.jpg", samples.jpeg("fixed")))
 
     (manifest,) = world.manifests()
     (group,) = manifest["image_groups"]
@@ -247,7 +249,7 @@ def test_a_reopened_group_is_closed_by_the_sweep_when_its_batch_ends_early(world
     world.run(world.put(folder + "f1.jpg"), world.put(folder + "f2.jpg", b""), world.put(folder + "_READY", b""))
     assert world.status(folder + "f1.jpg")[0] == "failed"
 
-    world.ingest().accept(world.put(folder + "f2.jpg", b"fixed"))  # the batch ends before its flush
+    world.ingest().accept(world.put(folder + "f2.jpg", samples.jpeg("fixed")))  # the batch ends before its flush
 
     world.ingest().sweep(now=datetime.now(UTC) + timedelta(seconds=world.layout.group_quiet_seconds + 1))
     (manifest,) = world.manifests()
@@ -273,7 +275,7 @@ def test_with_require_ready_marker_the_sweep_closes_ready_groups_only(world: Wor
 
 
 def test_status_shows_where_each_object_is(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    world.run(world.put("benchmark/ok.jpg"), world.put("benchmark/what.xyz"))
+    world.run(world.put("benchmark/ok.jpg"), world.put("benchmark/what.xyz", b"\x00\x01"))
     table = world.stack.physical_id("StateTable")
 
     assert main(["status", "--table", table, "--prefix", "benchmark/"]) == 0
@@ -328,9 +330,10 @@ def test_a_group_sidecar_after_the_group_was_sent_updates_it_or_is_marked_failed
 
 def test_an_object_the_extension_cannot_type_is_typed_by_its_content_type(world: World) -> None:
     # Notifications carry no content type: the pipeline asks S3 for it, as `benchmark-qa manifest` does.
-    typed = world.put("production/scan-0001.raw", b"img", content_type="image/png")
-    untyped = world.put("production/notes.raw", b"?", content_type="application/octet-stream")
-    member = world.put("production/image-groups/lot/cam1.raw", b"g", content_type="image/jpeg")
+    # Bytes no detector knows: the content decides nothing, so S3's content type does.
+    typed = world.put("production/scan-0001.raw", b"\x00img", content_type="image/png")
+    untyped = world.put("production/notes.raw", b"\x00?", content_type="application/octet-stream")
+    member = world.put("production/image-groups/lot/cam1.raw", b"\x00g", content_type="image/jpeg")
     marker = world.put("production/image-groups/lot/_READY", b"")
 
     world.run(typed, untyped, member, marker)

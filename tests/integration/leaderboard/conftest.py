@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from benchmark_qa.scoring.conflicts import Conflict
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, ScoresRepository
 from benchmark_qa.store.table import state_table
+from benchmark_qa.task_details import SizeCounts, TaskDetails
 from benchmark_qa_local.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,13 +30,15 @@ class Seeded:
     open_errors: int
 
 
-def scored(annotator: str, score: float, at: str, index: int) -> AnnotatorResult:
-    """A result whose counts follow its score, so every ranking and breakdown is ordered like the scores."""
+def scored(annotator: str, score: float, at: str, index: int, item: int) -> AnnotatorResult:
+    """A result whose counts follow its score, so every ranking and breakdown is ordered like the scores. The
+    annotators label the same benchmark items (`item`), so they are compared on them."""
     hits = round(score * 10)
     return AnnotatorResult(
         project_hash="production",
         task_uuid=f"task-{index:03d}",
-        data_hash=f"data-{index:03d}",
+        data_hash=f"data-{item:03d}",
+        data_title=f"scene {item:03d}.jpg",
         annotator=annotator,
         branch_name=f"consensus-{annotator}",
         label_hash=f"label-{annotator}-{index:03d}",
@@ -50,6 +54,27 @@ def scored(annotator: str, score: float, at: str, index: int) -> AnnotatorResult
         attributes={"Car/colour": AttributeCounts(correct=hits, total=10)},
         conflict_totals={"missing": 10 - hits, "extra": (10 - hits) // 2},
         hints=[f"missed Car on {10 - hits} frames"] if hits < 10 else [],
+        details=TaskDetails(
+            confusion={"Car": {"Car": hits, "unmatched": 10 - hits}},
+            sizes={"small": SizeCounts(tp=hits // 2, fn=10 - hits)},
+            worst=[
+                Conflict(
+                    kind="missing",
+                    severity="error",
+                    data_unit=f"data-{item:03d}",
+                    frame=0,
+                    frame_last=0,
+                    frames=1,
+                    truth_hash=f"gt-{item:03d}",
+                    labels_hash=None,
+                    truth_value="Car",
+                    labels_value=None,
+                    hint="a Car was not labelled",
+                )
+            ]
+            if hits < 10
+            else [],
+        ),
     )
 
 
@@ -59,11 +84,11 @@ def seed(repository: ScoresRepository) -> tuple[list[AnnotatorResult], int]:
     for annotator, score in SCORES.items():
         for k in range(2 * MIN_TASKS):
             index += 1
-            results.append(scored(annotator, score, f"{DAYS[k % len(DAYS)]}T1{k % 10}:00:00.000+00:00", index))
+            results.append(scored(annotator, score, f"{DAYS[k % len(DAYS)]}T1{k % 10}:00:00.000+00:00", index, k))
     name, score, count = NEWCOMER
-    for _ in range(count):
+    for k in range(count):
         index += 1
-        results.append(scored(name, score, f"{DAYS[-1]}T12:00:00.000+00:00", index))
+        results.append(scored(name, score, f"{DAYS[-1]}T12:00:00.000+00:00", index, k))
     for r in results:
         assert repository.put_result(r) is True
     assert repository.put_result(results[0]) is False, "a repeat adds nothing"

@@ -1,71 +1,126 @@
-"""The HTML leaderboard as a person sees it: written by `benchmark-qa report` from the state table, opened in
-headless Chromium (offline, from a file), and the screenshot measured: the score bars are drawn in their colours,
-their lengths are ordered like the scores and proportional to them, whiskers and trend lines are there.
+"""The HTML leaderboard as a manager reads it, in headless Chromium: a generated team of 5 and of 60 annotators over
+90 days (`benchmark_qa_local.simulation.team`), at 1024 and 1920 px wide.
 
-Only colours and pixel runs are measured, never text, so fonts do not matter. Chromium is a test dependency
-(`make pytest` installs it); without it this test fails, it never skips."""
+A layout probe (a copy of the page with a measuring script) checks what a reader would notice: the page never
+scrolls sideways, no name is cut off and every name carries its full text as a title, wide tables scroll inside
+themselves, every annotator has a bar and a trend chart. The screenshots are then measured in their pixels: one
+blue bar per ranked annotator, in the order and at the length of the scores. Only colours and pixel runs are
+measured, never text, so fonts do not matter. Chromium is a test dependency (`make pytest` installs it); without
+it these tests fail, they never skip."""
 
 from __future__ import annotations
 
-import itertools
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from benchmark_qa_local.cli import main
-from benchmark_qa_local.report.html import BAR, BAR_UNRANKED, LINES, PLOT_W, WHISKER
-from benchmark_qa_local.stack import LocalStack
+from benchmark_qa.leaderboard import Leaderboard
+from benchmark_qa.leaderboard.html import BAR, LINE, render_html
+from benchmark_qa_local import browser
+from benchmark_qa_local.simulation import team
 from PIL import Image, ImageChops
-
-from tests.integration.leaderboard.conftest import MIN_TASKS, NEWCOMER, SCORES, Seeded
 
 pytestmark = pytest.mark.integration
 
-WIDTH, HEIGHT = 1280, 1600  # wide enough that no chart is scaled, tall enough to hold the score and trend charts
+TEAMS = (5, 60)
+WIDTHS = (1024, 1920)
+CASES = [(size, width) for size in TEAMS for width in WIDTHS]
 TOLERANCE = 8  # per channel: colour management or blending must not break an exact match
 MIN_RUN = 20  # a bar is a long run; anti-aliased text never makes one
 RUN = re.compile(rb"\xff{%d,}" % MIN_RUN)
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.fail(
-            "Chromium not found (no chromium or chromium-browser on PATH). The leaderboard's screenshot test needs "
-            "it: `make pytest` installs it (Debian: apt-get install chromium)."
-        )
-    return found
+@dataclass(frozen=True)
+class Page:
+    board: Leaderboard
+    path: Path
 
 
-def screenshot(page: Path, out: Path) -> Image.Image:
-    profile = out.parent / "chromium-profile"
-    command = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",  # CI runs as root, where the sandbox cannot start
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--force-device-scale-factor=1",
-        "--force-color-profile=srgb",  # pixels carry the page's colours unchanged
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        f"--window-size={WIDTH},{HEIGHT}",
-        f"--screenshot={out}",
-        page.resolve().as_uri(),
-    ]
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Page]:
+    folder = tmp_path_factory.mktemp("leaderboard")
+    out = {}
+    for size in TEAMS:
+        board = team.leaderboard(size, days=90)
+        path = folder / f"team-{size}.html"
+        path.write_text(render_html(board), encoding="utf-8")
+        out[size] = Page(board, path)
+    return out
+
+
+def _chromium() -> None:
     try:
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail("Chromium did not finish the screenshot within 90 s")
-    if not out.exists():
-        pytest.fail(f"Chromium wrote no screenshot (exit {finished.returncode}):\n{finished.stderr[-2000:]}")
-    with Image.open(out) as image:
-        return image.convert("RGB")
+        browser.chromium()
+    except browser.BrowserMissing as missing:
+        pytest.fail(str(missing))
 
 
+@pytest.fixture(scope="module")
+def probes(pages: dict[int, Page]) -> dict[tuple[int, int], dict[str, Any]]:
+    _chromium()
+    return {(size, width): browser.probe(pages[size].path, width) for size, width in CASES}
+
+
+@pytest.fixture(scope="module")
+def shots(
+    pages: dict[int, Page], probes: dict[tuple[int, int], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[int, int], Image.Image]:
+    folder = tmp_path_factory.mktemp("screenshots")
+    out = {}
+    for size, width in CASES:
+        height = int(probes[(size, width)]["pageHeight"])  # the whole page: its layout does not depend on height
+        path = browser.screenshot(pages[size].path, folder / f"team-{size}-{width}.png", width, height)
+        with Image.open(path) as image:
+            out[(size, width)] = image.convert("RGB")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- the layout
+@pytest.mark.parametrize(("size", "width"), CASES)
+def test_the_page_never_scrolls_sideways(size: int, width: int, probes: dict[tuple[int, int], Any]) -> None:
+    probe = probes[(size, width)]
+    assert probe["viewport"] == width
+    assert probe["pageWidth"] <= width
+
+
+@pytest.mark.parametrize(("size", "width"), CASES)
+def test_no_name_is_clipped_and_every_name_carries_its_full_text(
+    size: int, width: int, probes: dict[tuple[int, int], Any]
+) -> None:
+    probe = probes[(size, width)]
+    # table rows, bars, trend captions, drill-down summaries: several places per annotator
+    assert probe["names"] >= 5 * size
+    assert probe["clipped"] == []
+    assert probe["untitled"] == []
+
+
+@pytest.mark.parametrize(("size", "width"), CASES)
+def test_wide_tables_scroll_inside_themselves(size: int, width: int, probes: dict[tuple[int, int], Any]) -> None:
+    scrolls = probes[(size, width)]["scrolls"]
+    assert {s["table"] for s in scrolls} >= {"summary", "class-heatmap", "sizes", "attributes"}
+    for box in scrolls:
+        assert box["overflowX"] in ("auto", "scroll"), box
+        assert box["right"] <= width, box
+    summary = next(s for s in scrolls if s["table"] == "summary")
+    if width == 1024:
+        assert summary["scroll"] > summary["client"], "at 1024 px the summary is wider than the page: it scrolls"
+
+
+@pytest.mark.parametrize(("size", "width"), CASES)
+def test_every_annotator_has_a_bar_and_a_trend_chart(
+    size: int, width: int, probes: dict[tuple[int, int], Any], pages: dict[int, Page]
+) -> None:
+    probe = probes[(size, width)]
+    assert (probe["bars"], probe["figures"], probe["lines"]) == (size, size, size)
+    board = pages[size].board
+    assert board.bucket == "week", "90 days: weekly buckets"
+    assert len(board.periods) in (13, 14)
+    assert all(len(row.trend) > 1 for row in board.annotators)
+
+
+# --------------------------------------------------------------------------------------------- the screenshots
 def mask(image: Image.Image, colour: str) -> bytes:
     """One byte per pixel, 255 where the pixel is `colour` (within TOLERANCE on every channel), row after row."""
     solid = Image.new("RGB", image.size, colour)
@@ -83,8 +138,8 @@ class Bar:
 
 
 def bars(image: Image.Image, colour: str) -> list[Bar]:
-    """Horizontal bars (or lines) of one colour, top to bottom: bands of consecutive rows holding a run of at least
-    MIN_RUN pixels of it. A bar's length is its longest run (rows crossed by a black whisker are shorter)."""
+    """Horizontal bars of one colour, top to bottom: bands of consecutive rows holding a run of at least MIN_RUN
+    pixels of it. A bar's length is its longest run (rows crossed by a black whisker are shorter)."""
     pixels = mask(image, colour)
     width = image.width
     found: list[Bar] = []
@@ -104,64 +159,38 @@ def bars(image: Image.Image, colour: str) -> list[Bar]:
     return found
 
 
-def count(image: Image.Image, colour: str) -> int:
-    return mask(image, colour).count(255)
+def section(image: Image.Image, probe: dict[str, Any], name: str) -> Image.Image:
+    box = probe["sections"][name]
+    return image.crop((0, int(box["top"]), image.width, int(box["top"] + box["height"])))
 
 
-@pytest.fixture(scope="module")
-def shot(aws_env: LocalStack, seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Image.Image:
-    folder = tmp_path_factory.mktemp("screenshot")
-    page = folder / "leaderboard.html"
-    assert main(["report", "--table", seeded.table, "--out", str(page), "--min-tasks", str(MIN_TASKS)]) == 0
-    return screenshot(page, folder / "leaderboard.png")
+@pytest.mark.parametrize(("size", "width"), CASES)
+def test_the_score_bars_are_drawn_in_order_at_the_length_of_the_scores(
+    size: int,
+    width: int,
+    shots: dict[tuple[int, int], Image.Image],
+    probes: dict[tuple[int, int], Any],
+    pages: dict[int, Page],
+) -> None:
+    chart = section(shots[(size, width)], probes[(size, width)], "scores")
+    found = [b for b in bars(chart, BAR) if b.bottom - b.top >= 10]
+    ranked = pages[size].board.ranked
+
+    assert len(found) == len(ranked), f"one blue bar per ranked annotator, found {len(found)}"
+    assert max(b.left for b in found) - min(b.left for b in found) <= 1, "bars start on one axis"
+    # the track is as wide as a score of 1: the ratio of two bars is the ratio of their scores
+    longest = max(found, key=lambda b: b.length)
+    best = max(ranked, key=lambda r: r.score.value or 0.0)
+    track = longest.length / (best.score.value or 1.0)
+    for bar, row in zip(found, ranked, strict=True):
+        assert abs(bar.length - (row.score.value or 0.0) * track) <= 3, (bar, row.annotator)
+    assert track > 0.3 * width, "the bars use the page's width"
 
 
-def test_the_page_is_not_blank(shot: Image.Image) -> None:
-    assert shot.size == (WIDTH, HEIGHT)
-    assert count(shot, "#FFFFFF") < 0.97 * WIDTH * HEIGHT, "almost nothing was drawn"
-    assert len(shot.getcolors(maxcolors=WIDTH * HEIGHT) or []) > 20, "a rendered report has text, charts, colours"
-
-
-def test_score_bars_are_ordered_and_proportional_to_the_scores(shot: Image.Image) -> None:
-    ranked = bars(shot, BAR)
-
-    scores = sorted(SCORES.values(), reverse=True)
-    assert len(ranked) == len(scores), f"expected one blue bar per ranked annotator, found {ranked}"
-    lengths = [b.length for b in ranked]
-    assert lengths == sorted(lengths, reverse=True), "best score first, longest bar first"
-    for bar, score in zip(ranked, scores, strict=True):
-        assert abs(bar.length - score * PLOT_W) <= 3, (bar, score)
-        assert bar.bottom - bar.top >= 10, "a bar, not a line"
-    assert max(b.left for b in ranked) - min(b.left for b in ranked) <= 1, "bars start on one axis"
-
-
-def test_the_unranked_annotator_has_a_grey_bar_below_the_ranked_ones(shot: Image.Image) -> None:
-    ranked = bars(shot, BAR)
-    grey = [b for b in bars(shot, BAR_UNRANKED) if abs(b.left - ranked[0].left) <= 1]
-
-    assert len(grey) == 1, grey
-    assert grey[0].top > ranked[-1].bottom
-    assert abs(grey[0].length - NEWCOMER[1] * PLOT_W) <= 3
-
-
-def test_each_bar_carries_its_interval_whisker(shot: Image.Image) -> None:
-    black = mask(shot, WHISKER)
-    for bar in bars(shot, BAR):
-        middle = (bar.top + bar.bottom) // 2
-        start = middle * shot.width + bar.left
-        # the horizontal stroke from the interval's low to its high end crosses the bar's middle row
-        assert black.count(255, start, start + PLOT_W) >= 20, bar
-
-
-def test_trend_lines_are_level_and_stacked_like_the_scores(shot: Image.Image) -> None:
-    # Every annotator scores the same each day, so each trend line is level, across all three days, at a height
-    # set by its score: best on top, and equal score gaps give equal pixel gaps.
-    heights = []
-    for colour in LINES[: len(SCORES)]:
-        line = max(bars(shot, colour), key=lambda b: b.length, default=None)
-        assert line is not None, f"no trend line in {colour}"
-        assert line.length >= 600, f"the {colour} line does not span the days"
-        heights.append(line.top)
-    assert heights == sorted(heights), "highest score highest"
-    gaps = [b - a for a, b in itertools.pairwise(heights)]
-    assert abs(gaps[0] - gaps[1]) <= 2, gaps
+@pytest.mark.parametrize(("size", "width"), CASES)
+def test_each_trend_chart_draws_its_annotators_line(
+    size: int, width: int, shots: dict[tuple[int, int], Image.Image], probes: dict[tuple[int, int], Any]
+) -> None:
+    trend = section(shots[(size, width)], probes[(size, width)], "trend")
+    drawn = mask(trend, LINE).count(255)
+    assert drawn >= size * 150, f"{size} lines of 13 weeks each leave many vermillion pixels, found {drawn}"

@@ -48,6 +48,11 @@ def test_json_report_matches_what_was_written(
     assert board.open_errors == seeded.open_errors
     assert board.notes == [], "the running aggregates agree with the results"
     assert board.periods == list(DAYS)
+    assert [(c.first, c.second, c.better) for c in board.comparisons if c.better] == [
+        (EXPECTED_ORDER[0], EXPECTED_ORDER[1], EXPECTED_ORDER[0]),
+        (EXPECTED_ORDER[0], EXPECTED_ORDER[2], EXPECTED_ORDER[0]),
+        (EXPECTED_ORDER[1], EXPECTED_ORDER[2], EXPECTED_ORDER[1]),
+    ], "10 shared items, each won: shown after Holm's correction"
     written = _by_annotator(seeded.results)
     for row in board.annotators:
         mine = written[row.annotator]
@@ -66,6 +71,18 @@ def test_json_report_matches_what_was_written(
         missing = sum(r.conflict_totals.get("missing", 0) for r in mine)
         assert {c.name: c.count for c in row.conflicts}.get("missing", 0) == missing
         assert sum(p.score.n for p in row.trend) == len(mine)
+        assert sum(c.count for c in row.confusion if c.annotated == "unmatched") == sum(
+            r.details.confusion["Car"].get("unmatched", 0) for r in mine
+        )
+        small = next((s for s in row.sizes if s.size == "small"), None)
+        assert small is not None
+        assert small.fn == sum(r.details.sizes["small"].fn for r in mine)
+        # the drill-down: the lowest-scoring tasks, read one by one, with links into Encord's editor
+        assert len(row.worst) == min(5, len(mine))
+        assert {w.task_uuid for w in row.worst} <= {r.task_uuid for r in mine}
+        for task in row.worst:
+            assert task.editor_url == f"https://app.encord.com/label_editor/production/{task.data_hash}/0"
+            assert [c.kind for c in task.conflicts] == (["missing"] if task.score < 1 else [])
     stdout = capsys.readouterr().out
     assert f"wrote json report to {out}" in stdout
 
@@ -81,8 +98,9 @@ def test_csv_report_has_the_ranking_and_the_breakdowns(aws_env: LocalStack, seed
     assert [r["rank"] for r in annotators] == ["1", "2", "3", ""]
     written = _by_annotator(seeded.results)
     assert [int(r["tasks"]) for r in annotators] == [len(written[a]) for a in EXPECTED_ORDER]
-    classes = {(r["annotator"], r["class"]) for r in rows if r["row_type"] == "class"}
+    classes = {(r["annotator"], r["class"]) for r in rows if r["row_type"] in ("class",)}
     assert classes == {(a, c) for a in EXPECTED_ORDER for c in ("Bus", "Car")}
+    assert {r["class"] for r in rows if r["row_type"] == "size"} == {"small"}
     attributes = [r for r in rows if r["row_type"] == "attribute"]
     assert [r["attribute"] for r in attributes] == ["Car/colour"] * len(EXPECTED_ORDER)
 
@@ -96,8 +114,8 @@ def test_html_report_and_the_text_on_stdout(
 
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert not re.search(r"https?://", page)
-    bars = re.findall(r"<rect class='score-bar' data-annotator='([^']+)'", page)
+    assert set(re.findall(r"https?://[^/']+", page)) == {"https://app.encord.com"}, "only links into Encord"
+    bars = re.findall(r"<div class='bar score-bar' data-annotator='([^']+)'", page)
     assert bars == EXPECTED_ORDER
     stdout = capsys.readouterr().out
     lines = stdout.splitlines()

@@ -71,3 +71,30 @@ def test_stack_command_serves_until_interrupted(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
     assert process.returncode == 0
+
+
+def test_stack_command_runs_with_the_parameters_file_setup_wrote(tmp_path: Path) -> None:
+    parameters = tmp_path / "benchmark-qa-parameters.yaml"
+    parameters.write_text("ExistingBucketName: their-data\nAgentStage: Old name\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [str(CLI), "stack", "--port", "0", "--template", str(REPO / "template.yaml"),
+         "--parameters", str(parameters), "--parameter", "AgentStage=Is it a benchmark?"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("ready"):
+                break
+        output = "".join(lines)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert "UploadBucket                 skipped: condition CreateUploadBucket is false" in output
+    assert '"UploadBucketName": "their-data"' in output
+    assert process.returncode == 0

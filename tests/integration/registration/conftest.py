@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from benchmark_qa_local import samples
 from benchmark_qa_local.encord_double import DoubleState
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from benchmark_qa_local.offline import OfflineApp, offline_app
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 class App(OfflineApp):
-    def upload(self, key: str, body: bytes = b"data", content_type: str | None = None) -> None:
+    def upload(self, key: str, body: bytes | None = None, content_type: str | None = None) -> None:
+        body = samples.for_key(key) if body is None else body  # ingest types files by their first bytes
         extra = {"ContentType": content_type} if content_type else {}
         self.stack.boto3_client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
 

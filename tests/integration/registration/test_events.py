@@ -66,8 +66,8 @@ def test_manifest_bad_input_event_records_every_outcome_and_fails_nothing(app: A
 
 def test_manifest_sweep_event_closes_a_quiet_group(app: App) -> None:
     app.invoker.env_vars["ManifestFunction"] = {"GROUP_QUIET_SECONDS": "0"}
-    app.upload("benchmark/image-groups/lot/a.jpg", b"a")
-    app.upload("benchmark/image-groups/lot/b.jpg", b"b")
+    app.upload("benchmark/image-groups/lot/a.jpg")
+    app.upload("benchmark/image-groups/lot/b.jpg")
     app.pump.drain(function="ManifestFunction")
     assert statuses(app)["benchmark/image-groups/lot/a.jpg"][0] == "pending", "no marker: the group waits"
 
@@ -94,7 +94,7 @@ def test_register_manifest_event_starts_one_upload_job(app: App) -> None:
 
 
 def test_register_poll_event_finishes_jobs(app: App) -> None:
-    app.upload("benchmark/poll.jpg", b"p")
+    app.upload("benchmark/poll.jpg")
     app.pump.drain()
 
     result = app.invoker.invoke("RegisterFunction", load_event(app, "register_poll.json"))

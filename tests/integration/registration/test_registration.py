@@ -15,15 +15,15 @@ from .conftest import App
 
 pytestmark = pytest.mark.integration
 
-FILES = {
-    "benchmark/street scene 1.jpg": b"jpeg-1",
-    "benchmark/café+2.png": b"png-2",
-    "production/clips/drive.mp4": b"mp4",
-    "production/notes.pdf": b"pdf",
-    "benchmark/dicom/Series A/slice10.dcm": b"d10",
-    "benchmark/dicom/Series A/slice2.dcm": b"d2",
-    "benchmark/dicom/Series A/_READY": b"",
-}
+FILES = (
+    "benchmark/street scene 1.jpg",
+    "benchmark/café+2.png",
+    "production/clips/drive.mp4",
+    "production/notes.pdf",
+    "benchmark/dicom/Series A/slice10.dcm",
+    "benchmark/dicom/Series A/slice2.dcm",
+    "benchmark/dicom/Series A/_READY",
+)
 
 
 def repository(app: App) -> UploadsRepository:
@@ -57,8 +57,8 @@ def dataset_items(app: App) -> Counter[str]:
 
 
 def test_uploads_are_registered_into_the_right_folder_and_dataset(app: App) -> None:
-    for key, body in FILES.items():
-        app.upload(key, body)
+    for key in FILES:
+        app.upload(key, b"" if key.endswith("_READY") else None)
 
     run_until_registered(app)
 
@@ -89,7 +89,7 @@ def test_uploads_are_registered_into_the_right_folder_and_dataset(app: App) -> N
 
 
 def test_a_repeated_manifest_notification_starts_no_second_job(app: App) -> None:
-    app.upload("benchmark/one.jpg", b"1")
+    app.upload("benchmark/one.jpg")
     run_until_registered(app)
     with app.double.locked() as state:
         jobs_before = len(state.upload_jobs)
@@ -119,8 +119,8 @@ def test_a_repeated_manifest_notification_starts_no_second_job(app: App) -> None
 def test_per_file_errors_are_recorded_against_the_object(app: App) -> None:
     with app.double.locked() as state:
         state.settings.failing_url_substrings = ["broken"]
-    app.upload("production/ok.jpg", b"ok")
-    app.upload("production/broken.jpg", b"no")
+    app.upload("production/ok.jpg")
+    app.upload("production/broken.jpg")
 
     run_until_registered(app)
 
@@ -137,7 +137,7 @@ def test_twenty_percent_of_encord_requests_failing_registers_every_object_exactl
     app.invoker.env_vars["RegisterFunction"]["RESTART_AFTER_SECONDS"] = "0"
     keys = [f"benchmark/batch/{i:02d}.jpg" for i in range(12)] + [f"production/batch/{i:02d}.jpg" for i in range(12)]
     for key in keys:
-        app.upload(key, key.encode())
+        app.upload(key)
     # 20 % of all Encord requests fail: throttled, server errors, and responses lost after the action applied.
     app.double.configure_faults(
         FaultConfig(
@@ -173,8 +173,8 @@ def test_twenty_percent_of_encord_requests_failing_registers_every_object_exactl
 
 def test_the_storage_folder_is_opened_once_per_invocation_not_per_manifest(app: App) -> None:
     folder_gets = "v2 GET storage/folders/{folder}"
-    app.upload("benchmark/a.jpg", b"a")
-    app.upload("production/b.jpg", b"b")
+    app.upload("benchmark/a.jpg")
+    app.upload("production/b.jpg")
     app.double.counts.reset()
 
     app.pump.drain()  # two manifests (one per dataset, one seeded folder), started by one RegisterFunction batch

@@ -50,11 +50,11 @@ def router_for(client: EncordUserClient, setup: StandardSetup, **target: str) ->
 
 
 def stage_of(double: EncordDouble, setup: StandardSetup) -> dict[str, str]:
-    """data hash -> title of the stage its Production task is in."""
+    """data hash -> role of the stage its Production task is in (seed.StandardSetup.stage_roles)."""
+    roles = setup.stage_roles()
     with double.locked() as state:
         project = state.projects[setup.production_project_hash]
-        titles = {s.uuid: s.title for s in project.workflow.stages}
-        return {t.data_hash: titles[t.stage_uuid] for t in project.tasks.values()}
+        return {t.data_hash: roles[t.stage_uuid] for t in project.tasks.values()}
 
 
 @pytest.fixture(scope="session")

@@ -159,7 +159,7 @@ def test_webhook_rejections_are_401_without_detail(
     assert len(app.repository.runs(setup.production_project_hash)) == runs_before
 
 
-def test_webhook_for_another_event_type_is_400(
+def test_webhook_for_another_event_type_is_acknowledged_without_routing(
     double: EncordDouble, handler_setup: tuple[types.ModuleType, StandardSetup]
 ) -> None:
     app, setup = handler_setup
@@ -167,7 +167,79 @@ def test_webhook_for_another_event_type_is_400(
     event["body"] = event["body"].replace("agent_stage_work_available_event", "something_else")
     timestamp = event["headers"]["x-encord-timestamp"]
     event["headers"]["x-encord-signature"] = sign(TEST_WEBHOOK_SECRET, timestamp, event["body"].encode())
+    runs_before = len(app.repository.runs(setup.production_project_hash))
     response = app.handler(event, _context())
-    assert response["statusCode"] == 400
-    assert json.loads(response["body"]) == {"message": "bad request"}
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"message": "acknowledged"}
     assert set(stage_of(double, setup).values()) == {"Benchmark Task?"}
+    assert len(app.repository.runs(setup.production_project_hash)) == runs_before
+
+
+class _FunctionUrl:
+    """A Function URL in front of the handler: each POST becomes a payload-2.0 event, the handler's answer the
+    HTTP response. Port 0, stopped by the context manager."""
+
+    def __init__(self, app: types.ModuleType) -> None:
+        import http.server
+        import threading
+
+        module = app
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                event = copy.deepcopy(_event("route_webhook.json"))
+                event["headers"] = {k.lower(): v for k, v in self.headers.items()}
+                event["body"] = body.decode()
+                answer = module.handler(event, _context())
+                payload = answer["body"].encode()
+                self.send_response(answer["statusCode"])
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_notifications_the_double_sends_over_http(
+    double: EncordDouble, handler_setup: tuple[types.ModuleType, StandardSetup]
+) -> None:
+    """Encord's side of the webhook: the double signs and POSTs its deliveries (docs' task-ready notifications,
+    encord-agents' envelope) to the Function URL. Another event type is acknowledged and routes nothing; a
+    version-2 envelope is 501; the agent-stage notification routes the stage."""
+    from benchmark_qa_local.encord_double import notifications
+
+    app, setup = handler_setup
+    stage = setup.production_stages["Benchmark Task?"]
+    with _FunctionUrl(app) as url:
+        other = notifications.signed(
+            notifications.envelope("task_submitted_event", {}), TEST_WEBHOOK_SECRET, timestamp=SAMPLE_TIMESTAMP
+        )
+        assert notifications.post(url, other)[0] == 200
+        assert set(stage_of(double, setup).values()) == {"Benchmark Task?"}
+
+        with double.locked() as state:
+            document = notifications.work_available(state, setup.production_project_hash, stage)
+        assert document["payload"]["pending_count"] == 7
+        newer = notifications.signed({**document, "version": 2}, TEST_WEBHOOK_SECRET, timestamp=SAMPLE_TIMESTAMP)
+        assert notifications.post(url, newer)[0] == 501
+        assert set(stage_of(double, setup).values()) == {"Benchmark Task?"}
+
+        status, body = notifications.post(
+            url, notifications.signed(document, TEST_WEBHOOK_SECRET, timestamp=SAMPLE_TIMESTAMP)
+        )
+    assert status == 200
+    assert json.loads(body)["status"] == "finished"
+    assert set(stage_of(double, setup).values()) == {"Consensus 1 Annotate", "Annotate 1"}

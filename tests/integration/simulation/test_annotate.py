@@ -68,9 +68,11 @@ def test_annotate_fills_every_branch_and_moves_tasks_to_consensus_review(double,
 
     saved = annotate(client, setup, truth, annotators, seed=2)
 
-    annotate_stage = project.workflow.get_stage(name="Consensus 1 Annotate", type_=ConsensusAnnotationStage)
+    annotate_stage = project.workflow.get_stage(
+        uuid=setup.production_stages["Consensus 1 Annotate"], type_=ConsensusAnnotationStage
+    )
     assert list(annotate_stage.get_tasks()) == []
-    review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
+    review = project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
     tasks = list(review.get_tasks())
     assert sorted(str(t.data_hash) for t in tasks) == sorted(setup.benchmark_data_hashes)
     indices = image_indices(truth)
@@ -139,7 +141,7 @@ def test_scores_recover_the_known_order_of_the_annotators(client, setup, annotat
 
     ontology = Ontology.from_dict(demo_ontology())
     benchmark = client.get_project(setup.benchmark_project_hash)
-    review = project.workflow.get_stage(name="Consensus 1", type_=ConsensusReviewStage)
+    review = project.workflow.get_stage(uuid=setup.production_stages["Consensus 1"], type_=ConsensusReviewStage)
     scores: dict[str, list[float]] = {email: [] for email in annotators}
     for task in review.get_tasks():
         gt = _read(benchmark, str(task.data_hash), "main")

@@ -164,11 +164,13 @@ class FakeStore:
     def results_of_task(self, task_uuid: str) -> list[AnnotatorResult]:
         return [r for (task, _, _), r in sorted(self.results.items()) if task == task_uuid]
 
-    def put_result(self, result: AnnotatorResult) -> bool:
+    def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool:
         key = (result.task_uuid, result.annotator, result.label_hash)
         if key in self.results:
             return False
         self.results[key] = result
+        if clear_error:
+            self.clear_error(result.task_uuid)
         return True
 
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None:

@@ -51,3 +51,38 @@ def test_no_archive_stage_is_needed_unless_archiving(after: AfterScoring) -> Non
 def test_errors_name_what_exists(settings: dict[str, str], message: str) -> None:
     with pytest.raises(ConsensusSetupError, match=message):
         resolve_stages(STAGES, target(**settings))
+
+
+# Encord names both stages of a consensus block after the block (encord-client-python PR #974 asks for
+# get_stage(name="Consensus 1", type_=ConsensusAnnotationStage); the Benchmark QA docs' script for
+# get_stage(name="Consensus 1", type_=ConsensusReviewStage)).
+ANNOTATE = StageView("Consensus 1", "a1", "CONSENSUS_ANNOTATION")
+REVIEW = StageView("Consensus 1", "r1", "CONSENSUS_REVIEW")
+ARCHIVE = StageView("Archive", "f1", "DONE")
+
+
+@pytest.mark.parametrize(
+    "order", [[ANNOTATE, REVIEW, ARCHIVE], [REVIEW, ANNOTATE, ARCHIVE]], ids=["annotate-first", "review-first"]
+)
+def test_a_consensus_block_sharing_one_title_resolves_to_its_review_stage(order: list[StageView]) -> None:
+    assert resolve_stages(order, target()) == (REVIEW, ARCHIVE)
+    assert resolve_stages(order, target(review_stage="r1")) == (REVIEW, ARCHIVE)
+
+
+def test_the_annotate_stage_by_uuid_is_still_refused() -> None:
+    with pytest.raises(ConsensusSetupError, match="is a CONSENSUS_ANNOTATION stage, not a consensus review stage"):
+        resolve_stages([ANNOTATE, REVIEW, ARCHIVE], target(review_stage="a1"))
+
+
+def test_two_review_stages_with_one_title_ask_for_the_uuid() -> None:
+    other = StageView("Consensus 1", "r2", "CONSENSUS_REVIEW")
+    with pytest.raises(
+        ConsensusSetupError, match=r"2 CONSENSUS_REVIEW stages are titled 'Consensus 1'.*uuid.*REVIEW_STAGE"
+    ):
+        resolve_stages([ANNOTATE, REVIEW, other, ARCHIVE], target())
+    assert resolve_stages([ANNOTATE, REVIEW, other, ARCHIVE], target(review_stage="r2"))[0] == other
+
+
+def test_an_archive_title_shared_with_another_kind_picks_the_final_stage() -> None:
+    review_named_archive = StageView("Archive", "x1", "REVIEW")
+    assert resolve_stages([review_named_archive, REVIEW, ARCHIVE], target()) == (REVIEW, ARCHIVE)

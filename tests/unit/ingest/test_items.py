@@ -99,7 +99,7 @@ def test_data_type_multi_file_property() -> None:
         ("benchmark", 5, SkipReason.MISPLACED, "put files below"),
         ("benchmark/a.mp4", 0, SkipReason.ZERO_BYTES, "re-upload"),
         ("benchmark/a.xyz", 5, SkipReason.UNKNOWN_TYPE, "supported extension"),
-        ("benchmark/.DS_Store", 5, SkipReason.UNKNOWN_TYPE, "supported extension"),
+        ("benchmark/.DS_Store", 5, SkipReason.DATA_FILE, "data file"),
         ("benchmark/image-groups/a.jpg", 5, SkipReason.NO_GROUP_TITLE, "image-groups/<title>/a.jpg"),
         ("benchmark/image-groups", 5, SkipReason.NO_GROUP_TITLE, "title"),
         ("benchmark/image-groups//a.jpg", 5, SkipReason.NO_GROUP_TITLE, "empty group title"),

@@ -235,3 +235,45 @@ def test_docs_examples_validate_and_serialise_back() -> None:
 def test_invalid_manifests_are_refused(data: dict[str, object], fragment: str) -> None:
     with pytest.raises(ValidationError, match=fragment):
         ImportManifest.model_validate(data)
+
+
+def test_batches_keep_every_limit_and_the_order() -> None:
+    from benchmark_qa.ingest.manifest import batches
+
+    layout = Layout(manifest_batch_size=3, manifest_video_batch_size=1, manifest_max_urls=5)
+    sizes = [(False, 1), (True, 1), (True, 1), (False, 4), (False, 1), (False, 1), (False, 1)]
+    # a second video starts a part; then the URL limit (1 + 4 URLs fill it); then three entries
+    assert list(batches(sizes, layout)) == [(0, 2), (2, 4), (4, 7)]
+    with pytest.raises(ValueError, match="over the 5 URLs"):
+        list(batches([(False, 6)], layout))
+    assert list(batches([], layout)) == []
+
+
+def test_split_parts_hold_every_entry_once() -> None:
+    from benchmark_qa.ingest.items import Dataset, DataType, S3Object
+    from benchmark_qa.ingest.manifest import SingleItem, build_manifest
+
+    items = [
+        SingleItem(obj=S3Object(bucket="b", key=f"benchmark/{n}.{ext}", size=1), dataset=Dataset.BENCHMARK, data_type=t)
+        for n in range(7)
+        for ext, t in (("jpg", DataType.IMAGE), ("mp4", DataType.VIDEO))
+    ]
+    layout = Layout(manifest_batch_size=4, manifest_video_batch_size=2)
+    manifest = build_manifest(items, region="eu-west-2", layout=layout)
+    parts = manifest.split(layout)
+    assert sorted(u for p in parts for u in p.object_urls()) == sorted(manifest.object_urls())
+    assert all(p.entry_count <= 4 and len(p.videos) <= 2 for p in parts)
+    assert all(p.skip_duplicate_urls == manifest.skip_duplicate_urls for p in parts)
+
+
+def test_files_of_one_name_in_two_folders_are_titled_by_their_keys() -> None:
+    from benchmark_qa.ingest.items import Dataset, DataType, S3Object
+    from benchmark_qa.ingest.manifest import SingleItem, build_manifest
+
+    keys = ["production/a/frame.jpg", "production/b/frame.jpg", "production/c/other.jpg"]
+    items = [
+        SingleItem(obj=S3Object(bucket="b", key=k, size=1), dataset=Dataset.PRODUCTION, data_type=DataType.IMAGE)
+        for k in keys
+    ]
+    manifest = build_manifest(items, region="eu-west-2", layout=Layout())
+    assert [i.title for i in manifest.images] == ["a/frame.jpg", "b/frame.jpg", "other.jpg"]

@@ -102,3 +102,22 @@ def test_bad_arguments(args: tuple[str, ...], message: str) -> None:
 def test_foreign_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="'https://"):
         key_from_object_url(url)
+
+
+def test_the_other_clouds_use_the_forms_of_the_spec_examples_and_round_trip() -> None:
+    from benchmark_qa.ingest.urls import azure_url, gcs_url, obs_url
+
+    key = "images/1 (32)+ü.jpg"
+    cases = {
+        gcs_url("encord-image-bucket", key): ("encord-image-bucket", "https://storage.cloud.google.com/"),
+        azure_url("myaccount", "encordcontainer", key): (
+            "myaccount/encordcontainer",
+            "https://myaccount.blob.core.windows.net/encordcontainer/",
+        ),
+        obs_url("encord-bucket", key, "eu-de"): ("encord-bucket", "https://encord-bucket.obs.eu-de.otc.t-systems.com/"),
+    }
+    for url, (bucket, start) in cases.items():
+        assert url.startswith(start)
+        assert key_from_object_url(url) == (bucket, key)
+    with pytest.raises(ValueError, match="Open Telekom Cloud region"):
+        obs_url("b", "k", "us-east-1")

@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime
 
 from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
+from benchmark_qa.task_details import TaskDetails
 
 Z = 1.959963984540054
 GENERATED = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)
@@ -29,12 +30,16 @@ def result(
     attributes: dict[str, tuple[int, int]] | None = None,
     conflicts: dict[str, int] | None = None,
     hints: list[str] | None = None,
+    item: str | None = None,
+    details: TaskDetails | None = None,
 ) -> AnnotatorResult:
+    """One scored result; `item` (the benchmark data unit) is shared between annotators who labelled the same one,
+    otherwise each result has an item of its own."""
     task = f"task-{next(_task)}"
     return AnnotatorResult(
         project_hash="project",
         task_uuid=task,
-        data_hash=f"data-{task}",
+        data_hash=item or f"data-{task}",
         annotator=annotator,
         branch_name="main",
         label_hash=f"label-{task}",
@@ -47,8 +52,14 @@ def result(
         attributes={k: AttributeCounts(correct=v[0], total=v[1]) for k, v in (attributes or {}).items()},
         conflict_totals=conflicts or {},
         hints=hints or [],
+        details=details or TaskDetails(),
     )
 
 
 def many(annotator: str, score: float, count: int) -> list[AnnotatorResult]:
     return [result(annotator, score) for _ in range(count)]
+
+
+def shared(scores: dict[str, list[float]]) -> list[AnnotatorResult]:
+    """Annotators who labelled the same items: scores[name][k] is their score on item k."""
+    return [result(name, s, item=f"item-{k}") for name, row in scores.items() for k, s in enumerate(row)]

@@ -6,26 +6,55 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
-from benchmark_qa.leaderboard import Leaderboard, build_leaderboard
-from benchmark_qa_local.report import render_csv, render_html, render_json, render_text
-from benchmark_qa_local.report.csv import COLUMNS
-from benchmark_qa_local.report.html import BAR, BAR_UNRANKED, PLOT_W
+from benchmark_qa.leaderboard import EditorLinks, Leaderboard, build_leaderboard
+from benchmark_qa.leaderboard.csv import COLUMNS, render_csv
+from benchmark_qa.leaderboard.html import BAR, BAR_UNRANKED, SECTIONS, render_html
+from benchmark_qa.leaderboard.json import render_json
+from benchmark_qa.leaderboard.text import render_text
+from benchmark_qa.scoring.conflicts import Conflict
+from benchmark_qa.task_details import ChoiceCount, SizeCounts, TaskDetails
 
 from tests.unit.leaderboard.conftest import GENERATED, result
 
 HOSTILE = 'eve, "the <script>alert(1)</script>"'
 
 
+DETAILS = TaskDetails(
+    confusion={"Car": {"Car": 8, "Truck": 1}, "Truck": {"unmatched": 1}, "unmatched": {"Car": 1}},
+    sizes={"small": SizeCounts(tp=1, fn=2, fp=0), "large": SizeCounts(tp=7, fn=0, fp=1)},
+    choices=[ChoiceCount(path="Car/colour", truth="red", labels="blue", frames=1)],
+    worst=[
+        Conflict(
+            kind="wrong_class",
+            severity="error",
+            data_unit="unit",
+            frame=3,
+            frame_last=3,
+            frames=1,
+            truth_hash="gtCar001",
+            labels_hash="anCar001",
+            truth_value="Car",
+            labels_value="Truck",
+            similarity=0.81,
+            hint="confused Car and Truck",
+        )
+    ],
+)
+
+
 @pytest.fixture
 def board() -> Leaderboard:
-    """Three ranked annotators with clearly different scores over two days, and one with too few tasks."""
+    """Three ranked annotators with clearly different scores on the same 8 items over two days, and one with too
+    few tasks. 8 shared items, every one won: p = 2/256 per pair, below 5% after Holm over three pairs."""
     results = []
     for day in ("2025-03-03", "2025-03-04"):
         at = f"{day}T10:00:00+00:00"
-        for _ in range(3):
+        for k in range(4):
+            item = f"item-{day}-{k}"
             results.append(
                 result(
                     "alice",
@@ -35,14 +64,27 @@ def board() -> Leaderboard:
                     attributes={"Car/colour": (8, 9)},
                     conflicts={"missing": 1},
                     hints=["missed Bus on 2 frames"],
+                    item=item,
+                    details=DETAILS,
                 )
             )
             results.append(
-                result("bob", 0.6, at=at, classes={"Car": (6, 3, 3, 4.2)}, conflicts={"extra": 3, "missing": 1})
+                result(
+                    "bob", 0.6, at=at, classes={"Car": (6, 3, 3, 4.2)}, conflicts={"extra": 3, "missing": 1}, item=item
+                )
             )
-            results.append(result("carol", 0.3, at=at, classes={"Car": (3, 6, 6, 1.5)}, conflicts={"wrong_class": 2}))
+            results.append(
+                result("carol", 0.3, at=at, classes={"Car": (3, 6, 6, 1.5)}, conflicts={"wrong_class": 2}, item=item)
+            )
     results.append(result(HOSTILE, 1.0, at="2025-03-04T12:00:00+00:00", attributes={"Car/colour": (1, 1)}))
-    return build_leaderboard(results, min_tasks=6, generated_at=GENERATED, open_errors=2)
+    return build_leaderboard(
+        results,
+        min_tasks=8,
+        generated_at=GENERATED,
+        open_errors=2,
+        links=EditorLinks("https://app.encord.com", "benchmark-project"),
+        hourly_rate=30.0,
+    )
 
 
 def test_the_fixture_has_three_ranked_and_one_unranked(board: Leaderboard) -> None:
@@ -87,17 +129,14 @@ def test_csv_has_one_row_per_annotator_in_leaderboard_order(board: Leaderboard) 
         assert row["top_conflict"] == (top.name if top else "")
 
 
-def test_csv_breakdown_adds_class_and_attribute_rows(board: Leaderboard) -> None:
+def test_csv_breakdown_adds_class_attribute_size_confusion_and_choice_rows(board: Leaderboard) -> None:
     rows = _csv_rows(render_csv(board, breakdown=True))
 
+    kinds = {r["row_type"] for r in rows}
+    assert kinds == {"annotator", "class", "attribute", "size", "confusion", "choice"}
     classes = [r for r in rows if r["row_type"] == "class"]
-    attributes = [r for r in rows if r["row_type"] == "attribute"]
-    assert len(rows) == len(board.annotators) + len(classes) + len(attributes)
     assert [(r["annotator"], r["class"]) for r in classes] == [
         (a.annotator, c.name) for a in board.annotators for c in a.classes
-    ]
-    assert [(r["annotator"], r["attribute"]) for r in attributes] == [
-        (a.annotator, p.path) for a in board.annotators for p in a.attribute_paths
     ]
     by_key = {(a.annotator, c.name): c for a in board.annotators for c in a.classes}
     for row in classes:
@@ -106,10 +145,25 @@ def test_csv_breakdown_adds_class_and_attribute_rows(board: Leaderboard) -> None
         assert _number(row["f1"]) == expected.f1.value
         assert row["score"] == "", "a class row has no task score"
     paths = {(a.annotator, p.path): p for a in board.annotators for p in a.attribute_paths}
-    for row in attributes:
+    for row in (r for r in rows if r["row_type"] == "attribute"):
         expected_path = paths[(row["annotator"], row["attribute"])]
         assert _number(row["attributes"]) == expected_path.accuracy.value
         assert int(row["attributes_n"]) == expected_path.total
+    alice = board.annotators[0]
+    sizes = {r["class"]: r for r in rows if r["row_type"] == "size" and r["annotator"] == "alice"}
+    assert (int(sizes["small"]["tp"]), int(sizes["small"]["fn"])) == (8, 16), "summed over alice's 8 tasks"
+    assert _number(sizes["small"]["recall"]) == pytest.approx(1 / 3)
+    confusion = {(r["truth"], r["annotated"]): int(r["count"]) for r in rows if r["row_type"] == "confusion"}
+    assert confusion[("Car", "Truck")] == 8 * 1
+    assert confusion[("unmatched", "Car")] == 8
+    [choice] = [r for r in rows if r["row_type"] == "choice"]
+    assert (choice["attribute"], choice["truth"], choice["annotated"], choice["count"]) == (
+        "Car/colour",
+        "red",
+        "blue",
+        "8",
+    )
+    assert alice.confusion, "precondition: the breakdowns reached the board"
 
 
 # ---------------------------------------------------------------------------------------------------- JSON
@@ -142,7 +196,8 @@ def test_text_shows_the_ranking_in_order(board: Leaderboard) -> None:
     carol = board.annotators[2]
     assert f"wrong_class ({2 * carol.tasks})" in rows[2], "the most frequent conflict, frames summed over tasks"
     assert any("2 task(s) could not be scored" in line for line in lines)
-    assert any("fewer than 6 tasks" in line for line in lines)
+    assert any("Fewer than 8 tasks" in line for line in lines)
+    assert any(line.strip().startswith("Rank 1: alice") for line in lines), "the ranks in words"
 
 
 def test_text_of_an_empty_leaderboard_says_so() -> None:
@@ -194,56 +249,80 @@ def _page(board: Leaderboard) -> tuple[str, Page]:
     return text, page
 
 
+ENCORD_LINK = re.compile(r"^https://app\.encord\.com/label_editor/[^/]+/[^/]+/\d+(\?objectHash=\w+)?$")
+
+
 def test_html_is_self_contained(board: Leaderboard) -> None:
     text, page = _page(board)
 
-    assert "http://" not in text
-    assert "https://" not in text
-    assert "//" not in text.replace("://", ""), "no protocol-relative URLs either"
     tags = [tag for tag, _, _ in page.elements]
     assert not {"script", "link", "img", "iframe", "object", "embed"} & set(tags)
-    assert all("src" not in attributes and "href" not in attributes for _, attributes, _ in page.elements)
+    assert all("src" not in attributes for _, attributes, _ in page.elements)
+    links = [a["href"] for t, a, _ in page.elements if t == "a"]
+    assert links, "the drill-down links into Encord"
+    outside = [h for h in links if not h.startswith("#")]
+    assert outside, "precondition: links into the label editor"
+    assert all(ENCORD_LINK.match(h) for h in outside), [h for h in outside if not ENCORD_LINK.match(h)]
     assert "url(" not in text
     assert "@import" not in text
     policy = next(a["content"] for t, a, _ in page.elements if t == "meta" and a.get("http-equiv"))
     assert "default-src 'none'" in policy
 
 
-def test_html_score_chart_is_inline_svg_with_one_bar_per_annotator(board: Leaderboard) -> None:
+def test_html_score_chart_has_one_bar_per_annotator_in_order(board: Leaderboard) -> None:
     _, page = _page(board)
 
-    bars = [a for a in page.within("score-chart", "rect") if "score-bar" in a.get("class", "")]
+    bars = [a for a in page.within("score-chart", "div") if "score-bar" in a.get("class", "")]
     assert [b["data-annotator"] for b in bars] == [a.annotator for a in board.annotators]
     for bar, annotator in zip(bars, board.annotators, strict=True):
         assert annotator.score.value is not None
-        assert int(bar["width"]) == round(annotator.score.value * PLOT_W)
-        assert bar["fill"] == (BAR if annotator.rank is not None else BAR_UNRANKED)
-    widths = [int(b["width"]) for b in bars[:3]]
-    assert widths == sorted(widths, reverse=True)
-    assert len(page.within("score-chart", "path")) == len(board.annotators), "one interval whisker each"
+        width = float(re.search(r"width:([\d.]+)%", bar["style"]).group(1))  # type: ignore[union-attr]
+        assert width == pytest.approx(annotator.score.value * 100, abs=0.01)
+        assert f"background:{BAR if annotator.rank is not None else BAR_UNRANKED}" in bar["style"]
+    whiskers = [a for a in page.within("score-chart", "div") if a.get("class") == "whisker"]
+    assert len(whiskers) == len(board.annotators), "one interval whisker each"
 
 
-def test_html_has_the_heatmap_trend_and_tables(board: Leaderboard) -> None:
-    _, page = _page(board)
+def test_html_has_every_section_and_one_small_chart_per_annotator(board: Leaderboard) -> None:
+    _text, page = _page(board)
 
-    svg_ids = {a.get("id") for t, a, _ in page.elements if t == "svg"}
-    assert svg_ids == {"score-chart", "class-heatmap", "trend-chart"}
-    cells = page.within("class-heatmap", "rect")
-    assert len(cells) == len(board.annotators) * len(board.classes)
-    with_two_days = [a for a in board.annotators if len(a.trend) > 1]
-    assert len(page.within("trend-chart", "polyline")) == len(with_two_days)
-    assert len(page.within("trend-chart", "circle")) == sum(len(a.trend) for a in board.annotators)
+    sections = [a["id"] for t, a, _ in page.elements if t == "section"]
+    assert sections == [ident for ident, _, _ in SECTIONS]
+    figures = page.within("trend-multiples", "figure")
+    assert [f["data-annotator"] for f in figures] == [a.annotator for a in board.annotators]
+    own = [a for t, a, _ in page.elements if t == "polyline" and a.get("class") == "own"]
+    assert len(own) == len(board.annotators)
     summary = [a for a in page.within("summary", "tr") if "data-annotator" in a]
     assert [(r["data-annotator"], r["data-rank"]) for r in summary] == [
         (a.annotator, str(a.rank or "")) for a in board.annotators
     ]
-    text = "".join(page.text)
+    assert len(page.within("class-heatmap", "tr")) == len(board.annotators) + 1
+    drill = [a for t, a, _ in page.elements if t == "details" and "data-annotator" in a]
+    assert [d["data-annotator"] for d in drill] == [a.annotator for a in board.annotators]
+    words = "".join(page.text)
     alice, bob = board.annotators[:2]
-    assert f"extra ({3 * bob.tasks})" in text
-    assert f"missed Bus ({alice.tasks} tasks)" in text, "the hint, once per task"
-    assert "Car/colour" in text
-    assert board.ranking_rule in text
-    assert "2 task(s) could not be scored" in text
+    assert f"missed Bus ({alice.tasks} tasks)" in words, "the hint, once per task"
+    assert f"extra: {3 * bob.tasks} frames" in words
+    assert "Car/colour" in words
+    assert "red → blue" in words, "the radio answer, benchmark to given"
+    assert board.ranking_rule in words
+    assert "2 task(s) could not be scored" in words
+    for group in board.groups:
+        assert group.words in words
+
+
+def test_html_drill_down_links_each_conflict_to_its_frame_and_object(board: Leaderboard) -> None:
+    text, _ = _page(board)
+    task = board.annotators[0].worst[0]
+    assert task.editor_url == f"https://app.encord.com/label_editor/project/{task.data_hash}/0"
+    link = task.conflicts[0]
+    assert link.editor_url == f"https://app.encord.com/label_editor/project/{task.data_hash}/3?objectHash=anCar001"
+    assert link.truth_url == (
+        f"https://app.encord.com/label_editor/benchmark-project/{task.data_hash}/3?objectHash=gtCar001"
+    )
+    assert (link.truth, link.annotated) == ("Car", "Truck")
+    assert f"href='{link.editor_url}'" in text
+    assert f"href='{link.truth_url}'" in text
 
 
 def test_html_escapes_annotator_names(board: Leaderboard) -> None:
@@ -255,4 +334,4 @@ def test_html_escapes_annotator_names(board: Leaderboard) -> None:
 def test_html_of_an_empty_leaderboard_still_renders() -> None:
     text, page = _page(build_leaderboard([]))
     assert "No scored tasks." in text
-    assert page.within("score-chart", "rect") == []
+    assert [a for a in page.within("score-chart", "div") if "score-bar" in a.get("class", "")] == []

@@ -52,8 +52,10 @@ def test_detection_ratios_are_pooled_from_counts_not_averaged_per_task() -> None
     assert (row.recall.low, row.recall.high) == pytest.approx(wilson(tp / (tp + fn), tp + fn))
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert row.f1.value == pytest.approx(f1)
-    # F1 counts half-units: its interval uses n = TP + (FP + FN) / 2.
-    assert (row.f1.low, row.f1.high) == pytest.approx(wilson(f1, tp + (fp + fn) / 2))
+    # F1 = 2J / (1 + J) of J = TP / (TP + FP + FN): n = TP + FP + FN, the interval is J's carried through that map
+    low, high = wilson(tp / (tp + fp + fn), tp + fp + fn)
+    assert row.f1.n == tp + fp + fn
+    assert (row.f1.low, row.f1.high) == pytest.approx((2 * low / (1 + low), 2 * high / (1 + high)))
     assert row.localisation.value == pytest.approx((0.9 + 6.0) / tp)
     assert row.localisation.n == tp
 

@@ -55,13 +55,39 @@ def test_bucket_start_of_every_weekday_is_the_monday_before(offset_days: int) ->
     assert bucket_start(moment, "day") == moment.date()
 
 
-def test_the_bucket_is_days_up_to_about_two_months_then_weeks() -> None:
+def test_the_bucket_is_days_up_to_a_month_then_weeks_up_to_half_a_year_then_months() -> None:
     start = datetime(2025, 1, 1, tzinfo=UTC)
     assert choose_bucket([]) == "day"
-    assert choose_bucket([start, start + timedelta(days=62)]) == "day"
-    assert choose_bucket([start, start + timedelta(days=63)]) == "week"
-    spread = [result("a", 0.5, at="2025-01-01T00:00:00+00:00"), result("a", 0.5, at="2025-06-01T00:00:00+00:00")]
-    assert build_leaderboard(spread, min_tasks=1).bucket == "week"
+    assert choose_bucket([start, start + timedelta(days=31)]) == "day"
+    assert choose_bucket([start, start + timedelta(days=32)]) == "week"
+    assert choose_bucket([start, start + timedelta(days=182)]) == "week"
+    assert choose_bucket([start, start + timedelta(days=183)]) == "month"
+    ninety = [result("a", 0.5, at="2025-01-01T00:00:00+00:00"), result("a", 0.5, at="2025-04-01T00:00:00+00:00")]
+    assert build_leaderboard(ninety, min_tasks=1).bucket == "week"
+
+
+def test_months_start_on_the_first() -> None:
+    results = [
+        result("a", 0.2, at="2025-01-31T23:59:59+00:00"),
+        result("a", 0.6, at="2025-02-01T00:00:00+00:00"),
+        result("a", 1.0, at="2025-02-28T12:00:00+00:00"),
+    ]
+    trend = build_leaderboard(results, min_tasks=1, bucket="month").annotators[0].trend
+    assert [(p.period, p.score.n) for p in trend] == [("2025-01-01", 1), ("2025-02-01", 2)]
+    assert bucket_start(datetime(2025, 2, 14, 3, tzinfo=UTC), "month") == date(2025, 2, 1)
+
+
+def test_the_team_line_is_the_median_of_the_annotators_means() -> None:
+    results = [
+        result("a", 0.2, at="2025-03-03T10:00:00+00:00"),
+        result("a", 0.4, at="2025-03-03T11:00:00+00:00"),  # a's mean that day: 0.3
+        result("b", 0.9, at="2025-03-03T10:00:00+00:00"),
+        result("c", 0.5, at="2025-03-03T10:00:00+00:00"),
+        result("c", 0.8, at="2025-03-04T10:00:00+00:00"),
+    ]
+    board = build_leaderboard(results, min_tasks=1, bucket="day")
+    assert [(p.period, p.score.n) for p in board.team_trend] == [("2025-03-03", 3), ("2025-03-04", 1)]
+    assert [p.score.value for p in board.team_trend] == pytest.approx([0.5, 0.8])
 
 
 def test_board_periods_cover_every_annotators_buckets_oldest_first() -> None:

@@ -81,3 +81,20 @@ def test_report_counts() -> None:
         "outcome:moved_elsewhere": 1,
         "tasks": 3,
     }
+
+
+@pytest.mark.parametrize("agent_first", [True, False])
+def test_resolve_stage_prefers_the_agent_stage_among_stages_sharing_its_title(agent_first: bool) -> None:
+    agent = StageView("Benchmark Task?", "a", "AGENT", {"YES": "y", "NO": "n"})
+    review = StageView("Benchmark Task?", "r", "REVIEW")
+    stages = [agent, review] if agent_first else [review, agent]
+    assert resolve_stage(stages, TARGET) == agent
+    with pytest.raises(RoutingSetupError, match="REVIEW stage, not an agent stage"):
+        resolve_stage(stages, RoutingTarget("p", "bench", stage="r"))
+
+
+def test_two_agent_stages_sharing_the_title_ask_for_the_uuid() -> None:
+    stages = [*STAGES, StageView("Benchmark Task?", "s9", "AGENT", {"YES": "y", "NO": "n"})]
+    with pytest.raises(RoutingSetupError, match=r"2 AGENT stages are titled 'Benchmark Task\?'.*uuid.*AGENT_STAGE"):
+        resolve_stage(stages, TARGET)
+    assert resolve_stage(stages, RoutingTarget("p", "bench", stage="s9")).uuid == "s9"

@@ -1,4 +1,4 @@
-"""Assignment: optimal against brute force, fast path, class modes, ties and the continuity bonus."""
+"""Assignment: optimal against brute force, fast path, class modes, ties and track continuity."""
 
 from __future__ import annotations
 
@@ -63,11 +63,21 @@ def test_class_modes() -> None:
     assert assign(sim, cand, np.array([[False, False]]), "class_aware")[1].tolist() == []
 
 
-def test_continuity_bonus_wins_ties() -> None:
+def test_last_frames_pairs_are_kept_before_the_rest_is_matched() -> None:
     sim = np.full((2, 2), 0.7)
     cand = sim >= 0.5
     rows, cols = assign(sim, cand, np.ones_like(cand), "class_agnostic")
     assert cols[np.argsort(rows)].tolist() == [0, 1]  # the solver's (scipy's) tie rule: the first free column
-    bonus = np.array([[0.0, 1.0], [1.0, 0.0]])  # last frame paired them the other way round
-    rows, cols = assign(sim, cand, np.ones_like(cand), "class_agnostic", bonus)
+    keep = np.array([[False, True], [True, False]])  # last frame paired them the other way round
+    rows, cols = assign(sim, cand, np.ones_like(cand), "class_agnostic", keep)
     assert cols[np.argsort(rows)].tolist() == [1, 0]
+    # CLEAR-MOT: a still-valid pair is kept even where breaking it would allow one pair more (motmetrics and
+    # TrackEval do the same); "most pairs first" would pair 0-1 and 1-0 instead
+    sim = np.array([[0.9, 0.6], [0.6, 0.0]])
+    cand = sim >= 0.5
+    keep = np.array([[True, False], [False, False]])
+    for mode in ("class_agnostic", "class_aware", "two_stage"):
+        rows, cols = assign(sim, cand, np.ones_like(cand), mode, keep)
+        assert (rows.tolist(), cols.tolist()) == ([0], [0])
+    rows, cols = assign(sim, cand, np.ones_like(cand), "class_agnostic")
+    assert (rows.tolist(), cols.tolist()) == ([0, 1], [1, 0])

@@ -6,8 +6,10 @@ import datetime
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
-from benchmark_qa.scoring import Ontology
+from benchmark_qa.scoring import Ontology, typed_row
+from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.labels import LabelSet, read_label_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -146,11 +148,39 @@ def sdk_answers(instance: Any) -> dict[str, Any]:
     return out
 
 
+def classes(ontology: Ontology) -> tuple[str, ...]:
+    return tuple(o.hash for o in ontology.objects)
+
+
+def columns(ls: LabelSet) -> Any:
+    """Everything a LabelSet holds, as plain values: two readers agree when these are equal."""
+    families = {
+        name: (
+            ann.du.tolist(),
+            ann.frame.tolist(),
+            ann.obj.tolist(),
+            None if ann.boxes is None else ann.boxes.tolist(),
+            None if ann.rotated is None else ann.rotated.tolist(),
+            repr(ann.geom),
+        )
+        for name, ann in ls.families.items()
+        if len(ann)
+    }
+    objects = [(o.hash, o.class_index, o.answers, repr(o.dynamic)) for o in ls.objects]
+    classes = [(c.hash, c.class_index, c.frames.tolist(), c.answers) for c in ls.classifications]
+    units = [(u.hash, u.sequence, u.width, u.height) for u in ls.units]
+    return (ls.label_hash, ls.data_hash, ls.data_type, units, objects, families, classes, ls.not_scored)
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_reader_matches_sdk(name: str, structure: dict[str, Any], ontology: Ontology) -> None:
     raw = load(name)
     row = sdk_row(structure, raw)
-    for source in (raw, row.to_encord_dict()):  # the fixture and the SDK's own canonical serialisation
+    canonical = row.to_encord_dict()
+    # the fixture and the SDK's own canonical serialisation, each as a dict and as JSON bytes (typed decoding)
+    for source in (raw, canonical, orjson.dumps(raw), orjson.dumps(canonical)):
+        if isinstance(source, bytes):
+            assert typed_row.decode(source, classes(ontology)) is not None, "the typed decoder must read every fixture"
         ls = read_label_row(ontology, source)
         mine = ours(ls)
         theirs: dict[tuple[str, int], Any] = {}
@@ -277,3 +307,93 @@ def test_frame_split_is_json_exact(texts: list[str], batch: int, indent: bool) -
     for chunk in split.frames(0):
         merged.update(chunk)
     assert merged == frames
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_typed_decoding_reads_what_the_dict_reader_reads(name: str, ontology: Ontology) -> None:
+    raw = load(name)
+    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+
+
+def test_typed_decoding_falls_back_to_the_plain_reader(ontology: Ontology, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the types refuse (a coordinate sent as a string, a box that is null) is read, or refused with the
+    object and field named, exactly as the dict reader does; a frame of other shapes goes through it too."""
+    import benchmark_qa.scoring.labels as labels_module
+
+    raw = load("video.labels.json")
+    frames = raw["data_units"]["vid00001"]["labels"]
+    first = next(o for f in frames.values() for o in f["objects"] if o["shape"] == "bounding_box")
+    first["boundingBox"]["x"] = str(first["boundingBox"]["x"])  # numpy reads it; the types do not
+    assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
+    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+    first["boundingBox"] = None
+    assert (
+        typed_row.decode(orjson.dumps(raw), classes(ontology)) is not None
+    )  # null fits the types: the batch is refused later
+    with pytest.raises(LabelRowError, match=first["objectHash"]):
+        read_label_row(ontology, orjson.dumps(raw))
+    with pytest.raises(LabelRowError, match=first["objectHash"]):
+        read_label_row(ontology, raw)
+    # a class the ontology does not have, a shape newer than the reader: plain JSON, with the plain reader's answer
+    first["boundingBox"] = {"x": 0.1, "y": 0.1, "w": 0.1, "h": 0.1}
+    known, first["featureHash"] = first["featureHash"], "notAClass"
+    assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
+    with pytest.raises(LabelRowError, match=rf"{first['objectHash']}.*notAClass"):
+        read_label_row(ontology, orjson.dumps(raw))
+    first["featureHash"], first["shape"] = known, "hologram"
+    assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
+    assert read_label_row(ontology, orjson.dumps(raw)).not_scored == {"hologram": 1}
+    # batches of one frame: boxes-only frames typed, the others through the plain reader, in the same order
+    monkeypatch.setattr(labels_module, "_TYPED_FRAMES_PER_BATCH", 1)
+    raw = load("video.truth.json")
+    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+
+
+def test_typed_decoding_reads_every_shape_on_video_frames(ontology: Ontology) -> None:
+    """Every shape issue 9 added (circle, ellipse, 2-D cuboid; 3-D cuboid and segmentation not scored) with
+    rotated boxes, polygons, masks and skeletons on the frames of a video: typed bytes and dicts agree."""
+    from tests.fixtures.scoring.generate import bbox, data_unit, frame_object, label_row, rbox
+
+    def shape(object_hash: str, kind: str, geometry: dict[str, Any]) -> dict[str, Any]:
+        return frame_object(object_hash, "Car", kind, geometry) | {"shape": kind}
+
+    front = [0.1, 0.1, 0.3, 0.1, 0.3, 0.3, 0.1, 0.3]
+    others = [
+        shape("gtCirc", "circle", {"circle": {"x": 0.5, "y": 0.5, "r": 0.1, "stretch": 1.5, "theta": 10.0}}),
+        shape("gtElli", "ellipse", {"ellipse": {"x": 0.3, "y": 0.4, "rx": 0.1, "ry": 0.2, "theta": 30.0}}),
+        shape("gtCub2", "cuboid_2d", {"cuboid_2d": {"front": front, "offset": {"x": 0.05, "y": -0.05}}}),
+        shape("gtCub3", "cuboid", {"cuboid": {"position": [0, 0, 0], "orientation": [0, 0, 0], "size": [1, 1, 1]}}),
+        shape("gtSegm", "segmentation", {"segmentation": "abc"}),
+        rbox("gtRbox", 0.1, 0.2, 0.3, 0.2, 15.0),
+    ]
+    frames = {
+        "0": {"objects": [bbox("gtBox", "Car", 0.6, 0.6, 0.2, 0.2)], "classifications": []},
+        "1": {"objects": [bbox("gtBox", "Car", 0.6, 0.6, 0.2, 0.2), *others], "classifications": []},
+        "2": {"objects": [bbox("gtBox", "Car", 0.61, 0.6, 0.2, 0.2), bbox("gtNew", "Car", 0, 0, 0.1, 0.1)]},
+    }
+    unit = data_unit("vid00001", "video/mp4", 0, frames, 200, 100)
+    row = label_row("video", "vid00001", "lbT", [unit])
+    typed = read_label_row(ontology, orjson.dumps(row))
+    assert columns(typed) == columns(read_label_row(ontology, row))
+    assert typed.not_scored == {"cuboid": 1, "segmentation": 1}
+    assert set(typed.families) >= {"box", "ellipse", "cuboid_2d"}
+
+
+def test_box_only_ontology_decodes_without_other_geometry(structure: dict[str, Any]) -> None:
+    """An ontology of box classes decodes frames without room for other geometry; a row that still holds another
+    shape is decoded again with it, and both read as the dict reader reads them."""
+    from tests.fixtures.scoring.generate import bbox, data_unit, label_row, polygon
+
+    car = next(o for o in structure["objects"] if o["shape"] == "bounding_box")
+    boxes = Ontology.from_dict({"objects": [car], "classifications": []})
+    frames = {str(f): {"objects": [bbox("gtBox", car["name"], 0.1 * f, 0.1, 0.2, 0.2)]} for f in range(3)}
+    row = label_row("video", "vid00001", "lbT", [data_unit("vid00001", "video/mp4", 0, frames, 200, 100)])
+    encoded = orjson.dumps(row)
+    assert typed_row.decode(encoded, classes(boxes), boxes_only=True) is not None
+    assert columns(read_label_row(boxes, encoded)) == columns(read_label_row(boxes, row))
+    odd = polygon("gtPoly", [[[0.1, 0.1, 0.4, 0.1, 0.4, 0.4]]]) | {"featureHash": car["featureNodeHash"]}
+    frames["1"]["objects"].append(odd)
+    encoded = orjson.dumps(row)
+    typed = read_label_row(boxes, encoded)
+    assert columns(typed) == columns(read_label_row(boxes, row))
+    assert len(typed.families["polygon"]) == 1

@@ -1,0 +1,159 @@
+"""Backfill throughput beside manifest throughput, and the cost model for 10 million objects.
+
+The same generated bucket (samples.generated_bucket: single images, videos, image groups, DICOM series, junk)
+goes through `benchmark-qa backfill`'s engine on the local stack (moto server in this process, built from
+template.yaml) with 1 and 2 workers, and through the batch manifest scan in memory. Every AWS request the
+backfill makes is counted by operation, so the cost model below uses measured requests per object; the unit
+prices are list prices (us-east-1) and are parameters, not measurements. Prints, never asserts.
+
+moto emulates each request in this process (one GIL for the client, its worker threads and the server), so
+the local objects/s are a floor set by the emulator; AWS latencies are not modelled by them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+N_OBJECTS = 1_000
+PAGE_SIZE = 500
+OBJECTS_10M = 10_000_000
+
+# Unit prices (USD, us-east-1 list prices; change them for your region and date).
+S3_GET = 0.0004 / 1000  # GET (a ranged GET is one GET)
+S3_LIST_PUT = 0.005 / 1000  # LIST, PUT
+DDB_WRITE_UNIT = 0.625 / 1_000_000  # on-demand write request unit (1 KB item; 2 per item in a transaction)
+DDB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit (strongly consistent, up to 4 KB)
+LAMBDA_GB_SECOND = 0.0000133334  # arm64
+SFN_TRANSITION = 0.025 / 1000  # Step Functions standard workflow state transition
+
+
+@contextmanager
+def counted() -> Iterator[tuple[Counter[str], Counter[str]]]:
+    """Count every botocore API call (and the items inside DynamoDB transactions) made in this process."""
+    import botocore.client
+
+    calls: Counter[str] = Counter()
+    units: Counter[str] = Counter()
+    lock = threading.Lock()
+    client_type: Any = botocore.client.BaseClient  # its private dispatcher is not in the stubs
+    original = client_type._make_api_call
+
+    def spy(client: Any, name: str, params: dict[str, Any]) -> Any:
+        with lock:
+            calls[name] += 1
+            if name == "TransactWriteItems":
+                units["transact_items"] += len(params.get("TransactItems", []))
+        return original(client, name, params)
+
+    client_type._make_api_call = spy
+    try:
+        yield calls, units
+    finally:
+        client_type._make_api_call = original
+
+
+def _backfill(workers: int) -> tuple[int, float, Counter[str], Counter[str]]:
+    from benchmark_qa.bucket import S3Bucket
+    from benchmark_qa.ingest.backfill import Backfill
+    from benchmark_qa.ingest.layout import Layout
+    from benchmark_qa.store.backfills import BackfillRepository
+    from benchmark_qa.store.table import state_table
+    from benchmark_qa.store.uploads import UploadsRepository
+    from benchmark_qa_local import samples
+    from benchmark_qa_local.stack import LocalStack
+
+    files = samples.generated_bucket(N_OBJECTS)
+    with LocalStack(stack_name=f"bench-bf-{uuid.uuid4().hex[:6]}") as stack:
+        saved = dict(os.environ)
+        os.environ.update(stack.env())
+        try:
+            s3 = stack.boto3_client("s3")
+            bucket = stack.physical_id("UploadBucket")
+            for key, body in files.items():
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
+            table = state_table(stack.physical_id("StateTable"))
+            backfill = Backfill(
+                UploadsRepository(table),
+                BackfillRepository(table),
+                S3Bucket(bucket),
+                Layout(),
+                stack.region,
+                workers=workers,
+                page_size=PAGE_SIZE,
+            )
+            with counted() as (calls, units):
+                started = time.perf_counter()
+                report = backfill.run()
+                seconds = time.perf_counter() - started
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return report.listed, seconds, calls, units
+
+
+def _manifest_scan() -> float:
+    """The batch CLI's engine on the same objects in memory (first bytes served from memory): objects/s."""
+    from benchmark_qa.ingest.heads import Heads
+    from benchmark_qa.ingest.items import S3Object
+    from benchmark_qa.ingest.layout import Layout
+    from benchmark_qa.ingest.scan import scan
+    from benchmark_qa_local import samples
+
+    files = samples.generated_bucket(N_OBJECTS)
+    objects = [S3Object(bucket="b", key=k, size=len(v), etag=str(hash(v))) for k, v in files.items()]
+    started = time.perf_counter()
+    scan(objects, lambda k: files[k], region="us-east-1", layout=Layout(), heads=Heads(lambda k, n: files[k][:n], 1))
+    return len(objects) / (time.perf_counter() - started)
+
+
+def run() -> None:
+    print(f"{N_OBJECTS:,} generated objects (samples.generated_bucket), listing pages of {PAGE_SIZE}")
+    scan_rate = _manifest_scan()
+    print(f"{'manifest scan (in memory, content read)':<44} {scan_rate:12,.0f} objects/s")
+    measured = {}
+    for workers in (1, 2):
+        listed, seconds, calls, units = _backfill(workers)
+        measured[workers] = (listed, seconds, calls, units)
+        rate = listed / seconds
+        label = f"backfill on the local stack, {workers} worker(s)"
+        print(f"{label:<44} {rate:12,.1f} objects/s ({rate / workers:,.1f} per worker)")
+    listed, _, calls, units = measured[1]
+    print(f"ratio manifest scan / backfill (1 worker): {scan_rate / (listed / measured[1][1]):,.0f}x")
+    print("requests per object (1 worker): " + ", ".join(f"{k} {v / listed:.3f}" for k, v in sorted(calls.items())))
+    _cost_model(listed, calls, units)
+
+
+def _cost_model(listed: int, calls: Counter[str], units: Counter[str]) -> None:
+    per = {name: n / listed for name, n in calls.items()}
+    scale = OBJECTS_10M
+    gets = per.get("GetObject", 0) + per.get("HeadObject", 0)
+    lists_puts = per.get("ListObjectsV2", 0) + per.get("ListObjectVersions", 0) + per.get("PutObject", 0)
+    writes = per.get("PutItem", 0) + per.get("UpdateItem", 0) + 2 * units["transact_items"] / listed
+    reads = per.get("GetItem", 0) + per.get("Query", 0)
+    s3_cost = scale * (gets * S3_GET + lists_puts * S3_LIST_PUT)
+    ddb_cost = scale * (writes * DDB_WRITE_UNIT + reads * DDB_READ_UNIT)
+    # Lambda: pages of 1,000 keys in 1,024 MB functions; a page's requests on AWS: its ranged GETs 16 at a time
+    # (~20 ms each), the rest one after another (~8 ms each). An estimate from the counts, not a measurement.
+    per_page_seconds = 1000 * (gets / 16 * 0.020 + (per.get("TransactWriteItems", 0) + writes / 50 + reads) * 0.008)
+    pages = scale / 1000
+    lambda_cost = pages * per_page_seconds * 1.0 * LAMBDA_GB_SECOND
+    # A Distributed Map over the same pages (not deployed by the template; docs/backfill.md): ~5 transitions per
+    # child execution (start, the page's Lambda task, choice, succeed, end) plus the map's own.
+    transitions = pages * 5 + 10
+    print(f"cost model, {scale:,} objects (measured requests per object x list prices):")
+    print(f"  S3: {scale * gets:,.0f} GET/HEAD, {scale * lists_puts:,.0f} LIST/PUT           ${s3_cost:,.2f}")
+    print(f"  DynamoDB: {scale * writes:,.0f} write units, {scale * reads:,.0f} read units   ${ddb_cost:,.2f}")
+    print(
+        f"  Lambda (if run as 1 GB functions, {per_page_seconds:.1f} s per page of 1,000 est.): "
+        f"{pages * per_page_seconds:,.0f} GB-s ${lambda_cost:,.2f}"
+    )
+    sfn_cost = transitions * SFN_TRANSITION
+    print(f"  Step Functions Distributed Map (modelled): {transitions:,.0f} transitions ${sfn_cost:,.2f}")
+    print(f"  total ${s3_cost + ddb_cost + lambda_cost + sfn_cost:,.2f}")

@@ -1,0 +1,50 @@
+"""ReportFunction: on its EventBridge schedule, joins the time Encord measured to the scored tasks, renders the
+annotator leaderboard (HTML, CSV, JSON) and writes it to the private reports bucket (`latest/` and a dated
+copy). Thin handler over benchmark_qa.leaderboard.publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from benchmark_qa.config import ReportSettings, load
+from benchmark_qa.leaderboard.publish import run_report
+from benchmark_qa.observability import logger, metrics, tracer
+from benchmark_qa.readiness import skipped
+from benchmark_qa.store.scores import ScoresRepository
+from benchmark_qa.store.table import state_table
+
+settings = load(ReportSettings)
+repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
+s3 = boto3.client("s3", region_name=settings.aws_region)
+
+
+def open_project(project_hash: str) -> Any:
+    from benchmark_qa.encord.client import encord_client
+
+    return encord_client(settings).get_project(project_hash)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run = run_report(settings, repository, s3, open_project=open_project)
+    if run.time_waiting:  # a first deploy: the report is published, the time sync waits for the key
+        skipped("time spent sync", run.time_waiting)
+    metrics.add_metric(name="ReportsPublished", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="TimeSyncFailures", unit=MetricUnit.Count, value=1 if run.time_error else 0)
+    summary = {
+        "bucket": run.published.bucket,
+        "latest": run.published.latest,
+        "keys": run.published.keys,
+        "annotators": run.annotators,
+        "tasks": run.tasks,
+        "time_entries": run.time_entries,
+        "time_error": run.time_error,
+        "time_waiting": run.time_waiting,
+    }
+    logger.info("report published", extra=summary)
+    return summary
