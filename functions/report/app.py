@@ -17,7 +17,8 @@ from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 
 settings = load(ReportSettings)
-repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
+table = state_table(settings.state_table, settings.aws_region)
+repository = ScoresRepository(table)
 s3 = boto3.client("s3", region_name=settings.aws_region)
 
 
@@ -31,7 +32,20 @@ def open_project(project_hash: str) -> Any:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    run = run_report(settings, repository, s3, open_project=open_project)
+    from benchmark_qa.store.quality import QualityRepository
+
+    quality = QualityRepository(table)
+    drift_summary: dict[str, object] = {}
+    if settings.drift_monitor:  # before the report, so it shows this run's drift marks
+        from benchmark_qa.drift import DriftSettings
+        from benchmark_qa.drift_monitor import monitor_drift
+
+        drift = DriftSettings(warmup=settings.drift_warmup, threshold=settings.drift_threshold)
+        found = monitor_drift(repository, quality, drift, per_class=settings.drift_per_class)
+        metrics.add_metric(name="AnnotatorDrift", unit=MetricUnit.Count, value=found.events_new)
+        drift_summary = found.summary()
+        logger.info("drift monitor", extra=drift_summary)
+    run = run_report(settings, repository, s3, open_project=open_project, quality=quality)
     if run.time_waiting:  # a first deploy: the report is published, the time sync waits for the key
         skipped("time spent sync", run.time_waiting)
     metrics.add_metric(name="ReportsPublished", unit=MetricUnit.Count, value=1)
@@ -45,6 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "time_entries": run.time_entries,
         "time_error": run.time_error,
         "time_waiting": run.time_waiting,
+        "drift": drift_summary,
     }
     logger.info("report published", extra=summary)
     return summary

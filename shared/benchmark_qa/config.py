@@ -112,6 +112,10 @@ class ReportSettings(StoreSettings, EncordSettings):
     production_project_hash: str | None = Field(None, description="read time spent from it; empty: no time")
     benchmark_project_hash: str | None = Field(None, description="for links to the ground truth")
     time_lookback_days: int = Field(7, ge=1, le=90, description="days of Encord time spent read on every run")
+    drift_monitor: bool = Field(True, description="run the drift monitor before each report")
+    drift_per_class: bool = Field(False, description="also chart each class's F1 (reads every result)")
+    drift_warmup: int = Field(20, ge=3, description="tasks that set each annotator's own baseline")
+    drift_threshold: float = Field(8.0, gt=0.0, description="CUSUM alarm threshold h, in baseline sigmas")
 
     @field_validator("hourly_rate", "production_project_hash", "benchmark_project_hash", mode="before")
     @classmethod
