@@ -12,6 +12,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from typing import cast
 from unittest import mock
 
 import pytest
@@ -78,7 +79,7 @@ def _seed(app: OfflineApp) -> QualityRepository:
     quality.add_flag(FlagRecord(flag=flag, task_uuid="task-007"))
     car = AlphaSums()
     for a, b in ((0.9, 0.8), (0.7, 0.75), (0.2, 0.3)):
-        car.add_unit([a, b], lambda x, y: 1.0 - abs(float(x) - float(y)))
+        car.add_unit([a, b], lambda x, y: 1.0 - abs(cast("float", x) - cast("float", y)))
     quality.put_agreement("task-007", TaskAgreement(tasks=1, shapes_by_class={"Car": car}), "2026-11-01T00:00:00Z")
     return quality
 
