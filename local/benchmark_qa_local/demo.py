@@ -289,6 +289,12 @@ def leaderboard(world: DemoWorld, say: Print) -> None:
     say("simulated annotators, best first: " + " > ".join(EXPECTED_ORDER))
     verdict = "yes" if world.ranking_recovered else "NO"
     say(f"the leaderboard recovers the annotators' true order: {verdict}")
+    if board.quality is not None:
+        q = board.quality
+        say(
+            f"its quality section: {len(q.flags)} suspect ground-truth flag(s), agreement on {len(q.agreement)} "
+            f"measure(s), {len(q.drift)} drift mark(s)"
+        )
 
 
 STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [

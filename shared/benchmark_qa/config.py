@@ -116,6 +116,17 @@ class ReportSettings(StoreSettings, EncordSettings):
     drift_per_class: bool = Field(False, description="also chart each class's F1 (reads every result)")
     drift_warmup: int = Field(20, ge=3, description="tasks that set each annotator's own baseline")
     drift_threshold: float = Field(8.0, gt=0.0, description="CUSUM alarm threshold h, in baseline sigmas")
+    annotator_policy: str = Field("", description="the policy as YAML or JSON text; empty: notify only, dry run")
+    policy_dry_run: bool = Field(True, description="the stack's switch: true keeps every policy in dry run")
+    alarm_topic_arn: str = Field("", description="where policy notifications go")
+
+    @field_validator("annotator_policy")
+    @classmethod
+    def _policy_parses(cls, value: str) -> str:
+        from benchmark_qa.annotator_policy import load_policy
+
+        load_policy(value)  # a bad policy fails at cold start, naming the field
+        return value
 
     @field_validator("hourly_rate", "production_project_hash", "benchmark_project_hash", mode="before")
     @classmethod

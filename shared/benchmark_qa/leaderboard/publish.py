@@ -77,6 +77,7 @@ class ReportRun:
     time_entries: int = 0
     time_error: str | None = None
     time_waiting: str | None = None  # no Encord key stored yet (a fresh deploy): what to do
+    board: Leaderboard | None = None
 
 
 def run_report(
@@ -125,4 +126,4 @@ def run_report(
     if time_waiting:
         board.notes.append(f"time spent is not read from Encord yet: {time_waiting}")
     published = publish(s3, settings.reports_bucket, board, now)
-    return ReportRun(published, len(board.annotators), board.tasks, time_entries, time_error, time_waiting)
+    return ReportRun(published, len(board.annotators), board.tasks, time_entries, time_error, time_waiting, board)
