@@ -64,7 +64,7 @@ Print = Callable[[str], None]
 DEMO_SEED = 101  # ground truth and annotator errors are deterministic for a seed (docs/simulation.md)
 BENCHMARK_IMAGES = 20  # the leaderboard ranks annotators from 20 scored tasks on (DEFAULT_MIN_TASKS)
 REPORT_PATH = Path("out/leaderboard.html")
-# Wrong ground truth planted on purpose (docs/ground-truth-audit.md): kinds the audit finds on every image with the
+# Wrong ground truth planted on purpose (docs/annotator-quality.md): kinds the audit finds on every image with the
 # five demo annotators (a nudged box or a flipped attribute is found 70-80% of the time, tests/unit/ground_truth_audit).
 PLANTED_ERRORS = 4
 DEMO_PLANTED_KINDS = ("wrong_class", "spurious_object", "missing_object", "wrong_weather")
@@ -116,7 +116,7 @@ class DemoWorld(OfflineApp):
 
     @property
     def planted_found(self) -> bool:
-        """Every planted mistake has a flag on its image, and no other image has one (docs/ground-truth-audit.md)."""
+        """Every planted mistake has a flag on its image, and no other image has one (docs/annotator-quality.md)."""
         planted = {p.data_hash for p in self.planted}
         flagged = {r.flag.data_hash for r in self.flags}
         return bool(planted) and flagged == planted

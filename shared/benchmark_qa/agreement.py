@@ -1,4 +1,4 @@
-"""Agreement between annotators without ground truth: Krippendorff's alpha and Gwet's AC1 (docs/agreement.md).
+"""Agreement between annotators without ground truth: Krippendorff's alpha and Gwet's AC1 (docs/annotator-quality.md).
 
 Pure: numbers in, numbers out. Both statistics are kept as *sums* (`AlphaSums`, `AC1Sums`) that add across
 tasks, so a per-class or per-pair figure over a month is the sums of its tasks, never an average of alphas.

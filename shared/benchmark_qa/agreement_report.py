@@ -1,6 +1,6 @@
 """Agreement without ground truth on one consensus task: Krippendorff's alpha on the shapes (per shape family,
 per class, per annotator pair), and alpha and Gwet's AC1 on object classes, attributes and classifications
-(docs/agreement.md). Everything is kept as additive sums, so tasks add up to a per-class or per-pair figure.
+(docs/annotator-quality.md). Everything is kept as additive sums, so tasks add up to a per-class or per-pair figure.
 
 Units and values (from `annotator_consensus`):
 * shapes: a unit is one object (a group of mutually matched marks); every annotator of the task rates it, with

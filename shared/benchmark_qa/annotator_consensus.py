@@ -1,5 +1,5 @@
 """What the annotators of one consensus task agree on, object by object: the input of the agreement statistics
-and of the ground-truth audit (docs/agreement.md, docs/ground-truth-audit.md).
+and of the ground-truth audit (docs/annotator-quality.md).
 
 Every annotator labels the same data unit on a branch of their own. The scoring engine matches any two rows
 (per data unit, frame and shape family, optimal one-to-one at the class's match threshold); here every pair of

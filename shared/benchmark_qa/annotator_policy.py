@@ -1,4 +1,4 @@
-"""Acting on scores, by policy (docs/annotator-policy.md): when an annotator's evidence crosses a line the team
+"""Acting on scores, by policy (docs/annotator-quality.md): when an annotator's evidence crosses a line the team
 chose, tell someone, and (only if the team opted in, action by action) act in Encord.
 
 A policy is YAML or JSON (the ANNOTATOR_POLICY setting):
@@ -13,7 +13,7 @@ A policy is YAML or JSON (the ANNOTATOR_POLICY setting):
         notify: [alarm_topic, encord_issue]
         actions: []               # opt in, e.g. [remove_from_project]
       - name: drift
-        when: drift               # the drift detector raised an alarm (docs/drift.md)
+        when: drift               # the drift detector raised an alarm (docs/annotator-quality.md)
         notify: [alarm_topic]
 
 Pure: standings in, decisions out. A decision carries an *episode* key: `low_score` stays one episode while

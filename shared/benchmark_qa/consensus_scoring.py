@@ -449,7 +449,7 @@ class ConsensusScorer:
         self, ontology: Ontology, labels: TaskLabels, reports: list[Scored]
     ) -> tuple[list[Scored], list[str], int]:
         """Agreement and the ground-truth audit of a scored task; with exclusion on, the branches scored again
-        without the flagged objects that are open or confirmed wrong (docs/ground-truth-audit.md)."""
+        without the flagged objects that are open or confirmed wrong (docs/annotator-quality.md)."""
         from benchmark_qa.store.quality import EXCLUDED_STATUSES, FlagRecord
         from benchmark_qa.store.table import now_iso
         from benchmark_qa.task_quality import assess, score_without

@@ -1,5 +1,5 @@
 """Drift detection: has an annotator's quality changed? A one-sided CUSUM chart per annotator (and per class) on
-the stream of their task scores, in the order the tasks were scored (docs/drift.md).
+the stream of their task scores, in the order the tasks were scored (docs/annotator-quality.md).
 
 Each stream is judged against the annotator's *own* baseline: the mean and standard deviation of their first
 `warmup` tasks (the deviation floored at `sigma_floor`, because a very steady annotator's deviation can be
@@ -11,7 +11,7 @@ near zero). Then, task by task (Page 1954; Montgomery, "Introduction to Statisti
 
 With k = 0.5 and h = 8 on normally distributed scores with a known baseline, the average run length between
 false alarms is about 19,000 tasks (Siegmund's approximation) and a drop of one sigma is caught after about 16
-tasks; a baseline estimated from 20 tasks raises false alarms more often, so docs/drift.md gives what the
+tasks; a baseline estimated from 20 tasks raises false alarms more often, so docs/annotator-quality.md gives what the
 simulated annotators measured (1 false alarm in 15,000 stable tasks; a 0.98 -> 0.84 drop caught in 1-4 tasks).
 
 The change is dated at the task after S was last 0 before the alarm (the CUSUM change-point estimate). After

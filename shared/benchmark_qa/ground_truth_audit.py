@@ -1,5 +1,5 @@
 """Auditing the ground truth itself: where most annotators agree with each other but not with the truth, the
-truth is the likelier mistake (docs/ground-truth-audit.md).
+truth is the likelier mistake (docs/annotator-quality.md).
 
 For every truth object (and every object the annotators agree on that has no truth object), from the task's
 `Consensus`: how many annotators agree with the truth, how many agree with each other against it, and how well.
@@ -43,7 +43,7 @@ FlagKind = Literal["unconfirmed_object", "missing_object", "class_disputed", "ou
 
 
 class AuditSettings(BaseModel):
-    """Thresholds of the audit (GROUND_TRUTH_AUDIT, docs/ground-truth-audit.md)."""
+    """Thresholds of the audit (GROUND_TRUTH_AUDIT, docs/annotator-quality.md)."""
 
     min_annotators: int = Field(3, ge=2, description="annotators needed against the truth")
     min_share: float = Field(0.6, gt=0.5, le=1.0, description="... and this share of the task's annotators")

@@ -1,4 +1,4 @@
-"""The quality checks a consensus task gets besides its scores (docs/ground-truth-audit.md, docs/agreement.md):
+"""The quality checks a consensus task gets besides its scores (docs/annotator-quality.md):
 agreement among the annotators and the ground-truth audit, and, when flagged objects are left out, the branches
 scored again without them. Pure: label rows and the engine's reports in, records out."""
 

@@ -71,7 +71,7 @@ def test_the_demo_runs_the_workflow_and_the_leaderboard_recovers_the_true_order(
     assert "Annotate 1: 9, Archive: 20, Consensus 1 Annotate: 3" in text
     assert "open scoring errors: 0" in text
     assert "the leaderboard recovers the annotators' true order: yes" in text
-    # Four ground-truth labels were planted wrong: the audit flags exactly those images (docs/ground-truth-audit.md).
+    # Four ground-truth labels were planted wrong: the audit flags exactly those images (docs/annotator-quality.md).
     assert len(world.planted) == demo.PLANTED_ERRORS
     assert world.planted_found, text
     assert "every planted mistake found, nothing else flagged: yes" in text

@@ -1,5 +1,5 @@
 """Score streams of simulated annotators whose quality changes (or not) after a given task: the data the drift
-detector is measured on (docs/drift.md). Each task is a fresh truth image scored with the real engine."""
+detector is measured on (docs/annotator-quality.md). Each task is a fresh truth image scored with the real engine."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Wrong ground truth, planted on purpose: the demo's check that the ground-truth audit finds real mistakes and
-flags nothing else (docs/ground-truth-audit.md).
+flags nothing else (docs/annotator-quality.md).
 
 The annotators label the real scene; the Benchmark Project receives a copy with one planted mistake. Mistakes
 are planted on large objects only, so every simulated annotator sees the object (misses-small leaves small ones

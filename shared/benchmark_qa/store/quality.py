@@ -1,5 +1,4 @@
-"""Records of the ground-truth audit, agreement, drift and policy (docs/ground-truth-audit.md, docs/drift.md,
-docs/annotator-policy.md). Keys (pk / sk):
+"""Records of the ground-truth audit, agreement, drift and policy (docs/annotator-quality.md). Keys (pk / sk):
 
   GT_FLAG#<data hash>          <flag id>                 a suspect-ground-truth flag, its evidence and review
       every flag                                         gsi1: GT_FLAGS / <first seen>#<flag id>

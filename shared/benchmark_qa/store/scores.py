@@ -107,7 +107,7 @@ class AnnotatorResult(BaseModel):
     report_key: str | None = Field(None, description="S3 key of the full JSON report, when stored")
     excluded_flags: list[str] = Field(
         default_factory=list,
-        description="suspect-ground-truth flags left out of this score (docs/ground-truth-audit.md)",
+        description="suspect-ground-truth flags left out of this score (docs/annotator-quality.md)",
     )
     details: TaskDetails = Field(default_factory=TaskDetails, description="what the leaderboard's drill-down shows")
 

@@ -36,8 +36,8 @@ def test_restart_finds_a_second_change_and_stable_values_never_alarm() -> None:
     assert cusum("score", _points([0.9] * 3), SETTINGS).baseline_mean is None  # still warming up
 
 
-# Measured over seeds 0-19 (docs/drift.md): the precise -> degraded drop (0.98 -> 0.84) was caught 1 to 4 tasks
-# after the change with the default settings.
+# Measured over seeds 0-19 (docs/annotator-quality.md): the precise -> degraded drop (0.98 -> 0.84) was caught 1 to
+# 4 tasks after the change with the default settings.
 @pytest.mark.parametrize("seed", range(4))
 def test_a_degrading_annotator_is_caught_within_four_tasks(seed: int) -> None:
     scores = score_stream(PROFILES["precise"], DEGRADED, tasks=45, change_at=30, seed=seed)

@@ -197,7 +197,7 @@ def test_a_later_total_for_the_same_day_replaces_the_earlier_one(repository: Sco
 
 
 def test_replacing_a_result_leaves_what_putting_the_new_one_would(repository: ScoresRepository) -> None:
-    """A reviewed ground-truth flag re-scores a task with other objects left out (docs/ground-truth-audit.md): the
+    """A reviewed ground-truth flag re-scores a task with other objects left out (docs/annotator-quality.md): the
     aggregates and the ledger end as if the new result had been put in the first place, once."""
     written = results()
     for r in written:
