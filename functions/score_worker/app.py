@@ -5,7 +5,7 @@ benchmark_qa.consensus_scoring."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,8 +18,12 @@ from benchmark_qa.store.scores import ScoresRepository
 from benchmark_qa.store.table import state_table
 from pydantic import ValidationError
 
+if TYPE_CHECKING:
+    from benchmark_qa.store.quality import QualityRepository
+
 settings = load(ScoringSettings)
-repository = ScoresRepository(state_table(settings.state_table, settings.aws_region))
+repository_table = state_table(settings.state_table, settings.aws_region)
+repository = ScoresRepository(repository_table)
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a failed record is logged (WARNING)
 
 
@@ -32,11 +36,18 @@ class TasksNotMoved(RuntimeError):
     and only those tasks have work left."""
 
 
+def _quality() -> QualityRepository:
+    """The audit's records (their models import the scoring core: made with the first event, not at import)."""
+    from benchmark_qa.store.quality import QualityRepository
+
+    return QualityRepository(repository_table)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis)
+    _, scorer = open_scoring(settings, repository, context.get_remaining_time_in_millis, _quality())
 
     def record_handler(record: SQSRecord) -> None:
         try:
@@ -48,6 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         counts = report.counts
         metrics.add_metric(name="ResultsWritten", unit=MetricUnit.Count, value=counts["results_written"])
         metrics.add_metric(name="ScoreErrors", unit=MetricUnit.Count, value=counts.get("status:error", 0))
+        metrics.add_metric(name="GroundTruthFlags", unit=MetricUnit.Count, value=counts.get("ground_truth_flags", 0))
         logger.info(
             "scored message", extra={"message_id": record.message_id, "run_id": message.run_id, **report.summary()}
         )

@@ -10,7 +10,8 @@ as SQS and EventBridge Scheduler would feed them in AWS:
   5. RouteFunction (the "Benchmark Task?" agent) sends benchmark tasks YES to the consensus block, the rest NO
   6. five simulated annotators with known error profiles label their branches and submit; the editor's timer
      records the time each spent (what Encord's `list_time_spent` reports)
-  7. ScoreFunction scores every branch against the ground truth and archives the tasks
+  7. ScoreFunction scores every branch against the ground truth and archives the tasks; four ground-truth labels
+     were planted wrong, and the audit must flag exactly those images
   8. ReportFunction joins the time to the scores and publishes the leaderboard (HTML, CSV, JSON) into the
      reports bucket; the demo fetches it, prints it, and checks that its ranking recovers the simulated
      annotators' order
@@ -32,9 +33,12 @@ from pathlib import Path
 from typing import IO
 from unittest import mock
 
+from benchmark_qa.agreement_report import TaskAgreement
 from benchmark_qa.leaderboard import Leaderboard
 from benchmark_qa.leaderboard.publish import fetch_latest
 from benchmark_qa.leaderboard.text import render_text
+from benchmark_qa.store.quality import FlagRecord, QualityRepository
+from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import ObjectRecord
 
 from benchmark_qa_local import samples
@@ -53,12 +57,17 @@ from benchmark_qa_local.simulation import (
     write_ground_truth,
 )
 from benchmark_qa_local.simulation.annotate import CONSENSUS_ANNOTATE
+from benchmark_qa_local.simulation.planted_errors import PlantedError, plant_errors
 
 Print = Callable[[str], None]
 
 DEMO_SEED = 101  # ground truth and annotator errors are deterministic for a seed (docs/simulation.md)
 BENCHMARK_IMAGES = 20  # the leaderboard ranks annotators from 20 scored tasks on (DEFAULT_MIN_TASKS)
 REPORT_PATH = Path("out/leaderboard.html")
+# Wrong ground truth planted on purpose (docs/annotator-quality.md): kinds the audit finds on every image with the
+# five demo annotators (a nudged box or a flipped attribute is found 70-80% of the time, tests/unit/ground_truth_audit).
+PLANTED_ERRORS = 4
+DEMO_PLANTED_KINDS = ("wrong_class", "spurious_object", "missing_object", "wrong_weather")
 HOURLY_RATE = "30"  # AnnotatorHourlyRate of the demo's stack, so the report shows the cost per correct object
 
 # Sample uploads: every data type of Encord's import spec, both datasets, sidecars, and one bad file.
@@ -102,6 +111,15 @@ class DemoWorld(OfflineApp):
     report_path: Path = REPORT_PATH
     truth: dict[str, Scene] = field(default_factory=dict)
     leaderboard: Leaderboard | None = None
+    planted: list[PlantedError] = field(default_factory=list)
+    flags: list[FlagRecord] = field(default_factory=list)
+
+    @property
+    def planted_found(self) -> bool:
+        """Every planted mistake has a flag on its image, and no other image has one (docs/annotator-quality.md)."""
+        planted = {p.data_hash for p in self.planted}
+        flagged = {r.flag.data_hash for r in self.flags}
+        return bool(planted) and flagged == planted
 
     @property
     def reports_bucket(self) -> str:
@@ -165,9 +183,15 @@ def register(world: DemoWorld, say: Print, rounds: int = 20) -> None:
 
 
 def label_ground_truth(world: DemoWorld, say: Print) -> None:
-    world.truth = write_ground_truth(world.client(), world.setup, DEMO_SEED)
+    def plant(truth: dict[str, Scene]) -> dict[str, Scene]:
+        written, world.planted = plant_errors(truth, PLANTED_ERRORS, DEMO_SEED, kinds=DEMO_PLANTED_KINDS)
+        return written
+
+    world.truth = write_ground_truth(world.client(), world.setup, DEMO_SEED, saved_as=plant)
     objects = sum(len(scene.objects) for scene in world.truth.values())
     say(f"Benchmark Project: ground truth saved for {len(world.truth)} images ({objects} objects)")
+    for error in world.planted:
+        say(f"  planted a wrong ground truth on {error.data_title}: {error.kind}")
 
 
 def _say_stages(world: DemoWorld, say: Print) -> None:
@@ -229,6 +253,26 @@ def score(world: DemoWorld, say: Print) -> None:
     _say_stages(world, say)
 
 
+def ground_truth_audit(world: DemoWorld, say: Print) -> None:
+    quality = QualityRepository(state_table(world.stack.physical_id("StateTable"), world.stack.region))
+    world.flags = quality.flags()
+    say(f"suspect ground truth: {len(world.flags)} flag(s) on {len({r.flag.data_hash for r in world.flags})} image(s)")
+    for record in world.flags:
+        say(f"  [{record.flag.kind}] {record.flag.message}")
+    say(f"every planted mistake found, nothing else flagged: {'yes' if world.planted_found else 'NO'}")
+    agreement = sum(quality.agreements(), TaskAgreement())
+    say(f"agreement without ground truth over {agreement.tasks} tasks (Krippendorff's alpha; AC1 for answers):")
+    for name, sums in sorted(agreement.shapes_by_class.items()):
+        say(f"  shapes of {name:<12} alpha {_fmt(sums.alpha)}  ({sums.units} objects)")
+    say(f"  object classes       alpha {_fmt(agreement.classes.alpha.alpha)}  AC1 {_fmt(agreement.classes.ac1.ac1)}")
+    for path, nominal in sorted(agreement.answers.items()):
+        say(f"  {path:<20} alpha {_fmt(nominal.alpha.alpha)}  AC1 {_fmt(nominal.ac1.ac1)}")
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
 def leaderboard(world: DemoWorld, say: Print) -> None:
     published = world.pump.fire_schedule("ReportFunction").raise_for_error()
     say(
@@ -245,6 +289,12 @@ def leaderboard(world: DemoWorld, say: Print) -> None:
     say("simulated annotators, best first: " + " > ".join(EXPECTED_ORDER))
     verdict = "yes" if world.ranking_recovered else "NO"
     say(f"the leaderboard recovers the annotators' true order: {verdict}")
+    if board.quality is not None:
+        q = board.quality
+        say(
+            f"its quality section: {len(q.flags)} suspect ground-truth flag(s), agreement on {len(q.agreement)} "
+            f"measure(s), {len(q.drift)} drift mark(s)"
+        )
 
 
 STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
@@ -256,6 +306,7 @@ STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
     ("simulated annotators label the benchmark tasks", simulate_annotators),
     ("the time they spent, as Encord's editor measures it", editor_time),
     ("consensus scoring against the ground truth", score),
+    ("ground-truth audit and agreement without ground truth", ground_truth_audit),
     ("the annotator leaderboard, published by the stack", leaderboard),
 ]
 

@@ -90,6 +90,8 @@ class ScoringSettings(StoreSettings, EncordSettings):
     scoring_config: str | None = Field(None, description="ScoringConfig as YAML or JSON text (docs/scoring.md)")
     score_batch_size: int = Field(50, ge=1, le=100, description="tasks per fan-out message and per bulk fetch")
     score_inline_max_tasks: int = Field(100, ge=0, description="a stage this small is scored by the schedule itself")
+    ground_truth_audit: bool = Field(True, description="agreement and the ground-truth audit on every scored task")
+    exclude_suspect_truth: bool = Field(False, description="leave flagged objects out of scores until reviewed")
     _engine_config: ScoringConfig | None = PrivateAttr(None)
 
     @field_validator("score_queue_url", "scoring_config", mode="before")
@@ -119,6 +121,21 @@ class ReportSettings(StoreSettings, EncordSettings):
     production_project_hash: str | None = Field(None, description="read time spent from it; empty: no time")
     benchmark_project_hash: str | None = Field(None, description="for links to the ground truth")
     time_lookback_days: int = Field(7, ge=1, le=90, description="days of Encord time spent read on every run")
+    drift_monitor: bool = Field(True, description="run the drift monitor before each report")
+    drift_per_class: bool = Field(False, description="also chart each class's F1 (reads every result)")
+    drift_warmup: int = Field(20, ge=3, description="tasks that set each annotator's own baseline")
+    drift_threshold: float = Field(8.0, gt=0.0, description="CUSUM alarm threshold h, in baseline sigmas")
+    annotator_policy: str = Field("", description="the policy as YAML or JSON text; empty: notify only, dry run")
+    policy_dry_run: bool = Field(True, description="the stack's switch: true keeps every policy in dry run")
+    alarm_topic_arn: str = Field("", description="where policy notifications go")
+
+    @field_validator("annotator_policy")
+    @classmethod
+    def _policy_parses(cls, value: str) -> str:
+        from benchmark_qa.annotator_policy import load_policy
+
+        load_policy(value)  # a bad policy fails at cold start, naming the field
+        return value
 
     @field_validator("hourly_rate", "production_project_hash", "benchmark_project_hash", mode="before")
     @classmethod

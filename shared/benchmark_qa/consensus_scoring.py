@@ -32,17 +32,19 @@ from pydantic import BaseModel, Field
 
 from benchmark_qa.encord.actions import ActionOutcome, batched
 from benchmark_qa.encord.budget import OutOfTime
-from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
-from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, Contended
+from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewOption, ReviewTask, TaskLabels, TaskRef
+from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, Contended, ReplacementTooLarge
 from benchmark_qa.task_details import TaskDetails
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
+    from benchmark_qa.agreement_report import TaskAgreement
     from benchmark_qa.config import ScoringSettings
     from benchmark_qa.encord.consensus import ConsensusReview
     from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig
+    from benchmark_qa.store.quality import FlagRecord
 
 SQS_BATCH_LIMIT = 10  # entries per SendMessageBatch
 ERRORS_IN_SUMMARY = 5
@@ -80,6 +82,22 @@ class ScoreStore(Protocol):
     def feedback_given(self, task_uuid: str) -> set[tuple[str, str]]: ...
 
     def record_feedback(self, task_uuid: str, annotator: str, label_hash: str) -> None: ...
+
+    def replace_result(self, old: AnnotatorResult, new: AnnotatorResult) -> bool: ...
+
+
+class QualityStore(Protocol):
+    """benchmark_qa.store.quality.QualityRepository in production: audit flags, agreement, re-scoring queue."""
+
+    def add_flag(self, record: FlagRecord) -> bool: ...
+
+    def flags_of(self, data_hash: str) -> list[FlagRecord]: ...
+
+    def put_agreement(self, task_uuid: str, agreement: TaskAgreement, scored_at: str) -> None: ...
+
+    def pending_rescores(self) -> list[str]: ...
+
+    def rescored(self, task_uuid: str) -> None: ...
 
 
 class TaskQueue(Protocol):
@@ -121,6 +139,8 @@ class TaskOutcome:
     data_hash: str
     status: TaskStatus
     results_written: int = 0
+    results_replaced: int = 0  # scored again with other suspect-ground-truth flags left out
+    flags_new: int = 0  # suspect-ground-truth flags seen for the first time
     action: ActionOutcome | None = None
     error: str | None = None
 
@@ -154,6 +174,12 @@ class BatchReport:
             if task.action is not None:
                 counts[f"action:{task.action.value}"] = counts.get(f"action:{task.action.value}", 0) + 1
         counts["results_written"] = sum(t.results_written for t in self.tasks)
+        for name, value in (
+            ("results_replaced", sum(t.results_replaced for t in self.tasks)),
+            ("ground_truth_flags", sum(t.flags_new for t in self.tasks)),
+        ):
+            if value:  # shown when something happened, like the status counts
+                counts[name] = value
         counts["feedback_posted"] = self.feedback_posted
         counts["feedback_failed"] = len(self.feedback_failed)
         return counts
@@ -170,6 +196,10 @@ class BatchReport:
 
 
 # ---------------------------------------------------------------------------------------------- pure parts
+# a branch scored: annotator, branch name, label hash, the engine's report and the drill-down's details
+Scored = tuple[str, str, str, "ScoreReport", TaskDetails]
+
+
 def result_of(
     project_hash: str,
     task: ReviewTask,
@@ -178,6 +208,7 @@ def result_of(
     label_hash: str,
     report: ScoreReport,
     details: TaskDetails | None = None,
+    excluded_flags: Sequence[str] = (),
 ) -> AnnotatorResult:
     counts = report.counts()
     attributes = {p: AttributeCounts(**c) for p, c in counts["object_attributes"].items()}
@@ -202,6 +233,7 @@ def result_of(
         conflict_totals=dict(report.conflict_totals),
         hints=report.hints(),
         details=details or TaskDetails(),
+        excluded_flags=list(excluded_flags),
     )
 
 
@@ -238,9 +270,13 @@ class ConsensusScorer:
         project_hash: str,
         config: ScoringConfig | None = None,
         comment_feedback: bool = False,
+        quality: QualityStore | None = None,
+        exclude_suspect_truth: bool = False,
     ) -> None:
         self._review = review
         self._store = store
+        self._quality = quality  # None: no agreement, no ground-truth audit
+        self._exclude_suspect_truth = exclude_suspect_truth
         self._project_hash = project_hash
         self._config = config
         self._comment_feedback = comment_feedback
@@ -270,6 +306,9 @@ class ConsensusScorer:
         """Finish the tallies a killed run left unfinished (ScoresRepository.complete_pending)."""
         return self._store.complete_pending()
 
+    def pending_rescores(self) -> list[str]:
+        return self._quality.pending_rescores() if self._quality is not None else []
+
     def score_refs(self, refs: Sequence[TaskRef]) -> BatchReport:
         """A fanned-out message: the tasks still in the stage are scored; the others have moved on already."""
         tasks = self._review.list_tasks(refs)
@@ -278,6 +317,29 @@ class ConsensusScorer:
         report.tasks += [
             TaskOutcome(r.task_uuid, r.data_hash, TaskStatus.LEFT_STAGE) for r in refs if r.task_uuid not in found
         ]
+        return report
+
+    def rescore(self, task_uuids: Sequence[str]) -> BatchReport:
+        """Score tasks again from their stored results' label hashes (they may have left the stage): a review of
+        a suspect-ground-truth flag changed what they leave out. Results that change are replaced, once."""
+        report = BatchReport()
+        tasks: list[ReviewTask] = []
+        for uuid in task_uuids:
+            stored = self._store.results_of_task(uuid)
+            if stored:
+                first = stored[0]
+                options = tuple(ReviewOption(r.annotator, r.branch_name, r.label_hash) for r in stored)
+                tasks.append(ReviewTask(uuid, first.data_hash, first.data_title, options))
+        if tasks and self._review.ontology_problem is None:
+            ontology = self.ontology()
+            for labels in self._review.fetch(tasks):
+                outcome, _ = self._score_task(ontology, labels)
+                report.tasks.append(outcome)
+        if self._quality is not None:
+            failed = {t.task_uuid for t in report.tasks if t.status is TaskStatus.ERROR}
+            for uuid in task_uuids:
+                if uuid not in failed:
+                    self._quality.rescored(uuid)
         return report
 
     def score(self, tasks: Sequence[ReviewTask]) -> BatchReport:
@@ -349,7 +411,7 @@ class ConsensusScorer:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
                 annotators.append(option.annotator)
-        reports: list[tuple[str, str, str, ScoreReport, TaskDetails]] = []
+        reports: list[Scored] = []
         if not problems and labels.truth is not None:
             for option in task.options:
                 try:
@@ -368,19 +430,64 @@ class ConsensusScorer:
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
+        reports, excluded, flags_new = self._assess(ontology, labels, reports)
         results = [
-            result_of(self._project_hash, task, annotator, branch, label_hash, scored, details)
+            result_of(self._project_hash, task, annotator, branch, label_hash, scored, details, excluded)
             for annotator, branch, label_hash, scored, details in reports
         ]
-        # each result's transaction clears the task's error record; a repeat's does not happen, so clear it then
         try:
-            written = sum(1 for r in results if self._store.put_result(r, clear_error=True))
+            written, replaced = self._write(task, results)
         except Contended as error:  # this task only: its results so far are kept, the rest come with its retry
             reason = f"{_where(task)} was not finished and stays in the stage: {error}; it is scored again"
             return TaskOutcome(task.uuid, task.data_hash, TaskStatus.CONTENDED, error=reason), []
-        if written < len(results):
+        except ReplacementTooLarge as error:
+            return self._error(task, f"{_where(task)}: {error}", ", ".join(annotators)), []
+        if written < len(results):  # each new result's transaction cleared the task's error record; a repeat's not
             self._store.clear_error(task.uuid)
-        return TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, results_written=written), results
+        outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
+        return outcome, results
+
+    def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
+        """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""
+        written = replaced = 0
+        stored: dict[tuple[str, str], AnnotatorResult] | None = None
+        for result in results:
+            if self._store.put_result(result, clear_error=True):
+                written += 1
+                continue
+            if stored is None:
+                stored = {(r.annotator, r.label_hash): r for r in self._store.results_of_task(task.uuid)}
+            old = stored.get((result.annotator, result.label_hash))
+            if old is not None and old.excluded_flags != result.excluded_flags:
+                replaced += self._store.replace_result(old, result)
+        return written, replaced
+
+    def _assess(
+        self, ontology: Ontology, labels: TaskLabels, reports: list[Scored]
+    ) -> tuple[list[Scored], list[str], int]:
+        """Agreement and the ground-truth audit of a scored task; with exclusion on, the branches scored again
+        without the flagged objects that are open or confirmed wrong (docs/annotator-quality.md)."""
+        from benchmark_qa.store.quality import EXCLUDED_STATUSES, FlagRecord
+        from benchmark_qa.store.table import now_iso
+        from benchmark_qa.task_quality import assess, score_without
+
+        if self._quality is None or labels.truth is None:
+            return reports, [], 0
+        task = labels.task
+        rows = {o.annotator: labels.branches[o.branch_name] for o in task.options}
+        scored = {a: r for a, _, _, r, _ in reports}
+        quality = assess(ontology, task.data_hash, labels.truth, rows, scored, self._config)
+        self._quality.put_agreement(task.uuid, quality.agreement, now_iso())
+        new = sum(1 for f in quality.flags if self._quality.add_flag(FlagRecord(flag=f, task_uuid=task.uuid)))
+        if not self._exclude_suspect_truth or not quality.flags:
+            return reports, [], new
+        status = {r.flag.flag_id: r.status for r in self._quality.flags_of(task.data_hash)}
+        left_out = [f for f in quality.flags if status.get(f.flag_id, "open") in EXCLUDED_STATUSES]
+        if not left_out:
+            return reports, [], new
+        again = score_without(ontology, labels.truth, rows, left_out, self._config)
+        # the drill-down's details stay those of the whole comparison
+        return [(a, b, h, again[a], d) for a, b, h, _, d in reports], sorted(f.flag_id for f in left_out), new
 
     def _feedback(self, task: ReviewTask, results: Sequence[AnnotatorResult], report: BatchReport) -> None:
         given = self._store.feedback_given(task.uuid)
@@ -399,7 +506,10 @@ class ConsensusScorer:
 
 
 def open_scoring(
-    settings: ScoringSettings, store: ScoreStore, remaining_millis: Callable[[], int] | None = None
+    settings: ScoringSettings,
+    store: ScoreStore,
+    remaining_millis: Callable[[], int] | None = None,
+    quality: QualityStore | None = None,
 ) -> tuple[ConsensusReview, ConsensusScorer]:
     """The review stage over the SDK, checked against the settings, and a scorer on it: what ScoreFunction and
     ScoreWorkerFunction open once per invocation (the Encord client itself is kept per process). Every Encord
@@ -416,6 +526,8 @@ def open_scoring(
         project_hash=settings.production_project_hash,
         config=settings.engine_config(),
         comment_feedback=settings.comment_feedback,
+        quality=quality if settings.ground_truth_audit else None,
+        exclude_suspect_truth=settings.exclude_suspect_truth,
     )
     return review, scorer
 
@@ -455,9 +567,12 @@ def run_schedule(
     """List the stage; score it here when it is small (or there is no queue), otherwise fan it out in messages
     of `batch_size` tasks. While an earlier fan-out is still queued or in flight nothing is sent: the workers
     finish it, and whatever they leave behind is listed again by the next run."""
-    completed = scorer.complete_pending()
+    report = ScheduleReport(run_id=run_id, tallies_completed=scorer.complete_pending())
+    pending = scorer.pending_rescores()[:batch_size]
+    if pending:  # reviewed ground-truth flags: a bounded share of each run, the rest in the next
+        report.scored.extend(scorer.rescore(pending))
     tasks = review.list_tasks()
-    report = ScheduleReport(run_id=run_id, stage_tasks=len(tasks), tallies_completed=completed)
+    report.stage_tasks = len(tasks)
     if queue is None or len(tasks) <= inline_max_tasks:
         for chunk in batched(tasks, batch_size):
             try:

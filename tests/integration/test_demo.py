@@ -71,6 +71,16 @@ def test_the_demo_runs_the_workflow_and_the_leaderboard_recovers_the_true_order(
     assert "Annotate 1: 9, Archive: 20, Consensus 1 Annotate: 3" in text
     assert "open scoring errors: 0" in text
     assert "the leaderboard recovers the annotators' true order: yes" in text
+    # Four ground-truth labels were planted wrong: the audit flags exactly those images (docs/annotator-quality.md).
+    assert len(world.planted) == demo.PLANTED_ERRORS
+    assert world.planted_found, text
+    assert "every planted mistake found, nothing else flagged: yes" in text
+    assert "shapes of Car" in text
+    # ... and the published report lists them, with their evidence, beside agreement per class (quality section)
+    assert board.quality is not None
+    assert {f.data_hash for f in board.quality.flags} == {p.data_hash for p in world.planted}
+    assert all(f.against_truth and f.message for f in board.quality.flags)
+    assert any(a.measure == "shapes of Car" and a.alpha is not None for a in board.quality.agreement)
     # The published report's drill-down: loose boxes are loose (not missed + added), directions, sizes, time.
     rows = {row.annotator.split("@")[0]: row for row in board.annotators}
     assert rows["sloppy-boxes"].conflicts[0].name == "low_overlap"

@@ -53,6 +53,7 @@ def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], A
     template = SamTemplate.load(REPO / "template.yaml")
     parameters = {name: "x" for name, spec in template.body.get("Parameters", {}).items() if not spec.get("Default")}
     parameters["ScoringConfig"] = ""
+    parameters["AnnotatorHourlyRate"] = parameters["AnnotatorPolicy"] = ""  # "x" is no number and no policy
     deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=parameters)
     spec = next(f for f in template.functions() if f.logical_id == logical_id)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
@@ -74,7 +75,14 @@ def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], A
     return set(json.loads(done.stdout.strip().splitlines()[-1])), spec
 
 
-FUNCTIONS = ["ManifestFunction", "RegisterFunction", "RouteFunction", "ScoreFunction", "ScoreWorkerFunction"]
+FUNCTIONS = [
+    "ManifestFunction",
+    "RegisterFunction",
+    "RouteFunction",
+    "ScoreFunction",
+    "ScoreWorkerFunction",
+    "ReportFunction",
+]
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)

@@ -154,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
         hourly_rate=args.hourly_rate,
         currency=args.currency,
     )
+    if args.since is None:  # the quality records are not kept per window
+        from benchmark_qa.leaderboard.quality import read_quality
+        from benchmark_qa.store.quality import QualityRepository
+
+        board.quality = read_quality(QualityRepository(state_table(args.table)))
     if fmt == "csv":
         body = render_csv(board, breakdown=args.breakdown)
     elif fmt == "json":

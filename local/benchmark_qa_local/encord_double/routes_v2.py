@@ -149,6 +149,25 @@ def list_branches(state: DoubleState, p: dict[str, str], req: HttpRequest) -> Ht
     return _page([{"name": name} for name in labels.branch_names(project)])
 
 
+def list_project_users(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """Page[encord.orm.project.ProjectUserResponse] (encord/client.py:955-959, SDK 0.1.211: `Project.list_users`).
+    The double's users are the annotators of its consensus stages (role ANNOTATOR, 1), less those removed."""
+    project = workflow.get_project(state, p["project"])
+    emails = sorted({a for stage in project.workflow.stages for a in stage.annotators} - set(project.removed_users))
+    return _page([{"userEmail": email, "userRole": 1} for email in emails])
+
+
+def remove_project_users(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
+    """encord.orm.project.RemoveProjectUsersPayload (encord/client.py:961-965, SDK 0.1.211: `Project.remove_users`;
+    encord/project.py:390-399: emails without access are ignored). Removed users get no new subtasks here, and
+    tasks already assigned to them stay (Encord's docs are silent on them)."""
+    project = workflow.get_project(state, p["project"])
+    for email in (req.json() or {}).get("userEmails") or []:
+        if str(email) not in project.removed_users:
+            project.removed_users.append(str(email))
+    return HttpReply(204, empty=True)
+
+
 def get_folder(state: DoubleState, p: dict[str, str], req: HttpRequest) -> HttpReply:
     """encord.orm.storage.StorageFolder"""
     return HttpReply(200, storage.folder_json(state, storage.get_folder(state, p["folder"])))
@@ -239,6 +258,8 @@ ROUTES = [
     _route("POST", "projects/{project}/issues", add_issues),
     _route("GET", "projects/{project}/issues", list_issues),
     _route("GET", "projects/{project}/branches", list_branches),
+    _route("GET", "projects/{project}/users", list_project_users),
+    _route("POST", "projects/{project}/users/bulk-delete", remove_project_users),
     _route("GET", "storage/folders/{folder}", get_folder),
     _route("POST", "storage/folders/{folder}/data-upload-jobs", start_upload_job),
     _route("GET", "storage/folders/{folder}/data-upload-jobs/{job}", poll_upload_job),

@@ -184,6 +184,7 @@ class Project(_Model):
     label_rows: dict[str, LabelRow] = Field(default_factory=dict, description="label hash -> row")
     created_at: dt.datetime = Field(default_factory=utc_now)
     workflow_manager_uuid: str = Field(default_factory=new_uuid)
+    removed_users: list[str] = Field(default_factory=list, description="emails removed by Project.remove_users")
 
 
 class Dataset(_Model):

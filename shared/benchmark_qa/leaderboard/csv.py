@@ -13,6 +13,7 @@ import csv
 import io
 
 from benchmark_qa.leaderboard.model import AnnotatorRow, AttributeRow, ClassRow, Leaderboard, SizeRow
+from benchmark_qa.leaderboard.quality import QualitySection
 from benchmark_qa.scoring.metrics import Stat
 
 STATS = ("score", "precision", "recall", "f1", "localisation", "attributes")
@@ -44,6 +45,12 @@ COLUMNS = [
     "top_conflict_count",
     "first_scored_at",
     "last_scored_at",
+    # the quality rows (docs/annotator-quality.md)
+    "flag_id",
+    "alpha",
+    "ac1",
+    "stream",
+    "changed_at",
 ]
 
 
@@ -128,4 +135,42 @@ def render_csv(leaderboard: Leaderboard, *, breakdown: bool = False) -> str:
     if breakdown:
         for row in leaderboard.annotators:
             writer.writerows(_breakdown(row))
+        if leaderboard.quality is not None:
+            writer.writerows(_quality(leaderboard.quality))
     return out.getvalue()
+
+
+def _quality(q: QualitySection) -> list[dict[str, object]]:
+    """After the breakdowns: one row per suspect-ground-truth flag (`count` annotators against the truth), per
+    agreement measure (`count` units) and per drift mark (`count` tasks from the change to the alarm, `score` the
+    mean since the change)."""
+    rows: list[dict[str, object]] = [
+        {
+            "row_type": "ground_truth_flag",
+            "flag_id": f.flag_id,
+            "status": f.status,
+            "class": f.subject,
+            "attribute": f.kind,
+            "tasks": f.annotators,
+            "truth": f.truth_value,
+            "annotated": f.consensus_value,
+            "count": len(f.against_truth),
+        }
+        for f in q.flags
+    ]
+    rows += [
+        {"row_type": "agreement", "class": a.measure, "count": a.units, "alpha": a.alpha, "ac1": a.ac1}
+        for a in q.agreement
+    ]
+    rows += [
+        {
+            "row_type": "drift",
+            "annotator": d.annotator,
+            "stream": d.stream,
+            "changed_at": d.changed_at,
+            "count": d.tasks_to_alarm,
+            "score": d.recent_mean,
+        }
+        for d in q.drift
+    ]
+    return rows

@@ -607,6 +607,64 @@ def _reading(board: Leaderboard) -> str:
     return f"<p id='ranking-rule'>{_e(board.ranking_rule)}</p><dl>{methods}</dl>"
 
 
+def _fixed(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _quality(board: Leaderboard) -> str:
+    """Suspect ground truth, agreement without ground truth and drift marks (docs/annotator-quality.md)."""
+    q = board.quality
+    if q is None:
+        return "<p class='note'>The quality records were not read for this report.</p>"
+    flags = "".join(
+        f"<tr class='flag'><td class='text'>{_e(f.kind)}</td><td class='text'>{_e(f.status)}</td>"
+        f"<td class='text'>{_e(f.data_unit or f.data_hash)}</td><td class='text'>{_e(f.subject)}</td>"
+        f"<td class='text'>{_e(f.truth_value or '')} → {_e(f.consensus_value or '')}</td>"
+        f"<td>{len(f.against_truth)} of {f.annotators}</td><td>{_fixed(f.agreement_with_truth)}</td>"
+        f"<td>{_fixed(f.agreement_with_each_other)}</td><td class='text'>{_e(f.message)}</td></tr>"
+        for f in q.flags
+    )
+    flag_table = (
+        "<div class='scroll'><table id='ground-truth-flags'><thead><tr><th class='text'>Flag</th>"
+        "<th class='text'>Status</th><th class='text'>Data unit</th><th class='text'>Object or attribute</th>"
+        "<th class='text'>benchmark → annotators</th><th>Against the truth</th><th>Overlap with truth</th>"
+        f"<th>Overlap with each other</th><th class='text'>Evidence</th></tr></thead><tbody>{flags}</tbody></table>"
+        "</div>"
+        if q.flags
+        else "<p class='note' id='ground-truth-flags'>No suspect ground truth: no benchmark object or answer that "
+        "most annotators agree against.</p>"
+    )
+    agreement = "".join(
+        f"<tr class='agreement'><td class='text'>{_e(a.measure)}</td><td>{a.units}</td><td>{_fixed(a.alpha)}</td>"
+        f"<td>{_fixed(a.ac1)}</td></tr>"
+        for a in q.agreement
+    )
+    drift = "".join(
+        f"<tr class='drift'><td class='text'>{_name(d.annotator)}</td><td class='text'>{_e(d.stream)}</td>"
+        f"<td class='text'>{_e(d.changed_at)}</td><td class='text'>{_e(d.changed_task)}</td>"
+        f"<td>{d.tasks_to_alarm}</td><td>{d.baseline_mean:.3f} → {d.recent_mean:.3f}</td></tr>"
+        for d in q.drift
+    )
+    drift_table = (
+        "<div class='scroll'><table id='drift'><thead><tr><th class='name'>Annotator</th><th class='text'>Stream</th>"
+        "<th class='text'>Changed at</th><th class='text'>First task after the change</th><th>Tasks to alarm</th>"
+        f"<th>Mean before → since</th></tr></thead><tbody>{drift}</tbody></table></div>"
+        if q.drift
+        else "<p class='note' id='drift'>No drift: no annotator's scores fell below their own baseline.</p>"
+    )
+    return (
+        "<h3>Suspect ground truth</h3><p class='legend'>Benchmark objects or answers most annotators agree against, "
+        "with the evidence; review them in the Benchmark Project.</p>"
+        f"{flag_table}"
+        f"<h3>Agreement without ground truth</h3><p class='legend'>Over {q.agreement_tasks} consensus tasks: "
+        "Krippendorff's alpha (1 perfect, 0 chance level) and Gwet's AC1 for categories.</p>"
+        "<div class='scroll'><table id='agreement'><thead><tr><th class='text'>Measure</th><th>Units</th>"
+        f"<th>alpha</th><th>AC1</th></tr></thead><tbody>{agreement}</tbody></table></div>"
+        "<h3>Drift</h3><p class='legend'>When and where an annotator's quality changed (a CUSUM chart on their own "
+        f"baseline).</p>{drift_table}"
+    )
+
+
 Section = tuple[str, str, Callable[[Leaderboard], str]]
 SECTIONS: list[Section] = [
     ("groups", "Who is better, and who cannot be told apart", _groups),
@@ -620,6 +678,7 @@ SECTIONS: list[Section] = [
     ("attributes", "Attribute accuracy", _attributes),
     ("drill-down", "Drill-down per annotator", _drill_down),
     ("pairs", "Pairwise comparisons", _pairs),
+    ("quality", "Ground truth, agreement and drift", _quality),
     ("reading", "How to read this report", _reading),
 ]
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from benchmark_qa.leaderboard.quality import QualitySection
 from benchmark_qa.scoring.metrics import Stat
 
 Bucket = Literal["day", "week", "month"]
@@ -187,6 +188,7 @@ class Leaderboard(BaseModel):
     alpha: float = Field(0.05, description="family-wise error rate of the pairwise tests")
     hourly_rate: float | None = None
     currency: str = "USD"
+    quality: QualitySection | None = Field(None, description="ground-truth flags, agreement and drift marks")
 
     @property
     def ranked(self) -> list[AnnotatorRow]:

@@ -16,6 +16,7 @@ from benchmark_qa.leaderboard.model import Leaderboard
 
 if TYPE_CHECKING:
     from benchmark_qa.config import ReportSettings
+    from benchmark_qa.store.quality import QualityRepository
     from benchmark_qa.store.scores import ScoresRepository
 
 LATEST = "latest"
@@ -76,6 +77,7 @@ class ReportRun:
     time_entries: int = 0
     time_error: str | None = None
     time_waiting: str | None = None  # no Encord key stored yet (a fresh deploy): what to do
+    board: Leaderboard | None = None
 
 
 def run_report(
@@ -85,10 +87,11 @@ def run_report(
     *,
     open_project: Any = None,
     now: datetime | None = None,
+    quality: QualityRepository | None = None,
 ) -> ReportRun:
     """Join Encord's time spent (when a Production Project is set; `open_project(hash)` gives the SDK project),
-    read the leaderboard from the aggregates, and publish it. A failure to read time from Encord is a note on the
-    page, never a missing report."""
+    read the leaderboard from the aggregates (with the quality records, when given), and publish it. A failure to
+    read time from Encord is a note on the page, never a missing report."""
     from benchmark_qa.leaderboard.links import EditorLinks, app_url
     from benchmark_qa.leaderboard.reading import read_leaderboard
 
@@ -114,9 +117,13 @@ def run_report(
         currency=settings.currency,
         generated_at=now,
     )
+    if quality is not None:
+        from benchmark_qa.leaderboard.quality import read_quality
+
+        board.quality = read_quality(quality)
     if time_error:
         board.notes.append(time_error)
     if time_waiting:
         board.notes.append(f"time spent is not read from Encord yet: {time_waiting}")
     published = publish(s3, settings.reports_bucket, board, now)
-    return ReportRun(published, len(board.annotators), board.tasks, time_entries, time_error, time_waiting)
+    return ReportRun(published, len(board.annotators), board.tasks, time_entries, time_error, time_waiting, board)

@@ -118,6 +118,10 @@ class AnnotatorResult(BaseModel):
     conflict_totals: dict[str, int] = Field(default_factory=dict)
     hints: list[str] = Field(default_factory=list, description="never reveal the ground truth")
     report_key: str | None = Field(None, description="S3 key of the full JSON report, when stored")
+    excluded_flags: list[str] = Field(
+        default_factory=list,
+        description="suspect-ground-truth flags left out of this score (docs/annotator-quality.md)",
+    )
     details: TaskDetails = Field(default_factory=TaskDetails, description="what the leaderboard's drill-down shows")
 
     @property
@@ -191,6 +195,11 @@ def _counter(prefix: str, *parts: str) -> str:
 class Contended(RuntimeError):
     """Other writers kept changing the same aggregate items: nothing of this transaction was written, and the
     task is scored again later (its other results are idempotent)."""
+
+
+class ReplacementTooLarge(ValueError):
+    """A re-scored result would move more aggregate rows than one transaction takes: the stored result and its
+    aggregates stay as they are (exact), and the task's error record says so."""
 
 
 def _counters(result: AnnotatorResult) -> dict[str, int]:
@@ -282,6 +291,40 @@ def result_writes(result: AnnotatorResult) -> list[Write]:
     return [(pk, "TOTAL", total_sets, totals), week, *conflicts, *more, *parts]
 
 
+def _differences(
+    old: AnnotatorResult, new: AnnotatorResult
+) -> list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """What replacing `old` by `new` changes in the aggregates, as (pk, sk, set, add, delete) writes: numbers move
+    by new - old, ledger entries are swapped; the same writes as put_result, so both stay in step."""
+    before = {(pk, sk): adds for pk, sk, _, adds in result_writes(old)}
+    changes = []
+    for pk, sk, sets, adds in result_writes(new):
+        was = before.pop((pk, sk), {})
+        added, removed = _change(was, adds)
+        if added or removed or sk == "TOTAL":
+            changes.append((pk, sk, sets, added, removed))
+    for (pk, sk), was in before.items():  # rows only the old result had (a class no longer counted)
+        added, removed = _change(was, {})
+        if added or removed:
+            changes.append((pk, sk, {"annotator": old.annotator}, added, removed))
+    return changes
+
+
+def _change(was: dict[str, Any], now: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    added: dict[str, Any] = {}
+    removed: dict[str, Any] = {}
+    for name in sorted(set(was) | set(now)):
+        a, b = was.get(name), now.get(name)
+        if isinstance(a, set) or isinstance(b, set):
+            if b and b - (a or set()):
+                added[name] = b - (a or set())
+            if a and a - (b or set()):
+                removed[name] = a - (b or set())
+        elif (b or 0) - (a or 0):
+            added[name] = (b or 0) - (a or 0)
+    return added, removed
+
+
 class ScoresRepository:
     def __init__(self, table: Table, *, conflict_backoff: float = 0.05) -> None:
         self._table = table
@@ -364,18 +407,65 @@ class ScoresRepository:
                 time.sleep(random.uniform(0, self._backoff * 2**attempt))
         raise Contended(f"{len(writes)} writes conflicted with other writers {CONFLICT_ATTEMPTS} times")
 
-    def _add(self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any]) -> dict[str, Any]:
-        """A transaction Update that sets `sets` and adds `adds` (every name aliased: many are reserved words)."""
+    def replace_result(self, old: AnnotatorResult, new: AnnotatorResult) -> bool:
+        """Swap a stored result for one scored again with other flags left out (same task, annotator and label
+        hash), moving the aggregates by the difference. Conditioned on the stored result still leaving out what
+        `old` does, so a repeat (or a race with another re-scoring) changes nothing and returns False. The
+        result keeps its place in the annotator's history (scored_at)."""
+        if (old.task_uuid, old.annotator, old.label_hash) != (new.task_uuid, new.annotator, new.label_hash):
+            raise ValueError("replace_result replaces a result of the same task, annotator and label hash")
+        new = new.model_copy(update={"scored_at": old.scored_at})
+        old_key = ",".join(old.excluded_flags)
+        condition = "excluded_key = :old" if old_key else "attribute_not_exists(excluded_key) OR excluded_key = :old"
+        changes = _differences(old, new)
+        if len(changes) + 1 > TRANSACTION_LIMIT:  # all or nothing: a part-applied swap would leave wrong sums
+            raise ReplacementTooLarge(
+                f"re-scoring task {new.task_uuid} for {new.annotator} changes {len(changes)} aggregate rows, more than "
+                f"one DynamoDB transaction takes ({TRANSACTION_LIMIT - 1}); the result stays as first scored. "
+                "Review fewer ground-truth flags of this task at once, or leave ExcludeSuspectTruth off for it."
+            )
+        client: Any = self._table.meta.client
+        # DynamoDB takes no ADD and DELETE of one set in one update: the new ledger entry goes first (a repeat adds
+        # nothing), the old one leaves in the transaction; a failure between leaves both until the retry.
+        for pk, sk, sets, adds, _ in changes:
+            entries = {name: value for name, value in adds.items() if isinstance(value, set)}
+            if entries:
+                client.update_item(**self._add(pk, sk, sets, entries)["Update"])
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": to_dynamo(result_item(new)),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": {":old": old_key},
+                }
+            },
+            *(
+                self._add(pk, sk, sets, {k: v for k, v in adds.items() if not isinstance(v, set)}, removes)
+                for pk, sk, sets, adds, removes in changes
+            ),
+        ]
+        return conditional(client.transact_write_items, TransactItems=writes)
+
+    def _add(
+        self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any], removes: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A transaction Update that sets `sets`, adds `adds` and deletes `removes` (elements of string sets);
+        every name aliased: many are reserved words."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        set_parts, add_parts = [], []
+        set_parts, add_parts, delete_parts = [], [], []
         for i, (name, value) in enumerate(sets.items()):
             names[f"#s{i}"], values[f":s{i}"] = name, value
             set_parts.append(f"#s{i} = :s{i}")
         for i, (name, value) in enumerate(adds.items()):
             names[f"#a{i}"], values[f":a{i}"] = name, value
             add_parts.append(f"#a{i} :a{i}")
+        for i, (name, value) in enumerate((removes or {}).items()):
+            names[f"#d{i}"], values[f":d{i}"] = name, value
+            delete_parts.append(f"#d{i} :d{i}")
         expression = f"SET {', '.join(set_parts)}" + (f" ADD {', '.join(add_parts)}" if add_parts else "")
+        expression += f" DELETE {', '.join(delete_parts)}" if delete_parts else ""
         return {
             "Update": {
                 "TableName": self._table.name,
@@ -391,17 +481,18 @@ class ScoresRepository:
         return [_result(i) for i in items]
 
     def results(self, annotator: str | None = None) -> Iterator[AnnotatorResult]:
-        """Every result (of one annotator, oldest first); without an annotator, a scan (reports only)."""
+        """Every result (of one annotator, oldest first); without an annotator, a scan (the CLI and tests only)."""
         if annotator is not None:
-            for item in query(
-                self._table,
-                IndexName="gsi1",
-                KeyConditionExpression="gsi1pk = :g",
-                values={":g": f"ANNOTATOR#{annotator}"},
-            ):
-                yield _result(item)
+            yield from self.annotator_results(annotator)
             return
         for item in scan(self._table, FilterExpression="kind = :k", values={":k": "score"}):
+            yield _result(item)
+
+    def annotator_results(self, annotator: str) -> Iterator[AnnotatorResult]:
+        """One annotator's results, oldest first: a query on the index (what the Lambdas may read)."""
+        for item in query(
+            self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": f"ANNOTATOR#{annotator}"}
+        ):
             yield _result(item)
 
     def results_since(self, annotator: str, since: datetime) -> list[AnnotatorResult]:
@@ -630,6 +721,7 @@ def result_item(result: AnnotatorResult) -> dict[str, Any]:
         "kind": "score",
         "gsi1pk": f"ANNOTATOR#{result.annotator}",
         "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
+        "excluded_key": ",".join(result.excluded_flags),
         **result.model_dump(mode="json", exclude={"details"}),
         "details": result.details.model_dump_json(),
     }

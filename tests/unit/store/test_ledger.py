@@ -11,7 +11,13 @@ from typing import Any
 
 import boto3
 import pytest
-from benchmark_qa.store.scores import Contended, ScoresRepository, aggregate_results, result_writes
+from benchmark_qa.store.scores import (
+    ClassCounts,
+    Contended,
+    ScoresRepository,
+    aggregate_results,
+    result_writes,
+)
 from benchmark_qa.task_details import ChoiceCount, SizeCounts, TaskDetails
 from benchmark_qa_local import moto_dynamodb
 from benchmark_qa_local.template import SamTemplate
@@ -298,3 +304,26 @@ def test_a_later_total_for_the_same_day_replaces_the_earlier_one(repository: Sco
     day = next(i for i in table.scan()["Items"] if i["sk"] == "WEEK#2025-03-03")
     assert len(day["time"]) == 1, "the earlier value was removed"
     assert repository.aggregates()[0].entries[0].days == {"2025-03-03": 80.0}
+
+
+def test_replacing_a_result_leaves_what_putting_the_new_one_would(repository: ScoresRepository) -> None:
+    """A reviewed ground-truth flag re-scores a task with other objects left out (docs/annotator-quality.md): the
+    aggregates and the ledger end as if the new result had been put in the first place, once."""
+    written = results()
+    for r in written:
+        repository.put_result(r)
+    old = written[0]
+    new = old.model_copy(  # the flagged object left out: one miss fewer (the drill-down's details are kept)
+        update={"score": 0.95, "classes": {"Car": ClassCounts(tp=3, similarity_sum=2.6)}, "excluded_flags": ["f1"]}
+    )
+    assert repository.replace_result(old, new)
+    assert not repository.replace_result(old, new), "a repeat changes nothing"
+
+    kept = new.model_copy(update={"scored_at": old.scored_at})  # keeps its place in the history
+    stored = next(a for a in repository.aggregates() if a.annotator == "a")
+    folded = next(a for a in aggregate_results([kept, written[1]]) if a.annotator == "a")
+    s, f = rounded(stored.model_dump()), rounded(folded.model_dump())
+    s.pop("last_scored_at"), f.pop("last_scored_at")
+    assert s == f
+    assert (stored.entries[0].score, stored.entries[0].scored_at) == (0.95, old.scored_at)
+    assert repository.results_of_task(old.task_uuid)[0].excluded_flags == ["f1"]
