@@ -99,6 +99,10 @@ def run() -> None:
     listed, _, calls, units = measured[1]
     print(f"ratio manifest scan / backfill (1 worker): {scan_rate / (listed / measured[1][1]):,.0f}x")
     print("requests per object (1 worker): " + ", ".join(f"{k} {v / listed:.3f}" for k, v in sorted(calls.items())))
+    print(
+        f"GetObject per object {calls['GetObject'] / listed:.3f} (first bytes, read once: at most 1.0 unless a DICOM "
+        f"header needs a longer range); DynamoDB transaction items per object {units['transact_items'] / listed:.3f}"
+    )
     _cost_model(listed, calls, units)
 
 

@@ -139,6 +139,7 @@ def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int, report
         assert main(argv) == 0
     backfilled = time.perf_counter()
     assert all(status is not None for _, status in accounted(app.uploads, S3Bucket(app.bucket), "", Layout()))
+    assert app.uploads.get_objects([(app.bucket, "production/none.jpg", "no-etag")]) == {}, "nothing is made up"
 
     encord_before = sum(app.double.counts.snapshot().values())
     register_all(app)
