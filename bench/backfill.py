@@ -13,13 +13,9 @@ the local objects/s are a floor set by the emulator; AWS latencies are not model
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 N_OBJECTS = 1_000
 PAGE_SIZE = 500
@@ -34,31 +30,6 @@ LAMBDA_GB_SECOND = 0.0000133334  # arm64
 SFN_TRANSITION = 0.025 / 1000  # Step Functions standard workflow state transition
 
 
-@contextmanager
-def counted() -> Iterator[tuple[Counter[str], Counter[str]]]:
-    """Count every botocore API call (and the items inside DynamoDB transactions) made in this process."""
-    import botocore.client
-
-    calls: Counter[str] = Counter()
-    units: Counter[str] = Counter()
-    lock = threading.Lock()
-    client_type: Any = botocore.client.BaseClient  # its private dispatcher is not in the stubs
-    original = client_type._make_api_call
-
-    def spy(client: Any, name: str, params: dict[str, Any]) -> Any:
-        with lock:
-            calls[name] += 1
-            if name == "TransactWriteItems":
-                units["transact_items"] += len(params.get("TransactItems", []))
-        return original(client, name, params)
-
-    client_type._make_api_call = spy
-    try:
-        yield calls, units
-    finally:
-        client_type._make_api_call = original
-
-
 def _backfill(workers: int) -> tuple[int, float, Counter[str], Counter[str]]:
     from benchmark_qa.bucket import S3Bucket
     from benchmark_qa.ingest.backfill import Backfill
@@ -67,6 +38,7 @@ def _backfill(workers: int) -> tuple[int, float, Counter[str], Counter[str]]:
     from benchmark_qa.store.table import state_table
     from benchmark_qa.store.uploads import UploadsRepository
     from benchmark_qa_local import samples
+    from benchmark_qa_local.aws_calls import counted
     from benchmark_qa_local.stack import LocalStack
 
     files = samples.generated_bucket(N_OBJECTS)
@@ -127,6 +99,10 @@ def run() -> None:
     listed, _, calls, units = measured[1]
     print(f"ratio manifest scan / backfill (1 worker): {scan_rate / (listed / measured[1][1]):,.0f}x")
     print("requests per object (1 worker): " + ", ".join(f"{k} {v / listed:.3f}" for k, v in sorted(calls.items())))
+    print(
+        f"GetObject per object {calls['GetObject'] / listed:.3f} (first bytes, read once: at most 1.0 unless a DICOM "
+        f"header needs a longer range); DynamoDB transaction items per object {units['transact_items'] / listed:.3f}"
+    )
     _cost_model(listed, calls, units)
 
 

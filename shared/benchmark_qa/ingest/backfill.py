@@ -18,15 +18,17 @@ while that many manifests wait for registration.
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from threading import Lock
 
 from benchmark_qa.bucket import Bucket
-from benchmark_qa.ingest.items import S3Object, classify
+from benchmark_qa.ingest.items import Role, S3Object, classify
 from benchmark_qa.ingest.layout import Layout
-from benchmark_qa.ingest.pipeline import Ingest
+from benchmark_qa.ingest.pipeline import BatchOutcome, Ingest
 from benchmark_qa.store.backfills import BackfillRepository
 from benchmark_qa.store.uploads import UploadsRepository
 
@@ -57,6 +59,7 @@ class _Page:
     number: int
     objects: list[S3Object]
     groups: dict[str, str] = field(default_factory=dict)  # group id -> its folder
+    folders: dict[str, list[S3Object]] = field(default_factory=dict)  # group folder -> the page's objects in it
     ingested: int = 0  # the page's objects less manifests
     recorded: int = 0
     skipped: int = 0
@@ -105,6 +108,10 @@ class Backfill:
         after = report.resumed_after
         # group id -> folder: seen in pages done in order and not closed yet (kept in the checkpoint for a resume)
         open_groups: dict[str, str] = dict(checkpoint.get("open_groups") or {})
+        # Group folder -> its objects, from this run's pages. A folder of a group opened before a resume is listed
+        # again at close (its first objects were on pages before the checkpoint); any other lies whole in this
+        # run's pages once the listing has passed it (key order).
+        listed = _ListedFolders(self.bucket, resumed=set(open_groups.values()))
         for page in self._in_order(after, report):
             report.pages += 1
             report.listed += page.ingested
@@ -113,15 +120,16 @@ class Backfill:
             report.failed += page.failed
             report.manifests += page.manifests
             open_groups.update(page.groups)
+            listed.add(page.folders)
             if page.objects:
                 after = page.objects[-1].key
-                self._close_passed(open_groups, after, report)
+                self._close_passed(open_groups, after, report, listed)
             self._save(report, after, "running", open_groups)
             if progress is not None:
                 report.seconds = time.perf_counter() - started
                 progress(report)
         if report.status != "paused":
-            self._close_passed(open_groups, None, report)
+            self._close_passed(open_groups, None, report, listed)
             report.status = "done"
         report.seconds = time.perf_counter() - started
         self._save(report, after, report.status, open_groups)
@@ -170,33 +178,47 @@ class Backfill:
         # Manifests (this run's among them, when the listing reaches their prefix) are never ingested.
         objects = [o for o in page.objects if not o.key.startswith(self.layout.manifest_prefix + "/")]
         page.ingested = len(objects)
-        typed = ingest.heads.detect(objects, self.layout)  # the page's first bytes, read concurrently
-        ingest.accept_all(typed, listed=[o.key for o in page.objects])
-        for obj in typed:
-            classified = classify(obj, self.layout)
+        # The page's first bytes, read concurrently; group members' are read once, when their group closes (their
+        # headers decide the group's manifest there), not here as well.
+        by_name = [classify(o, self.layout) for o in objects]
+        members = [c.obj for c in by_name if c.role is Role.GROUP_MEMBER]
+        typed = ingest.heads.detect([c.obj for c in by_name if c.role is not Role.GROUP_MEMBER], self.layout)
+        ingest.accept_all([*typed, *members], listed=[o.key for o in page.objects])
+        for classified in by_name:
             if classified.group_id is not None and classified.group_folder is not None:
                 page.groups[classified.group_id] = classified.group_folder
+                page.folders.setdefault(classified.group_folder, []).append(classified.obj)
         outcome = ingest.flush()
         page.recorded, page.skipped, page.failed = outcome.recorded, outcome.skipped, outcome.failed
         page.manifests = len(outcome.manifests)
         return page
 
-    def _close_passed(self, open_groups: dict[str, str], after: str | None, report: BackfillReport) -> None:
-        """Close every group whose folder the listing has passed (all of them when `after` is None)."""
+    def _close_passed(
+        self, open_groups: dict[str, str], after: str | None, report: BackfillReport, listed: _ListedFolders
+    ) -> None:
+        """Close every group whose folder the listing has passed (all of them when `after` is None), on the pool:
+        groups are independent (each close is its own claim, listing and manifest)."""
         passed = [
-            group_id
+            (group_id, folder)
             for group_id, folder in open_groups.items()
             if after is None or (after > folder and not after.startswith(folder))
         ]
         if not passed:
             return
-        ingest = Ingest(self.repository, self.bucket, self.layout, self.region)
-        for group_id in passed:
-            del open_groups[group_id]
+
+        def close(group_id: str) -> BatchOutcome:
+            ingest = Ingest(self.repository, listed, self.layout, self.region)
             ingest.close_group(group_id)
-        report.manifests += len(ingest.outcome.manifests)
-        report.failed += ingest.outcome.failed
-        report.skipped += ingest.outcome.skipped
+            return ingest.outcome
+
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(passed))) as pool:
+            outcomes = list(pool.map(close, [group_id for group_id, _ in passed]))
+        for (group_id, folder), outcome in zip(passed, outcomes, strict=True):
+            del open_groups[group_id]
+            listed.forget(folder)
+            report.manifests += len(outcome.manifests)
+            report.failed += outcome.failed
+            report.skipped += outcome.skipped
 
     def _save(self, report: BackfillReport, after: str, status: str, open_groups: dict[str, str]) -> None:
         self.runs.save(
@@ -227,6 +249,47 @@ class Backfill:
         return sum(len(self.repository.manifests_with_status(s)) for s in WAITING)
 
 
+class _ListedFolders:
+    """The bucket, with the listing of a group folder served from the backfill's own pages when they hold all of
+    it: a group closes with the objects the listing saw, without a second listing of its folder (one LIST request
+    per group saved; moto lists object versions in O(bucket size)). A file that lands in the folder after the
+    listing passed it is the live path's, as for any upload after a group closed."""
+
+    def __init__(self, bucket: Bucket, resumed: set[str]) -> None:
+        self._bucket = bucket
+        self._resumed = resumed
+        self._folders: dict[str, list[S3Object]] = {}
+        self._lock = Lock()
+        self.name = bucket.name
+
+    def add(self, folders: dict[str, list[S3Object]]) -> None:
+        with self._lock:
+            for folder, objects in folders.items():
+                if folder not in self._resumed:
+                    self._folders.setdefault(folder, []).extend(objects)
+
+    def forget(self, folder: str) -> None:
+        with self._lock:
+            self._folders.pop(folder, None)
+
+    def list(self, prefix: str) -> Iterator[S3Object]:
+        with self._lock:
+            objects = self._folders.get(prefix)
+        return iter(list(objects)) if objects is not None else self._bucket.list(prefix)
+
+    def read(self, key: str, *, limit: int | None = None) -> bytes | None:
+        return self._bucket.read(key, limit=limit)
+
+    def write(self, key: str, body: bytes, content_type: str) -> None:
+        self._bucket.write(key, body, content_type)
+
+    def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[builtins.list[S3Object]]:
+        return self._bucket.pages(prefix, start_after, page_size)
+
+    def content_type(self, key: str) -> str | None:
+        return self._bucket.content_type(key)
+
+
 def accounted(
     repository: UploadsRepository, bucket: Bucket, prefix: str, layout: Layout
 ) -> Iterator[tuple[S3Object, str | None]]:
@@ -234,8 +297,8 @@ def accounted(
     from benchmark_qa.ingest.pipeline import object_version
 
     for page in bucket.pages(prefix):
-        for obj in page:
-            if obj.key.startswith(layout.manifest_prefix + "/"):
-                continue
-            record = repository.get_object(obj.bucket, obj.key, object_version(obj))
+        objects = [o for o in page if not o.key.startswith(layout.manifest_prefix + "/")]
+        records = repository.get_objects([(o.bucket, o.key, object_version(o)) for o in objects])
+        for obj in objects:
+            record = records.get((obj.bucket, obj.key, object_version(obj)))
             yield obj, (record.status if record else None)

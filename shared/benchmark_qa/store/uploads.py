@@ -125,6 +125,24 @@ class UploadsRepository:
         )
         return ObjectRecord.from_item(item) if item else None
 
+    def get_objects(self, identities: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ObjectRecord]:
+        """`get_object` for many (bucket, key, version): BatchGetItem, 100 keys a request (strongly consistent),
+        unprocessed keys asked again. Only the recorded ones are in the answer."""
+        client: Any = self._table.meta.client  # the resource client takes plain Python values
+        found: dict[tuple[str, str, str], ObjectRecord] = {}
+        wanted = [{"pk": object_pk(b, k), "sk": f"V#{v}"} for b, k, v in dict.fromkeys(identities)]
+        for start in range(0, len(wanted), BATCH_GET_ITEMS):
+            request: dict[str, Any] = {
+                self._table.name: {"Keys": wanted[start : start + BATCH_GET_ITEMS], "ConsistentRead": True}
+            }
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table.name, []):
+                    record = ObjectRecord.from_item(item)
+                    found[(record.bucket, record.key, record.version)] = record
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
     def object_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
         """Every recorded version of a key, newest upload first."""
         items = query(self._table, KeyConditionExpression="pk = :pk", values={":pk": object_pk(bucket, key)})
@@ -418,6 +436,7 @@ class UploadsRepository:
 
 
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+BATCH_GET_ITEMS = 100  # DynamoDB's limit per BatchGetItem
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ runs the issue's 100,000 (docs/soak.md): moto emulates every request in this pro
 from __future__ import annotations
 
 import os
+import resource
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from benchmark_qa.store.backfills import BackfillRepository
 from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import UploadsRepository
 from benchmark_qa_local import samples
+from benchmark_qa_local.aws_calls import counted
 from benchmark_qa_local.cli import main
 from benchmark_qa_local.encord_double import DoubleState
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
@@ -118,26 +121,46 @@ class CrashingBucket(S3Bucket):
             yield page
 
 
-def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int) -> None:
+def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int, report: bool = False) -> None:
     files = generated(n)
+    started = time.perf_counter()
     upload(app, files, notify=live_overlap)
+    uploaded = time.perf_counter()
 
     # A crash after the first page, then the CLI resumes after the checkpoint.
-    with pytest.raises(ConnectionError):
-        backfill(app, CrashingBucket(app.bucket, 1), workers=2, page_size=page_size).run()
-    checkpoint = BackfillRepository(state_table(app.stack.physical_id("StateTable"))).get(app.bucket, "")
-    assert checkpoint["status"] == "running"
-    assert checkpoint["after"]
-    table = app.stack.physical_id("StateTable")
-    argv = ["backfill", f"s3://{app.bucket}", "--table", table, "--workers", "2", "--page-size", str(page_size)]
-    assert main(argv) == 0
+    with counted() as (calls, units):
+        with pytest.raises(ConnectionError):
+            backfill(app, CrashingBucket(app.bucket, 1), workers=2, page_size=page_size).run()
+        checkpoint = BackfillRepository(state_table(app.stack.physical_id("StateTable"))).get(app.bucket, "")
+        assert checkpoint["status"] == "running"
+        assert checkpoint["after"]
+        table = app.stack.physical_id("StateTable")
+        argv = ["backfill", f"s3://{app.bucket}", "--table", table, "--workers", "2", "--page-size", str(page_size)]
+        assert main(argv) == 0
+    backfilled = time.perf_counter()
     assert all(status is not None for _, status in accounted(app.uploads, S3Bucket(app.bucket), "", Layout()))
+    assert app.uploads.get_objects([(app.bucket, "production/none.jpg", "no-etag")]) == {}, "nothing is made up"
 
+    encord_before = sum(app.double.counts.snapshot().values())
     register_all(app)
     if live_overlap:  # the ManifestFunction now gets every object's notification: each one is a repeat
         app.pump.drain(function="ManifestFunction")
         register_all(app)
+    registered = time.perf_counter()
     check_exactly_once(app, files)
+    if report:  # the soak run's measurements (docs/backfill.md)
+        seconds = backfilled - uploaded
+        print(
+            f"\nbackfill of {n:,} objects: {n / seconds:,.1f} objects/s ({seconds:,.0f} s, 2 workers, crash + resume);"
+            f" upload {uploaded - started:,.0f} s, registration {registered - backfilled:,.0f} s,"
+            f" whole test {time.perf_counter() - started:,.0f} s\n"
+            "AWS requests per object (backfill): "
+            + ", ".join(f"{k} {v / n:.3f}" for k, v in sorted(calls.items()))
+            + f", transaction items {units['transact_items'] / n:.3f}\n"
+            f"Encord requests (registration): {sum(app.double.counts.snapshot().values()) - encord_before:,};"
+            f" peak memory of the test process (moto, the double, the functions): "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+        )
     # Run again: done, nothing to do.
     assert main(["backfill", f"s3://{app.bucket}", "--table", table]) == 0
 
@@ -150,7 +173,8 @@ def test_backfill_registers_each_object_exactly_once(app: App) -> None:
 @pytest.mark.timeout(4 * 3600)
 def test_backfill_of_100000_objects_registers_each_exactly_once(app: App) -> None:
     # BACKFILL_SOAK_OBJECTS runs it smaller (a quicker look at scale); the number is the default.
-    run_scenario(app, int(os.environ.get("BACKFILL_SOAK_OBJECTS", "100000")), live_overlap=False, page_size=1000)
+    n = int(os.environ.get("BACKFILL_SOAK_OBJECTS", "100000"))
+    run_scenario(app, n, live_overlap=False, page_size=1000, report=True)
 
 
 def test_back_pressure_pauses_the_run_and_a_rerun_resumes(app: App, capsys: pytest.CaptureFixture[str]) -> None:
