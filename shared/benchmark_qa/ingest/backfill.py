@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from threading import Lock
 
-from benchmark_qa.bucket import Bucket
+from benchmark_qa.bucket import Bucket, ObjectHead
 from benchmark_qa.ingest.items import Role, S3Object, classify
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.pipeline import BatchOutcome, Ingest
@@ -288,6 +288,9 @@ class _ListedFolders:
 
     def content_type(self, key: str) -> str | None:
         return self._bucket.content_type(key)
+
+    def head(self, key: str) -> ObjectHead | None:
+        return self._bucket.head(key)
 
 
 def accounted(
