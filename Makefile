@@ -75,8 +75,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy shared local functions tests bench
 
+# Three workers on two cores: most tests wait on a local server, a subprocess or Chromium, so a third keeps both
+# cores busy (docs/soak.md: the gate's time). Every test uses its own ports and directories, so they share nothing.
+PYTEST_WORKERS ?= 3
 pytest: install $(CHROMIUM)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 template-checks: install $(CHECKOV_VENV)/.installed
 	$(BIN)/sam validate --region $(REGION) --template template.yaml
