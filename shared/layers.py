@@ -18,6 +18,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "CoreLayer": frozenset({
         "aws-lambda-powertools", "jmespath", "aws-xray-sdk", "wrapt", "pydantic", "pydantic-core", "annotated-types",
         "typing-extensions", "typing-inspection", "pydantic-settings", "python-dotenv", "orjson",
+        "pydicom", "filetype",  # ingest: DICOM headers and file types by content (ManifestFunction)
     }),
     "EncordLayer": frozenset({
         "encord", "cryptography", "cffi", "pycparser", "requests", "urllib3", "idna", "certifi", "charset-normalizer",

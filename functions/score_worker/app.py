@@ -28,7 +28,8 @@ class BadScoreMessage(ValueError):
 
 
 class TasksNotMoved(RuntimeError):
-    """Scored tasks that could not be moved: the message is retried (only the move is left to do)."""
+    """Tasks that could not be moved (or finished, when other writers kept conflicting): the message is retried,
+    and only those tasks have work left."""
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -50,8 +51,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info(
             "scored message", extra={"message_id": record.message_id, "run_id": message.run_id, **report.summary()}
         )
-        failed = report.failed_actions
-        if failed:
+        failed = report.failed_actions + report.contended
+        if failed:  # only these tasks are redone: the others are scored (idempotent) and moved
             raise TasksNotMoved(f"{len(failed)} of {len(message.tasks)} tasks not moved: {failed[0].error}")
 
     return dict(

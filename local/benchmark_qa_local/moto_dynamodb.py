@@ -108,16 +108,23 @@ def _index_hash_attribute(table: Any, index_name: str) -> str | None:
 
 
 def install() -> None:
-    """Patch moto's DynamoDB backend in this process (idempotent)."""
+    """Patch moto's DynamoDB backend in this process (idempotent): requests serialised, transactions rolled back
+    item by item, queries reading only their partition."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend.transact_write_items, "item_level_rollback", False):
+        return
+    _install_isolated_transactions()
+    _install_partition_reads()
+
+
+def _install_isolated_transactions() -> None:
+    """One request at a time, and a cancelled transaction restores only the items it touched."""
     from moto.dynamodb import models
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoDBBackend.transact_write_items
-    if getattr(original, "item_level_rollback", False):
-        return
-
     call_action = DynamoHandler.call_action
 
     def serialised_call_action(self: Any) -> Any:
@@ -134,6 +141,16 @@ def install() -> None:
             raise
         finally:
             _ACTIVE.transaction = False
+
+    transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = serialised_call_action  # type: ignore[method-assign]
+    models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _install_partition_reads() -> None:
+    """A query scans only its partition (moto scans the whole table for each)."""
+    from moto.dynamodb.models.table import Table
 
     all_items = Table.all_items
     query = Table.query
@@ -169,9 +186,5 @@ def install() -> None:
             _ACTIVE.partition = None
 
     UNPATCHED.update(all_items=all_items, query=query)  # for tests that compare with moto's own answers
-    transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = serialised_call_action  # type: ignore[method-assign]
-    models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.all_items = partition_items  # type: ignore[method-assign]
     Table.query = partition_query  # type: ignore[method-assign]

@@ -22,7 +22,7 @@ The schedule lists the stage and either scores it inline (a small stage) or fans
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 from benchmark_qa.encord.actions import ActionOutcome, batched
 from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewTask, TaskLabels, TaskRef
-from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts
+from benchmark_qa.store.scores import AnnotatorResult, AttributeCounts, ClassCounts, Contended
 from benchmark_qa.task_details import TaskDetails
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class ReviewSource(Protocol):
 
     def list_tasks(self, refs: Sequence[TaskRef] | None = None) -> list[ReviewTask]: ...
 
-    def fetch(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]: ...
+    def fetch(self, tasks: Sequence[ReviewTask]) -> Iterable[TaskLabels]: ...
 
     def act(self, task_uuids: Sequence[str]) -> tuple[dict[str, tuple[ActionOutcome, str | None]], int]: ...
 
@@ -74,6 +74,8 @@ class ScoreStore(Protocol):
     def record_error(self, task_uuid: str, *, reason: str, data_hash: str = "", annotator: str = "") -> None: ...
 
     def clear_error(self, task_uuid: str) -> None: ...
+
+    def complete_pending(self) -> int: ...
 
     def feedback_given(self, task_uuid: str) -> set[tuple[str, str]]: ...
 
@@ -109,6 +111,7 @@ class TaskStatus(StrEnum):
     SCORED = "scored"
     ALREADY_SCORED = "already_scored"  # every branch had a result: only acted on
     ERROR = "error"  # recorded; the task stays in the stage
+    CONTENDED = "contended"  # other writers kept conflicting with its results: not moved, scored again later
     LEFT_STAGE = "left_stage"  # a fanned-out task that is no longer in the stage
 
 
@@ -138,6 +141,10 @@ class BatchReport:
     @property
     def failed_actions(self) -> list[TaskOutcome]:
         return [t for t in self.tasks if t.action is ActionOutcome.FAILED]
+
+    @property
+    def contended(self) -> list[TaskOutcome]:
+        return [t for t in self.tasks if t.status is TaskStatus.CONTENDED]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -259,6 +266,10 @@ class ConsensusScorer:
             self._ontology = ontology
         return self._ontology
 
+    def complete_pending(self) -> int:
+        """Finish the tallies a killed run left unfinished (ScoresRepository.complete_pending)."""
+        return self._store.complete_pending()
+
     def score_refs(self, refs: Sequence[TaskRef]) -> BatchReport:
         """A fanned-out message: the tasks still in the stage are scored; the others have moved on already."""
         tasks = self._review.list_tasks(refs)
@@ -291,7 +302,7 @@ class ConsensusScorer:
             ontology = self.ontology()
             for labels in self._review.fetch(to_fetch):
                 outcome, results = self._score_task(ontology, labels)
-                if outcome.status is TaskStatus.ERROR:
+                if outcome.status is not TaskStatus.SCORED:
                     report.tasks.append(outcome)
                 else:
                     stored[labels.task.uuid] = results
@@ -362,7 +373,11 @@ class ConsensusScorer:
             for annotator, branch, label_hash, scored, details in reports
         ]
         # each result's transaction clears the task's error record; a repeat's does not happen, so clear it then
-        written = sum(1 for r in results if self._store.put_result(r, clear_error=True))
+        try:
+            written = sum(1 for r in results if self._store.put_result(r, clear_error=True))
+        except Contended as error:  # this task only: its results so far are kept, the rest come with its retry
+            reason = f"{_where(task)} was not finished and stays in the stage: {error}; it is scored again"
+            return TaskOutcome(task.uuid, task.data_hash, TaskStatus.CONTENDED, error=reason), []
         if written < len(results):
             self._store.clear_error(task.uuid)
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, results_written=written), results
@@ -414,6 +429,7 @@ class ScheduleReport:
     messages_sent: int = 0
     scored: BatchReport = field(default_factory=BatchReport)
     deferred: str | None = None  # why the run stopped early, leaving tasks for the next run
+    tallies_completed: int = 0  # results whose tallies a killed run left unfinished, completed by this run
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -421,6 +437,7 @@ class ScheduleReport:
             "stage_tasks": self.stage_tasks,
             "mode": self.mode,
             "messages_sent": self.messages_sent,
+            "tallies_completed": self.tallies_completed,
             **({"deferred": self.deferred} if self.deferred else {}),
             **self.scored.summary(),
         }
@@ -438,8 +455,9 @@ def run_schedule(
     """List the stage; score it here when it is small (or there is no queue), otherwise fan it out in messages
     of `batch_size` tasks. While an earlier fan-out is still queued or in flight nothing is sent: the workers
     finish it, and whatever they leave behind is listed again by the next run."""
+    completed = scorer.complete_pending()
     tasks = review.list_tasks()
-    report = ScheduleReport(run_id=run_id, stage_tasks=len(tasks))
+    report = ScheduleReport(run_id=run_id, stage_tasks=len(tasks), tallies_completed=completed)
     if queue is None or len(tasks) <= inline_max_tasks:
         for chunk in batched(tasks, batch_size):
             try:

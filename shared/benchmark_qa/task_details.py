@@ -14,11 +14,9 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, Field
 
-from benchmark_qa.scoring.conflicts import Conflict
-from benchmark_qa.scoring.metrics import UNMATCHED
+from benchmark_qa.scoring.conflict import Conflict
 
 if TYPE_CHECKING:
     from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig
@@ -107,6 +105,8 @@ def _worst_first(c: Conflict) -> tuple[int, int, str, int, str]:
 
 
 def _confusion(report: ScoreReport) -> dict[str, dict[str, int]]:
+    from benchmark_qa.scoring.metrics import UNMATCHED  # the engine's, imported with it (numpy)
+
     matrix = report.objects.confusion
     out: dict[str, dict[str, int]] = {}
     for i, truth in enumerate(matrix.truth):
@@ -137,7 +137,7 @@ def _areas(label_set: LabelSet) -> dict[tuple[str, int, str], float]:
             elif family == "polygon":
                 area = valid_region(ann.geom[k], (unit.width, unit.height)).area  # as the engine reads it
             else:
-                area = float(np.sum(decode_counts(ann.geom[k][4])[1::2]))
+                area = float(decode_counts(ann.geom[k][4])[1::2].sum())
             out[(unit.hash, frame, objects[obj].hash)] = area
     return out
 

@@ -5,7 +5,8 @@ Encord refuses a whole bundle (400) when any task in it is no longer in the stag
 retried request had been applied before its answer was lost. Then:
 
   1. one filtered listing asks which of the batch are still in the stage (`still_in_stage`); the others have
-     left, which is what we wanted;
+     left, which is what we wanted (with `arrived`, those found at the action's own destination were moved by
+     our earlier attempt whose answer was lost: DONE, not LEFT_STAGE);
   2. the rest is sent again as one batch;
   3. only if that is refused too (the stage changed again under us) is each task acted on alone, and a task
      refused alone has left the stage.
@@ -120,6 +121,7 @@ def apply_in_batches(
     act_one: Callable[[T], None],
     still_in_stage: Callable[[Sequence[T]], Sequence[T]],
     is_refused: Callable[[Exception], bool] = is_refusal,
+    arrived: Callable[[Sequence[T]], Sequence[T]] | None = None,
 ) -> tuple[list[Applied[T]], int]:
     """Act on `items` a batch at a time (see the module doc for refusals). Returns every item's outcome and the
     number of action requests made (listings are not counted)."""
@@ -142,7 +144,7 @@ def apply_in_batches(
                     Applied(item, ActionOutcome.FAILED, "not attempted: an earlier batch failed") for item in rest
                 ]
                 return results, requests
-            outcomes, made = _after_refusal(batch, act_batch, act_one, still_in_stage, is_refused)
+            outcomes, made = _after_refusal(batch, act_batch, act_one, still_in_stage, is_refused, arrived)
             results += outcomes
             requests += made
             deferred = next((r.error for r in outcomes if r.outcome is ActionOutcome.DEFERRED), None)
@@ -160,6 +162,7 @@ def _after_refusal(
     act_one: Callable[[T], None],
     still_in_stage: Callable[[Sequence[T]], Sequence[T]],
     is_refused: Callable[[Exception], bool],
+    arrived: Callable[[Sequence[T]], Sequence[T]] | None = None,
 ) -> tuple[list[Applied[T]], int]:
     try:
         remaining = list(still_in_stage(batch))
@@ -172,7 +175,7 @@ def _after_refusal(
         )
         remaining = list(batch)
     kept = {id(item) for item in remaining}
-    results = [Applied(item, ActionOutcome.LEFT_STAGE) for item in batch if id(item) not in kept]
+    results = _left([item for item in batch if id(item) not in kept], arrived)
     if not remaining:
         return results, 0
     try:
@@ -186,6 +189,18 @@ def _after_refusal(
     else:
         return results + [Applied(item, ActionOutcome.DONE) for item in remaining], 1
     return results + _one_by_one(remaining, act_one, is_refused), 1 + len(remaining)
+
+
+def _left(items: Sequence[T], arrived: Callable[[Sequence[T]], Sequence[T]] | None) -> list[Applied[T]]:
+    """Items that left the stage: DONE where `arrived` finds them at our action's destination (our own request
+    was applied, its answer lost), LEFT_STAGE otherwise (or when that cannot be told)."""
+    ours: set[int] = set()
+    if arrived is not None and items:
+        try:
+            ours = {id(item) for item in arrived(items)}
+        except Exception as error:  # advisory: without the answer they count as moved by someone else
+            logger.warning("could not tell where tasks went", extra={"tasks": len(items), "error": _describe(error)})
+    return [Applied(i, ActionOutcome.DONE if id(i) in ours else ActionOutcome.LEFT_STAGE) for i in items]
 
 
 def _one_by_one(

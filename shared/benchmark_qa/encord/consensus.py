@@ -22,7 +22,8 @@ The plain records (`ReviewTask`, `TaskLabels`, ...) carry no SDK objects, so the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -267,48 +268,64 @@ class ConsensusReview:
     def _tasks_of(self, data_hashes: list[str]) -> list[ConsensusReviewTask]:
         return list(self.stage.get_tasks(data_hash=data_hashes))
 
-    def fetch(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]:
-        """Every option's branch row and the truth row of each task, in bulk. Never creates a label row."""
-        out: list[TaskLabels] = []
+    def fetch(self, tasks: Sequence[ReviewTask]) -> Iterator[TaskLabels]:
+        """Every option's branch row and the truth row of each task. Rows are listed in bulk (100 data hashes a
+        call) but read and handed over one task at a time, so a worker holds one task's label rows at once
+        (docs/performance.md, Memory). Never creates a label row."""
         for chunk in batched(list(tasks), MAX_HASHES_PER_CALL):
-            out += self._fetch_chunk(chunk)
-        return out
+            yield from self._fetch_chunk(chunk)
 
-    def _fetch_chunk(self, tasks: Sequence[ReviewTask]) -> list[TaskLabels]:
+    def _fetch_chunk(self, tasks: Sequence[ReviewTask]) -> Iterator[TaskLabels]:
         hashes = list(dict.fromkeys(t.data_hash for t in tasks))
         call = self.budget.call
-        branch_rows = call(
-            "list branch rows",
-            partial(self.production.list_label_rows_v2, data_hashes=hashes, include_all_label_branches=True),
-        )
-        by_branch = {(r.data_hash, r.branch_name): r for r in branch_rows}
+        by_branch = {
+            (r.data_hash, r.branch_name): r
+            for r in call(
+                "list branch rows",
+                partial(self.production.list_label_rows_v2, data_hashes=hashes, include_all_label_branches=True),
+            )
+        }
         truth_rows = {
             r.data_hash: r
             for r in call("list truth rows", partial(self.benchmark.list_label_rows_v2, data_hashes=hashes))
         }
-        labels = [TaskLabels(task=t) for t in tasks]
-        wanted: list[tuple[TaskLabels, ReviewOption | None, LabelRowV2]] = []  # (task, option or None: truth, row)
-        for entry in labels:
-            truth = truth_rows.get(entry.task.data_hash)
-            if truth is None or not truth.label_hash:
-                entry.truth_problem = (
-                    f"data hash {entry.task.data_hash} ({entry.task.data_title}) has no ground-truth label row in the "
-                    f"Benchmark Project {self.target.benchmark_project_hash}; label and review it there"
-                )
-            else:
-                wanted.append((entry, None, truth))
-            for option in entry.task.options:
-                row = by_branch.get((entry.task.data_hash, option.branch_name))
-                problem = _branch_problem(entry.task, option, row)
-                if problem is None and row is not None:
-                    wanted.append((entry, option, row))
-                elif problem is not None:
-                    entry.problems[option.branch_name] = problem
-        rows = [row for _, _, row in wanted]
+        left = Counter(t.data_hash for t in tasks)
+        for task in tasks:
+            yield self._read_task(task, by_branch, truth_rows)
+            left[task.data_hash] -= 1
+            if not left[task.data_hash]:  # its rows are read: let them go before the next task's
+                truth_rows.pop(task.data_hash, None)
+                for key in [k for k in by_branch if k[0] == task.data_hash]:
+                    del by_branch[key]
+
+    def _read_task(
+        self,
+        task: ReviewTask,
+        by_branch: dict[tuple[str, str], LabelRowV2],
+        truth_rows: dict[str, LabelRowV2],
+    ) -> TaskLabels:
+        """One task's truth and branch rows, read in one bundled request; each problem on its own branch."""
+        entry = TaskLabels(task=task)
+        wanted: list[tuple[ReviewOption | None, LabelRowV2]] = []  # (option, or None: the truth; its row)
+        truth = truth_rows.get(task.data_hash)
+        if truth is None or not truth.label_hash:
+            entry.truth_problem = (
+                f"data hash {task.data_hash} ({task.data_title}) has no ground-truth label row in the "
+                f"Benchmark Project {self.target.benchmark_project_hash}; label and review it there"
+            )
+        else:
+            wanted.append((None, truth))
+        for option in task.options:
+            row = by_branch.get((task.data_hash, option.branch_name))
+            problem = _branch_problem(task, option, row)
+            if problem is None and row is not None:
+                wanted.append((option, row))
+            elif problem is not None:
+                entry.problems[option.branch_name] = problem
         failures: dict[str, str] = {}
         # Retried as a whole; rows a failed attempt did initialise are not read again.
-        self.budget.call("read label rows", lambda: self._initialise(rows, failures))
-        for entry, wanted_option, row in wanted:
+        self.budget.call("read label rows", partial(self._initialise, [row for _, row in wanted], failures))
+        for wanted_option, row in wanted:
             failure = failures.get(str(row.label_hash))
             if failure is not None or not row.is_labelling_initialised:
                 _put_problem(entry, wanted_option, row, failure or "not returned by Encord")
@@ -316,7 +333,7 @@ class ConsensusReview:
                 entry.truth = row.to_encord_dict()
             else:
                 entry.branches[wanted_option.branch_name] = row.to_encord_dict()
-        return labels
+        return entry
 
     def _initialise(self, rows: Sequence[LabelRowV2], failures: dict[str, str]) -> None:
         """Bundled reads (ceil(rows / 100) requests per project) of the rows not read yet. Fills `failures`:

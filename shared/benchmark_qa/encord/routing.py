@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from encord.workflow.stages.agent import AgentStage, AgentTask
 
     from benchmark_qa.config import RoutingSettings
-    from benchmark_qa.store.routing import RoutingRepository
+    from benchmark_qa.store.routing import RoutingRepository, TaskRecord
 
 
 class RoutingSetupError(ValueError):
@@ -65,6 +65,11 @@ class Outcome(StrEnum):
     DRY_RUN = "dry_run"
     FAILED = "failed"
     DEFERRED = "deferred"  # the invocation ran out of time before acting on it: the next run routes it
+    INTENDED = "intended"  # recorded before acting; replaced by the outcome, or by the next run's reconciliation
+    NOT_MOVED = "not_moved"  # its run died before moving it (reconciled): a later run routes it
+
+
+RECONCILE_WINDOW = timedelta(days=7)  # runs that died this long ago or less are reconciled by the next run
 
 
 ROUTING_OUTCOME = {
@@ -238,16 +243,15 @@ class Router:
         return list(prepared.stage.get_tasks(dataset_hash=hashes[0] if len(hashes) == 1 else hashes))
 
     def _still_in_stage(self, prepared: PreparedStage, batch: Sequence[PlannedTask]) -> list[PlannedTask]:
-        hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
-        there = self.budget.call(
-            "list what is still in the stage",
-            lambda: {
-                str(t.uuid)
-                for chunk in batched(hashes, self._max_hashes)
-                for t in prepared.stage.get_tasks(data_hash=chunk)
-            },
-        )
+        there = {str(t.uuid) for t in self._listed(prepared.stage, batch, "list what is still in the stage")}
         return [p for p in batch if p.task_uuid in there]
+
+    def _listed(self, stage: Any, batch: Sequence[PlannedTask], what: str) -> list[Any]:
+        """The tasks of `stage` with the data hashes of `batch` (filtered listings of MAX_HASHES_PER_CALL each)."""
+        hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
+        return self.budget.call(
+            what, lambda: [t for chunk in batched(hashes, self._max_hashes) for t in stage.get_tasks(data_hash=chunk)]
+        )
 
     def act(self, prepared: PreparedStage, planned: Sequence[PlannedTask]) -> tuple[list[RoutedTask], int]:
         """Proceed every task along its pathway; one bundle per batch, all actions of the same stage."""
@@ -277,7 +281,17 @@ class Router:
             act_batch=lambda batch: self.budget.call(f"proceed {len(batch)} tasks", lambda: bundled(batch)),
             act_one=lambda p: self.budget.call("proceed a task", lambda: proceed(p)),
             still_in_stage=partial(self._still_in_stage, prepared),
+            arrived=partial(self._arrived, prepared, pathway_uuid),
         )
+
+    def _arrived(self, prepared: PreparedStage, pathway_uuid: str, left: Sequence[PlannedTask]) -> list[PlannedTask]:
+        """Of tasks that left the stage after our bundle was refused, those now in the pathway's destination: our
+        own bundle moved them and its answer was lost (a retry is refused), so they are routed, not moved by
+        someone else. One listing of the destination, filtered by their data hashes."""
+        destination = next(str(p.destination_uuid) for p in prepared.stage.pathways if str(p.uuid) == pathway_uuid)
+        stage = next(s for s in prepared.project.workflow.stages if str(s.uuid) == destination)
+        there = {str(t.data_hash) for t in self._listed(stage, left, "list the pathway's destination")}
+        return [p for p in left if str(p.task.data_hash) in there]
 
 
 def _routed(planned: PlannedTask, outcome: Outcome, error: str | None = None) -> RoutedTask:
@@ -342,8 +356,6 @@ def run_routing(
     """One routing run: lock (unless dry run), prepare, list, act, record. A setup error is recorded on the run
     and raised; Encord failures while acting are recorded per task and in `errors` (the tasks stay in the
     stage for the next run)."""
-    from benchmark_qa.store.routing import TaskRecord
-
     report = RoutingReport(
         run_id=run_id or uuid.uuid4().hex,
         trigger=trigger,
@@ -374,6 +386,12 @@ def run_routing(
         if dry_run:
             report.tasks = [_routed(p, Outcome.DRY_RUN) for p in planned]
         else:
+            if repository is not None:
+                # Holding the lock: any other run still `running` died (its lock expired). Its intents are settled
+                # by where the tasks are now; then this run's own intents are written, before anything moves.
+                reconcile(repository, project_hash, {p.task_uuid for p in planned}, by=report.run_id)
+                intents = (_record(_routed(p, Outcome.INTENDED)) for p in planned)
+                repository.record_tasks(report.run_id, report.started_at, intents)
             report.tasks, report.action_requests = router.act(prepared, planned)
         report.errors += sorted({t.error for t in report.tasks if t.outcome is Outcome.FAILED and t.error})
         deferred = sorted({t.error for t in report.tasks if t.outcome is Outcome.DEFERRED and t.error})
@@ -388,15 +406,65 @@ def run_routing(
         raise
     finally:
         if repository is not None:
-            records = (
-                TaskRecord(t.task_uuid, t.decision, t.outcome.value, t.data_hash, t.data_title, t.error)
-                for t in report.tasks
-            )
-            repository.record_tasks(report.run_id, report.started_at, records)
+            repository.record_tasks(report.run_id, report.started_at, map(_record, report.tasks))
         _finish(report, repository, clock, request_count, requests_before)
         if locked and repository is not None:
             repository.release_lock(project_hash, report.run_id)
     return report
+
+
+def _record(task: RoutedTask) -> TaskRecord:
+    from benchmark_qa.store.routing import TaskRecord
+
+    return TaskRecord(task.task_uuid, task.decision, task.outcome.value, task.data_hash, task.data_title, task.error)
+
+
+def reconcile(repository: RoutingRepository, project_hash: str, in_stage: set[str], *, by: str) -> list[str]:
+    """Settle the runs of the project that died after recording their intents (a kill between the bundles and
+    the audit write): an intended task still in the stage was not moved (`not_moved`: this run routes it); one
+    that has left it was moved by that run (`routed`, confirmed here). The dead run is marked `interrupted`.
+    Called by a run that holds the lock, so no live run of the project is among them. Returns their ids."""
+    from benchmark_qa.store.routing import TaskRecord
+
+    now = datetime.now(UTC)
+    since = (now - RECONCILE_WINDOW).isoformat(timespec="milliseconds")
+    recent = (now - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    settled = []
+    for run in repository.open_runs(project_hash, since):
+        run_id = str(run["run_id"])
+        # A dry run holds no lock: one that started recently may be running still.
+        if run_id == by or (run.get("dry_run") and str(run.get("started_at", "")) > recent):
+            continue
+        tasks = repository.tasks_of_run(run_id)
+        fixed = [
+            TaskRecord(
+                t.task_uuid,
+                t.decision,
+                (Outcome.NOT_MOVED if t.task_uuid in in_stage else Outcome.ROUTED).value,
+                t.data_hash,
+                t.data_title,
+                f"run {run_id} stopped before recording the outcome; run {by} found it "
+                + ("still in the stage (it routes it)" if t.task_uuid in in_stage else "gone from the stage"),
+            )
+            for t in tasks
+            if t.outcome == Outcome.INTENDED.value
+        ]
+        repository.record_tasks(run_id, str(run["started_at"]), fixed)
+        final = {t.task_uuid: t.outcome for t in tasks} | {t.task_uuid: t.outcome for t in fixed}
+        counts: dict[str, int] = {"tasks": len(final)}
+        for outcome in final.values():
+            counts[f"outcome:{outcome}"] = counts.get(f"outcome:{outcome}", 0) + 1
+        repository.finish_run(
+            run_id,
+            status="interrupted",
+            duration_seconds=float(run.get("duration_seconds") or 0),
+            counts=counts,
+            errors=[f"interrupted before it finished; reconciled by run {by}"],
+            encord_requests=None,
+            action_requests=0,
+        )
+        settled.append(run_id)
+    return settled
 
 
 def _finish(

@@ -5,47 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel
 
 from benchmark_qa.scoring.comparison import Columns, Comparison
 from benchmark_qa.scoring.config import Resolved
+from benchmark_qa.scoring.conflict import SEVERITY, Conflict
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import Ontology
-
-ConflictKind = Literal[
-    "missing", "extra", "wrong_class", "low_overlap", "attribute_mismatch", "direction", "visibility", "id_switch"
-]
-Severity = Literal["error", "warning"]
-SEVERITY: dict[str, Severity] = {
-    "missing": "error",
-    "extra": "error",
-    "wrong_class": "error",
-    "id_switch": "error",
-    "attribute_mismatch": "warning",
-    "low_overlap": "warning",
-    "direction": "warning",
-    "visibility": "warning",
-}
-
-
-class Conflict(BaseModel):
-    kind: ConflictKind
-    severity: Severity
-    data_unit: str  # data hash
-    frame: int  # first frame of the run
-    frame_last: int
-    frames: int  # frames in the run
-    truth_hash: str | None  # objectHash or classificationHash in the ground truth
-    labels_hash: str | None  # objectHash or classificationHash in the annotator's row
-    truth_value: str | None
-    labels_value: str | None
-    path: str | None = None  # attribute path, or skeleton node
-    similarity: float | None = None
-    hint: str
 
 
 def _plural(n: int, word: str) -> str:

@@ -5,13 +5,14 @@ Keys (pk / sk) and the gsi1 access patterns this repository owns:
   ROUTING_LOCK#<project>  LOCK                     the run holding the project's routing lock:
       owner (run id), acquired_at, expires_at (unix seconds; also the table's TTL attribute)
   ROUTING_RUN#<run id>    RUN                      one run: trigger, dry_run, status (running, finished,
-      failed, locked_out), started_at, finished_at, duration_seconds, counts, encord_requests,
-      action_requests, errors
+      failed, out_of_time, locked_out, interrupted), started_at, finished_at, duration_seconds, counts,
+      encord_requests, action_requests, errors
       runs of a project, oldest first                          gsi1: ROUTING_RUNS#<project> / <started_at>#<run id>
   WEBHOOK#<notification uid> DELIVERY            an agent-stage notification the webhook accepted: a repeat of it
       (a captured request replayed within its signature window) is answered without routing; expires_at (TTL)
   ROUTING_TASK#<task uuid> RUN#<started_at>#<run id> one task in one run: decision (the pathway name), outcome
-      (routed, moved_elsewhere, dry_run, failed), data_hash, data_title, error, routed_at
+      (intended before acting; then routed, moved_elsewhere, dry_run, failed, deferred, or not_moved when the run
+      died first), data_hash, data_title, error (or the reconciling run's note), routed_at
       history of a task: query pk
       tasks of a run                                           gsi1: ROUTING_RUN#<run id> / <task uuid>
 
@@ -170,6 +171,18 @@ class RoutingRepository:
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_dynamo(values),
         )
+
+    def open_runs(self, project_hash: str, since: str) -> list[dict[str, Any]]:
+        """The project's runs started after `since` that never finished (status `running`)."""
+        items = query(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g AND gsi1sk > :since",
+            FilterExpression="#s = :running",
+            ExpressionAttributeNames={"#s": "status"},
+            values={":g": f"ROUTING_RUNS#{project_hash}", ":since": since, ":running": "running"},
+        )
+        return [from_dynamo(i) for i in items]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         item = self._table.get_item(Key={"pk": run_pk(run_id), "sk": "RUN"}, ConsistentRead=True).get("Item")

@@ -11,7 +11,10 @@ Keys (pk / sk) and access patterns:
                                                                   compact entry per result, and a string set `time`
                                                                   with the seconds Encord measured per result and day
   AGGREGATE#<annotator>         CONFLICTS                         frames in conflict, one attribute per kind
+  AGGREGATE#<annotator>         COUNTERS#<n>                      breakdown counters beyond the TOTAL item's 200
       every annotator's TOTAL                                     gsi1: AGGREGATES / <annotator>
+  SCORE_PENDING#<task>#<annotator>#<label hash>  PENDING          a result whose tallies did not fit its transaction:
+      `todo` holds the slices of its writes still to add               gsi1: SCORE_PENDING / <scored_at>
   SCORE_ERROR#<task uuid>       ERROR                             why a task could not be scored (it stays put)
       every open error                                            gsi1: SCORE_ERRORS / <time>#<task>
   FEEDBACK#<task uuid>          <annotator>#<label hash>          the annotator's feedback comment was posted
@@ -19,7 +22,12 @@ Keys (pk / sk) and access patterns:
 A result and the additions to its annotator's aggregates (conflict counts and ledger included) are written in one
 transaction conditioned on the result not existing yet: scoring the same label hash twice (a retried message, an
 overlapping run) adds nothing the second time, and a result is one DynamoDB request. Aggregates hold sums, never
-averages, so they can be added to and divided later.
+averages, so they can be added to and divided later. Nothing is capped: a result with more tallies than one
+transaction takes (100 items) writes a PENDING marker in that transaction naming the slices still to add; each
+slice is added in a transaction that removes its name from the marker (conditioned on it being there), so a
+slice is added once whoever completes it: the writer itself, its retry, or `complete_pending` on the next
+scoring run after a kill. A transaction cancelled by a conflict with another writer is retried with backoff;
+one that keeps conflicting raises `Contended` for the caller to retry that task later.
 The TOTAL item also counts the drill-down's breakdowns (`cm:` truth -> annotated class, `sz:` object sizes,
 `ch:` radio answers, `hi:` hints), each as one number under a JSON-encoded name.
 
@@ -30,6 +38,8 @@ The leaderboard reads the aggregates and the ledger (a few items per annotator a
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from benchmark_qa.store.table import conditional, from_dynamo, now_iso, query, scan, to_dynamo
+from benchmark_qa.store.table import conditional, from_dynamo, is_conflict, now_iso, query, scan, to_dynamo
 from benchmark_qa.task_details import SizeCounts, TaskDetails, hint_pattern
 
 if TYPE_CHECKING:
@@ -48,11 +58,14 @@ AGGREGATES = "AGGREGATES"
 SCORE_ERRORS = "SCORE_ERRORS"
 CONFLICTS = "CONFLICTS"  # the sk of an annotator's conflict counts (one attribute per conflict kind)
 _PART_KEYS = frozenset({"pk", "sk", "annotator", "kind"})
-# DynamoDB transactions take at most 100 items: the result, the total, the week, the conflict counts, the task's
-# error record (cleared), and up to 95 class/attribute rows.
-MAX_BREAKDOWN_ROWS = 95
-# An update expression is at most 4 KB: the TOTAL item's breakdown counters stop here (about 14 bytes each).
-MAX_COUNTERS = 200
+SCORE_PENDING = "SCORE_PENDING"
+# DynamoDB transactions take at most 100 items (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+# ServiceQuotas.html): more writes than fit go in further transactions, tracked by a PENDING marker.
+TRANSACTION_LIMIT = 100
+# An update expression is at most 4 KB: at most this many breakdown counters per item (about 14 bytes each); the
+# rest go to COUNTERS#<n> rows.
+MAX_COUNTERS = 100
+CONFLICT_ATTEMPTS = 6  # a transaction cancelled by another writer's conflict: tried this often, with backoff
 BATCH_GET_LIMIT = 100
 # What the drill-down reads of a result (and what AnnotatorResult needs to validate), not its counts.
 DRILL_DOWN_FIELDS = (
@@ -175,8 +188,14 @@ def _counter(prefix: str, *parts: str) -> str:
     return f"{prefix}:" + json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
 
 
+class Contended(RuntimeError):
+    """Other writers kept changing the same aggregate items: nothing of this transaction was written, and the
+    task is scored again later (its other results are idempotent)."""
+
+
 def _counters(result: AnnotatorResult) -> dict[str, int]:
-    """The drill-down's breakdowns as named numbers on the TOTAL item (capped: see MAX_COUNTERS)."""
+    """The drill-down's breakdowns as named numbers, sorted (the TOTAL item takes MAX_COUNTERS, the rest go to
+    COUNTERS rows)."""
     out: dict[str, int] = defaultdict(int)
     details = result.details
     for truth, row in details.confusion.items():
@@ -190,7 +209,7 @@ def _counters(result: AnnotatorResult) -> dict[str, int]:
         out[_counter("ch", choice.path, choice.truth, choice.labels)] += choice.frames
     for pattern in {hint_pattern(h) for h in result.hints}:  # once per task: "given in k tasks"
         out[_counter("hi", pattern)] = 1
-    return dict(sorted(out.items())[:MAX_COUNTERS])
+    return dict(sorted(out.items()))
 
 
 def day_of(scored_at: str) -> str:
@@ -221,6 +240,7 @@ def result_writes(result: AnnotatorResult) -> list[Write]:
     in its transaction, aggregate_results applies them in memory."""
     annotator = result.annotator
     pk = f"AGGREGATE#{annotator}"
+    counters = list(_counters(result).items())
     totals = {
         "tasks": 1,
         "score_sum": result.score,
@@ -231,7 +251,7 @@ def result_writes(result: AnnotatorResult) -> list[Write]:
         "similarity_sum": sum(c.similarity_sum for c in result.classes.values()),
         "attribute_correct": sum(a.correct for a in result.attributes.values()),
         "attribute_total": sum(a.total for a in result.attributes.values()),
-        **_counters(result),
+        **dict(counters[:MAX_COUNTERS]),
     }
     total_sets = {
         "annotator": annotator,
@@ -254,33 +274,95 @@ def result_writes(result: AnnotatorResult) -> list[Write]:
     part = {"annotator": annotator, "kind": "aggregate_part"}
     # one attribute per conflict kind in a row of its own: ADD needs no map to exist first
     conflicts: list[Write] = [(pk, CONFLICTS, part, dict(result.conflict_totals))] if result.conflict_totals else []
+    more = [
+        (pk, f"COUNTERS#{n}", part, dict(counters[start : start + MAX_COUNTERS]))
+        for n, start in enumerate(range(MAX_COUNTERS, len(counters), MAX_COUNTERS), 1)
+    ]
     parts = [(pk, sk, part, adds) for sk, adds in rows]
-    return [(pk, "TOTAL", total_sets, totals), week, *conflicts, *parts[:MAX_BREAKDOWN_ROWS]]
+    return [(pk, "TOTAL", total_sets, totals), week, *conflicts, *more, *parts]
 
 
 class ScoresRepository:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, conflict_backoff: float = 0.05) -> None:
         self._table = table
+        self._backoff = conflict_backoff
 
     def put_result(self, result: AnnotatorResult, *, clear_error: bool = False) -> bool:
         """Record a scored branch and add it to the annotator's aggregates (conflict counts and ledger included),
-        once, in one request. False on a repeat. With `clear_error` the task's SCORE_ERROR record goes in the same
-        transaction (so it stays when this is a repeat: the caller clears it then)."""
+        once. False on a repeat (whose unfinished tallies, if a kill left any, are completed). With `clear_error`
+        the task's SCORE_ERROR record goes in the same transaction (so it stays when this is a repeat: the caller
+        clears it then). Raises Contended when other writers kept conflicting."""
         item = result_item(result)
-        writes: list[dict[str, Any]] = [
+        updates = [self._add(*write) for write in result_writes(result)]
+        first: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table.name,
                     "Item": to_dynamo(item),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
-            },
-            *(self._add(pk, sk, sets, adds) for pk, sk, sets, adds in result_writes(result)),
+            }
         ]
         if clear_error:
-            writes.append({"Delete": {"TableName": self._table.name, "Key": _error_key(result.task_uuid)}})
+            first.append({"Delete": {"TableName": self._table.name, "Key": _error_key(result.task_uuid)}})
+        room = TRANSACTION_LIMIT - len(first)
+        slices: list[str] = []
+        if len(updates) > room:  # the marker takes one place in the first transaction and in each later one
+            room -= 1
+            step = TRANSACTION_LIMIT - 1
+            slices = [f"{start}:{min(start + step, len(updates))}" for start in range(room, len(updates), step)]
+            first.append({"Put": {"TableName": self._table.name, "Item": _marker(result, slices)}})
+        written = self._transact([*first, *updates[:room]])
+        if slices or not written:
+            self._complete(_marker_key(result), result if written else None)
+        return written
+
+    def complete_pending(self) -> int:
+        """Add the tallies that results left unfinished (a kill between their transactions). Returns how many."""
+        markers = query(
+            self._table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :g", values={":g": SCORE_PENDING}
+        )
+        return sum(1 for marker in markers if self._complete({"pk": marker["pk"], "sk": marker["sk"]}))
+
+    def _complete(self, key: dict[str, str], result: AnnotatorResult | None = None) -> bool:
+        """Add each slice still named by the marker at `key`, once (the slice's transaction removes its name on
+        the condition that it is there), then remove the marker. False when there is no marker."""
+        marker: dict[str, Any] | None = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if marker is None:
+            return False
+        if result is None:
+            found = self._table.get_item(Key=marker["result_key"], ConsistentRead=True).get("Item")
+            if found is None:  # the marker is only ever written with its result
+                raise LookupError(f"pending tallies {key} name a result that is not stored")
+            result = _result(found)
+        updates = [self._add(*write) for write in result_writes(result)]
+        for name in sorted(marker.get("todo", ()), key=lambda n: int(n.split(":")[0])):
+            start, end = map(int, name.split(":"))
+            claim = {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": key,
+                    "UpdateExpression": "DELETE todo :s",
+                    "ConditionExpression": "contains(todo, :n)",
+                    "ExpressionAttributeValues": {":s": {name}, ":n": name},
+                }
+            }
+            self._transact([claim, *updates[start:end]])  # False: another run added this slice
+        self._table.delete_item(Key=key)
+        return True
+
+    def _transact(self, writes: list[dict[str, Any]]) -> bool:
+        """One transaction: False when a condition did not hold; retried with jittered backoff while another
+        writer conflicts (it wrote nothing then), Contended after CONFLICT_ATTEMPTS."""
         client: Any = self._table.meta.client  # the resource client takes plain Python values
-        return conditional(client.transact_write_items, TransactItems=writes)
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return conditional(client.transact_write_items, TransactItems=writes)
+            except Exception as error:
+                if not is_conflict(error):
+                    raise
+                time.sleep(random.uniform(0, self._backoff * 2**attempt))
+        raise Contended(f"{len(writes)} writes conflicted with other writers {CONFLICT_ATTEMPTS} times")
 
     def _add(self, pk: str, sk: str, sets: dict[str, Any], adds: dict[str, Any]) -> dict[str, Any]:
         """A transaction Update that sets `sets` and adds `adds` (every name aliased: many are reserved words)."""
@@ -476,11 +558,12 @@ def read_aggregate(total: dict[str, Any], parts: Sequence[dict[str, Any]]) -> An
             conflicts.update({k: int(v) for k, v in p.items() if k not in _PART_KEYS})
     fields["conflicts"] = dict(conflicts)
     aggregate = AnnotatorAggregate.model_validate(fields)
-    for name, value in total.items():
+    counters: Counter[str] = Counter()
+    for row in [total, *(p for p in parts if p["sk"].startswith("COUNTERS#"))]:
+        counters.update({name: int(value) for name, value in row.items() if name.partition(":")[2].startswith("[")})
+    for name, count in counters.items():
         prefix, _, encoded = name.partition(":")
-        if not encoded.startswith("["):
-            continue
-        keys, count = json.loads(encoded), int(value)
+        keys = json.loads(encoded)
         if prefix == "cm":
             aggregate.confusion.setdefault(keys[0], {})[keys[1]] = count
         elif prefix == "sz":
@@ -557,6 +640,24 @@ def _result(item: dict[str, Any]) -> AnnotatorResult:
     if isinstance(plain.get("details"), str):
         plain["details"] = TaskDetails.model_validate_json(plain["details"])
     return AnnotatorResult.model_validate(plain)
+
+
+def _marker_key(result: AnnotatorResult) -> dict[str, str]:
+    return {"pk": f"SCORE_PENDING#{result.task_uuid}#{result.annotator}#{result.label_hash}", "sk": "PENDING"}
+
+
+def _marker(result: AnnotatorResult, slices: Sequence[str]) -> dict[str, Any]:
+    """The PENDING marker written with a result whose tallies need more transactions: the slices (start:end of
+    result_writes) still to add."""
+    item = result_item(result)
+    return {
+        **_marker_key(result),
+        "kind": "score_pending",
+        "result_key": {"pk": item["pk"], "sk": item["sk"]},
+        "todo": set(slices),
+        "gsi1pk": SCORE_PENDING,
+        "gsi1sk": f"{result.scored_at}#{result.task_uuid}",
+    }
 
 
 def _error_key(task_uuid: str) -> dict[str, str]:

@@ -82,6 +82,15 @@ def _is_condition_failure(error: Exception) -> bool:
     return bool(code == "ConditionalCheckFailedException")
 
 
+def is_conflict(error: Exception) -> bool:
+    """A transaction cancelled because another request was changing one of its items: it wrote nothing, and
+    trying again is the answer (DynamoDB's TransactionConflict cancellation reason)."""
+    response = getattr(error, "response", None) or {}
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    return "TransactionConflict" in {r.get("Code") for r in response.get("CancellationReasons", [])}
+
+
 def query(table: Table, *, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every item a Query returns, page after page (`kwargs` are Query's own parameters)."""
     return _pages(table.query, ExpressionAttributeValues=values, **kwargs)

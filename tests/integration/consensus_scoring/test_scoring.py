@@ -229,3 +229,18 @@ def test_a_result_clears_its_tasks_error_in_its_own_transaction(app: App) -> Non
     )
     sloppy = next(a for a in app.scores.aggregates() if a.annotator == SLOPPY)
     assert sloppy.conflicts["missing"] == 5 + 2 * result.conflict_totals["missing"]
+
+
+def test_a_message_reads_and_scores_one_task_at_a_time(app: App) -> None:
+    """Issue 11: every task's rows of a message were read before any was scored (50 tasks of long videos: out of
+    memory). The rows are listed in bulk, then read one task at a time: one bundled read per task."""
+    with app.double.locked() as state:
+        put_in_review(state, app.setup, app.setup.benchmark_data_hashes, branches=precise_and_sloppy(app))
+    app.double.counts.reset()
+
+    payload = score(app)
+
+    assert payload["counts"]["results_written"] == 6
+    # per task: one bundled read of its branch rows and one of its truth row (before: 2 for the whole batch)
+    assert app.double.counts.get("v1 labelrow GET") == 2 * 3
+    assert app.double.counts.get("v1 labelrowmetadata GET") == 2, "listed in bulk: one call per project"

@@ -4,10 +4,11 @@ the lock and the audit records."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 from uuid import UUID
 
 import pytest
-from benchmark_qa.encord.routing import Outcome, RoutingReport, RoutingSetupError, run_routing
+from benchmark_qa.encord.routing import Outcome, Router, RoutingReport, RoutingSetupError, run_routing
 from benchmark_qa.store.routing import RoutingRepository
 from benchmark_qa_local.encord_double import EncordDouble, FaultKind, FaultRule
 from benchmark_qa_local.encord_double.datasets import add_data_unit, attach_dataset
@@ -89,7 +90,8 @@ def test_tasks_moved_by_someone_else_between_listing_and_acting(double: EncordDo
     assert {where[h] for h in setup.production_data_hashes[1:]} == {"Annotate 1"}
     # each pathway: one refused bundle, one listing of what is still there, one bundle for those
     assert requests == double.counts.get(ACTIONS) == 2 + 2
-    assert double.counts.get("v2 GET projects/{project}/workflow/stages/{stage}/tasks") == 2
+    # and per pathway two listings: what is still in the stage, and which of the rest are at its destination
+    assert double.counts.get("v2 GET projects/{project}/workflow/stages/{stage}/tasks") == 2 + 2
 
 
 def test_throttling_and_server_errors_are_retried(double: EncordDouble, client: EncordUserClient) -> None:
@@ -104,6 +106,8 @@ def test_throttling_and_server_errors_are_retried(double: EncordDouble, client: 
 
 
 def test_dropped_answer_after_apply_counts_as_done(double: EncordDouble, client: EncordUserClient) -> None:
+    """Issue 11: with lost answers our own moves were audited as moved_elsewhere. The tasks found at the pathway's
+    destination after the refused retry were moved by us: routed."""
     setup = seed(double, benchmark=4, production=4)
     # The YES bundle is applied, its answer lost; the SDK retries and gets a 400 (tasks already left).
     double.add_fault(FaultRule(endpoint="v2 POST */actions", kind=FaultKind.DROP, times=1))
@@ -112,7 +116,7 @@ def test_dropped_answer_after_apply_counts_as_done(double: EncordDouble, client:
     assert report.status == "finished"
     assert report.errors == []
     outcomes = {t.data_hash: t.outcome for t in report.tasks}
-    assert {outcomes[h] for h in setup.benchmark_data_hashes} == {Outcome.MOVED_ELSEWHERE}
+    assert {outcomes[h] for h in setup.benchmark_data_hashes} == {Outcome.ROUTED}
     assert {outcomes[h] for h in setup.production_data_hashes} == {Outcome.ROUTED}
     where = stage_of(double, setup)
     assert {where[h] for h in setup.benchmark_data_hashes} == {"Consensus 1 Annotate"}
@@ -244,3 +248,79 @@ def test_a_stale_lock_is_taken_over(
     assert _by_outcome(report) == {"routed": 2}
     assert not repository.release_lock(project, "crashed-run")  # not its lock any more
     assert repository.lock_owner(project) is None
+
+
+class Killed(BaseException):
+    """The invocation dies here (a BaseException: no `except Exception` in the code stops it)."""
+
+
+def test_a_kill_between_the_bundles_and_the_audit_leaves_nothing_unexplained(
+    double: EncordDouble, client: EncordUserClient, repository: RoutingRepository
+) -> None:
+    """Issue 11: a kill between routing's pathway bundle and its audit write moved the tasks once, but 825 of 900
+    had no audit record, the run stayed `running` and its lock held. Now intents are written before acting, and
+    the next run that takes the (expired) lock settles them by where the tasks are."""
+    setup = seed(double, benchmark=12, production=18)
+    project = setup.production_project_hash
+    record_tasks = RoutingRepository.record_tasks
+    calls = 0
+
+    def die_on_the_outcome(self: RoutingRepository, *args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # 1: the intents, 2: the outcomes after the bundles
+            raise Killed
+        return record_tasks(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RoutingRepository, "record_tasks", die_on_the_outcome)
+        with pytest.raises(Killed):
+            # lock_seconds < 0: its lock has expired by the time the next run comes (no waiting in the test)
+            run_routing(router_for(client, setup), trigger="schedule", repository=repository, lock_seconds=-60)
+    (dead,) = repository.runs(project)
+    assert dead["status"] == "running"
+    assert repository.lock_owner(project) == dead["run_id"]
+    assert {t.outcome for t in repository.tasks_of_run(dead["run_id"])} == {"intended"}
+    assert set(stage_of(double, setup).values()) == {"Consensus 1 Annotate", "Annotate 1"}  # moved once
+    # The next scheduled run takes the expired lock over, finds nothing left to move, and settles the intents.
+    double.counts.reset()
+
+    report = run_routing(router_for(client, setup), trigger="schedule", repository=repository)
+
+    assert report.status == "finished"
+    assert report.tasks == []
+    assert double.counts.get(ACTIONS) == 0
+    settled = repository.get_run(dead["run_id"])
+    assert settled["status"] == "interrupted"
+    assert settled["counts"] == {"tasks": 30, "outcome:routed": 30}
+    records = repository.tasks_of_run(dead["run_id"])
+    assert {r.data_hash for r in records} == set(setup.benchmark_data_hashes) | set(setup.production_data_hashes)
+    outcomes = {t.task_uuid: t.outcome for t in records}
+    assert len(outcomes) == 30
+    assert set(outcomes.values()) == {"routed"}
+    assert repository.lock_owner(project) is None
+
+
+def test_a_kill_before_the_bundles_leaves_the_tasks_to_the_next_run(
+    double: EncordDouble, client: EncordUserClient, repository: RoutingRepository
+) -> None:
+    setup = seed(double, benchmark=3, production=3)
+    project = setup.production_project_hash
+
+    def die(self: Router, *args: Any, **kwargs: Any) -> Any:
+        raise Killed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Router, "act", die)
+        with pytest.raises(Killed):
+            run_routing(router_for(client, setup), trigger="schedule", repository=repository, lock_seconds=-60)
+    (dead,) = repository.runs(project)
+
+    report = run_routing(router_for(client, setup), trigger="schedule", repository=repository)
+
+    assert _by_outcome(report) == {"routed": 6}
+    assert {t.outcome for t in repository.tasks_of_run(dead["run_id"])} == {"not_moved"}
+    assert repository.get_run(dead["run_id"])["status"] == "interrupted"
+    for task in report.tasks:  # each task: not moved by the dead run, routed by this one
+        history = [h.outcome for h in repository.task_history(task.task_uuid)]
+        assert sorted(history) == ["not_moved", "routed"]

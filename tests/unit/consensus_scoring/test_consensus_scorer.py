@@ -186,6 +186,9 @@ class FakeStore:
     def record_feedback(self, task_uuid: str, annotator: str, label_hash: str) -> None:
         self.feedback.add((task_uuid, annotator, label_hash))
 
+    def complete_pending(self) -> int:
+        return 0
+
 
 class LaggingStore(FakeStore):
     """An overlapping run: it read the task's results before the other run wrote them."""

@@ -11,8 +11,9 @@ from typing import Any
 
 import boto3
 import pytest
-from benchmark_qa.store.scores import MAX_COUNTERS, ScoresRepository, aggregate_results, result_writes
+from benchmark_qa.store.scores import Contended, ScoresRepository, aggregate_results, result_writes
 from benchmark_qa.task_details import ChoiceCount, SizeCounts, TaskDetails
+from benchmark_qa_local import moto_dynamodb
 from benchmark_qa_local.template import SamTemplate
 from moto import mock_aws
 
@@ -33,6 +34,7 @@ def repository(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScoresRepository]:
     """The state table as template.yaml declares it (keys and index), in in-process moto."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     declared = SamTemplate.load(TEMPLATE).properties("StateTable")
+    moto_dynamodb.install()  # as the local stack runs it: a transaction copies only the items it touches
     with mock_aws():
         table: Any = boto3.resource("dynamodb", region_name="us-east-1").create_table(
             TableName="state",
@@ -157,15 +159,117 @@ def test_seconds_are_set_absolutely_per_day_and_summed_per_result(repository: Sc
     assert [e.seconds for e in a.entries] == [150.0, None]
 
 
-def test_a_result_with_many_breakdowns_stays_within_one_transaction() -> None:
-    many = TaskDetails(confusion={f"class{i}": {f"class{j}": 1 for j in range(30)} for i in range(30)})
-    big = result("a", 0.5, classes={f"class{i}": (1, 0, 0, 1.0) for i in range(150)}, details=many)
+def big_results() -> list[Any]:
+    """Results with more tallies than one transaction takes: 110 classes, 20 attribute paths, 121 confusion
+    counters (before issue 11, aggregates kept 95 class/attribute rows and 200 counters and dropped the rest;
+    sizes kept small: moto takes tens of milliseconds per update)."""
+    many = TaskDetails(confusion={f"class{i}": {f"class{j}": 1 for j in range(11)} for i in range(11)})
+    classes = {f"class{i}": (1, 0, 1, 0.5) for i in range(110)}
+    attributes = {f"class{i}/colour": (1, 2) for i in range(20)}
+    return [
+        result("a", 0.5, classes=classes, attributes=attributes, details=many, conflicts={"missing": 3}),
+        result("a", 0.7, classes=classes, details=many, conflicts={"extra": 1}),
+        result("b", 0.9, classes={"Car": (1, 0, 0, 0.9)}),
+    ]
 
-    writes = result_writes(big)
 
-    assert len(writes) + 1 <= 100, "DynamoDB takes at most 100 items per transaction"
-    total = writes[0][3]
-    assert sum(1 for name in total if name.startswith("cm:")) <= MAX_COUNTERS
+def assert_exact(repository: ScoresRepository, written: list[Any]) -> None:
+    """The stored aggregates equal the fold of the stored results, every class, attribute and counter."""
+    stored = {a.annotator: rounded(a.model_dump()) for a in repository.aggregates()}
+    folded = {a.annotator: rounded(a.model_dump()) for a in aggregate_results(repository.results())}
+    for aggregate in [*stored.values(), *folded.values()]:
+        aggregate.pop("last_scored_at")
+    assert stored == folded
+    assert len(stored) == len({r.annotator for r in written})
+
+
+def test_a_result_with_more_tallies_than_a_transaction_is_counted_whole(repository: ScoresRepository) -> None:
+    written = big_results()
+    assert len(result_writes(written[0])) > 100
+    assert all(repository.put_result(r) for r in written)
+    assert not any(repository.put_result(r) for r in written), "a repeat adds nothing"
+
+    assert_exact(repository, written)
+    a = next(x for x in repository.aggregates() if x.annotator == "a")
+    assert len(a.classes) == 110
+    assert a.classes["class109"].fn == 2
+    assert len(a.attributes) == 20
+    assert sum(len(row) for row in a.confusion.values()) == 121
+    assert a.confusion["class10"]["class10"] == 2
+    assert a.conflicts == {"missing": 3, "extra": 1}
+    table: Any = repository._table
+    assert not [i for i in table.scan()["Items"] if i["kind"] == "score_pending"], "no marker left"
+
+
+class Killed(BaseException):
+    """The invocation dies here."""
+
+
+def test_a_kill_between_a_result_and_its_remaining_tallies_is_completed_once(repository: ScoresRepository) -> None:
+    """Issue 11: a kill between a result and its tallies lost the tallies for good. The marker written with the
+    result names what is left; the next run's complete_pending (or a retry of the result) adds it once."""
+    written = big_results()
+    transact = ScoresRepository._transact
+    calls = 0
+
+    def die_after_the_first(self: ScoresRepository, writes: list[dict[str, Any]]) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls in (2, 4):  # each of the two big results after its first transaction (of two)
+            raise Killed
+        return transact(self, writes)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ScoresRepository, "_transact", die_after_the_first)
+        for r in written[:2]:
+            with pytest.raises(Killed):
+                repository.put_result(r)
+    assert repository.put_result(written[2])
+    a = next(x for x in repository.aggregates() if x.annotator == "a")
+    assert len(a.classes) < 110, "the kills left tallies out"
+
+    assert not repository.put_result(written[0]), "the retried result is a repeat, and completes its own tallies"
+    assert repository.complete_pending() == 1, "the next run completes the other"
+    assert repository.complete_pending() == 0
+
+    assert_exact(repository, written)
+
+
+def conflicting(repository: ScoresRepository, calls: range) -> None:
+    """TransactWriteItems calls numbered in `calls` (from 1) are cancelled as DynamoDB cancels a transaction that
+    another request's write to one of its items overlapped (TransactionConflict: nothing written)."""
+    client: Any = repository._table.meta.client
+    seen: list[int] = []
+
+    class Answer:
+        status_code = 400
+
+    def cancel(**kwargs: Any) -> Any:
+        seen.append(1)
+        if len(seen) not in calls:
+            return None
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        return Answer(), {"Error": error, "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]}
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", cancel)
+
+
+def test_a_conflicting_transaction_is_retried(repository: ScoresRepository) -> None:
+    quick = ScoresRepository(repository._table, conflict_backoff=0)
+    conflicting(quick, range(1, 4))
+
+    assert quick.put_result(results()[0])
+
+    assert [a.tasks for a in quick.aggregates()] == [1]
+
+
+def test_a_transaction_that_keeps_conflicting_raises_contended(repository: ScoresRepository) -> None:
+    quick = ScoresRepository(repository._table, conflict_backoff=0)
+    conflicting(quick, range(1, 100))
+
+    with pytest.raises(Contended):
+        quick.put_result(results()[0])
+    assert quick.aggregates() == [], "nothing written"
 
 
 def test_rebuilding_from_the_results_gives_what_put_result_left(repository: ScoresRepository) -> None:
