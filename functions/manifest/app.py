@@ -36,9 +36,12 @@ def _processor() -> BatchProcessor:
 
 def _ingest() -> Ingest:
     """The ingest pipeline (its models and manifest builders are imported with the first event, not at import)."""
+    from datetime import timedelta
+
     from benchmark_qa.ingest.pipeline import Ingest
 
-    return Ingest(repository, _bucket(), settings.layout(), settings.aws_region)
+    recover_after = timedelta(seconds=settings.recover_after_seconds)
+    return Ingest(repository, _bucket(), settings.layout(), settings.aws_region, recover_after=recover_after)
 
 
 @cache

@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 
 
+class ExecutionEnvironmentDied(BaseException):  # Lambda's name for it is Runtime.ExitError
+    """The execution environment died mid-call (killed, out of memory): a BaseException, so no handler's
+    `except Exception` survives it. Reported as Runtime.ExitError; the next call starts cold."""
+
+
 class InvocationError(RuntimeError):
     """Raised by `InvocationResult.raise_for_error()`; carries Lambda's error document."""
 
@@ -266,6 +271,13 @@ class Invoker:
         except Exception as error:
             result.error = _handler_error(error, request_id)
             print(json.dumps(result.error))
+        except ExecutionEnvironmentDied as error:
+            result.error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason ({error})",
+            }
+            print(json.dumps(result.error))
+            self._discard(sandbox)
         finally:
             result.duration_ms = (time.monotonic() - started) * 1000
         if result.duration_ms > spec.timeout_seconds * 1000:

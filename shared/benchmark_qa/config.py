@@ -30,6 +30,9 @@ class LayoutSettings(_Env, Layout):  # type: ignore[misc]
 
 class IngestSettings(StoreSettings):
     upload_bucket: str
+    recover_after_seconds: int = Field(
+        120, ge=0, description="a claimed manifest or waiting single this old is the sweep's (its batch crashed)"
+    )
 
     def layout(self) -> Layout:
         layout: Layout = load(LayoutSettings)

@@ -179,10 +179,13 @@ class Ingest:
         region: str,
         *,
         close_ready_groups: bool = True,
+        recover_after: timedelta = RECOVER_AFTER,
     ) -> None:
         """`close_ready_groups=False`: a batch records ready markers but leaves closing to its caller (a backfill,
-        which closes each group once its listing has passed the group's folder)."""
+        which closes each group once its listing has passed the group's folder). `recover_after`: how long a
+        claimed manifest or a waiting single sits before the sweep takes it over (a crashed batch's work)."""
         self.close_ready_groups = close_ready_groups
+        self.recover_after = recover_after
         self.repository = repository
         self.bucket = bucket
         self.layout = layout
@@ -786,7 +789,7 @@ class Ingest:
         on. Units start only while `deadline` has not passed; the next sweep continues where this one stopped."""
         now = now or datetime.now(UTC)
         deadline = deadline or Deadline.none()
-        stale = (now - RECOVER_AFTER).isoformat(timespec="milliseconds")
+        stale = (now - self.recover_after).isoformat(timespec="milliseconds")
         quiet = (now - timedelta(seconds=self.layout.group_quiet_seconds)).isoformat(timespec="milliseconds")
         units: Iterable[tuple[str, Callable[[], object]]] = itertools.chain(
             ((f"manifest {m['manifest_id']}", partial(self._recover, m)) for m in self._claimed(stale)),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.ingest.layout import Layout
-from benchmark_qa.ingest.pipeline import UploadEvent
+from benchmark_qa.ingest.pipeline import Ingest, UploadEvent
 from benchmark_qa_local import samples
 from benchmark_qa_local.cli import main
 
@@ -132,6 +132,18 @@ def test_pending_singles_left_by_a_failed_batch_are_written_by_the_sweep(world: 
     world.ingest().sweep(now=datetime.now(UTC) + timedelta(minutes=5))
 
     assert world.status("production/left.jpg")[0] == "in_manifest"
+
+
+def test_the_sweep_takes_over_a_crashed_batchs_work_after_recover_after(world: World) -> None:
+    """RECOVER_AFTER_SECONDS (ManifestFunction): how long the sweep leaves a waiting single to the batch that
+    recorded it (2 minutes by default); the soak run sets 0, as time passes between two sweeps on AWS."""
+    world.ingest().accept(world.put("production/waits.jpg"))
+    world.ingest().sweep()
+    assert world.status("production/waits.jpg")[0] == "pending", "its batch may still be writing it"
+
+    Ingest(world.repository, S3Bucket(world.bucket_name), world.layout, "us-east-1", recover_after=timedelta(0)).sweep()
+
+    assert world.status("production/waits.jpg")[0] == "in_manifest"
 
 
 def test_a_quiet_group_closes_on_the_sweep_and_an_open_one_waits(world: World) -> None:
