@@ -8,13 +8,16 @@ as SQS and EventBridge Scheduler would feed them in AWS:
   3. RegisterFunction starts Encord upload jobs; its scheduled poller links the items to the datasets
   4. the ground truth of every benchmark image is labelled in the Benchmark Project
   5. RouteFunction (the "Benchmark Task?" agent) sends benchmark tasks YES to the consensus block, the rest NO
-  6. five simulated annotators with known error profiles label their branches and submit; the editor's timer
-     records the time each spent (what Encord's `list_time_spent` reports)
-  7. ScoreFunction scores every branch against the ground truth and archives the tasks; four ground-truth labels
-     were planted wrong, and the audit must flag exactly those images
-  8. ReportFunction joins the time to the scores and publishes the leaderboard (HTML, CSV, JSON) into the
-     reports bucket; the demo fetches it, prints it, and checks that its ranking recovers the simulated
-     annotators' order
+  6. week 1: six simulated annotators with known error profiles label their branches of half the benchmark tasks
+     and submit; the editor's timer records the time each spent (what Encord's `list_time_spent` reports);
+     ScoreFunction's scheduled run scores every branch against the ground truth and archives the tasks
+  7. week 2: the same for the other half, but one annotator (`drifts@`) has become careless: looser boxes, most
+     small objects missed, Weather answered without looking; the next scheduled ScoreFunction run scores them
+  8. four ground-truth labels were planted wrong, and the audit must flag exactly those images
+  9. ReportFunction runs the drift monitor (the stack's DriftWarmup is DEMO_DRIFT_WARMUP, not the default 20: the
+     demo has 20 tasks per annotator), joins the time to the scores and publishes the leaderboard (HTML, CSV,
+     JSON) into the reports bucket; the demo fetches it, prints it, and checks that its ranking recovers the five
+     stable annotators' order and that it marks drift on `drifts@` only, dated in week 2
 
 Everything Encord sees goes through the real SDK (docs/simulation.md for the annotators).
 """
@@ -29,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO
 from unittest import mock
@@ -36,6 +40,7 @@ from unittest import mock
 from benchmark_qa.agreement_report import TaskAgreement
 from benchmark_qa.leaderboard import Leaderboard
 from benchmark_qa.leaderboard.publish import fetch_latest
+from benchmark_qa.leaderboard.quality import DriftMark
 from benchmark_qa.leaderboard.text import render_text
 from benchmark_qa.store.quality import FlagRecord, QualityRepository
 from benchmark_qa.store.table import state_table
@@ -51,12 +56,13 @@ from benchmark_qa_local.simulation import (
     EXPECTED_ORDER,
     Scene,
     annotate,
-    demo_annotators,
     demo_ontology,
+    image_indices,
     seconds_on,
     write_ground_truth,
 )
 from benchmark_qa_local.simulation.annotate import CONSENSUS_ANNOTATE
+from benchmark_qa_local.simulation.drift_stream import DRIFTS, drifting_team
 from benchmark_qa_local.simulation.planted_errors import PlantedError, plant_errors
 
 Print = Callable[[str], None]
@@ -69,6 +75,13 @@ REPORT_PATH = Path("out/leaderboard.html")
 PLANTED_ERRORS = 4
 DEMO_PLANTED_KINDS = ("wrong_class", "spurious_object", "missing_object", "wrong_weather")
 HOURLY_RATE = "30"  # AnnotatorHourlyRate of the demo's stack, so the report shows the cost per correct object
+# The demo's team labels in two weeks, each scored by its own ScoreFunction run; `drifts@` degrades in week 2.
+WEEKS = 2
+DRIFTING = next(email for email in drifting_team(1) if email.startswith(f"{DRIFTS.name}@"))
+# DriftWarmup of the demo's stack (the template parameter users set; default 20): each annotator's first 8 scored
+# tasks set their baseline, so 20 tasks leave 12 to chart. A baseline from 8 tasks is noisier than from 20: fine for
+# a demo with one seed, not a recommendation (docs/annotator-quality.md).
+DEMO_DRIFT_WARMUP = "8"
 
 # Sample uploads: every data type of Encord's import spec, both datasets, sidecars, and one bad file.
 CT = "1.2.826.0.1.3680043.8.498.1"  # the demo's DICOM series UID
@@ -113,6 +126,7 @@ class DemoWorld(OfflineApp):
     leaderboard: Leaderboard | None = None
     planted: list[PlantedError] = field(default_factory=list)
     flags: list[FlagRecord] = field(default_factory=list)
+    week_scored: dict[int, str] = field(default_factory=dict)  # week -> when its ScoreFunction run started (ISO)
 
     @property
     def planted_found(self) -> bool:
@@ -127,8 +141,32 @@ class DemoWorld(OfflineApp):
 
     @property
     def ranking_recovered(self) -> bool:
-        ranked = [row.annotator for row in self.leaderboard.ranked] if self.leaderboard else []
-        return [name.split("@")[0] for name in ranked] == list(EXPECTED_ORDER)
+        """The five stable annotators are ranked in their true order (`drifts@`, good then bad, may fall anywhere)."""
+        ranked = [row.annotator.split("@")[0] for row in self.leaderboard.ranked] if self.leaderboard else []
+        return [name for name in ranked if name in EXPECTED_ORDER] == list(EXPECTED_ORDER)
+
+    @property
+    def drift_marks(self) -> list[DriftMark]:
+        quality = self.leaderboard.quality if self.leaderboard else None
+        return quality.drift if quality else []
+
+    @property
+    def drift_found(self) -> bool:
+        """The report marks drift on `drifts@` alone, raised by a week-2 task (docs/annotator-quality.md)."""
+        week2 = self.week_scored.get(2)
+        marks = self.drift_marks
+        return (
+            week2 is not None
+            and bool(marks)
+            and {m.annotator for m in marks} == {DRIFTING}
+            and all(m.alarm_at >= week2 for m in marks)
+        )
+
+    def week_truth(self, week: int) -> dict[str, Scene]:
+        """The benchmark images labelled in `week`: the images in title order, cut into WEEKS equal runs."""
+        order = image_indices(self.truth)
+        size = -(-len(order) // WEEKS)
+        return {h: s for h, s in self.truth.items() if (week - 1) * size <= order[h] < week * size}
 
     def stage_counts(self) -> dict[str, int]:
         """Stage role (its title; "Consensus 1 Annotate" for the block's first stage) -> Production tasks in it."""
@@ -207,9 +245,9 @@ def route(world: DemoWorld, say: Print) -> None:
     _say_stages(world, say)
 
 
-def simulate_annotators(world: DemoWorld, say: Print) -> None:
-    annotators = demo_annotators()
-    saved = annotate(world.client(), world.setup, world.truth, annotators, DEMO_SEED)
+def simulate_annotators(world: DemoWorld, say: Print, week: int) -> None:
+    annotators = drifting_team(week)
+    saved = annotate(world.client(), world.setup, world.week_truth(week), annotators, DEMO_SEED)
     for email, profile in annotators.items():
         labelled = sum(1 for by_annotator in saved.values() if email in by_annotator)
         say(f"  {email:<40} labelled {labelled} tasks  ({profile.description})")
@@ -217,17 +255,18 @@ def simulate_annotators(world: DemoWorld, say: Print) -> None:
     _say_stages(world, say)
 
 
-def editor_time(world: DemoWorld, say: Print) -> None:
-    """The editor's timer, which no SDK call writes: each annotator's seconds on each benchmark task, as Encord's
-    time spent (`Project.list_time_spent`) will report them to ReportFunction."""
-    annotators = demo_annotators()
+def editor_time(world: DemoWorld, say: Print, week: int) -> None:
+    """The editor's timer, which no SDK call writes: each annotator's seconds on each benchmark task of `week`, as
+    Encord's time spent (`Project.list_time_spent`) will report them to ReportFunction."""
+    annotators = drifting_team(week)
+    truth = world.week_truth(week)
     today = datetime.now(UTC).date()
     seconds: dict[str, int] = defaultdict(int)
     with world.double.locked() as state:
         project = state.projects[world.setup.production_project_hash]
         stage = world.setup.production_stages[CONSENSUS_ANNOTATE]  # by uuid: both block stages are "Consensus 1"
         for task in project.tasks.values():
-            scene = world.truth.get(task.data_hash)
+            scene = truth.get(task.data_hash)
             for sub in task.subtasks:
                 profile = annotators.get(sub.annotator)
                 if scene is None or profile is None:
@@ -239,7 +278,8 @@ def editor_time(world: DemoWorld, say: Print) -> None:
         say(f"  {annotator:<40} {total / 60:5.1f} min in the editor")
 
 
-def score(world: DemoWorld, say: Print) -> None:
+def score(world: DemoWorld, say: Print, week: int) -> None:
+    world.week_scored[week] = datetime.now(UTC).isoformat(timespec="milliseconds")
     summary = world.pump.fire_schedule("ScoreFunction").raise_for_error()
     say(f"ScoreFunction: {summary['stage_tasks']} tasks in review, mode {summary['mode']}: {summary['counts']}")
     drained = world.pump.drain()
@@ -295,6 +335,13 @@ def leaderboard(world: DemoWorld, say: Print) -> None:
             f"its quality section: {len(q.flags)} suspect ground-truth flag(s), agreement on {len(q.agreement)} "
             f"measure(s), {len(q.drift)} drift mark(s)"
         )
+    for mark in world.drift_marks:
+        say(
+            f"  drift: {mark.annotator} ({mark.stream}) changed at {mark.changed_at}, alarm {mark.tasks_to_alarm} "
+            f"task(s) later; mean {mark.baseline_mean:.3f} -> {mark.recent_mean:.3f}"
+        )
+    say(f"week 2 was scored from {world.week_scored.get(2)}; {DRIFTING} drifted then")
+    say(f"the report marks drift on {DRIFTING} only, raised in week 2: {'yes' if world.drift_found else 'NO'}")
 
 
 STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
@@ -303,9 +350,12 @@ STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
     ("manifests -> Encord upload jobs -> datasets", register),
     ("ground truth in the Benchmark Project", label_ground_truth),
     ('routing: the "Benchmark Task?" agent stage', route),
-    ("simulated annotators label the benchmark tasks", simulate_annotators),
-    ("the time they spent, as Encord's editor measures it", editor_time),
-    ("consensus scoring against the ground truth", score),
+    ("week 1: simulated annotators label half the benchmark tasks", partial(simulate_annotators, week=1)),
+    ("the time they spent, as Encord's editor measures it", partial(editor_time, week=1)),
+    ("consensus scoring against the ground truth (ScoreFunction's scheduled run)", partial(score, week=1)),
+    (f"week 2: the other half; {DRIFTING} has become careless", partial(simulate_annotators, week=2)),
+    ("the time they spent", partial(editor_time, week=2)),
+    ("consensus scoring, the next scheduled run", partial(score, week=2)),
     ("ground-truth audit and agreement without ground truth", ground_truth_audit),
     ("the annotator leaderboard, published by the stack", leaderboard),
 ]
@@ -314,7 +364,7 @@ STEPS: list[tuple[str, Callable[[DemoWorld, Print], None]]] = [
 def _seed(state: DoubleState) -> StandardSetup:
     """The standard projects with the simulated annotators and their ontology, no data yet (the demo uploads it)."""
     return seed_standard_setup(
-        state, annotators=list(demo_annotators()), benchmark_items=0, production_items=0, ontology=demo_ontology()
+        state, annotators=list(drifting_team(1)), benchmark_items=0, production_items=0, ontology=demo_ontology()
     )
 
 
@@ -333,7 +383,7 @@ def run(
         _seed,
         stack_name=stack_name,
         log_stream=function_logs,
-        parameters={"AnnotatorHourlyRate": HOURLY_RATE},
+        parameters={"AnnotatorHourlyRate": HOURLY_RATE, "DriftWarmup": DEMO_DRIFT_WARMUP},
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
     ) as world:
         world.report_path = report_path

@@ -1,5 +1,6 @@
 """`make demo` end to end: the whole Benchmark QA workflow offline must recover the simulated annotators' order,
-and the leaderboard the stack publishes must show it honestly. With --keep, the stack and the double stay up and
+find the planted wrong ground truth and the annotator who drifts in week 2, and the leaderboard the stack publishes
+must show it honestly. With --keep, the stack and the double stay up and
 `status`, `report` and `route` work on them through the export lines the demo prints."""
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ import re
 import shlex
 import threading
 from pathlib import Path
+from typing import cast
 from unittest import mock
 
 import pytest
 from benchmark_qa.leaderboard import Leaderboard
+from benchmark_qa.store.scores import Entry
 from benchmark_qa_local import demo
 from benchmark_qa_local.cli import main
 from benchmark_qa_local.cli.demo import exports, keep_running
 from benchmark_qa_local.simulation import EXPECTED_ORDER
+from benchmark_qa_local.simulation.drift_stream import drifting_team
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +49,12 @@ def use_the_kept_stack(world: demo.DemoWorld, folder: Path, checks: dict[str, ob
     checks["printed"] = printed.getvalue()
 
 
+def hold(world: demo.DemoWorld, folder: Path, checks: dict[str, object]) -> None:
+    """While the stack runs: the drifting annotator's ledger, then what a user does with --keep."""
+    checks["drifts_ledger"] = next(a for a in world.scores.aggregates() if a.annotator == demo.DRIFTING).entries
+    use_the_kept_stack(world, folder, checks)
+
+
 def test_the_demo_runs_the_workflow_and_the_leaderboard_recovers_the_true_order(tmp_path: Path) -> None:
     lines: list[str] = []
     report = tmp_path / "leaderboard.html"
@@ -54,19 +64,21 @@ def test_the_demo_runs_the_workflow_and_the_leaderboard_recovers_the_true_order(
         say=lines.append,
         report_path=report,
         function_logs=io.StringIO(),
-        hold=lambda w: use_the_kept_stack(w, tmp_path, checks),
+        hold=lambda w: hold(w, tmp_path, checks),
     )
 
     text = "\n".join(lines)
     assert world.ranking_recovered, text
     assert world.leaderboard is not None
     board = world.leaderboard
-    assert [row.annotator.split("@")[0] for row in board.annotators] == list(EXPECTED_ORDER)
+    assert {row.annotator for row in board.annotators} == set(drifting_team(1)), "six annotators, both weeks"
+    stable = [row for row in board.annotators if row.annotator != demo.DRIFTING]
+    assert [row.annotator.split("@")[0] for row in stable] == list(EXPECTED_ORDER)
     assert all(row.tasks == demo.BENCHMARK_IMAGES for row in board.annotators)
     ranks = [row.rank or 0 for row in board.annotators]
     assert ranks == sorted(ranks)
     assert ranks[0] == 1
-    assert ranks[:3] == [1, 2, 3], "20 shared items separate the three best"
+    assert [row.rank for row in stable[:3]] == [1, 2, 3], "20 shared items separate the three best stable ones"
     # Routing sent every benchmark task YES, production NO; scored tasks were archived.
     assert "Annotate 1: 9, Archive: 20, Consensus 1 Annotate: 3" in text
     assert "open scoring errors: 0" in text
@@ -81,6 +93,19 @@ def test_the_demo_runs_the_workflow_and_the_leaderboard_recovers_the_true_order(
     assert {f.data_hash for f in board.quality.flags} == {p.data_hash for p in world.planted}
     assert all(f.against_truth and f.message for f in board.quality.flags)
     assert any(a.measure == "shapes of Car" and a.alpha is not None for a in board.quality.agreement)
+    # drifts@ turns careless in week 2 (its own ScoreFunction run): ReportFunction's drift check marks them alone.
+    assert world.drift_found, text
+    assert "the report marks drift on drifts@benchmark-qa.local only, raised in week 2: yes" in text
+    [mark] = board.quality.drift
+    assert (mark.annotator, mark.stream) == (demo.DRIFTING, "score")
+    week2 = world.week_scored[2]
+    assert mark.changed_at >= week2, "the change is dated to a week-2 task, not earlier"
+    assert mark.tasks_to_alarm <= 6, "found within six tasks of the change"
+    assert mark.recent_mean < mark.baseline_mean - 0.15
+    ledger = cast("list[Entry]", checks["drifts_ledger"])
+    week2_tasks = [e.task_uuid for e in ledger if e.scored_at >= week2]
+    assert len(week2_tasks) == demo.BENCHMARK_IMAGES // demo.WEEKS
+    assert mark.changed_task == week2_tasks[0], "dated to the first task of week 2, where the change is"
     # The published report's drill-down: loose boxes are loose (not missed + added), directions, sizes, time.
     rows = {row.annotator.split("@")[0]: row for row in board.annotators}
     assert rows["sloppy-boxes"].conflicts[0].name == "low_overlap"
@@ -96,6 +121,12 @@ def test_the_demo_runs_the_workflow_and_the_leaderboard_recovers_the_true_order(
     assert re.match(rf"http://127\.0\.0\.1:\d+/label_editor/{world.setup.production_project_hash}/", worst.editor_url)
     html = report.read_text()
     assert all(f"{name}@" in html for name in EXPECTED_ORDER)
+    drift_rows = re.findall(r"<tr class='drift'>.*?</tr>", html)
+    assert len(drift_rows) == 1, drift_rows
+    [row] = drift_rows
+    assert demo.DRIFTING in row
+    assert mark.changed_task in row
+    assert not any(f"{name}@" in row for name in EXPECTED_ORDER), "no stable annotator is marked"
     assert "<svg" in html
     # --keep: the export lines work for status, report (published and from the table) and route
     assert {k: checks[k] for k in ("status", "open", "report", "route")} == {

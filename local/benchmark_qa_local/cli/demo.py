@@ -87,5 +87,6 @@ def run(args: argparse.Namespace) -> int:
         function_logs=None if args.verbose else io.StringIO(),
         hold=keep_running if args.keep else None,
     )
-    # The demo is also a check: its simulated annotators have a known order the leaderboard must recover.
-    return 0 if world.ranking_recovered else 1
+    # The demo is also a check: its simulated annotators have a known order the leaderboard must recover, and the
+    # report must find the planted wrong ground truth and the annotator who drifts.
+    return 0 if world.ranking_recovered and world.planted_found and world.drift_found else 1

@@ -1,5 +1,6 @@
-"""Score streams of simulated annotators whose quality changes (or not) after a given task: the data the drift
-detector is measured on (docs/annotator-quality.md). Each task is a fresh truth image scored with the real engine."""
+"""Simulated annotators whose quality changes midway: score streams the drift detector is measured on, and the
+drifting member of the demo's team (docs/annotator-quality.md). Each task is a fresh truth image scored with the
+real engine."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from benchmark_qa.scoring import Ontology, score_label_rows
 
 from .ground_truth import generate_scene
 from .ontology import demo_ontology
-from .profiles import PROFILES, Profile, annotator_label_row
+from .profiles import PROFILES, Profile, annotator_label_row, demo_annotators
 from .scene import label_row_dict
 
-# The demo's drifting annotator: precise, then from `change_at` on, loose boxes and most small objects missed.
+# A precise annotator gone careless: loose boxes and most small objects missed.
 DEGRADED = replace(
     PROFILES["precise"],
     name="degraded",
@@ -20,6 +21,19 @@ DEGRADED = replace(
     jitter=0.12,
     miss_small=0.6,
 )
+# The demo's sixth annotator: as precise as `precise` in its first week, careless from its second week on (DEGRADED's
+# looser boxes and missed small objects, and the Weather answered without looking). Same name both weeks, so the
+# same e-mail. The drop is larger than DEGRADED's alone on purpose: the demo's baseline holds a planted wrong ground
+# truth every annotator scores badly on, which widens each baseline's sigma (docs/annotator-quality.md). Boxes stay
+# close enough to match, so the ground-truth audit still has a quorum on the week-2 images.
+DRIFTS = replace(PROFILES["precise"], name="drifts", description="precise in week 1, careless in week 2")
+DRIFTS_CARELESS = replace(DEGRADED, name=DRIFTS.name, description=DRIFTS.description, flip_weather=0.7)
+
+
+def drifting_team(week: int) -> dict[str, Profile]:
+    """The demo's team in `week` (1, 2, ...): the five stable profiles (`EXPECTED_ORDER`) and `drifts`, who is
+    precise in week 1 and careless from week 2 on."""
+    return demo_annotators((*PROFILES.values(), DRIFTS if week == 1 else DRIFTS_CARELESS))
 
 
 def score_stream(
