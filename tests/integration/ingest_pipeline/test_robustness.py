@@ -310,9 +310,11 @@ def test_a_group_closed_by_a_batch_killed_before_its_manifest_was_recorded_writt
         if status == "in_manifest":
             raise _Died
 
-    with monkeypatch.context() as patch, pytest.raises(_Died):
+    events.append(world.put(folder + "_READY", b""))
+    with monkeypatch.context() as patch:
         patch.setattr(type(world.repository), "set_group_status", dies_after_in_manifest)
-        world.run(*events, world.put(folder + "_READY", b""))
+        with pytest.raises(_Died):
+            world.run(*events)
     (member, *_) = world.repository.object_versions(world.bucket_name, folder + "1.jpg")
     assert member.status == "in_manifest"
 
