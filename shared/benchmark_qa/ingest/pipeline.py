@@ -46,6 +46,7 @@ from benchmark_qa.store.uploads import (
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
 RECOVER_AFTER = timedelta(minutes=2)
 MAX_RECOVER_ATTEMPTS = 3  # sweeps that try to finish a claimed manifest before it and its objects fail
+CLOSED_GROUP = ("claimed", "in_manifest", "failed", "empty")  # a group's statuses from its claim on
 
 
 class BadMessage(ValueError):
@@ -848,7 +849,10 @@ class Ingest:
         manifest_id = manifest["manifest_id"]
         if manifest.get("manifest_kind") == "group":
             group = self.repository.get_group(manifest["group_id"])
-            if group.get("status") == "claimed" and group.get("manifest_id") == manifest_id:
+            # This manifest won the group's claim: finish it again, also when the crash came after the group took
+            # its outcome (in_manifest, failed, empty) and before the manifest did, or its members would be left
+            # in_manifest (or pending) in a manifest recorded empty. A reopened group (open, ready) has moved on.
+            if group.get("status") in CLOSED_GROUP and group.get("manifest_id") == manifest_id:
                 self._finish_group_manifest(manifest_id, group)
             else:
                 self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))

@@ -289,3 +289,39 @@ def test_time_indexed_sort_keys_fit_dynamodb(world: World) -> None:
     assert index == ATTENTION
     assert len(sort.encode()) <= MAX_SORT_KEY_BYTES
     assert sort.encode().decode() == sort  # cut at a character boundary
+
+
+class _Died(BaseException):
+    """The invocation died (as a soak kill does: after the call returned, before the next write)."""
+
+
+def test_a_group_closed_by_a_batch_killed_before_its_manifest_was_recorded_written_is_finished_by_the_sweep(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 (soak, seed 12): a kill right after the group was recorded `in_manifest` left its manifest
+    `claimed`; the sweep saw a group no longer `claimed` and recorded the manifest `empty`, its members stayed
+    `in_manifest` in it."""
+    folder = "benchmark/image-groups/killed/"
+    events = [world.put(folder + name) for name in ("1.jpg", "2.jpg")]
+    set_group_status = type(world.repository).set_group_status
+
+    def dies_after_in_manifest(self: Any, group_id: str, status: str) -> None:
+        set_group_status(self, group_id, status)
+        if status == "in_manifest":
+            raise _Died
+
+    events.append(world.put(folder + "_READY", b""))
+    with monkeypatch.context() as patch:
+        patch.setattr(type(world.repository), "set_group_status", dies_after_in_manifest)
+        with pytest.raises(_Died):
+            world.run(*events)
+    (member, *_) = world.repository.object_versions(world.bucket_name, folder + "1.jpg")
+    assert member.status == "in_manifest"
+
+    world.ingest().sweep(now=datetime.now(UTC) + LATER)
+
+    manifest = world.repository.get_manifest(member.manifest_id or "")
+    assert manifest["status"] == "written"
+    assert manifest["entries"] == 1
+    assert {world.status(folder + name)[0] for name in ("1.jpg", "2.jpg")} == {"in_manifest"}
+    assert len(world.manifests()) == 1
