@@ -102,4 +102,5 @@ def test_peak_memory_of_one_10000_frame_video_task_in_the_worker(app: App) -> No
     results = list(app.scores.results())
     assert {(r.task_uuid, r.annotator) for r in results} == {(t, a) for t in seeded.tasks for a in ANNOTATORS}
     # ScoreWorkerFunction's MemorySize (template.yaml) is sized from this number, with room for the runtime.
-    assert peak_mib < 2400
+    memory_size = app.invoker.template.function("ScoreWorkerFunction").memory_mb
+    assert peak_mib + 256 < memory_size, f"one task peaks at {peak_mib:.0f} MiB; MemorySize is {memory_size} MB"
