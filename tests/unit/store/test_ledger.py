@@ -14,6 +14,7 @@ import pytest
 from benchmark_qa.store.scores import (
     ClassCounts,
     Contended,
+    ReplacementTooLarge,
     ScoresRepository,
     aggregate_results,
     result_writes,
@@ -327,3 +328,19 @@ def test_replacing_a_result_leaves_what_putting_the_new_one_would(repository: Sc
     assert s == f
     assert (stored.entries[0].score, stored.entries[0].scored_at) == (0.95, old.scored_at)
     assert repository.results_of_task(old.task_uuid)[0].excluded_flags == ["f1"]
+
+
+def test_a_replacement_too_large_for_one_transaction_changes_nothing(repository: ScoresRepository) -> None:
+    """Re-scoring that would move more aggregate rows than one transaction takes is refused whole (it used to be
+    cut to fit, leaving the sums wrong): the stored result and the aggregates stay exactly as they were."""
+    old = big_results()[0]
+    repository.put_result(old)
+    before = rounded(repository.aggregates()[0].model_dump())
+    new = old.model_copy(  # every class changes: more rows than one transaction
+        update={"classes": {name: ClassCounts(tp=2) for name in old.classes}, "excluded_flags": ["f1"]}
+    )
+    with pytest.raises(ReplacementTooLarge, match="more than one DynamoDB transaction"):
+        repository.replace_result(old, new)
+    assert rounded(repository.aggregates()[0].model_dump()) == before
+    assert repository.results_of_task(old.task_uuid)[0].excluded_flags == []
+    assert_exact(repository, [old])
