@@ -379,6 +379,5 @@ def test_a_missing_or_unused_permission_is_seen(template: SamTemplate) -> None:
     assert Access("DeleteItem") in allowed
     report = code_use(_handler_source(template, "ReportFunction"))
     # ReportFunction imports the scores store, whose error and pending-tally methods delete their items; it calls
-    # none of them, so neither their keys nor a transaction are counted for it.
+    # none of them, so their keys are not counted for it.
     assert not {"SCORE_ERROR#", "SCORE_PENDING#"} & report.key_prefixes
-    assert Access("ConditionCheckItem") not in report.accesses

@@ -47,54 +47,43 @@ def test_invoke_exits_1_on_a_handler_error(tiny_template: Path) -> None:
     assert json.loads(done.stdout)["errorType"] == "ValueError"
 
 
-def test_stack_command_serves_until_interrupted(tmp_path: Path) -> None:
+def _stack_until_ready(*arguments: str) -> list[str]:
+    """`benchmark-qa stack` on an ephemeral port: its output up to the "ready" line, then stopped with Ctrl-C
+    (asserted to exit 0)."""
     process = subprocess.Popen(
-        [str(CLI), "stack", "--port", "0", "--template", str(REPO / "template.yaml")],
+        [str(CLI), "stack", "--port", "0", "--template", str(REPO / "template.yaml"), *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(),
     )
+    lines: list[str] = []
     try:
         assert process.stdout is not None
-        lines = []
         for line in process.stdout:
             lines.append(line)
             if line.startswith("ready"):
                 break
-        output = "".join(lines)
-        assert "benchmark-qa-local-uploads-123456789012" in output
-        [export] = [line for line in lines if line.startswith("export ")]
-        assert "AWS_REGION=us-east-1" in export
-        assert "AWS_ENDPOINT_URL=http://127.0.0.1:" in export
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
     assert process.returncode == 0
+    return lines
+
+
+def test_stack_command_serves_until_interrupted(tmp_path: Path) -> None:
+    lines = _stack_until_ready()
+    assert "benchmark-qa-local-uploads-123456789012" in "".join(lines)
+    [export] = [line for line in lines if line.startswith("export ")]
+    assert "AWS_REGION=us-east-1" in export
+    assert "AWS_ENDPOINT_URL=http://127.0.0.1:" in export
 
 
 def test_stack_command_runs_with_the_parameters_file_setup_wrote(tmp_path: Path) -> None:
     parameters = tmp_path / "benchmark-qa-parameters.yaml"
     parameters.write_text("ExistingBucketName: their-data\nAgentStage: Old name\n", encoding="utf-8")
-    process = subprocess.Popen(
-        [str(CLI), "stack", "--port", "0", "--template", str(REPO / "template.yaml"),
-         "--parameters", str(parameters), "--parameter", "AgentStage=Is it a benchmark?"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("ready"):
-                break
-        output = "".join(lines)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+    output = "".join(
+        _stack_until_ready("--parameters", str(parameters), "--parameter", "AgentStage=Is it a benchmark?")
+    )
     assert "UploadBucket                 skipped: condition CreateUploadBucket is false" in output
     assert '"UploadBucketName": "their-data"' in output
-    assert process.returncode == 0
