@@ -19,11 +19,12 @@ Outside Lambda (the CLI, tests), `TimeBudget.unbounded()` adds no retries and no
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
+
+from benchmark_qa.deadline import Deadline
 
 if TYPE_CHECKING:
     from benchmark_qa.config import EncordSettings
@@ -59,7 +60,7 @@ class TimeBudget:
 
     @classmethod
     def unbounded(cls) -> TimeBudget:
-        return cls(remaining_seconds=lambda: math.inf)
+        return cls(remaining_seconds=Deadline.none().remaining_seconds)
 
     @classmethod
     def of(cls, settings: EncordSettings, remaining_millis: Callable[[], int] | None = None) -> TimeBudget:
@@ -67,7 +68,7 @@ class TimeBudget:
         benchmark_qa.encord.client (SDK retries off), within `remaining_millis` (a Lambda context's
         get_remaining_time_in_millis; None: no limit, as on the command line)."""
         return cls(
-            remaining_seconds=(lambda: remaining_millis() / 1000) if remaining_millis else (lambda: math.inf),
+            remaining_seconds=Deadline.of(remaining_millis).remaining_seconds,  # one clock for every bounded run
             request_seconds=settings.encord_timeout_seconds,
             attempts=settings.encord_max_retries + 1,
             backoff=settings.encord_backoff_factor,
