@@ -58,7 +58,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     batch_input = event.get("BatchInput") or {}
     backfill = _backfill(str(batch_input.get("prefix", "")))
     items = event["Items"]
-    objects = batch_objects(items, backfill.bucket, inventory=bool(batch_input.get("inventory")))
+    objects = batch_objects(
+        items, backfill.bucket, inventory=bool(batch_input.get("inventory")), prefix=backfill.prefix
+    )
     report = ingest_batch(backfill, objects, items=len(items))
     logger.info("backfill batch ingested", extra=report.as_dict())
     metrics.add_metric(name="ObjectsRecorded", unit=MetricUnit.Count, value=report.recorded)

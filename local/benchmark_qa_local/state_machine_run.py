@@ -107,7 +107,9 @@ class StateMachineRun:
             if kind == "Succeed":
                 return document
             if kind == "Pass":
-                document = _set(document, state.get("ResultPath", "$"), _parameters(state.get("Parameters", {}), document))
+                document = _set(
+                    document, state.get("ResultPath", "$"), _parameters(state.get("Parameters", {}), document)
+                )
             elif kind == "Choice":
                 name = self._choose(state, document)
                 continue
@@ -179,7 +181,9 @@ class StateMachineRun:
                         "Size": entry["Size"],
                         "StorageClass": entry.get("StorageClass", "STANDARD"),
                     }
-        elif reader["Resource"] == "arn:aws:states:::s3:getObject" and reader["ReaderConfig"]["InputType"] == "MANIFEST":
+        elif (
+            reader["Resource"] == "arn:aws:states:::s3:getObject" and reader["ReaderConfig"]["InputType"] == "MANIFEST"
+        ):
             raw = s3.get_object(Bucket=parameters["Bucket"], Key=parameters["Key"])["Body"].read()
             manifest = InventoryManifest.parse(raw, f"s3://{parameters['Bucket']}/{parameters['Key']}")
             body = lambda key: s3.get_object(Bucket=manifest.destination_bucket, Key=key)["Body"].read()  # noqa: E731

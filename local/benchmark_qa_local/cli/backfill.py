@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _backfill(args: argparse.Namespace, layout: Any, bucket_name: str, prefix: str, inventory: Any) -> Any:
     from benchmark_qa.bucket import S3Bucket
-    from benchmark_qa.ingest.inventory import InventoryBucket, InventoryError
     from benchmark_qa.ingest.backfill import Backfill, BackfillReport
+    from benchmark_qa.ingest.inventory import InventoryBucket, InventoryError
     from benchmark_qa.store.backfills import BackfillRepository
     from benchmark_qa.store.table import state_table
     from benchmark_qa.store.uploads import UploadsRepository

@@ -56,15 +56,18 @@ class CloseReport:
         return asdict(self)
 
 
-def batch_objects(items: Iterable[Mapping[str, Any]], bucket: Bucket, *, inventory: bool) -> list[S3Object]:
-    """The objects of a Distributed Map batch: ListObjectsV2 entries, or S3 Inventory rows (URL-encoded keys).
+def batch_objects(
+    items: Iterable[Mapping[str, Any]], bucket: Bucket, *, inventory: bool, prefix: str = ""
+) -> list[S3Object]:
+    """The objects of a Distributed Map batch under prefix: ListObjectsV2 entries, or S3 Inventory rows (URL-encoded
+    keys; an inventory lists the whole bucket, or its own filter's prefix, whatever the execution's prefix).
 
     Whether Step Functions decodes an inventory row's key before handing it over is not documented; a key that
     decoding changes is looked up, so either way the object S3 holds is the one ingested."""
     found: list[S3Object] = []
     for item in items:
         obj = object_of(item, bucket.name, encoded_key=inventory)
-        if obj is None:
+        if obj is None or not obj.key.startswith(prefix):
             continue
         if obj.bucket != bucket.name:
             raise ValueError(

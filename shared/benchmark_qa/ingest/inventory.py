@@ -61,7 +61,9 @@ class InventoryManifest:
         except InventoryError:
             raise
         except (ValueError, KeyError, TypeError) as error:
-            raise InventoryError(f"{where} is not an S3 Inventory manifest.json ({type(error).__name__}: {error})") from None
+            raise InventoryError(
+                f"{where} is not an S3 Inventory manifest.json ({type(error).__name__}: {error})"
+            ) from None
         missing = {"Bucket", "Key"} - set(columns)
         if missing:
             raise InventoryError(f"{where}: fileSchema lacks {', '.join(sorted(missing))}")
