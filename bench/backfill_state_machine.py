@@ -75,8 +75,8 @@ def cost_model(listed: int, calls: Counter[str], units: Counter[str]) -> list[st
         f"${S3_LIST_PUT * 1000:.3f}/1k = ${scale * (gets * S3_GET + lists_puts * S3_LIST_PUT):,.2f}",
         f"  DynamoDB: {scale * writes:,.0f} write units x ${DDB_WRITE_UNIT * 1e6:.3f}/M + {scale * reads:,.0f} read "
         f"units x ${DDB_READ_UNIT * 1e6:.3f}/M = ${scale * (writes * DDB_WRITE_UNIT + reads * DDB_READ_UNIT):,.2f}",
-        f"  Lambda: {batches:,} batches x {batch_seconds:.2f} s (est.) x {LAMBDA_GB:.0f} GB = {lambda_gb_s:,.0f} GB-s x "
-        f"${LAMBDA_GB_SECOND} + {batches:,} requests x $0.20/M = "
+        f"  Lambda: {batches:,} batches x {batch_seconds:.2f} s (est.) x {LAMBDA_GB:.0f} GB = {lambda_gb_s:,.0f} "
+        f"GB-s x ${LAMBDA_GB_SECOND} + {batches:,} requests x $0.20/M = "
         f"${lambda_gb_s * LAMBDA_GB_SECOND + batches * LAMBDA_REQUEST:,.2f}",
         f"  Step Functions: parent (Standard) {transitions:,} transitions x $0.025/1k = "
         f"${transitions * SFN_STANDARD_TRANSITION:,.2f}; children (Express) {batches:,} requests x $1/M + "
