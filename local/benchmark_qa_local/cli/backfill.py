@@ -2,7 +2,9 @@
 exactly as live uploads go (records in the state table, manifests split to the batch size in the manifest
 prefix, which RegisterFunction registers). Resumable: a stopped or paused run goes on after its checkpoint;
 repeats are no-ops. Workers are bounded (--workers), and with --max-waiting-manifests the run pauses while
-that many manifests wait for Encord. docs/backfill.md has the design, the cost model and measured throughput.
+that many manifests wait for Encord. With --inventory the keys come from an S3 Inventory (CSV) of the bucket instead
+of a listing. docs/backfill.md has the design, the state machine the template deploys for large buckets, the cost
+model and measured throughput.
 
 Exit codes: 0 done; 1 done with failed objects, or paused (run again to resume); 2 usage error, an empty
 prefix, a missing bucket or table, missing credentials or another AWS failure.
