@@ -248,3 +248,20 @@ def test_cli_backfill_from_an_inventory(app: App, capsys: pytest.CaptureFixture[
         main(["backfill", f"s3://{app.bucket}", "--table", table, "--inventory", f"s3://{INVENTORY_BUCKET}/x.csv"]) == 2
     )
     assert "manifest: s3://BUCKET/.../manifest.json" in capsys.readouterr().err
+
+
+def test_a_group_closed_before_its_last_batch_still_registers_each_member_once(app: App) -> None:
+    # The live sweep may close a quiet group while the map still runs (batches far apart, an inventory out of key
+    # order): the close lists the folder, so the members on later batches are recorded by then and left out.
+    files = {f"production/image-groups/late/{m}.jpg": samples.jpeg(str(m)) for m in range(6)}
+    files["production/cam0/single.jpg"] = samples.jpeg("single")
+    upload(app, files, notify=False)
+    items = sorted(listing_items(app), key=lambda item: item["Key"])
+    first, rest = items[:3], items[3:]  # the single and two members, then the other four members
+    assert invoke(app, {"Items": first, "BatchInput": {"prefix": "", "inventory": False}})["recorded"] == 3
+    assert close_all(app) == 1
+    late = invoke(app, {"Items": rest, "BatchInput": {"prefix": "", "inventory": False}})
+    assert late["already"] == len(rest) == 4, "the close recorded the group's other members from its listing"
+    assert close_all(app) == 0
+    register_all(app)
+    check_exactly_once(app, files)
