@@ -54,7 +54,7 @@ class InventoryManifest:
             columns = tuple(c.strip() for c in str(document["fileSchema"]).split(","))
             manifest = cls(
                 source_bucket=str(document["sourceBucket"]),
-                destination_bucket=str(document["destinationBucket"]).removeprefix("arn:aws:s3:::"),
+                destination_bucket=str(document["destinationBucket"]).rsplit(":::", 1)[-1],  # an ARN in any partition
                 columns=columns,
                 files=tuple(str(f["key"]) for f in document["files"]),
             )
