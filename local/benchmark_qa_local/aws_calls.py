@@ -13,7 +13,8 @@ from typing import Any
 @contextmanager
 def counted() -> Iterator[tuple[Counter[str], Counter[str]]]:
     """Count every botocore API call made in this process while inside, and the items inside DynamoDB
-    transactions and batch writes (`transact_items`, `batch_items`: what DynamoDB bills by)."""
+    transactions and batch writes and reads (`transact_items`, `batch_items`, `batch_get_items`: what DynamoDB bills
+    by)."""
     import botocore.client
 
     calls: Counter[str] = Counter()
@@ -29,6 +30,8 @@ def counted() -> Iterator[tuple[Counter[str], Counter[str]]]:
                 units["transact_items"] += len(params.get("TransactItems", []))
             elif name == "BatchWriteItem":
                 units["batch_items"] += sum(len(v) for v in params.get("RequestItems", {}).values())
+            elif name == "BatchGetItem":
+                units["batch_get_items"] += sum(len(v["Keys"]) for v in params.get("RequestItems", {}).values())
         return original(client, name, params)
 
     client_type._make_api_call = spy

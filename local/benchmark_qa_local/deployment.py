@@ -309,6 +309,12 @@ def _event_rule(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> Ph
     return PhysicalResource(logical_id, "AWS::Events::Rule", name, name, {"Arn": d.arn("events", f"rule/{name}")})
 
 
+def _state_machine(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> PhysicalResource:
+    name = _named(d, p, "Name") or d.physical_name(logical_id, limit=80)
+    arn = d.arn("states", f"stateMachine:{name}")
+    return PhysicalResource(logical_id, "AWS::Serverless::StateMachine", name, arn, {"Arn": arn, "Name": name})
+
+
 def _policy(d: LocalDeployment, logical_id: str, p: Mapping[str, Any]) -> PhysicalResource:
     # Policies have no useful Ref; CloudFormation returns a generated id.
     return PhysicalResource(logical_id, "policy", logical_id, d.physical_name(logical_id))
@@ -328,6 +334,7 @@ _NAMERS = {
     "AWS::Lambda::LayerVersion": _layer,
     "AWS::IAM::Role": _role,
     "AWS::Events::Rule": _event_rule,
+    "AWS::Serverless::StateMachine": _state_machine,
     "AWS::S3::BucketPolicy": _policy,
     "AWS::SQS::QueuePolicy": _policy,
     "AWS::SNS::TopicPolicy": _policy,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Any
 
-from benchmark_qa_local import provisioning_events, provisioning_schedules
+from benchmark_qa_local import provisioning_events, provisioning_schedules, provisioning_state_machines
 from benchmark_qa_local.deployment import LocalDeployment, PhysicalResource
 from benchmark_qa_local.intrinsics import references
 from benchmark_qa_local.template import FUNCTION_TYPE, TemplateError
@@ -411,6 +411,7 @@ _BUILDERS: Mapping[str, Builder] = {
     "AWS::SNS::Topic": _build_topic,
     "AWS::SSM::Parameter": _build_parameter,
     "AWS::Events::Rule": provisioning_events.build_rule,
+    provisioning_state_machines.STATE_MACHINE_TYPE: provisioning_state_machines.build_state_machine,
 }
 _DELETERS: Mapping[str, Deleter] = {
     "AWS::S3::Bucket": _delete_bucket,
@@ -421,6 +422,7 @@ _DELETERS: Mapping[str, Deleter] = {
     "AWS::SNS::Topic": _delete_topic,
     "AWS::SSM::Parameter": _delete_parameter,
     "AWS::Events::Rule": provisioning_events.delete_rule,
+    provisioning_state_machines.STATE_MACHINE_TYPE: provisioning_state_machines.delete_state_machine,
     provisioning_schedules.SCHEDULE_TYPE: provisioning_schedules.delete_schedule,
 }
 

@@ -172,6 +172,11 @@ class Backfill:
         if failure is not None:
             raise failure
 
+    def ingest_batch(self, objects: list[S3Object]) -> _Page:
+        """One batch of keys in any order (a Distributed Map child of the backfill state machine) through the same
+        page ingest as a listing page. Its groups stay open: the caller closes them once every batch is done."""
+        return self._ingest_page(_Page(0, objects))
+
     def _ingest_page(self, page: _Page) -> _Page:
         """One listing page through the pipeline's Ingest: records, single-item manifests, group touches."""
         ingest = Ingest(self.repository, self.bucket, self.layout, self.region, close_ready_groups=False)

@@ -29,6 +29,8 @@ def _exists(stack: LocalStack, logical_id: str, resource_type: str) -> bool:
         stack.boto3_client("sns").get_topic_attributes(TopicArn=ref)
     elif resource_type == "AWS::SSM::Parameter":
         stack.boto3_client("ssm").get_parameter(Name=ref)
+    elif resource_type == "AWS::Serverless::StateMachine":
+        stack.boto3_client("stepfunctions").describe_state_machine(stateMachineArn=ref)
     else:
         raise AssertionError(f"teach this test how to look up a {resource_type}")
     return True
