@@ -197,8 +197,8 @@ def classify(obj: S3Object, layout: Layout) -> Classified:  # noqa: PLR0911, PLR
             f"{key}: folder placeholder (key ends with '/'), nothing to import; safe to ignore or delete",
         )
     segments = key.split("/")
-    dots = sorted({s for s in segments if s in DOT_SEGMENTS})
-    if dots:
+    if "." in segments or ".." in segments:
+        dots = sorted({s for s in segments if s in DOT_SEGMENTS})
         # HTTP clients resolve dot segments (RFC 3986 5.2.4; WHATWG also reads %2e as a dot), so the object's
         # URL would fetch another key, perhaps of another dataset: never normalised into that key, never sent.
         return _skipped(

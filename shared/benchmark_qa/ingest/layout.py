@@ -76,6 +76,10 @@ class Layout(BaseModel):
     # extension (lower case, with dot) -> data type value; built once because classify() runs per object.
     _by_extension: dict[str, str] = PrivateAttr(default_factory=dict)
     _suffix_lengths: tuple[int, ...] = PrivateAttr(default=())
+    # the same table by the part after the last dot, for extensions no longer extension ends in (most of them):
+    # one dict lookup per name instead of one per extension length
+    _by_last_dot: dict[str, str] = PrivateAttr(default_factory=dict)
+    _inner_dot_tails: frozenset[str] = PrivateAttr(default=frozenset())
 
     @field_validator(
         "benchmark_prefix",
@@ -132,14 +136,26 @@ class Layout(BaseModel):
                     raise ValueError(f"extension {extension} is listed for two data types")
         self._by_extension = by_extension
         self._suffix_lengths = tuple(sorted({len(e) for e in by_extension}, reverse=True))
+        # `.gz` of `.nii.gz`: a name ending in it may match a longer extension, so it takes the longest-first search
+        tails = frozenset(e[e.rfind(".") :] for e in by_extension if e.rfind(".") > 0)
+        self._inner_dot_tails = tails
+        self._by_last_dot = {e: t for e, t in by_extension.items() if e.rfind(".") == 0 and e not in tails}
 
     def extension_type(self, file_name: str) -> str | None:
         """The data type value (see `items.DataType`) for a file name, by its longest known extension."""
         # Read private state through the slot: pydantic's __getattr__ for private attributes is slow here.
         private = self.__pydantic_private__
         assert private is not None
-        by_extension: dict[str, str] = private["_by_extension"]
         lowered = file_name.lower()
+        dot = lowered.rfind(".")
+        if dot < 0:
+            return None  # every extension starts with a dot
+        if dot > 0:  # the name is longer than its extension
+            suffix = lowered[dot:]
+            found: str | None = private["_by_last_dot"].get(suffix)
+            if found is not None or suffix not in private["_inner_dot_tails"]:
+                return found  # no longer extension ends in this suffix
+        by_extension: dict[str, str] = private["_by_extension"]
         for length in private["_suffix_lengths"]:
             data_type = by_extension.get(lowered[-length:])
             if data_type is not None and len(lowered) > length:

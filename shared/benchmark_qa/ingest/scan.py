@@ -14,7 +14,14 @@ from benchmark_qa.ingest.dicom import DicomHeader, NotDicom, group_series, read_
 from benchmark_qa.ingest.heads import Heads
 from benchmark_qa.ingest.items import Classified, Dataset, DataType, Role, S3Object, SkipReason, classify
 from benchmark_qa.ingest.layout import Layout
-from benchmark_qa.ingest.manifest import ImportManifest, MultiFileItem, ObjectUrls, SingleItem, build_manifest
+from benchmark_qa.ingest.manifest import (
+    ImportManifest,
+    MultiFileItem,
+    ObjectUrls,
+    SingleItem,
+    build_manifest,
+    checked,
+)
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError, check_fits, check_size, parse_sidecar
 
 
@@ -127,7 +134,9 @@ def _single(state: _Sorted, c: Classified, read: Callable[[str], bytes], layout:
         except SidecarError as exc:
             state.errors.append(ScanError(key=key, message=f"{key} left out: {exc}"))
             return None
-    return SingleItem(obj=c.obj, dataset=c.dataset, data_type=c.data_type, sidecar=sidecar)
+    if c.data_type.multi_file:  # never from classify; SingleItem names it
+        return SingleItem(obj=c.obj, dataset=c.dataset, data_type=c.data_type, sidecar=sidecar)
+    return checked(SingleItem, obj=c.obj, dataset=c.dataset, data_type=c.data_type, sidecar=sidecar)
 
 
 def scan(

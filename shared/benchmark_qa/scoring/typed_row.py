@@ -17,7 +17,19 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from msgspec.structs import astuple
 
-__all__ = ["UNSET", "Box", "astuple", "decode", "fields", "is_typed", "to_plain"]
+__all__ = [
+    "UNSET",
+    "Box",
+    "FrameTypeError",
+    "astuple",
+    "decode",
+    "decode_frames",
+    "decode_head",
+    "fields",
+    "is_raw",
+    "is_typed",
+    "to_plain",
+]
 
 # every Shape of the SDK (encord/objects/common.py); a row with another shape is read as plain JSON
 SHAPES = (
@@ -39,9 +51,9 @@ class Box(msgspec.Struct, gc=False):
 
 
 @lru_cache(maxsize=16)
-def _decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.Decoder[Any]:
-    """A decoder whose frame objects' featureHash is one of the ontology's object classes (Encord's camelCase
-    field names): an object of another class does not fit, and the plain reader names it. With `boxes_only` (an
+def _frame_type(object_classes: tuple[str, ...], boxes_only: bool) -> Any:
+    """A frame whose objects' featureHash is one of the ontology's object classes (Encord's camelCase field
+    names): an object of another class does not fit, and the plain reader names it. With `boxes_only` (an
     ontology of box classes) frame objects keep no other geometry: a quarter less to build and free."""
     feature: Any = Literal.__getitem__(object_classes) if object_classes else str
     shape: Any = Literal.__getitem__(SHAPES)
@@ -56,11 +68,14 @@ def _decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.
         ],
         gc=False,
     )
-    frame = msgspec.defstruct(
+    return msgspec.defstruct(
         "Frame",
         [("objects", list[frame_object], []), ("classifications", list[Any], [])],  # type: ignore[valid-type]
         gc=False,
     )
+
+
+def _row_type(labels: Any) -> Any:
     data_unit = msgspec.defstruct(
         "DataUnit",
         [
@@ -68,12 +83,11 @@ def _decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.
             ("data_sequence", Any, UNSET),
             ("width", Any, UNSET),
             ("height", Any, UNSET),
-            # frame-keyed types: {"0": frame, ...}; image types: {"objects": [...], "classifications": [...]}
-            ("labels", dict[str, frame | list[Any]] | UnsetType, UNSET),  # type: ignore[valid-type]
+            ("labels", labels | UnsetType, UNSET),
         ],
         gc=False,
     )
-    row = msgspec.defstruct(
+    return msgspec.defstruct(
         "LabelRow",
         [
             ("data_type", str),
@@ -85,7 +99,16 @@ def _decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.
         ],
         gc=False,
     )
-    return msgspec.json.Decoder(row)
+
+
+@lru_cache(maxsize=16)
+def _decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.Decoder[Any]:
+    """The whole row: frame-keyed types' labels {"0": frame, ...}; image types' {"objects": [...], ...}."""
+    frame = _frame_type(object_classes, boxes_only)
+    return msgspec.json.Decoder(_row_type(dict[str, frame | list[Any]]))  # type: ignore[valid-type]
+
+
+_HEAD = msgspec.json.Decoder(_row_type(dict[str, msgspec.Raw]))
 
 
 def decode(raw: bytes, object_classes: tuple[str, ...], boxes_only: bool = False) -> Any | None:
@@ -95,6 +118,37 @@ def decode(raw: bytes, object_classes: tuple[str, ...], boxes_only: bool = False
         return _decoder(object_classes, boxes_only).decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
+
+
+def decode_head(raw: bytes) -> Any | None:
+    """The typed row with each data unit's labels left as raw JSON values (`msgspec.Raw`, views of `raw`): a
+    frame-keyed row's frames are then decoded batch by batch (`decode_frames`), so the structs being built,
+    read and freed stay few and in cache instead of the whole row's at once. None when the bytes do not fit."""
+    try:
+        return _HEAD.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+class FrameTypeError(Exception):
+    """A frame that does not fit the types (the reader then parses the whole row as plain JSON)."""
+
+
+def decode_frames(frames: list[msgspec.Raw], object_classes: tuple[str, ...], boxes_only: bool = False) -> list[Any]:
+    decoder = _frame_decoder(object_classes, boxes_only)
+    try:
+        return list(map(decoder.decode, frames))
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise FrameTypeError(str(exc)) from exc
+
+
+@lru_cache(maxsize=16)
+def _frame_decoder(object_classes: tuple[str, ...], boxes_only: bool) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(_frame_type(object_classes, boxes_only))
+
+
+def is_raw(value: Any) -> bool:
+    return isinstance(value, msgspec.Raw)
 
 
 def fields(value: Any) -> dict[str, Any]:

@@ -148,3 +148,41 @@ def test_layout_rejects_bad_values() -> None:
         Layout(benchmark_prefix="a/b")
     with pytest.raises(ValueError, match="two data types"):
         Layout(audio_extensions=(".mp4",))
+
+
+def _longest_extension_first(layout: Layout, name: str) -> str | None:
+    """The rule extension_type documents, written plainly: the longest listed extension the name ends in and is
+    longer than."""
+    table = {
+        e: t
+        for t, es in (
+            ("video", layout.video_extensions),
+            ("image", layout.image_extensions),
+            ("audio", layout.audio_extensions),
+            ("pdf", layout.pdf_extensions),
+            ("text", layout.text_extensions),
+            ("nifti", layout.nifti_extensions),
+        )
+        for e in es
+    }
+    lowered = name.lower()
+    found = [e for e in table if lowered.endswith(e) and len(lowered) > len(e)]
+    return table[max(found, key=len)] if found else None
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        LAYOUT,
+        Layout(text_extensions=(".txt", ".gz"), image_extensions=(".jpg", ".a.b.c", ".b.c")),
+        Layout(video_extensions=(".mp4", "."), nifti_extensions=(".nii.gz", ".x.")),
+    ],
+)
+def test_extension_type_takes_the_longest_listed_extension(layout: Layout) -> None:
+    names = [
+        "a.mp4", ".mp4", "A.MP4", "mp4", "a.b.mp4", "x.nii.gz", ".nii.gz", "nii.gz", "x.NII.GZ", "x.gz", ".gz",
+        "a.tar.gz", "x.nii", "a.", "a..", ".", "", "a.a.b.c", ".a.b.c", "a.b.c", "b.c", "x.c", "x.x.", "a.jpg.txt",
+        "İ.jpg", "a.jpg ", "no-extension", "a.JpEg", "a.mp4.",
+    ]  # fmt: skip
+    for name in names:
+        assert layout.extension_type(name) == _longest_extension_first(layout, name), name

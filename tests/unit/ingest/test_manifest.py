@@ -7,14 +7,20 @@ import pytest
 from benchmark_qa.ingest.items import Dataset, DataType, S3Object
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import (
+    AudioEntry,
+    ImageEntry,
     ImportManifest,
     MultiFileItem,
+    PdfEntry,
     SingleItem,
+    TextEntry,
+    VideoEntry,
     build_manifest,
+    checked,
     natural_key,
 )
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 LAYOUT = Layout()
 BASE = "https://bkt.s3.eu-west-2.amazonaws.com/"
@@ -277,3 +283,41 @@ def test_files_of_one_name_in_two_folders_are_titled_by_their_keys() -> None:
     ]
     manifest = build_manifest(items, region="eu-west-2", layout=Layout())
     assert [i.title for i in manifest.images] == ["a/frame.jpg", "b/frame.jpg", "other.jpg"]
+
+
+@pytest.mark.parametrize("data_type", [DataType.VIDEO, DataType.IMAGE, DataType.AUDIO, DataType.PDF, DataType.TEXT])
+def test_checked_models_equal_validated_ones(data_type: DataType) -> None:
+    """build_manifest and scan build entries and items from checked values without validating them again: the
+    result must be the model validation gives, field for field, in its dump and in the fields it counts as set."""
+    entries: dict[DataType, type[BaseModel]] = {
+        DataType.VIDEO: VideoEntry,
+        DataType.IMAGE: ImageEntry,
+        DataType.AUDIO: AudioEntry,
+        DataType.PDF: PdfEntry,
+        DataType.TEXT: TextEntry,
+    }
+    cls = entries[data_type]
+    values = {"object_url": BASE + "a/b.x", "title": "b.x"}
+    fast, slow = checked(cls, **values), cls(**values)
+    assert fast == slow
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(by_alias=True) == slow.model_dump(by_alias=True)
+    item = {"obj": o("a/b.x"), "dataset": Dataset.BENCHMARK, "data_type": data_type, "sidecar": None}
+    assert checked(SingleItem, **item) == SingleItem(**item)
+    assert checked(SingleItem, **item).model_fields_set == SingleItem(**item).model_fields_set
+
+
+def test_checked_refuses_models_with_default_factories() -> None:
+    with pytest.raises(TypeError, match="default factory"):
+        checked(ImportManifest)
+
+
+def test_an_entry_that_fails_its_checks_is_validated_and_refused() -> None:
+    """The unvalidated path is taken only for values that pass the model's own checks: anything else still gets
+    the model's error."""
+    with pytest.raises(ValidationError, match="no whitespace"):
+        build_manifest(
+            [single("a/b.mp4", DataType.VIDEO)], region="eu-west-2", layout=LAYOUT, urls=lambda _o: "https://x/a b"
+        )
+    with pytest.raises(ValidationError, match="at least 1 character"):
+        build_manifest([single("a/", DataType.VIDEO)], region="eu-west-2", layout=LAYOUT)

@@ -349,6 +349,27 @@ def test_typed_decoding_falls_back_to_the_plain_reader(ontology: Ontology, monke
     assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
 
 
+def test_a_frame_the_types_refuse_after_frames_already_read_sends_the_whole_row_to_the_plain_reader(
+    ontology: Ontology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames are decoded batch by batch as they are read: a frame that does not fit the types, late in the row,
+    still gives exactly what the plain reader reads (nothing of the batches before it is kept twice or lost)."""
+    import benchmark_qa.scoring.labels as labels_module
+
+    monkeypatch.setattr(labels_module, "_TYPED_FRAMES_PER_BATCH", 1)
+    raw = load("video.labels.json")
+    head = typed_row.decode_head(orjson.dumps(raw))
+    assert head is not None
+    assert all(typed_row.is_raw(f) for u in head.data_units.values() for f in u.labels.values())
+    frames = raw["data_units"]["vid00001"]["labels"]
+    last = [o for f in frames.values() for o in f["objects"] if o["shape"] == "bounding_box"][-1]
+    last["boundingBox"]["w"] = str(last["boundingBox"]["w"])
+    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+    last["boundingBox"] = None
+    with pytest.raises(LabelRowError, match=last["objectHash"]):
+        read_label_row(ontology, orjson.dumps(raw))
+
+
 def test_typed_decoding_reads_every_shape_on_video_frames(ontology: Ontology) -> None:
     """Every shape issue 9 added (circle, ellipse, 2-D cuboid; 3-D cuboid and segmentation not scored) with
     rotated boxes, polygons, masks and skeletons on the frames of a video: typed bytes and dicts agree."""
