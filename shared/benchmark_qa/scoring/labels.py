@@ -411,7 +411,23 @@ class _RowReader:
                 raise LabelRowError(f"object {where} on frame {frame}: malformed ({exc})") from exc
         added = len(box_obj) - before
         if added:
+            self.check_box_values(frame, boxes[-added:], box_obj[-added:])
             box.runs.append((du, frame, added))
+
+    def check_box_values(self, frame: int, added: list[Any], obj: list[int]) -> None:
+        """A coordinate numpy cannot read as a number ("w": "wide") named with its object here, where the hash is
+        known, not as a bare ValueError when the boxes become columns."""
+        try:
+            _float_columns(added)
+        except (TypeError, ValueError):
+            for values, idx in zip(added, obj, strict=True):
+                try:
+                    np.asarray(values, dtype=np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise LabelRowError(
+                        f"object {self.objects[idx].hash} on frame {frame}: boundingBox x, y, w, h must be numbers, "
+                        f"got {values!r}"
+                    ) from exc
 
     def add_other(self, du: int, frame: int, idx: int, shape: str, o: Any, object_hash: str) -> None:
         family = SHAPE_FAMILY.get(shape)

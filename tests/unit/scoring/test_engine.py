@@ -183,6 +183,22 @@ def test_box_without_feature_hash_names_object_and_field(modality: str, ontology
         score_label_rows(ontology, truth, labels)
 
 
+@pytest.mark.parametrize("modality", ["image", "img_group", "video"])
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_box_coordinate_that_is_not_a_number_names_the_object(
+    modality: str, as_bytes: bool, ontology: Ontology
+) -> None:
+    """ "w": "wide" is the annotator's object's fault: the error names it, not a bare ValueError from numpy."""
+    truth, labels = pair(modality)
+    unit = next(iter(labels["data_units"].values()))
+    frame = unit["labels"] if modality != "video" else unit["labels"]["0"]
+    obj = frame["objects"][0]
+    obj["boundingBox"]["w"] = "wide"
+    row: Any = json.dumps(labels).encode() if as_bytes else labels
+    with pytest.raises(LabelRowError, match=rf"{obj['objectHash']}.*boundingBox.*'wide'"):
+        score_label_rows(ontology, truth, row)
+
+
 def test_report_json_schema(ontology: Ontology) -> None:
     report = score_label_rows(ontology, *pair("image"))
     data: dict[str, Any] = json.loads(report.to_json())
