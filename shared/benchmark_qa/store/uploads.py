@@ -418,6 +418,69 @@ class UploadsRepository:
             for i in query(self._table, IndexName="gsi1", KeyConditionExpression=condition, values=values)
         ]
 
+    # ------------------------------------------------------------------ a group's close, across invocations
+    def save_close_page(self, manifest_id: str, page: int, objects: list[list[Any]], after: str) -> bool:
+        """Keep one typed page of a group's listing (`MANIFEST#<M>` / `CLOSE#<page>`) and move the close's place on
+        (`close_pages`, `close_after`: the last key kept), in one transaction conditional on the place: a page is
+        kept once, whoever redoes it. Progress resets `recover_attempts`: a close that goes on is never failed."""
+        now = now_iso()
+        at = "close_pages = :page" + (" OR attribute_not_exists(close_pages)" if page == 0 else "")
+        client: Any = self._table.meta.client
+        put = {
+            "TableName": self._table.name,
+            "Item": {
+                "pk": manifest_pk(manifest_id),
+                "sk": f"CLOSE#{page:06d}",
+                "kind": "close_page",
+                "objects": objects,
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        update = {
+            "TableName": self._table.name,
+            "Key": {"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            "UpdateExpression": "SET close_pages = :next, close_after = :after, recover_attempts = :zero, "
+            "updated_at = :u, gsi1sk = :u",
+            "ConditionExpression": f"#s = :claimed AND ({at})",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":next": page + 1,
+                ":page": page,
+                ":after": after,
+                ":zero": 0,
+                ":u": now,
+                ":claimed": "claimed",
+            },
+        }
+        return conditional(client.transact_write_items, TransactItems=[{"Put": put}, {"Update": update}])
+
+    def close_pages(self, manifest_id: str) -> list[list[Any]]:
+        """Every object of the pages `save_close_page` kept, in page order."""
+        items = query(
+            self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :close)",
+            values={":pk": manifest_pk(manifest_id), ":close": "CLOSE#"},
+            ConsistentRead=True,
+        )
+        return [from_dynamo(o) for item in items for o in item["objects"]]
+
+    def advance_close(self, manifest_id: str, field: str, done: int | bool, since: int | None = None) -> bool:
+        """Record a close's progress (`close_listed`, `close_marked`), conditional on the last place when `since` is
+        given (so two invocations on one close do each step once), and reset `recover_attempts`."""
+        values: dict[str, Any] = {":done": done, ":zero": 0, ":u": now_iso(), ":claimed": "claimed"}
+        condition = "#s = :claimed"
+        if since is not None:
+            values[":since"] = since
+            condition += f" AND (#f = :since{' OR attribute_not_exists(#f)' if since == 0 else ''})"
+        return conditional(
+            self._table.update_item,
+            Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            UpdateExpression="SET #f = :done, recover_attempts = :zero, updated_at = :u, gsi1sk = :u",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status", "#f": field},
+            ExpressionAttributeValues=values,
+        )
+
     # ------------------------------------------------------------------ bad messages
     def record_bad_message(self, message_id: str, reason: str, body: str) -> None:
         now = now_iso()
