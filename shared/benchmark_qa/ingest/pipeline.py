@@ -680,7 +680,7 @@ class Ingest:
         if not progress.get("close_listed"):
             page_number = int(progress.get("close_pages", 0))
             after = str(progress.get("close_after", ""))
-            listing = (o for o in self.bucket.list(group["prefix"]) if o.key > after)
+            listing = self.bucket.list(group["prefix"], after)
             while page := list(itertools.islice(listing, CLOSE_PAGE)):
                 if self.deadline.passed():
                     return None

@@ -24,7 +24,7 @@ concurrent events (S3 and SQS deliver at least once) can never put one object in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -480,6 +480,22 @@ class UploadsRepository:
             ExpressionAttributeNames={"#s": "status", "#f": field},
             ExpressionAttributeValues=values,
         )
+
+    # ------------------------------------------------------------------ a manifest's entries, kept for registration
+    def save_entries(self, manifest_id: str, chunks: Iterable[tuple[int, list[list[Any]]]]) -> None:
+        """Keep a manifest's entries as sent (`MANIFEST#<M>` / `ENTRIES#<first index>`, one finish chunk an item), in
+        batch writes of 25 items; a start redone writes the same items again."""
+        with self._table.batch_writer() as batch:
+            for start, rows in chunks:
+                batch.put_item(
+                    Item={"pk": manifest_pk(manifest_id), "sk": f"ENTRIES#{start:07d}", "kind": "entries", "rows": rows}
+                )
+
+    def entries_at(self, manifest_id: str, start: int) -> list[list[Any]] | None:
+        """The kept chunk of entries that begins at `start` (None: none kept there)."""
+        key = {"pk": manifest_pk(manifest_id), "sk": f"ENTRIES#{start:07d}"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return None if item is None else from_dynamo(item["rows"])
 
     # ------------------------------------------------------------------ bad messages
     def record_bad_message(self, message_id: str, reason: str, body: str) -> None:
