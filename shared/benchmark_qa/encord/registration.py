@@ -429,9 +429,10 @@ class Registrar:
         records = self._records(manifest)
         cursor = int(manifest.get("finish_cursor", 0))
         counts = Counter({"registered": int(manifest.get("registered", 0)), "failed": int(manifest.get("failed", 0))})
-        share_ends = self.budget.left() * (1 - FINISH_SHARE)
+        share_ends, first = self.budget.left() * (1 - FINISH_SHARE), cursor
         while chunk := chunk_at(cursor):
-            if cursor and self.budget.left() < share_ends:  # the others get a turn; this one goes on next poll
+            # After one chunk in this poll, the others get a turn once its share is spent; this one goes on next poll.
+            if cursor > first and self.budget.left() < share_ends:
                 report.pending.append(manifest_id)
                 return
             done = self._finish_chunk(manifest, folder, chunk, job, records, report)
