@@ -15,8 +15,18 @@ from pathlib import Path
 
 import pytest
 from benchmark_qa.encord.budget import TimeBudget
-from benchmark_qa.encord.registration import external_manifest_id
+from benchmark_qa.encord.registration import (
+    FINISH_CHUNK,
+    ManifestScope,
+    _entry_chunks,
+    external_manifest_id,
+    read_manifest,
+    titled,
+)
+from benchmark_qa.ingest.items import Dataset
+from benchmark_qa.ingest.url_scope import UploadScope
 from benchmark_qa_local.aws_calls import counted
+from benchmark_qa_local.template import SamTemplate
 
 from .conftest import App
 from .test_registration import objects, repository
@@ -24,6 +34,7 @@ from .test_robustness import _clock, registrar
 
 pytestmark = pytest.mark.integration
 
+PREFIXES = {Dataset.BENCHMARK: "benchmark", Dataset.PRODUCTION: "production"}
 DYNAMODB = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "TransactWriteItems"}
 
 
@@ -147,3 +158,33 @@ def test_a_500000_item_hand_written_manifest_finishes_in_polls_within_the_lambda
     )
     assert (manifest["status"], manifest["registered"]) == ("registered", entries), manifest
     assert calls["GetObject"] == 0
+
+
+@pytest.mark.soak
+def test_starting_a_500000_entry_manifest_fits_register_functions_memory() -> None:
+    """The start's own share, without the double or moto in the way: read the manifest, check every URL, title it,
+    keep its entries (the rows built) and serialise what the SDK sends. RegisterFunction's MemorySize is sized from
+    this peak (docs/performance.md)."""
+    entries = int(os.environ.get("SOAK_MANIFEST_ENTRIES", "500000"))
+    url = "https://uploads.s3.us-east-1.amazonaws.com/benchmark/by-hand"
+    document = {"images": [{"objectUrl": f"{url}/f{i // 1000:03d}/cat{i:06d}.jpg"} for i in range(entries)]}
+    raw = json.dumps(document).encode()
+    del document
+
+    class InMemory:
+        def read(self, key: str, *, limit: int | None = None) -> bytes | None:
+            return raw
+
+    scope = ManifestScope("manifests", UploadScope(bucket="uploads", region="us-east-1", prefixes=PREFIXES))
+
+    def start() -> None:
+        sent, kept = titled(read_manifest(InMemory(), "manifests/benchmark/big.json", scope))  # type: ignore[arg-type]
+        assert sum(len(rows) for _, rows in _entry_chunks(kept, FINISH_CHUNK)) == entries
+        del kept
+        assert json.dumps(sent)
+
+    started = time.monotonic()
+    peak = _peak_growth_mib(start)
+    memory = SamTemplate.load(Path(__file__).parents[3] / "template.yaml").function("RegisterFunction").memory_mb
+    print(f"\nstart of a {entries}-entry manifest: {time.monotonic() - started:.0f} s, peak RSS growth {peak:.0f} MiB")
+    assert peak + 256 < memory, f"the start peaks at {peak:.0f} MiB; RegisterFunction's MemorySize is {memory} MB"
