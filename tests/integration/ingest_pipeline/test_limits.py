@@ -118,7 +118,8 @@ def _close_in_invocations(world: World, deadline: Iterator[Deadline], limit: int
         marker = world.repository.object_versions(world.bucket_name, f"{FOLDER}/img00000.jpg")[0]
         if world.repository.get_group(marker.group_id or "").get("status") == "in_manifest":
             return invocation
-        world.ingest().sweep(now=datetime.now(UTC) + LATER * invocation, deadline=next(deadline))
+        outcome = world.ingest().sweep(now=datetime.now(UTC) + LATER * invocation, deadline=next(deadline))
+        print(f"invocation {invocation + 1} (a sweep): {outcome.deferred or 'done'}", flush=True)
     raise AssertionError(f"the group was not closed in {limit} invocations")
 
 
