@@ -206,6 +206,7 @@ class Ingest:
         self._metadata_updates: list[SingleItem] = []
         self._group_updates: list[tuple[dict[str, Any], Classified]] = []  # (closed group, its new sidecar)
         self.deadline = Deadline.none()  # the invocation's time left: a group's close stops in time and goes on later
+        self._stepped = False  # this invocation's close has recorded a step: it may stop for time from now on
 
     # ------------------------------------------------------------------ events
     def accept(self, event: UploadEvent) -> None:
@@ -682,13 +683,13 @@ class Ingest:
             after = str(progress.get("close_after", ""))
             listing = self.bucket.list(group["prefix"], after)
             while page := list(itertools.islice(listing, CLOSE_PAGE)):
-                if self.deadline.passed():
+                if self._out_of_time():
                     return None
                 typed = self.heads.detect(page, self.layout, self.bucket.content_type)
                 kept = [[o.bucket, o.key, o.size, o.etag, o.version_id, o.content_type, o.detected_type] for o in typed]
                 if not self.repository.save_close_page(manifest_id, page_number, kept, max(o.key for o in page)):
                     return None  # another invocation kept this page first: it goes on with the close
-                page_number += 1
+                page_number, self._stepped = page_number + 1, True
             if not self.repository.advance_close(manifest_id, "close_listed", True):
                 return None
         fields = ("bucket", "key", "size", "etag", "version_id", "content_type", "detected_type")
@@ -697,7 +698,7 @@ class Ingest:
     def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any], progress: dict[str, Any]) -> None:
         """Close the group from where `progress` (its manifest record) says the close got to."""
         group_id = group["pk"].removeprefix("GROUP#")
-        resumable = True
+        resumable, self._stepped = True, False
         try:
             listed = self._typed_listing(manifest_id, group, progress)
             if listed is None:
@@ -726,8 +727,9 @@ class Ingest:
             return
         key = self._manifest_key(group["dataset"], manifest_id)
         written = ManifestWritten(manifest_id, key, group["dataset"], manifest.entry_count)
-        if "close_marked" not in progress:  # once: a close that goes on has written it
+        if "close_marked" not in progress:  # once: recorded as written (none moved yet), a close that goes on has it
             written = self._write_manifest(manifest_id, group["dataset"], manifest)
+            self.repository.advance_close(manifest_id, "close_marked", 0)
         if not self._mark_members(members, manifest_id, "in_manifest", marked, resumable):
             self._continued(manifest_id, group_id)
             return
@@ -770,7 +772,7 @@ class Ingest:
         requests per 100 members whether or not their events came before the close (one by one it was 2-3 sequential
         requests a member: 6,012 for 2,000). Members already past the close are left alone, so a redo is cheap."""
         for begin in range(start, len(members), MARK_SLICE):
-            if self.deadline.passed():
+            if self._out_of_time():
                 return False
             part = members[begin : begin + MARK_SLICE]
             regular = [m for m in part if m.role is not Role.SKIPPED]
@@ -784,7 +786,14 @@ class Ingest:
                 and not self.repository.advance_close(manifest_id, "close_marked", end, since=begin)
             ):
                 return False  # another invocation is on this close
+            self._stepped = True
         return True
+
+    def _out_of_time(self) -> bool:
+        """A close stops for time only after a recorded step in this invocation: each invocation moves it on, even
+        when rebuilding its place (the kept pages, the manifest) took most of the time, so it is never failed for
+        making no progress while it goes on."""
+        return self._stepped and self.deadline.passed()
 
     def _move_members(
         self,
