@@ -12,7 +12,8 @@ after Encord accepted the job but before its id was recorded is re-run by the po
 are always sent with skip_duplicate_urls, so a re-run cannot register a file twice. The poller never long-polls
 inside a Lambda (timeout_seconds=0), starts written manifests at once, and finishes a big job in chunks of
 FINISH_CHUNK entries (one link request, object records written 100 to a transaction), saving its place after each
-chunk: a 500,000-entry manifest takes several invocations and never stalls the manifests behind it.
+chunk: a 500,000-entry manifest takes several invocations and never stalls the manifests behind it. The start keeps
+the entries as sent, a chunk a DynamoDB item, so a poll reads only the chunks it finishes, never the document.
 """
 
 from __future__ import annotations

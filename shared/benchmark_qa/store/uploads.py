@@ -17,6 +17,8 @@ Keys (pk / sk) and the gsi1 access patterns this repository owns:
       open groups                                              gsi1: GROUP_OPEN / <last upload time>
   MANIFEST#<M>            MANIFEST                 a manifest written to S3 (status claimed, written, ...)
       by status                                                gsi1: MANIFEST_STATUS#<status> / <created_at>
+  MANIFEST#<M>            CLOSE#<n>                a typed page of a group's listing, kept while its close goes on
+  MANIFEST#<M>            ENTRIES#<first index>    a finish chunk of the manifest's entries as sent, kept at its start
 
 Every write that moves an object or a group is conditional on its current status, so repeated or
 concurrent events (S3 and SQS deliver at least once) can never put one object into two manifests.
