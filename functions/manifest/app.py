@@ -89,7 +89,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event=event, record_handler=record_handler, processor=_processor(), context=context
     )
     try:
-        outcome = ingest.flush()
+        # A big group's close stops in time, its place recorded; the sweep goes on with it.
+        outcome = ingest.flush(Deadline.of(context.get_remaining_time_in_millis))
     except Exception:
         # Every object is recorded as pending; the sweep writes its manifest. The messages need no retry.
         logger.exception("manifest flush failed; the sweep will finish it")

@@ -74,8 +74,8 @@ class Bucket(Protocol):
 
     def write(self, key: str, body: bytes, content_type: str) -> None: ...
 
-    def list(self, prefix: str) -> Iterator[S3Object]:
-        """The current version of every object under prefix."""
+    def list(self, prefix: str, start_after: str = "") -> Iterator[S3Object]:
+        """The current version of every object under prefix (after `start_after`, in key order)."""
 
     def pages(self, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[builtins.list[S3Object]]:
         """The current objects under prefix after `start_after`, in key order, a page at a time."""
@@ -157,9 +157,12 @@ class S3Bucket:
             request.pop("StartAfter", None)
             request["ContinuationToken"] = page["NextContinuationToken"]
 
-    def list(self, prefix: str) -> Iterator[S3Object]:
-        paginator = self._s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+    def list(self, prefix: str, start_after: str = "") -> Iterator[S3Object]:
+        request: dict[str, Any] = {"Bucket": self.name, "Prefix": prefix}
+        if start_after:
+            request["KeyMarker"] = start_after  # versions of the keys after it
+        while True:
+            page = self._s3.list_object_versions(**request)
             for version in page.get("Versions", []):
                 if not version.get("IsLatest"):
                     continue
@@ -170,3 +173,7 @@ class S3Bucket:
                     etag=version.get("ETag", "").strip('"') or None,
                     version_id=normal_version(version.get("VersionId")),
                 )
+            if not page.get("IsTruncated"):
+                return
+            request["KeyMarker"] = page["NextKeyMarker"]
+            request["VersionIdMarker"] = page.get("NextVersionIdMarker") or "null"

@@ -42,13 +42,6 @@ def add_folder(state: DoubleState, name: str, description: str = "", folder_uuid
     return folder
 
 
-def find_item_by_urls(state: DoubleState, folder_uuid: str, urls: list[str]) -> StorageItem | None:
-    return next(
-        (i for i in state.storage_items.values() if i.folder_uuid == folder_uuid and i.urls == urls),
-        None,
-    )
-
-
 def folder_json(state: DoubleState, folder: StorageFolder) -> dict[str, Any]:
     synced = next((d.dataset_hash for d in state.datasets.values() if d.backing_folder_uuid == folder.uuid), None)
     return {

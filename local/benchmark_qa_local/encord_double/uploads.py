@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from .datasets import get_dataset, link_items
 from .errors import invalid, not_found
 from .state import DoubleState, JobStatus, StorageItem, UnitError, UploadJob
-from .storage import find_item_by_urls, get_folder
+from .storage import get_folder
 
 _INDEXED_URL = re.compile(r"^objectUrl_(\d+)$")
 # Manifest (docs JSON) key -> storage item type.
@@ -148,6 +148,13 @@ def _failure(state: DoubleState, unit: Unit) -> str | None:
 
 def _process(state: DoubleState, job: UploadJob) -> None:
     manifest = _manifest_of(job)
+    # The folder's items by their URLs, indexed once for the job (the first item with those URLs): one scan
+    # of the storage items per unit made a 500,000-entry manifest quadratic in the double, not in Encord.
+    known: dict[tuple[str, ...], StorageItem] = {}
+    if manifest.skip_duplicate_urls:
+        for stored in state.storage_items.values():
+            if stored.folder_uuid == job.folder_uuid:
+                known.setdefault(tuple(stored.urls), stored)
     for unit in manifest.units:
         error = _failure(state, unit)
         if error is not None:
@@ -155,7 +162,7 @@ def _process(state: DoubleState, job: UploadJob) -> None:
                 UnitError(object_urls=unit.urls, error=error, action_description=f"Uploading {unit.item_type}")
             )
             continue
-        existing = find_item_by_urls(state, job.folder_uuid, unit.urls) if manifest.skip_duplicate_urls else None
+        existing = known.get(tuple(unit.urls)) if manifest.skip_duplicate_urls else None
         if existing is not None:
             if manifest.upsert_metadata:
                 existing.client_metadata = unit.client_metadata
@@ -168,6 +175,7 @@ def _process(state: DoubleState, job: UploadJob) -> None:
             client_metadata=unit.client_metadata,
         )
         state.storage_items[item.uuid] = item
+        known.setdefault(tuple(unit.urls), item)
         job.item_uuids.append(item.uuid)
     if job.dataset_hash is not None:
         created = link_items(state, get_dataset(state, job.dataset_hash), job.item_uuids, "SKIP")

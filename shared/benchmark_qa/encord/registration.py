@@ -12,7 +12,8 @@ after Encord accepted the job but before its id was recorded is re-run by the po
 are always sent with skip_duplicate_urls, so a re-run cannot register a file twice. The poller never long-polls
 inside a Lambda (timeout_seconds=0), starts written manifests at once, and finishes a big job in chunks of
 FINISH_CHUNK entries (one link request, object records written 100 to a transaction), saving its place after each
-chunk: a 500,000-entry manifest takes several invocations and never stalls the manifests behind it.
+chunk: a 500,000-entry manifest takes several invocations and never stalls the manifests behind it. The start keeps
+the entries as sent, a chunk a DynamoDB item, so a poll reads only the chunks it finishes, never the document.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -290,7 +291,12 @@ class Registrar:
     def _start_job(self, manifest_id: str, key: str, dataset: Dataset, attempts: int) -> None:
         destination = self.destinations[dataset]
         try:
-            document, _ = titled(read_manifest(self.bucket, key, self.scope))
+            document, entries = titled(read_manifest(self.bucket, key, self.scope))
+            entry_count = len(entries)
+            # The entries as sent, kept with the manifest: every poll that finishes a chunk reads that chunk only,
+            # never the whole document again (issue 11: a 500,000-entry manifest was read and titled every poll).
+            self.repository.save_entries(manifest_id, _entry_chunks(entries, self.finish_chunk))
+            del entries
             # Always skip duplicates: a start repeated after a lost response must not import twice.
             document["skip_duplicate_urls"] = True
             folder = self._folder(destination.folder_uuid)
@@ -309,6 +315,7 @@ class Registrar:
             expected=("starting",),
             job_id=str(job),
             folder_uuid=destination.folder_uuid,
+            entries_kept=entry_count,
         )
 
     def _start_failed(self, manifest_id: str, error: Exception, attempts: int) -> None:
@@ -411,7 +418,7 @@ class Registrar:
             self.repository.set_manifest_status(manifest_id, "uploading", expected=("uploading",), polled_at=_now())
             report.pending.append(manifest_id)
             return
-        _, entries = titled(read_manifest(self.bucket, manifest["s3_key"]))
+        chunk_at = self._chunks_of(manifest)
         job = _JobResult(
             created={item.name: str(item.item_uuid) for item in state.items_with_names},
             failed_keys={
@@ -423,12 +430,12 @@ class Registrar:
         records = self._records(manifest)
         cursor = int(manifest.get("finish_cursor", 0))
         counts = Counter({"registered": int(manifest.get("registered", 0)), "failed": int(manifest.get("failed", 0))})
-        share_ends = self.budget.left() * (1 - FINISH_SHARE)
-        while cursor < len(entries):
-            if cursor and self.budget.left() < share_ends:  # the others get a turn; this one goes on next poll
+        share_ends, first = self.budget.left() * (1 - FINISH_SHARE), cursor
+        while chunk := chunk_at(cursor):
+            # After one chunk in this poll, the others get a turn once its share is spent; this one goes on next poll.
+            if cursor > first and self.budget.left() < share_ends:
                 report.pending.append(manifest_id)
                 return
-            chunk = entries[cursor : cursor + self.finish_chunk]
             done = self._finish_chunk(manifest, folder, chunk, job, records, report)
             if done is None:  # some items are not in the dataset yet: linked and looked up again next poll
                 return
@@ -452,6 +459,22 @@ class Registrar:
             finished_at=_now(),
         )
         report.finished.append(manifest_id)
+
+    def _chunks_of(self, manifest: dict[str, Any]) -> Callable[[int], list[Entry]]:
+        """The manifest's entries from a cursor on, one finish chunk at a time: read from what its start kept (one
+        GetItem a chunk). A manifest started before entries were kept is read and titled whole, once per poll."""
+        if "entries_kept" in manifest:
+            return partial(self._kept_chunk, manifest["manifest_id"], int(manifest["entries_kept"]))
+        _, entries = titled(read_manifest(self.bucket, manifest["s3_key"]))
+        return lambda cursor: entries[cursor : cursor + self.finish_chunk]
+
+    def _kept_chunk(self, manifest_id: str, count: int, cursor: int) -> list[Entry]:
+        if cursor >= count:
+            return []
+        rows = self.repository.entries_at(manifest_id, cursor)
+        if rows is None:
+            raise RegistrationError(f"manifest {manifest_id}: the entries kept at its start are missing at {cursor}")
+        return [_entry(row) for row in rows]
 
     def _records(self, manifest: dict[str, Any]) -> dict[str, ObjectRecord]:
         """The object records of the manifest by key: ingest's (one paged query), or for a manifest written by hand
@@ -610,6 +633,29 @@ class Registrar:
             Outcome(r, "failed", reason=reason[:1000]) for r in records if r.status not in ("skipped", "deleted")
         ]
         self.repository.set_outcomes(outcomes)
+
+
+KEPT_ITEM_BYTES = 300_000  # entries kept in one DynamoDB item (its limit is 400 KB): URLs of up to 1 KB each
+
+
+def _entry_chunks(entries: list[Entry], size: int) -> Iterator[tuple[int, list[list[Any]]]]:
+    """(first index, rows) of up to `size` entries and KEPT_ITEM_BYTES each: one finish chunk per kept item."""
+    start, rows, used = 0, list[list[Any]](), 0
+    for index, entry in enumerate(entries):
+        row = [entry.title, list(entry.urls), entry.single]
+        cost = len(entry.title.encode()) + sum(len(u.encode()) for u in entry.urls) + 16
+        if rows and (len(rows) >= size or used + cost > KEPT_ITEM_BYTES):
+            yield start, rows
+            start, rows, used = index, [], 0
+        rows.append(row)
+        used += cost
+    if rows:
+        yield start, rows
+
+
+def _entry(row: list[Any]) -> Entry:
+    title, urls, single = row
+    return Entry(str(title), tuple(urls), tuple(key_from_object_url(u) for u in urls), bool(single))
 
 
 @dataclass(frozen=True)

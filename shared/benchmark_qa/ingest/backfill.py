@@ -277,10 +277,12 @@ class _ListedFolders:
         with self._lock:
             self._folders.pop(folder, None)
 
-    def list(self, prefix: str) -> Iterator[S3Object]:
+    def list(self, prefix: str, start_after: str = "") -> Iterator[S3Object]:
         with self._lock:
             objects = self._folders.get(prefix)
-        return iter(list(objects)) if objects is not None else self._bucket.list(prefix)
+        if objects is None:
+            return self._bucket.list(prefix, start_after)
+        return iter([o for o in objects if o.key > start_after])
 
     def read(self, key: str, *, limit: int | None = None) -> bytes | None:
         return self._bucket.read(key, limit=limit)

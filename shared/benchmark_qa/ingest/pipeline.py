@@ -46,6 +46,11 @@ from benchmark_qa.store.uploads import (
 # A claimed manifest or a pending object older than this was left by a crash: the sweep finishes it.
 RECOVER_AFTER = timedelta(minutes=2)
 MAX_RECOVER_ATTEMPTS = 3  # sweeps that try to finish a claimed manifest before it and its objects fail
+# A group's close is done in steps, each recorded on its manifest, so a close that does not fit one invocation goes
+# on in the next (docs/architecture.md, "Limits"): the listing is typed and kept CLOSE_PAGE files at a time (one
+# DynamoDB item: 250 keys of up to 1 KB stay under its 400 KB), members are moved MARK_SLICE at a time.
+CLOSE_PAGE = 250
+MARK_SLICE = 1000
 CLOSED_GROUP = ("claimed", "in_manifest", "failed", "empty")  # a group's statuses from its claim on
 
 
@@ -200,6 +205,8 @@ class Ingest:
         self._listed_until = ""
         self._metadata_updates: list[SingleItem] = []
         self._group_updates: list[tuple[dict[str, Any], Classified]] = []  # (closed group, its new sidecar)
+        self.deadline = Deadline.none()  # the invocation's time left: a group's close stops in time and goes on later
+        self._stepped = False  # this invocation's close has recorded a step: it may stop for time from now on
 
     # ------------------------------------------------------------------ events
     def accept(self, event: UploadEvent) -> None:
@@ -507,8 +514,10 @@ class Ingest:
             self._singles.pop((record.bucket, record.key, record.version), None)
 
     # ------------------------------------------------------------------ manifests
-    def flush(self) -> BatchOutcome:
-        """Write the manifests this batch made due: its single items, ready groups, metadata updates."""
+    def flush(self, deadline: Deadline | None = None) -> BatchOutcome:
+        """Write the manifests this batch made due: its single items, ready groups, metadata updates. A group's close
+        stops when `deadline` passes; the sweep goes on with it."""
+        self.deadline = deadline or self.deadline
         self._write_singles(list(self._singles.values()))
         self._singles.clear()
         for group_id in sorted(self._ready_groups) if self.close_ready_groups else ():
@@ -620,7 +629,8 @@ class Ingest:
         return None if raw is None else parse_sidecar(raw, key, self.layout)
 
     def close_group(self, group_id: str) -> None:
-        """Close a multi-file item into its own manifest; only one caller wins the claim."""
+        """Close a multi-file item into its own manifest; only one caller wins the claim. A close that does not fit
+        the invocation's time (`self.deadline`) stops with its place recorded on the manifest; the sweep goes on."""
         group = self.repository.get_group(group_id)
         if group.get("status") not in ("open", "ready"):
             return
@@ -635,15 +645,14 @@ class Ingest:
         if not self.repository.claim_group(group_id, manifest_id):
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
-        self._finish_group_manifest(manifest_id, group)
+        self._finish_group_manifest(manifest_id, group, {})
 
     def _group_manifest(
-        self, group: dict[str, Any], layout: Layout
+        self, group: dict[str, Any], layout: Layout, listed: list[S3Object]
     ) -> tuple[ImportManifest | None, list[Classified], str | None]:
-        """The group's manifest from a consistent listing of its folder, by the same rules as
-        `benchmark-qa manifest` (scan): returns (manifest or None, its members, the error that holds it back)."""
+        """The group's manifest from its typed listing (`_typed_listing`), by the same rules as `benchmark-qa
+        manifest` (scan): returns (manifest or None, its members, the error that holds it back)."""
         group_id = group["pk"].removeprefix("GROUP#")
-        listed = self.heads.detect(self.bucket.list(group["prefix"]), layout, self.bucket.content_type)
         mine = [c for c in (classify(o, layout) for o in listed) if c.group_id == group_id]
         result = scan(
             (c.obj for c in mine),
@@ -662,33 +671,81 @@ class Ingest:
         manifest = result.manifests[Dataset(group["dataset"])]
         return (manifest if manifest.entry_count else None), members, None
 
-    def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any]) -> None:
+    def _typed_listing(
+        self, manifest_id: str, group: dict[str, Any], progress: dict[str, Any]
+    ) -> list[S3Object] | None:
+        """The group folder's files, each typed by its content where the layout asks (`Heads.detect`: one ranged GET),
+        from a consistent listing taken CLOSE_PAGE files at a time. Each typed page is kept on the manifest with the
+        close's place, so a close that runs out of time (None) goes on after the last page kept, and no file is read
+        or kept twice. The group's members are what the pages kept: the listing is taken once."""
+        if not progress.get("close_listed"):
+            page_number = int(progress.get("close_pages", 0))
+            after = str(progress.get("close_after", ""))
+            listing = self.bucket.list(group["prefix"], after)
+            while page := list(itertools.islice(listing, CLOSE_PAGE)):
+                if self._out_of_time():
+                    return None
+                typed = self.heads.detect(page, self.layout, self.bucket.content_type)
+                kept = [[o.bucket, o.key, o.size, o.etag, o.version_id, o.content_type, o.detected_type] for o in typed]
+                if not self.repository.save_close_page(manifest_id, page_number, kept, max(o.key for o in page)):
+                    return None  # another invocation kept this page first: it goes on with the close
+                page_number, self._stepped = page_number + 1, True
+            if not self.repository.advance_close(manifest_id, "close_listed", True):
+                return None
+        fields = ("bucket", "key", "size", "etag", "version_id", "content_type", "detected_type")
+        return [S3Object(**dict(zip(fields, row, strict=True))) for row in self.repository.close_pages(manifest_id)]
+
+    def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any], progress: dict[str, Any]) -> None:
+        """Close the group from where `progress` (its manifest record) says the close got to."""
         group_id = group["pk"].removeprefix("GROUP#")
+        resumable, self._stepped = True, False
         try:
-            manifest, members, error = self._group_manifest(group, self.layout)
+            listed = self._typed_listing(manifest_id, group, progress)
+            if listed is None:
+                self._continued(manifest_id, group_id)
+                return
+            manifest, members, error = self._group_manifest(group, self.layout, listed)
         except Unreadable as unreadable:
             # A member (or its sidecar) S3 cannot serve holds the group back, like a broken file: its members
             # recorded so far fail with the reason, and an upload into the folder (or the restore) reopens it.
-            manifest, error = None, str(unreadable)
+            # Those leave the group as they fail, so a redo takes the rest: no place to keep.
+            manifest, error, resumable = None, str(unreadable), False
             members = self._recorded_members(group_id)
+        marked = int(progress.get("close_marked", 0)) if resumable else 0
         if error is not None:
             # Held back until the input is fixed: a fixing upload reopens the group (see _group_sidecar).
-            self.outcome.failed += 1
             self.repository.set_group_status(group_id, "failed")
+            if not self._mark_members(members, manifest_id, "failed", marked, resumable, reason=error):
+                self._continued(manifest_id, group_id)
+                return
+            self.outcome.failed += 1
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",), reason=error)
-            self._mark_members(members, manifest_id, "failed", reason=error)
             return
         if manifest is None:
             self.repository.set_group_status(group_id, "empty")
             self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return
-        written = self._write_manifest(manifest_id, group["dataset"], manifest)
-        self._mark_members(members, manifest_id, "in_manifest")
+        key = self._manifest_key(group["dataset"], manifest_id)
+        written = ManifestWritten(manifest_id, key, group["dataset"], manifest.entry_count)
+        if "close_marked" not in progress:  # once: recorded as written (none moved yet), a close that goes on has it
+            written = self._write_manifest(manifest_id, group["dataset"], manifest)
+            self.repository.advance_close(manifest_id, "close_marked", 0)
+        if not self._mark_members(members, manifest_id, "in_manifest", marked, resumable):
+            self._continued(manifest_id, group_id)
+            return
         self.repository.set_group_status(group_id, "in_manifest")
         self.repository.set_manifest_status(
             manifest_id, "written", expected=("claimed",), s3_key=written.key, entries=written.entries
         )
         self.outcome.manifests.append(written)
+
+    def _continued(self, manifest_id: str, group_id: str) -> None:
+        """The close stopped for time with its place recorded: the sweep takes the claimed manifest over (after
+        RECOVER_AFTER) and goes on from there."""
+        self.outcome.deferred = (
+            f"group {group_id}: the close stopped for time; manifest {manifest_id} keeps its place and the next sweep "
+            "goes on from there"
+        )
 
     def _recorded_members(self, group_id: str) -> list[Classified]:
         """The members recorded at their upload and still waiting in the group (when no listing can be had)."""
@@ -700,17 +757,43 @@ class Ingest:
         ]
 
     def _mark_members(
-        self, members: list[Classified], manifest_id: str, status: str, reason: str | None = None
-    ) -> None:
-        """Members take the group's outcome; files set aside by content are recorded as skipped. Their records
-        are read first (BatchGetItem, 100 a request), then moved or created in transactions of up to 100, so a
-        group costs about 2 requests per 100 members whether or not their events came before the close (one by
-        one it was 2-3 sequential requests a member: 6,012 for 2,000). Members already past the close (in this
-        manifest, or a repeat) are left alone, so a close redone after a crash or a timeout continues cheaply."""
-        regular = [m for m in members if m.role is not Role.SKIPPED]
-        skipped = [m for m in members if m.role is Role.SKIPPED]
-        self._move_members(regular, manifest_id, status, lambda m: reason)
-        self.outcome.skipped += self._move_members(skipped, manifest_id, "skipped", lambda m: m.reason)
+        self,
+        members: list[Classified],
+        manifest_id: str,
+        status: str,
+        start: int,
+        resumable: bool,
+        reason: str | None = None,
+    ) -> bool:
+        """Members take the group's outcome; files set aside by content are recorded as skipped. MARK_SLICE members at
+        a time from `start`, each slice's end recorded on the manifest (`close_marked`) when `resumable`: False when
+        the invocation's time ran out first (the next one goes on from there). In a slice, the records are read first
+        (BatchGetItem, 100 a request), then moved or created in transactions of up to 100, so a group costs about 2
+        requests per 100 members whether or not their events came before the close (one by one it was 2-3 sequential
+        requests a member: 6,012 for 2,000). Members already past the close are left alone, so a redo is cheap."""
+        for begin in range(start, len(members), MARK_SLICE):
+            if self._out_of_time():
+                return False
+            part = members[begin : begin + MARK_SLICE]
+            regular = [m for m in part if m.role is not Role.SKIPPED]
+            skipped = [m for m in part if m.role is Role.SKIPPED]
+            self._move_members(regular, manifest_id, status, lambda m: reason)
+            self.outcome.skipped += self._move_members(skipped, manifest_id, "skipped", lambda m: m.reason)
+            end = begin + len(part)
+            if (
+                resumable
+                and end < len(members)
+                and not self.repository.advance_close(manifest_id, "close_marked", end, since=begin)
+            ):
+                return False  # another invocation is on this close
+            self._stepped = True
+        return True
+
+    def _out_of_time(self) -> bool:
+        """A close stops for time only after a recorded step in this invocation: each invocation moves it on, even
+        when rebuilding its place (the kept pages, the manifest) took most of the time, so it is never failed for
+        making no progress while it goes on."""
+        return self._stepped and self.deadline.passed()
 
     def _move_members(
         self,
@@ -782,7 +865,8 @@ class Ingest:
             by_dataset.setdefault(item.dataset.value, []).append(item)
         manifests += [(d, build_manifest(items, region=self.region, layout=layout)) for d, items in by_dataset.items()]
         for group, sidecar in self._group_updates:
-            manifest, _, error = self._group_manifest(group, layout)
+            listed = self.heads.detect(self.bucket.list(group["prefix"]), layout, self.bucket.content_type)
+            manifest, _, error = self._group_manifest(group, layout, listed)
             if error is not None:
                 self._fail_sidecar(sidecar, error)
             elif manifest is not None:
@@ -820,7 +904,7 @@ class Ingest:
         group) stands alone: one that fails is recorded in `outcome.errors` (and on its manifest) and the others go
         on. Units start only while `deadline` has not passed; the next sweep continues where this one stopped."""
         now = now or datetime.now(UTC)
-        deadline = deadline or Deadline.none()
+        deadline = self.deadline = deadline or Deadline.none()
         stale = (now - self.recover_after).isoformat(timespec="milliseconds")
         quiet = (now - timedelta(seconds=self.layout.group_quiet_seconds)).isoformat(timespec="milliseconds")
         units: Iterable[tuple[str, Callable[[], object]]] = itertools.chain(
@@ -863,13 +947,15 @@ class Ingest:
             self._give_up(manifest)
             return
         # Counted first (and the manifest's index time moves on, so it waits RECOVER_AFTER again): a manifest
-        # whose recovery fails every time is failed after MAX_RECOVER_ATTEMPTS, never retried forever.
+        # whose recovery fails every time is failed after MAX_RECOVER_ATTEMPTS, never retried forever. A group's
+        # close that stopped for time is not failing: each step it records resets the count (`advance_close`).
         if not self.repository.set_manifest_status(
             manifest_id, "claimed", expected=("claimed",), recover_attempts=attempts
         ):
             return
         try:
-            self._finish_claimed(manifest)
+            # Read again, consistently: the index that found it may lag behind the place a close has recorded.
+            self._finish_claimed(self.repository.get_manifest(manifest_id) or manifest)
         except Exception as error:
             self.repository.set_manifest_status(
                 manifest_id, "claimed", expected=("claimed",), last_error=f"{type(error).__name__}: {error}"[:1000]
@@ -884,7 +970,7 @@ class Ingest:
             # its outcome (in_manifest, failed, empty) and before the manifest did, or its members would be left
             # in_manifest (or pending) in a manifest recorded empty. A reopened group (open, ready) has moved on.
             if group.get("status") in CLOSED_GROUP and group.get("manifest_id") == manifest_id:
-                self._finish_group_manifest(manifest_id, group)
+                self._finish_group_manifest(manifest_id, group, manifest)
             else:
                 self.repository.set_manifest_status(manifest_id, "empty", expected=("claimed",))
             return

@@ -17,6 +17,8 @@ Keys (pk / sk) and the gsi1 access patterns this repository owns:
       open groups                                              gsi1: GROUP_OPEN / <last upload time>
   MANIFEST#<M>            MANIFEST                 a manifest written to S3 (status claimed, written, ...)
       by status                                                gsi1: MANIFEST_STATUS#<status> / <created_at>
+  MANIFEST#<M>            CLOSE#<n>                a typed page of a group's listing, kept while its close goes on
+  MANIFEST#<M>            ENTRIES#<first index>    a finish chunk of the manifest's entries as sent, kept at its start
 
 Every write that moves an object or a group is conditional on its current status, so repeated or
 concurrent events (S3 and SQS deliver at least once) can never put one object into two manifests.
@@ -24,7 +26,7 @@ concurrent events (S3 and SQS deliver at least once) can never put one object in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -417,6 +419,85 @@ class UploadsRepository:
             from_dynamo(i)
             for i in query(self._table, IndexName="gsi1", KeyConditionExpression=condition, values=values)
         ]
+
+    # ------------------------------------------------------------------ a group's close, across invocations
+    def save_close_page(self, manifest_id: str, page: int, objects: list[list[Any]], after: str) -> bool:
+        """Keep one typed page of a group's listing (`MANIFEST#<M>` / `CLOSE#<page>`) and move the close's place on
+        (`close_pages`, `close_after`: the last key kept), in one transaction conditional on the place: a page is
+        kept once, whoever redoes it. Progress resets `recover_attempts`: a close that goes on is never failed."""
+        now = now_iso()
+        at = "close_pages = :page" + (" OR attribute_not_exists(close_pages)" if page == 0 else "")
+        client: Any = self._table.meta.client
+        put = {
+            "TableName": self._table.name,
+            "Item": {
+                "pk": manifest_pk(manifest_id),
+                "sk": f"CLOSE#{page:06d}",
+                "kind": "close_page",
+                "objects": objects,
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        update = {
+            "TableName": self._table.name,
+            "Key": {"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            "UpdateExpression": "SET close_pages = :next, close_after = :after, recover_attempts = :zero, "
+            "updated_at = :u, gsi1sk = :u",
+            "ConditionExpression": f"#s = :claimed AND ({at})",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":next": page + 1,
+                ":page": page,
+                ":after": after,
+                ":zero": 0,
+                ":u": now,
+                ":claimed": "claimed",
+            },
+        }
+        return conditional(client.transact_write_items, TransactItems=[{"Put": put}, {"Update": update}])
+
+    def close_pages(self, manifest_id: str) -> list[list[Any]]:
+        """Every object of the pages `save_close_page` kept, in page order."""
+        items = query(
+            self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :close)",
+            values={":pk": manifest_pk(manifest_id), ":close": "CLOSE#"},
+            ConsistentRead=True,
+        )
+        return [from_dynamo(o) for item in items for o in item["objects"]]
+
+    def advance_close(self, manifest_id: str, field: str, done: int | bool, since: int | None = None) -> bool:
+        """Record a close's progress (`close_listed`, `close_marked`), conditional on the last place when `since` is
+        given (so two invocations on one close do each step once), and reset `recover_attempts`."""
+        values: dict[str, Any] = {":done": done, ":zero": 0, ":u": now_iso(), ":claimed": "claimed"}
+        condition = "#s = :claimed"
+        if since is not None:
+            values[":since"] = since
+            condition += f" AND (#f = :since{' OR attribute_not_exists(#f)' if since == 0 else ''})"
+        return conditional(
+            self._table.update_item,
+            Key={"pk": manifest_pk(manifest_id), "sk": "MANIFEST"},
+            UpdateExpression="SET #f = :done, recover_attempts = :zero, updated_at = :u, gsi1sk = :u",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status", "#f": field},
+            ExpressionAttributeValues=values,
+        )
+
+    # ------------------------------------------------------------------ a manifest's entries, kept for registration
+    def save_entries(self, manifest_id: str, chunks: Iterable[tuple[int, list[list[Any]]]]) -> None:
+        """Keep a manifest's entries as sent (`MANIFEST#<M>` / `ENTRIES#<first index>`, one finish chunk an item), in
+        batch writes of 25 items; a start redone writes the same items again."""
+        with self._table.batch_writer() as batch:
+            for start, rows in chunks:
+                batch.put_item(
+                    Item={"pk": manifest_pk(manifest_id), "sk": f"ENTRIES#{start:07d}", "kind": "entries", "rows": rows}
+                )
+
+    def entries_at(self, manifest_id: str, start: int) -> list[list[Any]] | None:
+        """The kept chunk of entries that begins at `start` (None: none kept there)."""
+        key = {"pk": manifest_pk(manifest_id), "sk": f"ENTRIES#{start:07d}"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return None if item is None else from_dynamo(item["rows"])
 
     # ------------------------------------------------------------------ bad messages
     def record_bad_message(self, message_id: str, reason: str, body: str) -> None:
