@@ -45,7 +45,9 @@ def _seed(state: DoubleState) -> StandardSetup:
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     quick = {"RegisterFunction": {"ENCORD_BACKOFF_FACTOR": "0"}}
-    with offline_app(App, _seed, stack_name=f"bf-{uuid.uuid4().hex[:8]}", env_vars=quick) as app:
+    # moto in a process of its own: the emulator's work on a second core, beside the functions and the double.
+    stack_name = f"bf-{uuid.uuid4().hex[:8]}"
+    with offline_app(App, _seed, stack_name=stack_name, env_vars=quick, moto_process=True) as app:
         for name, value in app.stack.env().items():
             monkeypatch.setenv(name, value)
         yield app
