@@ -42,6 +42,10 @@ class MotoProcess:
             raise RuntimeError(f"moto server process did not start (it printed {endpoint!r}); see its stderr above")
         return endpoint
 
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
     def stop(self) -> None:
         child, self._child = self._child, None
         if child is None:
@@ -60,10 +64,11 @@ class MotoProcess:
 def main() -> None:
     from moto.server import ThreadedMotoServer
 
-    from benchmark_qa_local import moto_dynamodb, moto_s3
+    from benchmark_qa_local import moto_dispatch, moto_dynamodb, moto_s3
 
     moto_dynamodb.install()
     moto_s3.install()
+    moto_dispatch.install()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

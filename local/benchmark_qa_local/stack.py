@@ -127,10 +127,11 @@ class LocalStack:
             return str(self._server.start())
         from moto.server import ThreadedMotoServer
 
-        from benchmark_qa_local import moto_dynamodb, moto_s3
+        from benchmark_qa_local import moto_dispatch, moto_dynamodb, moto_s3
 
         moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
         moto_s3.install()  # the emulator must report a bucket's EventBridge notifications
+        moto_dispatch.install()  # routing a request to its service: once per host, not once per request
         # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self._port:
@@ -171,6 +172,11 @@ class LocalStack:
         endpoint = self.deployment.endpoint_url
         assert endpoint is not None  # a started stack always has one
         return endpoint
+
+    @property
+    def moto_pid(self) -> int | None:
+        """The moto server's process id when it runs in a process of its own (`moto_process`), else None."""
+        return self._server.pid if self._moto_process and self._server is not None else None
 
     @property
     def region(self) -> str:

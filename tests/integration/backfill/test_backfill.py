@@ -123,7 +123,19 @@ class CrashingBucket(S3Bucket):
             yield page
 
 
-def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int, report: bool = False) -> None:
+def moto_peak_mib(app: App) -> float:
+    """Peak resident memory of the moto server process (VmHWM), 0 when moto runs in this process."""
+    pid = app.stack.moto_pid
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/status") as status:
+        peak = next((line.split()[1] for line in status if line.startswith("VmHWM:")), "0")
+    return int(peak) / 1024
+
+
+def run_scenario(
+    app: App, n: int, *, live_overlap: bool, page_size: int, report: bool = False, workers: int = 2
+) -> None:
     files = generated(n)
     started = time.perf_counter()
     upload(app, files, notify=live_overlap)
@@ -132,16 +144,29 @@ def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int, report
     # A crash after the first page, then the CLI resumes after the checkpoint.
     with counted() as (calls, units):
         with pytest.raises(ConnectionError):
-            backfill(app, CrashingBucket(app.bucket, 1), workers=2, page_size=page_size).run()
+            backfill(app, CrashingBucket(app.bucket, 1), workers=workers, page_size=page_size).run()
         checkpoint = BackfillRepository(state_table(app.stack.physical_id("StateTable"))).get(app.bucket, "")
         assert checkpoint["status"] == "running"
         assert checkpoint["after"]
         table = app.stack.physical_id("StateTable")
-        argv = ["backfill", f"s3://{app.bucket}", "--table", table, "--workers", "2", "--page-size", str(page_size)]
+        argv = ["backfill", f"s3://{app.bucket}", "--table", table, "--workers", str(workers)]
+        argv += ["--page-size", str(page_size)]
         assert main(argv) == 0
     backfilled = time.perf_counter()
     assert all(status is not None for _, status in accounted(app.uploads, S3Bucket(app.bucket), "", Layout()))
     assert app.uploads.get_objects([(app.bucket, "production/none.jpg", "no-etag")]) == {}, "nothing is made up"
+
+    if report:  # the soak run's measurements (docs/backfill.md), the backfill's as soon as it is done
+        seconds = backfilled - uploaded
+        print(
+            f"\nbackfill of {n:,} objects: {n / seconds:,.1f} objects/s ({seconds:,.0f} s, {workers} workers,"
+            f" {n / seconds / workers:,.1f} per worker, crash + resume), every object recorded;"
+            f" upload {uploaded - started:,.0f} s\n"
+            "AWS requests per object (backfill): "
+            + ", ".join(f"{k} {v / n:.3f}" for k, v in sorted(calls.items()))
+            + f", transaction items {units['transact_items'] / n:.3f}",
+            flush=True,
+        )
 
     encord_before = sum(app.double.counts.snapshot().values())
     register_all(app)
@@ -150,18 +175,15 @@ def run_scenario(app: App, n: int, *, live_overlap: bool, page_size: int, report
         register_all(app)
     registered = time.perf_counter()
     check_exactly_once(app, files)
-    if report:  # the soak run's measurements (docs/backfill.md)
-        seconds = backfilled - uploaded
+    if report:
         print(
-            f"\nbackfill of {n:,} objects: {n / seconds:,.1f} objects/s ({seconds:,.0f} s, 2 workers, crash + resume);"
-            f" upload {uploaded - started:,.0f} s, registration {registered - backfilled:,.0f} s,"
+            f"registration {registered - backfilled:,.0f} s, every object registered exactly once;"
             f" whole test {time.perf_counter() - started:,.0f} s\n"
-            "AWS requests per object (backfill): "
-            + ", ".join(f"{k} {v / n:.3f}" for k, v in sorted(calls.items()))
-            + f", transaction items {units['transact_items'] / n:.3f}\n"
             f"Encord requests (registration): {sum(app.double.counts.snapshot().values()) - encord_before:,};"
-            f" peak memory of the test process (moto, the double, the functions): "
-            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+            f" peak memory of the test process (the double, the functions): "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB, of the moto server process:"
+            f" {moto_peak_mib(app):,.0f} MiB",
+            flush=True,
         )
     # Run again: done, nothing to do.
     assert main(["backfill", f"s3://{app.bucket}", "--table", table]) == 0
@@ -176,7 +198,8 @@ def test_backfill_registers_each_object_exactly_once(app: App) -> None:
 def test_backfill_of_100000_objects_registers_each_exactly_once(app: App) -> None:
     # BACKFILL_SOAK_OBJECTS runs it smaller (a quicker look at scale); the issue's number is the default.
     n = int(os.environ.get("BACKFILL_SOAK_OBJECTS", "100000"))
-    run_scenario(app, n, live_overlap=False, page_size=1000, report=True)
+    workers = int(os.environ.get("BACKFILL_SOAK_WORKERS", "2"))
+    run_scenario(app, n, live_overlap=False, page_size=1000, report=True, workers=workers)
 
 
 def test_back_pressure_pauses_the_run_and_a_rerun_resumes(app: App, capsys: pytest.CaptureFixture[str]) -> None:
