@@ -266,7 +266,8 @@ def test_an_index_query_sees_every_kind_of_write_as_moto_does(indexed: Any, monk
             KeyConditionExpression="gsi1pk = :g",
             ExpressionAttributeValues={":g": {"S": value}},
         )
-        return answer["Items"]
+        items: list[dict[str, Any]] = answer["Items"]
+        return items
 
     assert ask("G1"), "the map is built here"
     indexed.put_item(TableName=TABLE, Item={**key("new", "a"), "gsi1pk": {"S": "G1"}, "gsi1sk": {"S": "t00"}})
