@@ -1,8 +1,8 @@
 """`benchmark-qa backfill` on the offline app (template stack on moto, its functions run by the invoker, Encord
 double): objects already in the bucket end registered exactly once, as live uploads do, across a crash, a
-pause for back-pressure and the live path seeing the same objects. The gate runs 600 objects; `make soak`
-runs the issue's 100,000 (docs/soak.md): moto emulates every request in this process, so the run is slow
-(objects/s are in `make bench`), not the code."""
+pause for back-pressure and the live path seeing the same objects. The gate runs 700 objects; `make soak`
+runs the issue's 100,000 (docs/soak.md) with moto in a process of its own: moto emulates every request, so the
+run is slow (objects/s are in `make bench`), not the code."""
 
 from __future__ import annotations
 
