@@ -80,6 +80,7 @@ def offline_app(
     env_vars: Mapping[str, Any] | None = None,
     log_stream: IO[str] | None = None,
     endpoint_url: str | None = None,
+    moto_process: bool = False,
 ) -> Iterator[App]:
     """Start the double, `seed` its state, and start the stack wired to it; both stop on exit. Yields an
     `app_type` (OfflineApp or a subclass with its caller's helpers).
@@ -88,7 +89,8 @@ def offline_app(
     moto keeps its state per process, so `stack_name` must differ from any other stack's in the process.
     The stack's endpoint and credentials are not exported: callers whose own boto3 calls must reach it set
     `app.stack.env()` in their environment. With `endpoint_url` the stack's resources are created in the moto
-    server running there (and deleted on exit) instead of in a server of its own."""
+    server running there (and deleted on exit) instead of in a server of its own; `moto_process` runs that server
+    in a process of its own (LocalStack)."""
     with EncordDouble(DoubleState()) as double:
         with double.locked() as state:
             setup = seed(state)
@@ -99,6 +101,7 @@ def offline_app(
             stack_name=stack_name,
             endpoint_url=endpoint_url,
             create_resources=True,
+            moto_process=moto_process,
         )
         with stack:
             invoker = Invoker(stack=stack, env_vars=env_vars, log_stream=log_stream)

@@ -60,12 +60,14 @@ class LocalStack:
         keep_test_events: bool = False,
         endpoint_url: str | None = None,
         create_resources: bool | None = None,
+        moto_process: bool = False,
     ) -> None:
         """`secret_values` seeds secrets by logical id (e.g. the Encord double's key); `keep_test_events` keeps
         the s3:TestEvent S3 sends when notifications are configured; `endpoint_url` attaches to a stack that
         is already running there (nothing is created or deleted), unless `create_resources` is true: then this
         stack's resources are created in that moto server and deleted on stop (`benchmark-qa demo` does this
-        when AWS_ENDPOINT_URL names a running `benchmark-qa stack`)."""
+        when AWS_ENDPOINT_URL names a running `benchmark-qa stack`); `moto_process` runs the moto server in a
+        process of its own (moto_process.py: a second core for long runs) instead of a thread of this one."""
         self.template = template if isinstance(template, SamTemplate) else SamTemplate.load(template or find_template())
         self._port = port
         self._parameters = dict(parameters or {})
@@ -76,6 +78,7 @@ class LocalStack:
         self._keep_test_events = keep_test_events
         self._attached_endpoint = endpoint_url
         self._create = create_resources if create_resources is not None else endpoint_url is None
+        self._moto_process = moto_process
         self._server: Any = None
         self._provisioner: Provisioner | None = None
         self._deployment: LocalDeployment | None = None
@@ -115,12 +118,20 @@ class LocalStack:
         self._provisioner.create_all()
 
     def _start_server(self) -> str:
+        if self._moto_process:
+            from benchmark_qa_local.moto_process import MotoProcess
+
+            if self._port:
+                _port_is_free(self._port)
+            self._server = MotoProcess(self._port)
+            return str(self._server.start())
         from moto.server import ThreadedMotoServer
 
-        from benchmark_qa_local import moto_dynamodb, moto_s3
+        from benchmark_qa_local import moto_dispatch, moto_dynamodb, moto_s3
 
         moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
         moto_s3.install()  # the emulator must report a bucket's EventBridge notifications
+        moto_dispatch.install()  # routing a request to its service: once per host, not once per request
         # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self._port:
@@ -161,6 +172,11 @@ class LocalStack:
         endpoint = self.deployment.endpoint_url
         assert endpoint is not None  # a started stack always has one
         return endpoint
+
+    @property
+    def moto_pid(self) -> int | None:
+        """The moto server's process id when it runs in a process of its own (`moto_process`), else None."""
+        return self._server.pid if self._moto_process and self._server is not None else None
 
     @property
     def region(self) -> str:

@@ -249,3 +249,73 @@ def test_an_index_query_answers_as_moto_does(
     monkeypatch.setattr(Table, "all_items", moto_dynamodb.UNPATCHED["all_items"])
     assert patched == ask()
     assert request_["ExpressionAttributeValues"][":g"]["S"] == "none" or patched[0]["Items"], "the query finds items"
+
+
+def test_an_index_query_sees_every_kind_of_write_as_moto_does(indexed: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index map is built by the first Query and kept up to date by each write request after it: items
+    moved into, out of and between index partitions by every write path answer as moto's full walk does."""
+    from moto.dynamodb.models.table import Table
+
+    def key(pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def ask(value: str) -> list[dict[str, Any]]:
+        answer = indexed.query(
+            TableName=TABLE,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g",
+            ExpressionAttributeValues={":g": {"S": value}},
+        )
+        items: list[dict[str, Any]] = answer["Items"]
+        return items
+
+    assert ask("G1"), "the map is built here"
+    indexed.put_item(TableName=TABLE, Item={**key("new", "a"), "gsi1pk": {"S": "G1"}, "gsi1sk": {"S": "t00"}})
+    indexed.update_item(  # moved from G1 to G2
+        TableName=TABLE,
+        Key=key("p1", "s01"),
+        UpdateExpression="SET gsi1pk = :g",
+        ExpressionAttributeValues={":g": {"S": "G2"}},
+    )
+    indexed.update_item(TableName=TABLE, Key=key("p4", "s04"), UpdateExpression="REMOVE gsi1pk")  # out of G1
+    indexed.delete_item(TableName=TABLE, Key=key("p0", "s07"))
+    indexed.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {**key("tx", "a"), "gsi1pk": {"S": "G0"}, "gsi1sk": {"S": "t01"}}}},
+            {"Delete": {"TableName": TABLE, "Key": key("p3", "s10")}},
+        ]
+    )
+    with pytest.raises(indexed.exceptions.TransactionCanceledException):  # rolled back: nothing moves
+        indexed.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {**key("gone", "a"), "gsi1pk": {"S": "G1"}, "gsi1sk": {"S": "t"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {**key("tx", "a"), "gsi1pk": {"S": "G2"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    indexed.batch_write_item(
+        RequestItems={
+            TABLE: [
+                {"PutRequest": {"Item": {**key("batch", "a"), "gsi1pk": {"S": "G2"}, "gsi1sk": {"S": "t02"}}}},
+                {"DeleteRequest": {"Key": key("p2", "s02")}},
+            ]
+        }
+    )
+    patched = {value: ask(value) for value in ("G0", "G1", "G2")}
+
+    monkeypatch.setattr(Table, "query", moto_dynamodb.UNPATCHED["query"])
+    monkeypatch.setattr(Table, "all_items", moto_dynamodb.UNPATCHED["all_items"])
+    assert patched == {value: ask(value) for value in ("G0", "G1", "G2")}
+    assert any(i["pk"]["S"] == "new" for i in patched["G1"])
+    assert any(i["pk"]["S"] == "batch" for i in patched["G2"])
+    assert not any(i["pk"]["S"] == "gone" for i in patched["G1"])

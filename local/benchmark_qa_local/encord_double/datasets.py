@@ -7,6 +7,7 @@ from typing import Any
 
 from .errors import ApiError, ErrorKind, invalid, not_found
 from .labels import title_matches
+from .lookups import lookups
 from .state import Dataset, DataUnit, DoubleState
 from .storage import ITEM_DATA_TYPES
 from .workflow import on_data_unit_added, sync_project_tasks
@@ -93,7 +94,18 @@ def list_rows(state: DoubleState, dataset: Dataset, filters: dict[str, Any]) -> 
 
 def link_items(state: DoubleState, dataset: Dataset, item_uuids: list[str], duplicates: str) -> list[DataUnit]:
     """DataLinkDuplicatesBehavior: SKIP (default), FAIL or DUPLICATE for items already in the dataset."""
-    linked = {u.backing_item_uuid for u in units_of(state, dataset.dataset_hash)}
+    # The dataset's rows backed by these items (last one per item), from the double's maps: a walk of every
+    # data unit per link call made large backfills quadratic (lookups.py).
+    rows = {
+        item_uuid: units[-1]
+        for item_uuid in item_uuids
+        if (
+            units := [
+                u for u in lookups(state).units_backed_by(state, item_uuid) if u.dataset_hash == dataset.dataset_hash
+            ]
+        )
+    }
+    linked = set(rows)
     items = []
     for item_uuid in item_uuids:
         item = state.storage_items.get(item_uuid)
@@ -105,7 +117,6 @@ def link_items(state: DoubleState, dataset: Dataset, item_uuids: list[str], dupl
             raise invalid(f"Unknown duplicates_behavior {duplicates!r}")
         items.append(item)
     created = []
-    rows = {u.backing_item_uuid: u for u in units_of(state, dataset.dataset_hash)}
     for item in items:
         if item.uuid in linked and duplicates == "SKIP":
             if state.settings.link_skip_returns_existing and item.uuid in rows:

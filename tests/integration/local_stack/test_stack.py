@@ -173,3 +173,21 @@ def test_client_environment_points_at_moto(tiny_stack: LocalStack) -> None:
 def test_unknown_parameter_is_refused(tiny_template: Path) -> None:
     with pytest.raises(ValueError, match="unknown parameters"):
         LocalStack(tiny_template, parameters={"GreetingTypo": "x"}).start()
+
+
+def test_moto_in_a_process_of_its_own_builds_the_stack_and_ends_with_it(tmp_path: Path) -> None:
+    """`moto_process`: the same resources and notifications, served by a child process that stops with the stack
+    and keeps no state of this process's moto (a second core for long runs: docs/backfill.md)."""
+    import os
+
+    template = write_tiny_project(tmp_path)
+    with LocalStack(template, stack_name="own-process", moto_process=True) as stack:
+        pid = stack.moto_pid
+        assert pid is not None
+        assert pid != os.getpid()
+        s3 = stack.boto3_client("s3")
+        s3.put_object(Bucket=stack.physical_id("Bucket"), Key="incoming/one.txt", Body=b"1")
+        assert _queue_keys(stack, "Work") == ["incoming/one.txt"]
+    assert stack.moto_pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the child has ended and been reaped
