@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 from benchmark_qa.encord.budget import OutOfTime, TimeBudget
 from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
-from benchmark_qa_local.encord_double import DoubleState, EncordDouble, FaultConfig, FaultKind, FaultRule
+from benchmark_qa_local.encord_double import DoubleState, EncordDouble, FaultConfig, FaultRule
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 
-from tests.integration.encord_double.conftest import make_client
+from tests.integration.encord_double.conftest import faulted_task_pages, make_client
 
 from .conftest import put_in_review
 
@@ -72,18 +72,9 @@ def test_a_stage_of_many_pages_is_listed_whole_while_30_percent_of_pages_fail(
     double, setup, tasks = stage
     invocation = Invocation(left=900)
     opened = review(double, setup, invocation)
-    # 30 % of page reads fail: 429 (Retry-After 1), 502, or the answer lost. A listing retried whole would need
+    # About 30 % of page reads fail: 429 (Retry-After 1), 502, or the answer lost. A listing retried whole would need
     # 0.7**6 = 12 % luck per attempt; per page, 8 attempts each suffice with this seed.
-    double.configure_faults(
-        FaultConfig(
-            seed=11,
-            rules=[
-                FaultRule(endpoint=LISTING, status=429, retry_after=1, probability=0.1),
-                FaultRule(endpoint=LISTING, status=502, probability=0.1),
-                FaultRule(endpoint=LISTING, kind=FaultKind.DROP, probability=0.1),
-            ],
-        )
-    )
+    double.configure_faults(faulted_task_pages(0.1))
     double.counts.reset()
 
     listed = opened.list_tasks()

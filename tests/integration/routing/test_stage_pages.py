@@ -9,15 +9,13 @@ from collections import Counter
 import pytest
 from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.routing import Outcome, Router, RoutingTarget, run_routing
-from benchmark_qa_local.encord_double import EncordDouble, FaultConfig, FaultKind, FaultRule
+from benchmark_qa_local.encord_double import EncordDouble
 
-from tests.integration.encord_double.conftest import make_client
+from tests.integration.encord_double.conftest import faulted_task_pages, make_client
 
 from .conftest import seed, stage_of
 
 pytestmark = pytest.mark.integration
-
-LISTING = "v2 GET */tasks"
 
 
 def test_both_listings_of_many_pages_complete_while_30_percent_of_page_reads_fail(double: EncordDouble) -> None:
@@ -31,16 +29,7 @@ def test_both_listings_of_many_pages_complete_while_30_percent_of_page_reads_fai
         RoutingTarget(setup.production_project_hash, setup.benchmark_dataset_hash),
         budget=budget,
     )
-    double.configure_faults(
-        FaultConfig(
-            seed=11,
-            rules=[
-                FaultRule(endpoint=LISTING, status=429, retry_after=1, probability=0.1),
-                FaultRule(endpoint=LISTING, status=502, probability=0.1),
-                FaultRule(endpoint=LISTING, kind=FaultKind.DROP, probability=0.1),
-            ],
-        )
-    )
+    double.configure_faults(faulted_task_pages(0.1))
 
     report = run_routing(router, trigger="test")
 
