@@ -6,7 +6,8 @@ and the SDK does not lower it, so one `Retry-After: 60` outlasts a 120 s Lambda.
 as HTTP 200 and is not retried at all (encord/http/error_utils.py, check_error_response).
 
 So the Lambdas run the SDK with its status and read retries off (`max_retries=0`; connection retries stay) and
-retry here, around each unit of work (a call, a whole listing, a whole bundle):
+retry here, around each unit of work (a call, one page of a stage's listing (benchmark_qa.encord.stage_pages),
+a whole bundle):
 
   * throttling (429 with or without Retry-After, the v1 envelope), 5xx and lost connections are retried, up to
     `attempts` times, after Retry-After when given, else after `backoff * 2**n` seconds;

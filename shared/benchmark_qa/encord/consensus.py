@@ -6,7 +6,7 @@ Requests for a batch of B tasks with A annotators each (B <= 100, every call bul
   1. `get_project` for both projects (2 requests each); the review stage and, for `archive`, the Archive stage
      are checked against the workflow; the ontology comes with the project.
   2. `stage.get_tasks(...)`: N / page for the whole stage (the schedule), or one filtered by the batch's data
-     hashes (a worker given task uuids).
+     hashes (a worker given task uuids); a page that fails is asked again on its own (benchmark_qa.encord.stage_pages).
   3. `list_label_rows_v2(data_hashes=batch, include_all_label_branches=True)` on the Production Project and
      `list_label_rows_v2(data_hashes=batch)` on the Benchmark Project: metadata only, one request each.
   4. One bundle (`bundle_size=100`) of `initialise_labels` for the branch rows and the truth rows:
@@ -44,6 +44,7 @@ from benchmark_qa.encord.actions import (
 )
 from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.projects import UnreadableWorkflow, open_project
+from benchmark_qa.encord.stage_pages import list_stage_tasks
 
 if TYPE_CHECKING:
     from encord.http.bundle import Bundle
@@ -254,19 +255,16 @@ class ConsensusReview:
         """Every task of the stage, or those of `refs` still in it (one listing per <= 100 data hashes). The
         listing is complete before anything moves: pages are not a snapshot."""
         if refs is None:
-            found = self.budget.call("list the review stage", lambda: list(self.stage.get_tasks()))
+            found = list_stage_tasks(self.stage, self.budget, "list the review stage")
         else:
             wanted = {r.task_uuid for r in refs}
             found = []
             for chunk in batched(list(dict.fromkeys(r.data_hash for r in refs)), MAX_HASHES_PER_CALL):
-                tasks = self.budget.call("list review tasks", partial(self._tasks_of, chunk))
+                tasks = list_stage_tasks(self.stage, self.budget, "list review tasks", data_hash=chunk)
                 found += [t for t in tasks if str(t.uuid) in wanted]
         for task in found:
             self._tasks[str(task.uuid)] = task
         return [_review_task(t) for t in found]
-
-    def _tasks_of(self, data_hashes: list[str]) -> list[ConsensusReviewTask]:
-        return list(self.stage.get_tasks(data_hash=data_hashes))
 
     def fetch(self, tasks: Sequence[ReviewTask]) -> Iterator[TaskLabels]:
         """Every option's branch row and the truth row of each task. Rows are listed in bulk (100 data hashes a

@@ -7,6 +7,7 @@ stage by dataset and the pathway actions travel in bundles:
   2. `project.list_datasets()`: the benchmark dataset must be attached; every other attached dataset is NO.
   3. `stage.get_tasks(dataset_hash=benchmark)` -> YES; `stage.get_tasks(dataset_hash=<others, <= 100 a call>)`
      -> NO. The two filters are an exact complement, so no task is guessed.
+     A page that fails is asked again on its own, not the whole listing (benchmark_qa.encord.stage_pages).
   4. One bundle (`project.create_bundle()`) per batch of <= 1000 actions of one stage. A batch that Encord
      rejects (400: some task already left the stage, or our own retried request had been applied before its
      answer was lost) costs one listing and one more bundle for the tasks still there
@@ -44,6 +45,7 @@ from benchmark_qa.encord.actions import (
 )
 from benchmark_qa.encord.budget import OutOfTime, TimeBudget
 from benchmark_qa.encord.projects import UnreadableWorkflow, open_project
+from benchmark_qa.encord.stage_pages import list_stage_tasks
 
 if TYPE_CHECKING:
     from encord.http.bundle import Bundle
@@ -233,14 +235,15 @@ class Router:
         snapshot; acting while paging would skip tasks)."""
         planned: list[PlannedTask] = []
         for listing in prepared.plan:
-            tasks = self.budget.call(f"list the {listing.pathway} tasks", partial(self._listing, prepared, listing))
+            hashes = list(listing.dataset_hashes)
+            tasks = list_stage_tasks(
+                prepared.stage,
+                self.budget,
+                f"list the {listing.pathway} tasks",
+                dataset_hash=hashes[0] if len(hashes) == 1 else hashes,
+            )
             planned += [PlannedTask(task, listing.pathway) for task in tasks]
         return planned
-
-    @staticmethod
-    def _listing(prepared: PreparedStage, listing: Listing) -> list[AgentTask]:
-        hashes = list(listing.dataset_hashes)
-        return list(prepared.stage.get_tasks(dataset_hash=hashes[0] if len(hashes) == 1 else hashes))
 
     def _still_in_stage(self, prepared: PreparedStage, batch: Sequence[PlannedTask]) -> list[PlannedTask]:
         there = {str(t.uuid) for t in self._listed(prepared.stage, batch, "list what is still in the stage")}
@@ -249,9 +252,11 @@ class Router:
     def _listed(self, stage: Any, batch: Sequence[PlannedTask], what: str) -> list[Any]:
         """The tasks of `stage` with the data hashes of `batch` (filtered listings of MAX_HASHES_PER_CALL each)."""
         hashes = list(dict.fromkeys(str(p.task.data_hash) for p in batch))
-        return self.budget.call(
-            what, lambda: [t for chunk in batched(hashes, self._max_hashes) for t in stage.get_tasks(data_hash=chunk)]
-        )
+        return [
+            t
+            for chunk in batched(hashes, self._max_hashes)
+            for t in list_stage_tasks(stage, self.budget, what, data_hash=chunk)
+        ]
 
     def act(self, prepared: PreparedStage, planned: Sequence[PlannedTask]) -> tuple[list[RoutedTask], int]:
         """Proceed every task along its pathway; one bundle per batch, all actions of the same stage."""

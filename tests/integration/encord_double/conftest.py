@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from benchmark_qa_local.encord_double import DoubleState, EncordDouble, KeyPair, generate_key_pair
+from benchmark_qa_local.encord_double import (
+    DoubleState,
+    EncordDouble,
+    FaultConfig,
+    FaultKind,
+    FaultRule,
+    KeyPair,
+    generate_key_pair,
+)
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 from encord import EncordUserClient, Project
 from encord.http.constants import RequestsSettings
@@ -35,6 +43,20 @@ def make_client(
         write_timeout=10,
     )
     return EncordUserClient.create_with_ssh_private_key(key.private_openssh, domain=url, requests_settings=settings)
+
+
+def faulted_task_pages(rate: float, seed: int = 11) -> FaultConfig:
+    """Each page read of a stage's tasks fails with about 3 x `rate`: a 429 (Retry-After 1), a 502, or the answer lost
+    after it was read (the rules are drawn one after the other, so two may fire on one read)."""
+    listing = "v2 GET */tasks"
+    return FaultConfig(
+        seed=seed,
+        rules=[
+            FaultRule(endpoint=listing, status=429, retry_after=1, probability=rate),
+            FaultRule(endpoint=listing, status=502, probability=rate),
+            FaultRule(endpoint=listing, kind=FaultKind.DROP, probability=rate),
+        ],
+    )
 
 
 def route_benchmark_to_consensus(client: EncordUserClient, setup: StandardSetup) -> Project:
