@@ -18,7 +18,13 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmark_qa_local.stack import LocalStack
 
 N_OBJECTS = 1_000
 PAGE_SIZE = 500
@@ -33,6 +39,28 @@ LAMBDA_GB_SECOND = 0.0000133334  # arm64
 SFN_TRANSITION = 0.025 / 1000  # Step Functions standard workflow state transition
 
 
+@contextmanager
+def filled_stack(name: str, files: dict[str, bytes], moto_process: bool = False) -> Iterator[tuple[LocalStack, str]]:
+    """A local stack (its environment set while it runs) whose upload bucket holds `files`, put as the bucket was
+    before benchmark-qa: no notifications while it is filled (the backfill is measured, not the live path; moto's
+    SQS costs O(queue length) per message sent)."""
+    from benchmark_qa_local.stack import LocalStack
+
+    with LocalStack(stack_name=f"{name}-{uuid.uuid4().hex[:6]}", moto_process=moto_process) as stack:
+        saved = dict(os.environ)
+        os.environ.update(stack.env())
+        try:
+            s3 = stack.boto3_client("s3")
+            bucket = stack.physical_id("UploadBucket")
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(lambda item: s3.put_object(Bucket=bucket, Key=item[0], Body=item[1]), files.items()))
+            yield stack, bucket
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
 def _backfill(workers: int, moto_process: bool = True) -> tuple[int, float, Counter[str], Counter[str]]:
     from benchmark_qa.bucket import S3Bucket
     from benchmark_qa.ingest.backfill import Backfill
@@ -42,37 +70,22 @@ def _backfill(workers: int, moto_process: bool = True) -> tuple[int, float, Coun
     from benchmark_qa.store.uploads import UploadsRepository
     from benchmark_qa_local import samples
     from benchmark_qa_local.aws_calls import counted
-    from benchmark_qa_local.stack import LocalStack
 
-    files = samples.generated_bucket(N_OBJECTS)
-    with LocalStack(stack_name=f"bench-bf-{uuid.uuid4().hex[:6]}", moto_process=moto_process) as stack:
-        saved = dict(os.environ)
-        os.environ.update(stack.env())
-        try:
-            s3 = stack.boto3_client("s3")
-            bucket = stack.physical_id("UploadBucket")
-            # The bucket as it was before benchmark-qa: no notifications while it is filled (the backfill is
-            # measured, not the live path; moto's SQS costs O(queue length) per message sent).
-            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(lambda item: s3.put_object(Bucket=bucket, Key=item[0], Body=item[1]), files.items()))
-            table = state_table(stack.physical_id("StateTable"))
-            backfill = Backfill(
-                UploadsRepository(table),
-                BackfillRepository(table),
-                S3Bucket(bucket),
-                Layout(),
-                stack.region,
-                workers=workers,
-                page_size=PAGE_SIZE,
-            )
-            with counted() as (calls, units):
-                started = time.perf_counter()
-                report = backfill.run()
-                seconds = time.perf_counter() - started
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    with filled_stack("bench-bf", samples.generated_bucket(N_OBJECTS), moto_process) as (stack, bucket):
+        table = state_table(stack.physical_id("StateTable"))
+        backfill = Backfill(
+            UploadsRepository(table),
+            BackfillRepository(table),
+            S3Bucket(bucket),
+            Layout(),
+            stack.region,
+            workers=workers,
+            page_size=PAGE_SIZE,
+        )
+        with counted() as (calls, units):
+            started = time.perf_counter()
+            report = backfill.run()
+            seconds = time.perf_counter() - started
     return report.listed, seconds, calls, units
 
 

@@ -11,13 +11,19 @@ from the definition (one Express child workflow per batch). Prints, never assert
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
-import uuid
 from collections import Counter
 
-from bench.backfill import DDB_READ_UNIT, DDB_WRITE_UNIT, LAMBDA_GB_SECOND, OBJECTS_10M, S3_GET, S3_LIST_PUT
+from bench.backfill import (
+    DDB_READ_UNIT,
+    DDB_WRITE_UNIT,
+    LAMBDA_GB_SECOND,
+    OBJECTS_10M,
+    S3_GET,
+    S3_LIST_PUT,
+    filled_stack,
+)
 
 SFN_STANDARD_TRANSITION = 0.025 / 1000
 SFN_EXPRESS_REQUEST = 1.00 / 1_000_000
@@ -31,27 +37,15 @@ def measure(n: int) -> tuple[int, float, Counter[str], Counter[str], int]:
     from benchmark_qa_local import samples
     from benchmark_qa_local.aws_calls import counted
     from benchmark_qa_local.invoker import Invoker
-    from benchmark_qa_local.stack import LocalStack
     from benchmark_qa_local.state_machine_run import StateMachineRun
 
     files = samples.generated_bucket(n)
-    with LocalStack(stack_name=f"bench-sfn-{uuid.uuid4().hex[:6]}") as stack:
-        saved = dict(os.environ)
-        os.environ.update(stack.env())
-        try:
-            s3 = stack.boto3_client("s3")
-            bucket = stack.physical_id("UploadBucket")
-            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
-            for key, body in files.items():
-                s3.put_object(Bucket=bucket, Key=key, Body=body)
-            machine = StateMachineRun(stack, Invoker(stack=stack), "BackfillStateMachine")
-            with counted() as (calls, units):
-                started = time.perf_counter()
-                runs = [machine.start({"prefix": prefix}) for prefix in ("benchmark/", "production/")]
-                seconds = time.perf_counter() - started
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    with filled_stack("bench-sfn", files) as (stack, _):
+        machine = StateMachineRun(stack, Invoker(stack=stack), "BackfillStateMachine")
+        with counted() as (calls, units):
+            started = time.perf_counter()
+            runs = [machine.start({"prefix": prefix}) for prefix in ("benchmark/", "production/")]
+            seconds = time.perf_counter() - started
     return len(files), seconds, calls, units, sum(len(r.batches) for r in runs)
 
 
