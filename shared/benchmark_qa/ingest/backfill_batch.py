@@ -97,7 +97,8 @@ def ingest_batch(backfill: Backfill, objects: list[S3Object], items: int | None 
 def close_groups(backfill: Backfill, deadline: Deadline) -> CloseReport:
     """Close the groups still open under the backfill's prefix (every batch is done), `backfill.workers` at a time,
     while the invocation has time; when none remains, the run is recorded done (`BACKFILL#`, as the CLI records
-    it, so `benchmark-qa backfill` on the same prefix says so)."""
+    it, so `benchmark-qa backfill` on the same prefix says so). A close that does not fit the invocation stops with
+    its place recorded on its claimed manifest, and the live sweep goes on with it, as for a live upload."""
     report = CloseReport()
     waiting = [
         str(g["pk"]).removeprefix("GROUP#")
@@ -107,6 +108,7 @@ def close_groups(backfill: Backfill, deadline: Deadline) -> CloseReport:
 
     def close(group_id: str) -> BatchOutcome:
         ingest = Ingest(backfill.repository, backfill.bucket, backfill.layout, backfill.region)
+        ingest.deadline = deadline  # a big group's close stops in time, its place kept; the live sweep goes on
         ingest.close_group(group_id)
         return ingest.outcome
 

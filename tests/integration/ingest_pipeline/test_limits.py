@@ -19,10 +19,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.deadline import Deadline
 from benchmark_qa.ingest import pipeline
+from benchmark_qa.ingest.backfill import Backfill
+from benchmark_qa.ingest.backfill_batch import close_groups
 from benchmark_qa.ingest.items import S3Object, classify
 from benchmark_qa.ingest.pipeline import MAX_RECOVER_ATTEMPTS, UploadEvent
+from benchmark_qa.store.backfills import BackfillRepository
+from benchmark_qa.store.table import state_table
 from benchmark_qa.store.uploads import object_put
 from benchmark_qa_local.aws_calls import counted
 
@@ -159,6 +164,36 @@ def test_a_close_that_does_not_fit_one_invocation_goes_on_in_the_next(
     _assert_closed_once(world, members)
     assert calls["GetObject"] == members  # the first bytes of each member, read once (the pages keep them)
     assert calls["PutObject"] == 2  # the ready marker, and the manifest: written once
+
+
+def test_the_backfill_close_stops_in_time_and_the_sweep_goes_on(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state machine's close (`backfill_batch.close_groups`) is bounded by its invocation as the live one is: a
+    group that does not fit stops after a recorded step, its manifest claimed, and the sweep finishes it, each member
+    once."""
+    members = 12
+    monkeypatch.setattr(pipeline, "CLOSE_PAGE", 4)
+    monkeypatch.setattr(pipeline, "MARK_SLICE", 6)
+    _upload_group(world, members, recorded=members // 2)
+    table = state_table(world.stack.physical_id("StateTable"), world.stack.region)
+    backfill = Backfill(
+        world.repository,
+        BackfillRepository(table),
+        S3Bucket(world.bucket_name),
+        world.layout,
+        "us-east-1",
+        prefix="benchmark/",
+    )
+
+    report = close_groups(backfill, next(_asks(1)))
+
+    assert (report.closed, report.manifests) == (1, 0), report
+    assert len(world.repository.manifests_with_status("claimed")) == 1, "the close kept its place"
+    asks = _asks(1)
+    for invocation in range(1, 20):
+        world.ingest().sweep(now=datetime.now(UTC) + LATER * invocation, deadline=next(asks))
+        if not world.repository.manifests_with_status("claimed"):
+            break
+    _assert_closed_once(world, members)
 
 
 def _stored_in_moto(world: World) -> Callable[[str, bytes], UploadEvent]:
