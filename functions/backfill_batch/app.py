@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from benchmark_qa.config import IngestSettings, load
 from benchmark_qa.deadline import Deadline
 from benchmark_qa.ingest.backfill import Backfill
+from benchmark_qa.ingest.backfill_batch import batch_objects, close_groups, ingest_batch
 from benchmark_qa.observability import logger, metrics, tracer
 from benchmark_qa.store.backfills import BackfillRepository
 from benchmark_qa.store.table import state_table
@@ -47,8 +48,6 @@ def _backfill(prefix: str) -> Backfill:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from benchmark_qa.ingest.backfill_batch import batch_objects, close_groups, ingest_batch
-
     if event.get("close"):
         backfill = _backfill(str(event.get("prefix", "")))
         closed = close_groups(backfill, Deadline.of(context.get_remaining_time_in_millis))

@@ -51,6 +51,7 @@ MAX_RECOVER_ATTEMPTS = 3  # sweeps that try to finish a claimed manifest before 
 # DynamoDB item: 250 keys of up to 1 KB stay under its 400 KB), members are moved MARK_SLICE at a time.
 CLOSE_PAGE = 250
 MARK_SLICE = 1000
+_KEPT_FIELDS = ("bucket", "key", "size", "etag", "version_id", "content_type", "detected_type")  # a kept typed file
 CLOSED_GROUP = ("claimed", "in_manifest", "failed", "empty")  # a group's statuses from its claim on
 
 
@@ -686,14 +687,15 @@ class Ingest:
                 if self._out_of_time():
                     return None
                 typed = self.heads.detect(page, self.layout, self.bucket.content_type)
-                kept = [[o.bucket, o.key, o.size, o.etag, o.version_id, o.content_type, o.detected_type] for o in typed]
+                kept = [[getattr(o, f) for f in _KEPT_FIELDS] for o in typed]
                 if not self.repository.save_close_page(manifest_id, page_number, kept, max(o.key for o in page)):
                     return None  # another invocation kept this page first: it goes on with the close
                 page_number, self._stepped = page_number + 1, True
             if not self.repository.advance_close(manifest_id, "close_listed", True):
                 return None
-        fields = ("bucket", "key", "size", "etag", "version_id", "content_type", "detected_type")
-        return [S3Object(**dict(zip(fields, row, strict=True))) for row in self.repository.close_pages(manifest_id)]
+        return [
+            S3Object(**dict(zip(_KEPT_FIELDS, row, strict=True))) for row in self.repository.close_pages(manifest_id)
+        ]
 
     def _finish_group_manifest(self, manifest_id: str, group: dict[str, Any], progress: dict[str, Any]) -> None:
         """Close the group from where `progress` (its manifest record) says the close got to."""
