@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError, ErrorKind, invalid, not_found
+from .lookups import lookups
 from .paging import make_page_token, read_page_token
 from .state import DoubleState, StorageFolder, StorageItem
 
@@ -84,7 +85,7 @@ def camel_item_type(item_type: str) -> str:
 
 
 def backed_data_units(state: DoubleState, item_uuid: str) -> int:
-    return sum(1 for u in state.data_units.values() if u.backing_item_uuid == item_uuid)
+    return len(lookups(state).units_backed_by(state, item_uuid))
 
 
 def _folder_and_descendants(state: DoubleState, folder_uuid: str) -> set[str]:
