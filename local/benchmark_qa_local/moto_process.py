@@ -13,9 +13,14 @@ without stopping it (no orphaned server keeps a port or memory)."""
 from __future__ import annotations
 
 import logging
+import os
+import selectors
 import subprocess
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 READY_SECONDS = 60.0  # importing moto and binding the port; minutes only on a machine far past its cores
 
@@ -36,10 +41,15 @@ class MotoProcess:
         )
         stdout: IO[str] | None = self._child.stdout
         assert stdout is not None
-        endpoint = stdout.readline().strip()  # the child prints it once it listens
+        with selectors.DefaultSelector() as waiting:  # moto waits forever on a port taken meanwhile: so do not we
+            waiting.register(stdout, selectors.EVENT_READ)
+            ready = waiting.select(timeout=READY_SECONDS)
+        endpoint = stdout.readline().strip() if ready else ""  # the child prints it once it listens
         if not endpoint.startswith("http://"):
             self.stop()
-            raise RuntimeError(f"moto server process did not start (it printed {endpoint!r}); see its stderr above")
+            raise RuntimeError(
+                f"moto server process did not start in {READY_SECONDS:.0f} s (it printed {endpoint!r}); see its stderr"
+            )
         return endpoint
 
     @property
@@ -61,22 +71,30 @@ class MotoProcess:
             child.stdout.close()
 
 
-def main() -> None:
+def serve(port: int = 0) -> tuple[ThreadedMotoServer, str]:
+    """moto server with the local stack's patches, listening on 127.0.0.1:`port` (0: any free port), and its
+    endpoint: the same in the stack's own process and in a process of its own."""
     from moto.server import ThreadedMotoServer
 
     from benchmark_qa_local import moto_dispatch, moto_dynamodb, moto_s3
 
-    moto_dynamodb.install()
-    moto_s3.install()
-    moto_dispatch.install()
+    moto_dynamodb.install()  # the emulator's transactions and index queries must not cost O(table size)
+    moto_s3.install()  # the emulator must report a bucket's EventBridge notifications
+    moto_dispatch.install()  # routing a request to its service: once per host, not once per request
+    # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    print(f"http://{host}:{port}", flush=True)
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"
+
+
+def main() -> None:
+    _, endpoint = serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    print(endpoint, flush=True)
     sys.stdin.read()  # until the parent closes it (or dies)
-    server.stop()
+    # Nothing to keep: end at once (a graceful server stop with gigabytes of emulated state took ~25 s).
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -118,28 +118,15 @@ class LocalStack:
         self._provisioner.create_all()
 
     def _start_server(self) -> str:
-        if self._moto_process:
-            from benchmark_qa_local.moto_process import MotoProcess
+        from benchmark_qa_local.moto_process import MotoProcess, serve
 
-            if self._port:
-                _port_is_free(self._port)
-            self._server = MotoProcess(self._port)
-            return str(self._server.start())
-        from moto.server import ThreadedMotoServer
-
-        from benchmark_qa_local import moto_dispatch, moto_dynamodb, moto_s3
-
-        moto_dynamodb.install()  # the emulator's transactions must not cost O(table size)
-        moto_s3.install()  # the emulator must report a bucket's EventBridge notifications
-        moto_dispatch.install()  # routing a request to its service: once per host, not once per request
-        # werkzeug logs every request at INFO; keep stderr for the functions' own logs.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self._port:
             _port_is_free(self._port)  # moto binds in its own thread and would wait forever on a busy port
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        if self._moto_process:
+            self._server = MotoProcess(self._port)
+            return str(self._server.start())
+        self._server, endpoint = serve(self._port)
+        return endpoint
 
     def stop(self) -> None:
         if self._provisioner is not None:

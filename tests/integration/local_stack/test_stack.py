@@ -191,3 +191,20 @@ def test_moto_in_a_process_of_its_own_builds_the_stack_and_ends_with_it(tmp_path
     assert stack.moto_pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the child has ended and been reaped
+
+
+def test_a_moto_process_that_cannot_listen_fails_in_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto waits forever for a port another process holds; the stack does not: it names the failure and ends the
+    child instead of hanging."""
+    import socket
+
+    from benchmark_qa_local import moto_process
+
+    monkeypatch.setattr(moto_process, "READY_SECONDS", 5.0)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        child = moto_process.MotoProcess(taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match="did not start in 5 s"):
+            child.start()
+    assert child.pid is None  # stopped and reaped
