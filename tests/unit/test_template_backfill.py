@@ -95,3 +95,15 @@ def test_the_batch_function_reads_and_writes_only_the_upload_prefixes(template: 
     assert statements["ReadUploads"]["Resource"] == [f"{bucket}/benchmark/*", f"{bucket}/production/*"]
     assert statements["WriteManifests"]["Resource"] == f"{bucket}/manifests/*"
     assert not [s for s in statements.values() if "sqs:" in json.dumps(s) or "states:" in json.dumps(s)]
+
+
+def test_a_batch_that_times_out_leaves_its_express_child_time_for_a_retry(template: SamTemplate) -> None:
+    """An Express child workflow lives at most 300 s (AWS Step Functions quotas): the batch function's timeout, the
+    wait before the first retry of a failed task and one more try must fit, or a slow batch fails the execution."""
+    deployment = LocalDeployment(template, stack_name=STACK)
+    timeout = int(template.properties("BackfillBatchFunction")["Timeout"])
+    for name in ("FromListing", "FromInventory"):
+        states = _states(deployment)[name]["ItemProcessor"]["States"]
+        (task,) = states.values()
+        failed = next(r for r in task["Retry"] if "States.TaskFailed" in r["ErrorEquals"])
+        assert 2 * timeout + failed["IntervalSeconds"] < 300, (name, timeout)
