@@ -1,5 +1,6 @@
 """The template's Step Functions state machines in moto (AWS::Serverless::StateMachine): the definition as SAM
-deploys it (its DefinitionSubstitutions applied, intrinsics resolved), the role, type, logging and tracing, so a
+deploys it (its DefinitionSubstitutions applied, intrinsics resolved), the role, type and tracing (not the logging
+configuration: moto keeps no log delivery), so a
 test can read back, and run what moto can run of, exactly what the template deploys (docs/backfill.md says what
 moto's Step Functions covers)."""
 

@@ -9,8 +9,8 @@ ResultPath, OutputPath; the result is {"Payload": ...}), Map in DISTRIBUTED mode
 (`s3:listObjectsV2`, paginated; `s3:getObject` with InputType MANIFEST: an S3 Inventory's CSV rows), ItemBatcher
 (MaxItemsPerBatch[Path], MaxInputBytesPerBatch, BatchInput: each child gets {"Items", "BatchInput"}),
 MaxConcurrency[Path], ToleratedFailurePercentage 0, ResultPath null; Succeed. Anything else is refused by name.
-Not emulated: Retry (a failed task fails the run), child executions run one at a time (the invoker serialises
-calls; moto is in this process anyway), and timeouts.
+Child executions run on up to MaxConcurrency threads (their Lambda invocations are the invoker's, one at a time
+in this process). Not emulated: Retry (a failed task fails the run) and timeouts.
 """
 
 from __future__ import annotations
@@ -107,9 +107,9 @@ class StateMachineRun:
             if kind == "Succeed":
                 return document
             if kind == "Pass":
-                document = _set(
-                    document, state.get("ResultPath", "$"), _parameters(state.get("Parameters", {}), document)
-                )
+                # without Parameters a Pass state passes its input on (States Language, "Pass State")
+                result = _parameters(state["Parameters"], document) if "Parameters" in state else document
+                document = _set(document, state.get("ResultPath", "$"), result)
             elif kind == "Choice":
                 name = self._choose(state, document)
                 continue
