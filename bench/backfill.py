@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ S3_LIST_PUT = 0.005 / 1000  # LIST, PUT
 DDB_WRITE_UNIT = 0.625 / 1_000_000  # on-demand write request unit (1 KB item; 2 per item in a transaction)
 DDB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit (strongly consistent, up to 4 KB)
 LAMBDA_GB_SECOND = 0.0000133334  # arm64
-SFN_TRANSITION = 0.025 / 1000  # Step Functions standard workflow state transition
 
 
 @contextmanager
@@ -128,30 +128,53 @@ def run() -> None:
     _cost_model(listed, calls, units)
 
 
+@dataclass(frozen=True)
+class PerObject:
+    """Requests per object measured on the local stack, as AWS bills them (read and write units, GETs, LIST/PUTs):
+    the one place both backfill cost models (the CLI engine's, the state machine's) take their S3 and DynamoDB from."""
+
+    gets: float  # GET (ranged GETs of first bytes) and HEAD
+    lists_puts: float  # LIST and PUT
+    writes: float  # DynamoDB write units: single writes 1, each transaction item 2
+    reads: float  # DynamoDB read units: GetItem, Query, each BatchGetItem key
+    calls: dict[str, float]
+
+    @classmethod
+    def of(cls, listed: int, calls: Counter[str], units: Counter[str]) -> PerObject:
+        per = {name: n / listed for name, n in calls.items()}
+        return cls(
+            gets=per.get("GetObject", 0) + per.get("HeadObject", 0),
+            lists_puts=per.get("ListObjectsV2", 0) + per.get("ListObjectVersions", 0) + per.get("PutObject", 0),
+            writes=per.get("PutItem", 0) + per.get("UpdateItem", 0) + 2 * units["transact_items"] / listed,
+            reads=per.get("GetItem", 0) + per.get("Query", 0) + units["batch_get_items"] / listed,
+            calls=per,
+        )
+
+    def s3_cost(self, objects: int) -> float:
+        return objects * (self.gets * S3_GET + self.lists_puts * S3_LIST_PUT)
+
+    def dynamodb_cost(self, objects: int) -> float:
+        return objects * (self.writes * DDB_WRITE_UNIT + self.reads * DDB_READ_UNIT)
+
+    def seconds(self, objects: int) -> float:
+        """The Lambda time of `objects` objects on AWS, estimated from the counts (not measured): ranged GETs 16 at
+        a time (~20 ms each), the other requests one after another (~8 ms each; writes 50 and reads 100 a batch)."""
+        others = self.calls.get("TransactWriteItems", 0) + self.writes / 50 + self.reads / 100
+        return objects * (self.gets / 16 * 0.020 + others * 0.008)
+
+
 def _cost_model(listed: int, calls: Counter[str], units: Counter[str]) -> None:
-    per = {name: n / listed for name, n in calls.items()}
-    scale = OBJECTS_10M
-    gets = per.get("GetObject", 0) + per.get("HeadObject", 0)
-    lists_puts = per.get("ListObjectsV2", 0) + per.get("ListObjectVersions", 0) + per.get("PutObject", 0)
-    writes = per.get("PutItem", 0) + per.get("UpdateItem", 0) + 2 * units["transact_items"] / listed
-    reads = per.get("GetItem", 0) + per.get("Query", 0)
-    s3_cost = scale * (gets * S3_GET + lists_puts * S3_LIST_PUT)
-    ddb_cost = scale * (writes * DDB_WRITE_UNIT + reads * DDB_READ_UNIT)
-    # Lambda: pages of 1,000 keys in 1,024 MB functions; a page's requests on AWS: its ranged GETs 16 at a time
-    # (~20 ms each), the rest one after another (~8 ms each). An estimate from the counts, not a measurement.
-    per_page_seconds = 1000 * (gets / 16 * 0.020 + (per.get("TransactWriteItems", 0) + writes / 50 + reads) * 0.008)
+    """The CLI engine's cost for 10M objects (the state machine's: bench.backfill_state_machine)."""
+    per, scale = PerObject.of(listed, calls, units), OBJECTS_10M
+    s3_cost, ddb_cost = per.s3_cost(scale), per.dynamodb_cost(scale)
+    per_page_seconds = per.seconds(1000)  # pages of 1,000 keys in 1,024 MB functions
     pages = scale / 1000
     lambda_cost = pages * per_page_seconds * 1.0 * LAMBDA_GB_SECOND
-    # A Distributed Map over the same pages (not deployed by the template; docs/backfill.md): ~5 transitions per
-    # child execution (start, the page's Lambda task, choice, succeed, end) plus the map's own.
-    transitions = pages * 5 + 10
     print(f"cost model, {scale:,} objects (measured requests per object x list prices):")
-    print(f"  S3: {scale * gets:,.0f} GET/HEAD, {scale * lists_puts:,.0f} LIST/PUT           ${s3_cost:,.2f}")
-    print(f"  DynamoDB: {scale * writes:,.0f} write units, {scale * reads:,.0f} read units   ${ddb_cost:,.2f}")
+    print(f"  S3: {scale * per.gets:,.0f} GET/HEAD, {scale * per.lists_puts:,.0f} LIST/PUT           ${s3_cost:,.2f}")
+    print(f"  DynamoDB: {scale * per.writes:,.0f} write units, {scale * per.reads:,.0f} read units   ${ddb_cost:,.2f}")
     print(
         f"  Lambda (if run as 1 GB functions, {per_page_seconds:.1f} s per page of 1,000 est.): "
         f"{pages * per_page_seconds:,.0f} GB-s ${lambda_cost:,.2f}"
     )
-    sfn_cost = transitions * SFN_TRANSITION
-    print(f"  Step Functions Distributed Map (modelled): {transitions:,.0f} transitions ${sfn_cost:,.2f}")
-    print(f"  total ${s3_cost + ddb_cost + lambda_cost + sfn_cost:,.2f}")
+    print(f"  total ${s3_cost + ddb_cost + lambda_cost:,.2f}")

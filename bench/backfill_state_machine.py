@@ -22,6 +22,7 @@ from bench.backfill import (
     OBJECTS_10M,
     S3_GET,
     S3_LIST_PUT,
+    PerObject,
     filled_stack,
 )
 
@@ -50,42 +51,28 @@ def measure(n: int) -> tuple[int, float, Counter[str], Counter[str], int]:
 
 
 def cost_model(listed: int, calls: Counter[str], units: Counter[str]) -> list[str]:
-    per = {name: count / listed for name, count in calls.items()}
-    scale = OBJECTS_10M
-    gets = per.get("GetObject", 0) + per.get("HeadObject", 0)
-    lists_puts = per.get("ListObjectsV2", 0) + per.get("ListObjectVersions", 0) + per.get("PutObject", 0)
-    writes = per.get("PutItem", 0) + per.get("UpdateItem", 0) + 2 * units["transact_items"] / listed
-    reads = per.get("GetItem", 0) + per.get("Query", 0) + units["batch_get_items"] / listed  # 1 unit an item
+    per, scale = PerObject.of(listed, calls, units), OBJECTS_10M
     batches = math.ceil(scale / BATCH_SIZE)
-    # A batch's Lambda time on AWS, estimated as bench.backfill does: ranged GETs 16 at a time (~20 ms), the other
-    # requests one after another (~8 ms).
-    others = per.get("TransactWriteItems", 0) + per.get("BatchGetItem", 0) + writes / 50 + reads / 100
-    batch_seconds = BATCH_SIZE * (gets / 16 * 0.020 + others * 0.008)
+    batch_seconds = per.seconds(BATCH_SIZE)
     lambda_gb_s = batches * batch_seconds * LAMBDA_GB
     express_gb_s = batches * math.ceil(batch_seconds * 10) / 10 * 0.0625  # 100 ms steps, one 64 MB chunk
     transitions = batches + 12  # upper bound: a transition per child started, plus the parent's ~12 states
-    lines = [
-        f"  S3: {scale * gets:,.0f} GET x ${S3_GET * 1000:.4f}/1k + {scale * lists_puts:,.0f} LIST/PUT x "
-        f"${S3_LIST_PUT * 1000:.3f}/1k = ${scale * (gets * S3_GET + lists_puts * S3_LIST_PUT):,.2f}",
-        f"  DynamoDB: {scale * writes:,.0f} write units x ${DDB_WRITE_UNIT * 1e6:.3f}/M + {scale * reads:,.0f} read "
-        f"units x ${DDB_READ_UNIT * 1e6:.3f}/M = ${scale * (writes * DDB_WRITE_UNIT + reads * DDB_READ_UNIT):,.2f}",
+    s3_cost, ddb_cost = per.s3_cost(scale), per.dynamodb_cost(scale)
+    lambda_cost = lambda_gb_s * LAMBDA_GB_SECOND + batches * LAMBDA_REQUEST
+    parent_cost = transitions * SFN_STANDARD_TRANSITION
+    children_cost = batches * SFN_EXPRESS_REQUEST + express_gb_s * SFN_EXPRESS_GB_SECOND
+    return [
+        f"  S3: {scale * per.gets:,.0f} GET x ${S3_GET * 1000:.4f}/1k + {scale * per.lists_puts:,.0f} LIST/PUT x "
+        f"${S3_LIST_PUT * 1000:.3f}/1k = ${s3_cost:,.2f}",
+        f"  DynamoDB: {scale * per.writes:,.0f} write units x ${DDB_WRITE_UNIT * 1e6:.3f}/M + {scale * per.reads:,.0f} "
+        f"read units x ${DDB_READ_UNIT * 1e6:.3f}/M = ${ddb_cost:,.2f}",
         f"  Lambda: {batches:,} batches x {batch_seconds:.2f} s (est.) x {LAMBDA_GB:.0f} GB = {lambda_gb_s:,.0f} "
-        f"GB-s x ${LAMBDA_GB_SECOND} + {batches:,} requests x $0.20/M = "
-        f"${lambda_gb_s * LAMBDA_GB_SECOND + batches * LAMBDA_REQUEST:,.2f}",
-        f"  Step Functions: parent (Standard) {transitions:,} transitions x $0.025/1k = "
-        f"${transitions * SFN_STANDARD_TRANSITION:,.2f}; children (Express) {batches:,} requests x $1/M + "
-        f"{express_gb_s:,.0f} GB-s x ${SFN_EXPRESS_GB_SECOND} = "
-        f"${batches * SFN_EXPRESS_REQUEST + express_gb_s * SFN_EXPRESS_GB_SECOND:,.2f}",
+        f"GB-s x ${LAMBDA_GB_SECOND} + {batches:,} requests x $0.20/M = ${lambda_cost:,.2f}",
+        f"  Step Functions: parent (Standard) {transitions:,} transitions x $0.025/1k = ${parent_cost:,.2f}; "
+        f"children (Express) {batches:,} requests x $1/M + {express_gb_s:,.0f} GB-s x ${SFN_EXPRESS_GB_SECOND} = "
+        f"${children_cost:,.2f}",
+        f"  total ${s3_cost + ddb_cost + lambda_cost + parent_cost + children_cost:,.2f}",
     ]
-    total = (
-        scale * (gets * S3_GET + lists_puts * S3_LIST_PUT + writes * DDB_WRITE_UNIT + reads * DDB_READ_UNIT)
-        + lambda_gb_s * LAMBDA_GB_SECOND
-        + batches * LAMBDA_REQUEST
-        + transitions * SFN_STANDARD_TRANSITION
-        + batches * SFN_EXPRESS_REQUEST
-        + express_gb_s * SFN_EXPRESS_GB_SECOND
-    )
-    return [*lines, f"  total ${total:,.2f}"]
 
 
 def run(n: int = 1_000) -> None:
