@@ -11,12 +11,12 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from benchmark_qa.encord.budget import OutOfTime, TimeBudget
+from benchmark_qa.encord.budget import OutOfTime
 from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
 from benchmark_qa_local.encord_double import DoubleState, EncordDouble, FaultConfig, FaultRule
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
 
-from tests.integration.encord_double.conftest import faulted_task_pages, make_client
+from tests.integration.encord_double.conftest import Invocation, faulted_task_pages, make_client
 
 from .conftest import put_in_review
 
@@ -25,29 +25,6 @@ pytestmark = pytest.mark.integration
 TASKS = 600
 PAGE = 100  # the double's default page size (DoubleSettings.page_size), as Encord's
 LISTING = "v2 GET */tasks"
-
-
-class Invocation:
-    """What is left of a Lambda invocation, and the sleeps the budget asked for (never really slept)."""
-
-    def __init__(self, left: float, attempts: int = 8) -> None:
-        self.left = left
-        self.attempts = attempts
-        self.slept: list[float] = []
-
-    def budget(self) -> TimeBudget:
-        return TimeBudget(
-            lambda: self.left,
-            reserve_seconds=10,
-            request_seconds=5,
-            attempts=self.attempts,
-            backoff=0.5,
-            sleep=self.sleep,
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.left -= seconds
 
 
 @pytest.fixture(scope="module")
@@ -61,23 +38,29 @@ def stage() -> Iterator[tuple[EncordDouble, StandardSetup, set[str]]]:
         yield double, setup, set(seeded.tasks)
 
 
-def review(double: EncordDouble, setup: StandardSetup, invocation: Invocation) -> ConsensusReview:
+def opened(
+    stage: tuple[EncordDouble, StandardSetup, set[str]], invocation: Invocation, faults: FaultConfig
+) -> ConsensusReview:
+    """The review opened by a Lambda's client (SDK retries off) on `invocation`'s budget, then `faults` on and the
+    double's request counts reset: what the test counts is the listing's own requests."""
+    double, setup, _ = stage
     target = ConsensusTarget(setup.production_project_hash, setup.benchmark_project_hash)
-    return ConsensusReview(make_client(double, max_retries=0), target, invocation.budget()).open()
+    review = ConsensusReview(make_client(double, max_retries=0), target, invocation.budget()).open()
+    double.configure_faults(faults)
+    double.counts.reset()
+    return review
 
 
 def test_a_stage_of_many_pages_is_listed_whole_while_30_percent_of_pages_fail(
     stage: tuple[EncordDouble, StandardSetup, set[str]],
 ) -> None:
-    double, setup, tasks = stage
-    invocation = Invocation(left=900)
-    opened = review(double, setup, invocation)
+    double, _, tasks = stage
+    invocation = Invocation(900, attempts=8, backoff=0.5)
     # About 30 % of page reads fail: 429 (Retry-After 1), 502, or the answer lost. A listing retried whole would need
     # 0.7**6 = 12 % luck per attempt; per page, 8 attempts each suffice with this seed.
-    double.configure_faults(faulted_task_pages(0.1))
-    double.counts.reset()
+    review = opened(stage, invocation, faulted_task_pages(0.1))
 
-    listed = opened.list_tasks()
+    listed = review.list_tasks()
 
     uuids = Counter(t.uuid for t in listed)
     assert set(uuids) == tasks, "every task of the stage"
@@ -93,28 +76,28 @@ def test_a_stage_of_many_pages_is_listed_whole_while_30_percent_of_pages_fail(
 def test_a_failed_page_whose_wait_does_not_fit_raises_out_of_time_without_sleeping(
     stage: tuple[EncordDouble, StandardSetup, set[str]],
 ) -> None:
-    double, setup, _ = stage
-    invocation = Invocation(left=60)
-    opened = review(double, setup, invocation)
+    double = stage[0]
+    invocation = Invocation(60, attempts=8, backoff=0.5)
     # A page throttled for a minute; 50 s are left above the reserve.
-    double.configure_faults(FaultConfig(rules=[FaultRule(endpoint=LISTING, status=429, retry_after=60, times=1)]))
-    double.counts.reset()
+    review = opened(
+        stage, invocation, FaultConfig(rules=[FaultRule(endpoint=LISTING, status=429, retry_after=60, times=1)])
+    )
 
     with pytest.raises(OutOfTime, match=r"list the review stage \(page 1\): Encord asked to wait 60 s"):
-        opened.list_tasks()
+        review.list_tasks()
     assert invocation.slept == []
     assert double.counts.total() == 1
 
 
 def test_no_page_is_asked_for_without_the_time_to_read_it(stage: tuple[EncordDouble, StandardSetup, set[str]]) -> None:
-    double, setup, _ = stage
-    invocation = Invocation(left=60)
-    opened = review(double, setup, invocation)
-    double.configure_faults(FaultConfig(rules=[]))
+    """The per-page listing keeps the budget's rule that no request starts without the time to finish (a listing
+    retried whole kept it too: this guards the new path, it does not tell the two apart)."""
+    double = stage[0]
+    invocation = Invocation(60, attempts=8, backoff=0.5)
+    review = opened(stage, invocation, FaultConfig(rules=[]))
     invocation.left = 14  # 4 s above the reserve, a request may take 5
-    double.counts.reset()
 
     with pytest.raises(OutOfTime, match=r"list the review stage: not started"):
-        opened.list_tasks()
+        review.list_tasks()
     assert invocation.slept == []
     assert double.counts.total() == 0

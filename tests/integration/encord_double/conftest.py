@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa_local.encord_double import (
     DoubleState,
     EncordDouble,
@@ -57,6 +58,31 @@ def faulted_task_pages(rate: float, seed: int = 11) -> FaultConfig:
             FaultRule(endpoint=listing, kind=FaultKind.DROP, probability=rate),
         ],
     )
+
+
+class Invocation:
+    """What is left of a Lambda invocation, and the sleeps its TimeBudget asked for (recorded, never slept), so no
+    test of Encord's waits depends on the machine's speed."""
+
+    def __init__(self, left: float, *, attempts: int = 4, backoff: float = 1.0) -> None:
+        self.left = left
+        self.attempts = attempts
+        self.backoff = backoff
+        self.slept: list[float] = []
+
+    def budget(self) -> TimeBudget:
+        return TimeBudget(
+            lambda: self.left,
+            reserve_seconds=10,
+            request_seconds=5,
+            attempts=self.attempts,
+            backoff=self.backoff,
+            sleep=self.sleep,
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.left -= seconds
 
 
 def route_benchmark_to_consensus(client: EncordUserClient, setup: StandardSetup) -> Project:

@@ -7,7 +7,6 @@ the budget's clock is a fixed amount of time left, so nothing here depends on th
 from __future__ import annotations
 
 import pytest
-from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.consensus import ConsensusReview, ConsensusTarget
 from benchmark_qa.encord.routing import Outcome, Router, RoutingTarget, run_routing
 from benchmark_qa.store.routing import RoutingRepository
@@ -16,29 +15,12 @@ from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, label_row
 from benchmark_qa_local.encord_double.labels import put_label_row
 from benchmark_qa_local.encord_double.seed import StandardSetup
 
-from tests.integration.encord_double.conftest import make_client
+from tests.integration.encord_double.conftest import Invocation, make_client
 from tests.integration.routing.conftest import seed, stage_of
 
 pytestmark = pytest.mark.integration
 
 ACTIONS = "v2 POST */actions"
-
-
-class Invocation:
-    """What is left of a Lambda invocation, and the sleeps the budget asked for (never really slept)."""
-
-    def __init__(self, left: float) -> None:
-        self.left = left
-        self.slept: list[float] = []
-
-    def budget(self) -> TimeBudget:
-        return TimeBudget(
-            lambda: self.left, reserve_seconds=10, request_seconds=5, attempts=4, backoff=1.0, sleep=self.sleep
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.left -= seconds
 
 
 def lambda_router(double: EncordDouble, setup: StandardSetup, invocation: Invocation) -> Router:

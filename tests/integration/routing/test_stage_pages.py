@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.routing import Outcome, Router, RoutingTarget, run_routing
 from benchmark_qa_local.encord_double import EncordDouble
 
-from tests.integration.encord_double.conftest import faulted_task_pages, make_client
+from tests.integration.encord_double.conftest import Invocation, faulted_task_pages, make_client
 
 from .conftest import seed, stage_of
 
@@ -20,16 +19,14 @@ pytestmark = pytest.mark.integration
 
 def test_both_listings_of_many_pages_complete_while_30_percent_of_page_reads_fail(double: EncordDouble) -> None:
     setup = seed(double, benchmark=300, production=300, page_size=30)  # 10 pages a listing
-    slept: list[float] = []
-    budget = TimeBudget(
-        lambda: 900.0, reserve_seconds=10, request_seconds=5, attempts=8, backoff=0.5, sleep=slept.append
-    )
+    invocation = Invocation(900, attempts=8, backoff=0.5)
     router = Router(
         make_client(double, max_retries=0),
         RoutingTarget(setup.production_project_hash, setup.benchmark_dataset_hash),
-        budget=budget,
+        budget=invocation.budget(),
     )
     double.configure_faults(faulted_task_pages(0.1))
+    double.counts.reset()
 
     report = run_routing(router, trigger="test")
 
@@ -38,4 +35,7 @@ def test_both_listings_of_many_pages_complete_while_30_percent_of_page_reads_fai
     where = stage_of(double, setup)
     assert {where[h] for h in setup.benchmark_data_hashes} == {"Consensus 1 Annotate"}
     assert {where[h] for h in setup.production_data_hashes} == {"Annotate 1"}
-    assert len(slept) >= 3, "page reads failed and were retried"
+    failed = len(invocation.slept)
+    assert failed >= 3, "page reads failed and were retried"
+    # Each failed read cost one more read of that page only (2 listings of 10 pages), never a restart from page 1.
+    assert double.counts.get("v2 GET projects/{project}/workflow/stages/{stage}/tasks") == 20 + failed
