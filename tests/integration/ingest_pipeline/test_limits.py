@@ -24,11 +24,10 @@ from benchmark_qa.deadline import Deadline
 from benchmark_qa.ingest import pipeline
 from benchmark_qa.ingest.backfill import Backfill
 from benchmark_qa.ingest.backfill_batch import close_groups
-from benchmark_qa.ingest.items import S3Object, classify
+from benchmark_qa.ingest.items import S3Object
 from benchmark_qa.ingest.pipeline import MAX_RECOVER_ATTEMPTS, UploadEvent
 from benchmark_qa.store.backfills import BackfillRepository
 from benchmark_qa.store.table import state_table
-from benchmark_qa.store.uploads import object_put
 from benchmark_qa_local.aws_calls import counted
 
 from tests.integration.ingest_pipeline.conftest import World
@@ -83,33 +82,13 @@ def _upload_group(
     world: World, members: int, recorded: int, put: Callable[[str, bytes], UploadEvent] | None = None
 ) -> list[UploadEvent]:
     """`members` files in one group folder (by `put`, else uploaded 8 at a time); the first `recorded` of them recorded
-    as their own events would have recorded them (pending in the open group), in transactions of 100, instead of one
-    event at a time through the pipeline (10,000 events took most of a 16-minute run)."""
+    pending in the open group by `Ingest.accept_all` (transactions of 100, as a backfill page records them) instead of
+    one event at a time through the pipeline (10,000 events took most of a 16-minute run)."""
     with ThreadPoolExecutor(8) as pool:
         events = list(pool.map(lambda i: (put or world.put)(f"{FOLDER}/img{i:05d}.jpg", JPEG), range(members)))
     ingest = world.ingest()
-    ingest.accept(events[0])  # opens the group and records the first member, as its event does
+    ingest.accept_all([e.obj for e in events[:recorded]])  # the product's own many-records path (a backfill page)
     ingest.flush()
-    group_id = world.repository.object_versions(world.bucket_name, events[0].obj.key)[0].group_id
-    classified = [classify(e.obj, world.layout) for e in events[1:recorded]]
-    world.repository.record_objects(
-        [
-            object_put(
-                bucket=c.obj.bucket,
-                key=c.obj.key,
-                version=pipeline.object_version(c.obj),
-                status="pending",
-                gsi1=(f"GROUP#{group_id}", c.obj.key),
-                size=c.obj.size,
-                etag=c.obj.etag,
-                dataset=c.dataset and c.dataset.value,
-                data_type=c.data_type and c.data_type.value,
-                role=c.role.value,
-                group_id=c.group_id,
-            )
-            for c in classified
-        ]
-    )
     return events
 
 
