@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from unittest import mock
 
 if TYPE_CHECKING:
     from benchmark_qa_local.stack import LocalStack
@@ -46,19 +47,14 @@ def filled_stack(name: str, files: dict[str, bytes], moto_process: bool = False)
     SQS costs O(queue length) per message sent)."""
     from benchmark_qa_local.stack import LocalStack
 
-    with LocalStack(stack_name=f"{name}-{uuid.uuid4().hex[:6]}", moto_process=moto_process) as stack:
-        saved = dict(os.environ)
-        os.environ.update(stack.env())
-        try:
-            s3 = stack.boto3_client("s3")
-            bucket = stack.physical_id("UploadBucket")
-            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(lambda item: s3.put_object(Bucket=bucket, Key=item[0], Body=item[1]), files.items()))
-            yield stack, bucket
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    stack = LocalStack(stack_name=f"{name}-{uuid.uuid4().hex[:6]}", moto_process=moto_process)
+    with stack, mock.patch.dict(os.environ, stack.env()):
+        s3 = stack.boto3_client("s3")
+        bucket = stack.physical_id("UploadBucket")
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda item: s3.put_object(Bucket=bucket, Key=item[0], Body=item[1]), files.items()))
+        yield stack, bucket
 
 
 def _backfill(workers: int, moto_process: bool = True) -> tuple[int, float, Counter[str], Counter[str]]:

@@ -38,6 +38,7 @@ def load(stack: Any, results: list[Any]) -> int:
     from benchmark_qa.store.scores import aggregate_items, result_item
     from benchmark_qa.store.table import to_dynamo
     from benchmark_qa_local.deployment import DEFAULT_ACCOUNT_ID
+    from benchmark_qa_local.moto_dynamodb import drop_index_maps
     from boto3.dynamodb.types import TypeSerializer
     from moto.dynamodb.models import dynamodb_backends
 
@@ -46,6 +47,7 @@ def load(stack: Any, results: list[Any]) -> int:
     items = [*aggregate_items(results).values(), *(result_item(r) for r in results)]
     for item in items:
         table.put_item({name: serializer.serialize(value) for name, value in to_dynamo(item).items()})
+    drop_index_maps(table)
     return len(items)
 
 

@@ -19,7 +19,10 @@ cancellation reasons, validation, key conditions, paging) and changes only two i
   DeleteItem, TransactWriteItems, BatchWriteItem; any other request that may write drops the map, and the next
   Query builds it again). Without it each index Query walked the whole table: a backfill closes a group (one
   index Query) every ~25 objects and registration queries manifests by status, so a run of n objects cost
-  O(n^2) in the emulator (29.8 objects/s at 2,000 objects, 13 at 10,000).
+  O(n^2) in the emulator (29.8 objects/s at 2,000 objects, 13 at 10,000). The map is kept up to date from the
+  requests moto's DynamoDB handler answers (`DynamoHandler.call_action`): code that writes to moto's backend
+  directly, not through a request, calls `drop_index_maps(table)` after them, or the next index Query misses its
+  writes (bench/leaderboard.py loads its results so).
 
 Isolation: moto server answers each request on its own thread and moto's backend takes no lock, so a cancelled
 transaction's rollback (moto's or the item-level one here) puts back the items as they were when it started,
@@ -163,6 +166,11 @@ def _hash_index(table: Any, attribute: str) -> _HashIndex:
     return index
 
 
+def drop_index_maps(table: Any) -> None:
+    """Forget `table`'s index maps (its next index Query builds them again): after writes they did not see."""
+    table.__dict__.pop(_INDEXES, None)
+
+
 def _written_keys(action: str | None, body: Any) -> list[tuple[str, dict[str, Any]]] | None:
     """(table name, key or item) of every item a write request names; None for a request that may write
     items it does not name (the maps are dropped then), [] for a read."""
@@ -188,7 +196,7 @@ def _refresh_indexes(backend: Any, action: str | None, body: Any) -> None:
     tables = backend.tables.values()
     if written is None:
         for table in tables:
-            table.__dict__.pop(_INDEXES, None)
+            drop_index_maps(table)
         return
     for name, op in written:
         table = backend.tables.get(name)

@@ -25,10 +25,9 @@ from benchmark_qa_local.provisioning_state_machines import definition
 from benchmark_qa_local.state_machine_run import StateMachineRun
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 
-from tests.integration.backfill.test_backfill import App, app, check_exactly_once, register_all, upload
+from .conftest import App, check_exactly_once, register_all, upload
 
 pytestmark = pytest.mark.integration
-__all__ = ["app"]  # the fixture
 
 INVENTORY_BUCKET = "inventories"
 SCHEMA = "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag"

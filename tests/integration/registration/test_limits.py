@@ -28,9 +28,7 @@ from benchmark_qa.ingest.url_scope import UploadScope
 from benchmark_qa_local.aws_calls import counted
 from benchmark_qa_local.template import SamTemplate
 
-from .conftest import App
-from .test_registration import objects, repository
-from .test_robustness import _clock, registrar
+from .conftest import App, clock, objects, registrar, repository
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +94,7 @@ def test_a_poll_reads_only_the_chunks_it_finishes_never_the_manifest_again(app: 
     while uploads.get_manifest(manifest_id)["status"] == "uploading":
         assert len(per_poll) < 20
         # Time for about one chunk a poll: the rest is left, with the place, to the next polls.
-        budget = TimeBudget(remaining_seconds=_clock([100.0, 100.0, 100.0, 40.0]), request_seconds=1.0)
+        budget = TimeBudget(remaining_seconds=clock([100.0, 100.0, 100.0, 40.0]), request_seconds=1.0)
         with counted() as (calls, _):
             registrar(app, budget=budget, finish_chunk=chunk).poll()
         per_poll.append(calls)

@@ -10,8 +10,7 @@ from benchmark_qa.encord.registration import MAX_LINK_ATTEMPTS, external_manifes
 from benchmark_qa_local import samples
 from benchmark_qa_local.encord_double import FaultKind, FaultRule
 
-from .conftest import App
-from .test_registration import objects, repository, run_until_registered
+from .conftest import App, objects, repository, run_until_registered
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,9 @@ from collections import Counter
 
 import pytest
 from benchmark_qa.encord.registration import external_manifest_id
-from benchmark_qa.store.table import state_table
-from benchmark_qa.store.uploads import ObjectRecord, UploadsRepository
 from benchmark_qa_local.encord_double import FaultConfig, FaultRule
 
-from .conftest import App
+from .conftest import App, objects, repository, run_until_registered, storage_urls
 
 pytestmark = pytest.mark.integration
 
@@ -25,31 +23,6 @@ FILES = (
     "benchmark/dicom/Series A/slice2.dcm",
     "benchmark/dicom/Series A/_READY",
 )
-
-
-def repository(app: App) -> UploadsRepository:
-    return UploadsRepository(state_table(app.stack.physical_id("StateTable")))
-
-
-def objects(app: App) -> dict[str, ObjectRecord]:
-    return {r.key: r for r in repository(app).all_objects()}
-
-
-def run_until_registered(app: App, rounds: int = 40) -> None:
-    """What AWS does over time: deliver queued messages, fire the poller's schedule, until nothing is left."""
-    for _ in range(rounds):
-        app.pump.drain()
-        app.pump.fire_schedule("RegisterFunction")
-        statuses = {r.status for r in objects(app).values() if r.role in ("item", "group_member")}
-        if statuses <= {"registered", "failed", "skipped"}:
-            app.pump.drain()
-            return
-    raise AssertionError(f"not registered after {rounds} rounds: {Counter(r.status for r in objects(app).values())}")
-
-
-def storage_urls(app: App) -> Counter[str]:
-    with app.double.locked() as state:
-        return Counter(url for item in state.storage_items.values() for url in item.urls)
 
 
 def dataset_items(app: App) -> Counter[str]:

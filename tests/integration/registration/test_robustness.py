@@ -15,45 +15,19 @@ from benchmark_qa.bucket import S3Bucket
 from benchmark_qa.encord.budget import TimeBudget
 from benchmark_qa.encord.registration import (
     UPLOAD_DEADLINE,
-    Destination,
-    ManifestScope,
-    Registrar,
     external_manifest_id,
 )
-from benchmark_qa.ingest.items import Dataset
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.pipeline import Ingest
-from benchmark_qa.ingest.url_scope import UploadScope
 from benchmark_qa.store.uploads import UploadsRepository
 
-from .conftest import App
-from .test_registration import objects, repository, run_until_registered, storage_urls
+from .conftest import App, clock, objects, registrar, repository, run_until_registered, storage_urls
 
 pytestmark = pytest.mark.integration
 
 
 def _url(app: App, key: str, region: str = "us-east-1", bucket: str | None = None) -> str:
     return f"https://{bucket or app.bucket}.s3.{region}.amazonaws.com/{key}"
-
-
-def registrar(app: App, **kwargs: Any) -> Registrar:
-    """RegisterFunction's Registrar, in this process (the SDK against the double, boto3 against the stack)."""
-    setup = app.setup
-    destination = Destination(setup.folder_uuid, setup.benchmark_dataset_hash)
-    scope = UploadScope(
-        bucket=app.bucket,
-        region="us-east-1",
-        prefixes={Dataset.BENCHMARK: "benchmark", Dataset.PRODUCTION: "production"},
-    )
-    return Registrar(
-        app.client(),
-        repository(app),
-        S3Bucket(app.bucket),
-        integration_id=setup.integration_hash,
-        destinations={Dataset.BENCHMARK: destination, Dataset.PRODUCTION: destination},
-        scope=ManifestScope("manifests", scope),
-        **kwargs,
-    )
 
 
 def hand_written(app: App, key: str, urls: list[str]) -> str:
@@ -219,7 +193,7 @@ def test_a_big_manifest_finishes_in_bounded_steps_with_batched_writes_and_exact_
         while uploads.get_manifest(manifest_id)["status"] == "uploading":
             polls += 1
             assert polls < 10
-            budget = TimeBudget(remaining_seconds=_clock([100.0, 100.0, 100.0, 100.0, 40.0]), request_seconds=1.0)
+            budget = TimeBudget(remaining_seconds=clock([100.0, 100.0, 100.0, 100.0, 40.0]), request_seconds=1.0)
             registrar(app, budget=budget, finish_chunk=1000).poll()
             if polls == 1:  # a crash half-way through the second chunk: it is redone, counted once
                 kill_once(app, uploads)
@@ -236,12 +210,6 @@ def test_a_big_manifest_finishes_in_bounded_steps_with_batched_writes_and_exact_
     assert len({r.encord["item_uuid"] for r in records if r.encord}) == n
     writes = calls["TransactWriteItems"] + calls["PutItem"] + calls["UpdateItem"]
     assert writes < n / 20, f"{writes} write requests for {n} entries"
-
-
-def _clock(seconds: list[float]) -> Callable[[], float]:
-    """The time an invocation has left at each look: these values, then the last one for ever."""
-    left = iter(seconds)
-    return lambda: next(left, seconds[-1])
 
 
 def kill_once(app: App, uploads: UploadsRepository) -> None:
