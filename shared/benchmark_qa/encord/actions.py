@@ -138,7 +138,7 @@ def apply_in_batches(
         except Exception as error:
             if not is_refused(error):
                 message = f"batch of {len(batch)} failed: {_describe(error)}"
-                results += [Applied(item, ActionOutcome.FAILED, message) for item in batch]
+                results += _after_failure(batch, message, still_in_stage, arrived)
                 rest = [item for later in batches[index + 1 :] for item in later]
                 results += [
                     Applied(item, ActionOutcome.FAILED, "not attempted: an earlier batch failed") for item in rest
@@ -185,10 +185,29 @@ def _after_refusal(
     except Exception as error:
         if not is_refused(error):
             message = f"batch of {len(remaining)} failed: {_describe(error)}"
-            return results + [Applied(item, ActionOutcome.FAILED, message) for item in remaining], 1
+            return results + _after_failure(remaining, message, still_in_stage, arrived), 1
     else:
         return results + [Applied(item, ActionOutcome.DONE) for item in remaining], 1
     return results + _one_by_one(remaining, act_one, is_refused), 1 + len(remaining)
+
+
+def _after_failure(
+    batch: Sequence[T],
+    message: str,
+    still_in_stage: Callable[[Sequence[T]], Sequence[T]],
+    arrived: Callable[[Sequence[T]], Sequence[T]] | None,
+) -> list[Applied[T]]:
+    """A batch request failed without a refusal (5xx, 429, dropped connection after the SDK's retries). Encord may
+    have applied it before its answer was lost, so where the tasks are decides: still in the stage -> FAILED (the
+    next run acts on them), gone -> as after a refusal. Without a listing, all count as FAILED."""
+    try:
+        remaining = list(still_in_stage(batch))
+    except Exception as error:  # advisory: they stay FAILED, the next run lists the stage again
+        logger.warning("could not tell which tasks a failed bundle moved", extra={"error": _describe(error)})
+        return [Applied(item, ActionOutcome.FAILED, message) for item in batch]
+    kept = {id(item) for item in remaining}
+    left = _left([item for item in batch if id(item) not in kept], arrived)
+    return left + [Applied(item, ActionOutcome.FAILED, message) for item in remaining]
 
 
 def _left(items: Sequence[T], arrived: Callable[[Sequence[T]], Sequence[T]] | None) -> list[Applied[T]]:

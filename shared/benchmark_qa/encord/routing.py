@@ -12,7 +12,8 @@ stage by dataset and the pathway actions travel in bundles:
      rejects (400: some task already left the stage, or our own retried request had been applied before its
      answer was lost) costs one listing and one more bundle for the tasks still there
      (benchmark_qa.encord.actions); a task that left without us is recorded as `moved_elsewhere`, not as an
-     error.
+     error. A batch that fails otherwise (5xx or 429 after the SDK's retries) may still have been applied: one
+     listing tells, and only the tasks still in the stage are recorded `failed` (the next run routes them).
 
 Cost: 3 + ceil(N_yes / page) + ceil(N_no / page) (+1 per further 100 non-benchmark datasets) GETs and
 ceil(N / 1000) action POSTs, against N + N / page + 3 for the docs' script.

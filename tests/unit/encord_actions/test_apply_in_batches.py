@@ -149,3 +149,53 @@ def test_other_failures_stop_and_leave_the_rest() -> None:
     assert len(results) == 25
     assert "ConnectionError" in (results[0].error or "")
     assert results[-1].error == "not attempted: an earlier batch failed"
+
+
+class LostAnswerStage(Stage):
+    """Encord applies the first batch, then the SDK gives up on its answer (a 502 after its retries): the
+    request failed without a refusal, yet the tasks moved (the 10,000-event soak audited 10 such as failed)."""
+
+    def act_batch(self, batch: Sequence[int]) -> None:
+        self.batches.append(list(batch))
+        moved = set(batch) & self.inside if len(self.batches) == 1 else set()
+        self.inside -= moved
+        raise ConnectionError("502 after retries")
+
+
+@pytest.mark.parametrize("ours_arrived", [True, False])
+def test_a_failed_batch_encord_applied_is_recorded_by_where_its_tasks_are(ours_arrived: bool) -> None:
+    stage = LostAnswerStage(range(25))
+    results, requests = apply_in_batches(
+        list(range(25)),
+        batch_size=10,
+        act_batch=stage.act_batch,
+        act_one=stage.act_one,
+        still_in_stage=stage.still_in_stage,
+        is_refused=lambda e: isinstance(e, Refused),
+        arrived=list if ours_arrived else None,
+    )
+    outcomes = {r.item: r.outcome for r in results}
+    moved = ActionOutcome.DONE if ours_arrived else ActionOutcome.LEFT_STAGE
+    assert {outcomes[i] for i in range(10)} == {moved}, "gone from the stage: not FAILED"
+    assert {outcomes[i] for i in range(10, 25)} == {ActionOutcome.FAILED}, "not attempted, still in the stage"
+    assert requests == 1
+    assert stage.listings == 1
+
+
+def test_a_failed_batch_whose_tasks_stay_is_failed_and_a_failed_listing_keeps_it_failed() -> None:
+    stage = Stage(range(5), failing=True)
+
+    def unlisted(batch: Sequence[int]) -> list[int]:
+        raise ConnectionError("listing failed too")
+
+    results, _ = apply_in_batches(
+        list(range(5)),
+        batch_size=5,
+        act_batch=stage.act_batch,
+        act_one=stage.act_one,
+        still_in_stage=unlisted,
+        is_refused=lambda e: isinstance(e, Refused),
+        arrived=list,
+    )
+    assert {r.outcome for r in results} == {ActionOutcome.FAILED}
+    assert all("502" not in (r.error or "") and "503" in (r.error or "") for r in results)
