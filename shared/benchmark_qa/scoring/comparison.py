@@ -21,6 +21,7 @@ from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
+from benchmark_qa.scoring.ordering import lexsort_ints, union_sorted
 from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
@@ -359,7 +360,7 @@ def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
 
 def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key = (ann.du.astype(np.int64) << 40) | ann.frame.astype(np.int64)
-    order = np.lexsort((rank[ann.obj] if len(ann) else ann.obj, key))
+    order = lexsort_ints((rank[ann.obj] if len(ann) else ann.obj, key))
     return order, key[order]
 
 
@@ -382,7 +383,7 @@ class _FamilyMatcher:
         self.ctx, self.family, self.t, self.a = ctx, family, t, a
         self.t_order, t_keys = _sorted_view(t, ctx.t_rank)
         self.a_order, a_keys = _sorted_view(a, ctx.a_rank)
-        self.keys = np.union1d(t_keys, a_keys)
+        self.keys = union_sorted(t_keys, a_keys)
         self.t_start = np.searchsorted(t_keys, self.keys, "left")
         self.t_end = np.searchsorted(t_keys, self.keys, "right")
         self.a_start = np.searchsorted(a_keys, self.keys, "left")
@@ -446,7 +447,9 @@ class _FamilyMatcher:
         has_best = at >= 0
         fi, ii = np.nonzero(self.best_has[at[has_best]])
         is_best[np.flatnonzero(has_best)[fi], ii, self.best_cols[at[has_best]][fi, ii]] = True
-        bs, bi, bj = np.nonzero(is_best)  # frame by frame, rows ascending: the order solve_group() lists them
+        bs, bi, bj = _cells(
+            np.flatnonzero(is_best), is_best.shape
+        )  # frame by frame, rows ascending: the order solve_group() lists them
         b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
         b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
         continuity = self.ctx.continuity
@@ -492,7 +495,8 @@ class _FamilyMatcher:
         span = (len(self.ctx.truth.objects) + 1) * base
         fast_g, fast_code = self.fast_pairs
         done = np.concatenate([fast_g, groups[bs]]) * span + np.concatenate([fast_code, b_code])
-        cs, ci, cj = np.nonzero(self.batch_cand[rows])
+        in_rows = self.batch_cand[rows]
+        cs, ci, cj = _cells(np.flatnonzero(in_rows), in_rows.shape)
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
@@ -577,21 +581,23 @@ class _FamilyMatcher:
             np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
         )
         fast &= ~rotated  # rotated boxes need the exact polygon IoU: per frame
-        gi, i, j = np.nonzero(cand & fast[:, None, None])
-        mt, ma = tidx[gi, i], aidx[gi, j]
-        self.matched.append((mt, ma, sim[gi, i, j]))
+        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
+        # their frames are solved (batch_candidates); a candidate has similarity > 0, so the matches of the
+        # one-to-one frames are among them, in the same order
+        pos = np.flatnonzero(sim > 0)
+        gi, i, j = _cells(pos, sim.shape)
+        c_t, c_a, c_sim = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos]
+        on_fast: np.ndarray = fast[gi]
+        take = on_fast & cand.reshape(-1)[pos]
+        mt, ma, mg = c_t[take], c_a[take], gi[take]
+        self.matched.append((mt, ma, c_sim[take]))
         if ctx.continuity:
             codes = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
-            self.fast_pairs = (groups[gi].astype(np.int64), codes)
-            cut = np.searchsorted(gi, np.arange(len(groups) + 1))
+            self.fast_pairs = (groups[mg].astype(np.int64), codes)
+            cut = np.searchsorted(mg, np.arange(len(groups) + 1))
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
-        # their frames are solved (batch_candidates)
-        gi, i, j = np.nonzero(sim > 0)
-        c_t, c_a, c_sim = tidx[gi, i], aidx[gi, j], sim[gi, i, j]
-        on_fast: np.ndarray = fast[gi]
         on_slow: np.ndarray = ~on_fast & ~np.asarray(rotated)[gi]
         self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
         self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
@@ -652,6 +658,15 @@ class _FamilyMatcher:
             ca = np.concatenate([c[1] for c in self.candidates]).astype(np.int64)
             cs = np.concatenate([c[2] for c in self.candidates])
             out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
+
+
+def _cells(flat: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.nonzero's (frame, row, column) of a 3-d array from the flat positions of its true cells (np.flatnonzero):
+    the same indices in the same order, several times faster than np.nonzero on the box batch's millions of cells."""
+    _, rows, cols = shape
+    frame, cell = np.divmod(flat, rows * cols)
+    row, col = np.divmod(cell, cols)
+    return frame, row, col
 
 
 def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -732,7 +747,7 @@ def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]
     if not same.any():
         return
     sel = np.nonzero(same)[0]
-    order = sel[np.lexsort((matches.frame[sel], matches.a_obj[sel], matches.t_obj[sel], matches.du[sel]))]
+    order = sel[lexsort_ints((matches.frame[sel], matches.a_obj[sel], matches.t_obj[sel], matches.du[sel]))]
     key = np.stack([matches.du[order], matches.t_obj[order], matches.a_obj[order]], axis=1)
     cut = np.nonzero((np.diff(key, axis=0) != 0).any(axis=1))[0] + 1
     rules_by_class: dict[int, Callable[[AttributeNode], AttributeRule]] = {}  # one memo per class, not per pair

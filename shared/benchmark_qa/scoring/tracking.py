@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from benchmark_qa.scoring.assignment import linear_sum_assignment
 from benchmark_qa.scoring.comparison import Comparison
 from benchmark_qa.scoring.metrics import Stat, f1_stat
+from benchmark_qa.scoring.ordering import common_ints, distinct_ints, lexsort_ints
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's array_labels, the same expression
 EPS = float(np.finfo(float).eps)  # TrackEval's slack on thresholds
@@ -364,8 +365,8 @@ def _clear(
     cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
     frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
     # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
-    processed = np.intersect1d(seq.gt_frame, seq.tr_frame)
-    order = np.lexsort((t, g, frame))
+    processed = common_ints(seq.gt_frame, seq.tr_frame)
+    order = lexsort_ints((t, g, frame))
     frame, g, t, sim = frame[order], g[order], t[order], sim[order]
     step = np.searchsorted(processed, frame)
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
@@ -376,7 +377,7 @@ def _clear(
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
     # ID switches: a truth track matched to another annotator track than the last one
-    by_track = np.lexsort((frame, g))
+    by_track = lexsort_ints((frame, g))
     sg, st, sf = g[by_track], t[by_track], frame[by_track]
     switch = np.flatnonzero((sg[1:] == sg[:-1]) & (st[1:] != st[:-1])) + 1
     out.idsw = len(switch)
@@ -572,14 +573,14 @@ def tracking_metrics(
     same = p_cls == (a_class[cand.a_obj] if len(cand.a_obj) else cand.a_obj)
     last_frame: dict[int, int] = {}
     for du, f in ((gt_du, gt_frame), (tr_du, tr_frame)):
-        for d in np.unique(du).tolist():
+        for d in distinct_ints(du).tolist():
             last_frame[d] = max(last_frame.get(d, -1), int(f[du == d].max()))
     per_class: dict[str, TrackingFigures] = {}
     total = _Sums()
     events: list[SwitchEvent] = []
-    for c in sorted({*gt_cls.tolist(), *tr_cls.tolist()}):
+    for c in distinct_ints(np.concatenate([gt_cls, tr_cls])).tolist():
         sums = _Sums()
-        for d in sorted({*gt_du[gt_cls == c].tolist(), *tr_du[tr_cls == c].tolist()}):
+        for d in distinct_ints(np.concatenate([gt_du[gt_cls == c], tr_du[tr_cls == c]])).tolist():
             g_sel, t_sel = (gt_cls == c) & (gt_du == d), (tr_cls == c) & (tr_du == d)
             p_sel = same & (p_cls == c) & (cand.du == d)
             g_frame, g_obj = _selected(g_sel, gt_frame, gt_obj)
