@@ -552,8 +552,10 @@ class _FamilyMatcher:
                 _pair_note(ctx, self.family, note, du, int(t.frame[ti[r]]), int(t.obj[ti[r]]), int(a.obj[ai[c]]), out)
 
     def box_batch(self, groups: np.ndarray) -> list[int]:
-        """All frames' box IoU at once on padded (frames, truth, annotator) arrays; frames whose candidate pairs
-        are already one-to-one are matched here without a solver. Returns the frames that still need one."""
+        """All frames' box IoU on padded (frames, truth, annotator) arrays, a chunk of frames at a time (the
+        chunk's arrays stay in cache and are reused); frames whose candidate pairs are already one-to-one are
+        matched here without a solver. Only the other frames' similarities and candidates are kept (batch_sim,
+        batch_cand, batch_idx, numbered by batch_row). Returns the frames that still need a solver."""
         t, a, ctx = self.t, self.a, self.ctx
         assert t.boxes is not None
         assert a.boxes is not None
@@ -566,47 +568,85 @@ class _FamilyMatcher:
             return [int(g) for g in groups]
         tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes, _TRUTH_PAD)
         ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes, _LABELS_PAD)
-        sim = np.empty((len(groups), kt, ka))
-        step = max(1, _IOU_CHUNK // max(kt * ka, 1))
-        for c in range(0, len(groups), step):  # frame chunks: box_iou's temporaries stay in cache
-            box_iou(tb[c : c + step], ab[c : c + step], out=sim[c : c + step])
         tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
         ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
-        cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
-        self.batch_cand = cand
-        if ctx.config.mode == "class_aware":
-            cand = cand & (tc[:, :, None] == ac[:, None, :])
-        fast = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
         rotated = (np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)) | (
             np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
         )
-        fast &= ~rotated  # rotated boxes need the exact polygon IoU: per frame
-        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
-        # their frames are solved (batch_candidates); a candidate has similarity > 0, so the matches of the
-        # one-to-one frames are among them, in the same order
-        pos = np.flatnonzero(sim > 0)
-        gi, i, j = _cells(pos, sim.shape)
-        c_t, c_a, c_sim = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos]
-        on_fast: np.ndarray = fast[gi]
-        take = on_fast & cand.reshape(-1)[pos]
+        n = len(groups)
+        fast, pairs, kept = self.box_chunks((tb, ab), (tidx, aidx), (tc, ac), rotated)
+        gi, c_t, c_a, c_sim, take = (np.concatenate(column) for column in zip(*pairs, strict=True))
         mt, ma, mg = c_t[take], c_a[take], gi[take]
         self.matched.append((mt, ma, c_sim[take]))
         if ctx.continuity:
             codes = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
             self.fast_pairs = (groups[mg].astype(np.int64), codes)
-            cut = np.searchsorted(mg, np.arange(len(groups) + 1))
+            cut = np.searchsorted(mg, np.arange(n + 1))
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        on_slow: np.ndarray = ~on_fast & ~np.asarray(rotated)[gi]
+        # the one-to-one frames' candidate pairs now, the others' when their frames are solved (batch_candidates)
+        on_fast = fast[gi]
+        on_slow = ~on_fast & ~rotated[gi]
         self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
         self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
-        slow_rows = np.nonzero(~fast & ~rotated)[0]
-        self.batch_sim = sim
-        self.batch_idx = (tidx, aidx)
-        self.batch_row = {int(groups[r]): int(r) for r in slow_rows.tolist()}
-        self.find_row_best(groups, slow_rows, sim, cand, tc, ac)
+        if kept:
+            slow_rows, slow_sim, slow_cand, slow_allowed = (
+                np.concatenate(column) for column in zip(*kept, strict=True)
+            )
+        else:
+            slow_rows = np.zeros(0, dtype=np.intp)
+            slow_sim = np.zeros((0, kt, ka))
+            slow_cand = slow_allowed = np.zeros((0, kt, ka), dtype=bool)
+        self.batch_sim = slow_sim
+        self.batch_cand = slow_cand
+        self.batch_idx = (tidx[slow_rows], aidx[slow_rows])
+        slow_groups = groups[slow_rows]
+        self.batch_row = {g: k for k, g in enumerate(slow_groups.tolist())}
+        everyone = np.arange(len(slow_rows))
+        self.find_row_best(slow_groups, everyone, slow_sim, slow_allowed, tc[slow_rows], ac[slow_rows])
         return [int(g) for g in groups[~fast]]
+
+    def box_chunks(
+        self,
+        boxes: tuple[np.ndarray, np.ndarray],
+        idx: tuple[np.ndarray, np.ndarray],
+        classes: tuple[np.ndarray, ...],
+        rotated: np.ndarray,
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
+        """box_batch()'s pass over the padded frames, a chunk at a time. Returns which frames are one-to-one, the
+        chunks' pairs with similarity > 0 (frame, truth, annotator, similarity, matched here), and the frames left
+        for a solver (rows, similarities, threshold candidates, candidates of the class mode)."""
+        (tb, ab), (tidx, aidx), (tc, ac) = boxes, idx, classes
+        n, kt, ka = len(tb), tb.shape[1], ab.shape[1]
+        thr = self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12
+        class_aware = self.ctx.config.mode == "class_aware"
+        fast = np.zeros(n, dtype=bool)
+        pairs: list[tuple[np.ndarray, ...]] = []
+        kept: list[tuple[np.ndarray, ...]] = []
+        step = max(1, _IOU_CHUNK // max(kt * ka, 1))
+        buffer = np.empty((min(step, n), kt, ka))
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            sim = buffer[: hi - lo]
+            box_iou(tb[lo:hi], ab[lo:hi], out=sim)
+            positive = sim > 0
+            threshold_cand = (sim >= thr[lo:hi]) & positive
+            cand = threshold_cand & (tc[lo:hi, :, None] == ac[lo:hi, None, :]) if class_aware else threshold_cand
+            one = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
+            one &= ~rotated[lo:hi]  # rotated boxes need the exact polygon IoU: per frame
+            fast[lo:hi] = one
+            # every pair with similarity > 0, frame by frame, row-major; a candidate has similarity > 0, so the
+            # matches of the one-to-one frames are among them, in the same order
+            pos = np.flatnonzero(positive)
+            gi, i, j = _cells(pos, sim.shape)
+            gi += lo
+            take = fast[gi] & cand.reshape(-1)[pos]
+            pairs.append((gi, tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos], take))
+            slow = np.flatnonzero(~one & ~rotated[lo:hi])
+            if len(slow):  # copies: the buffer is reused
+                kept.append((slow + lo, sim[slow], threshold_cand[slow], cand[slow]))
+        return fast, pairs, kept
 
     def find_row_best(
         self, groups: np.ndarray, rows: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
