@@ -728,14 +728,15 @@ def _pad(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
     n_groups = len(counts)
-    pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    gi = np.repeat(np.arange(n_groups), counts)
+    offsets = np.cumsum(counts) - counts
+    pos = np.arange(int(counts.sum())) - np.repeat(offsets, counts)
     src = order[np.repeat(starts, counts) + pos]
+    cell = np.repeat(np.arange(n_groups) * k, counts) + pos  # (group, position) as a flat index
     arr = np.empty((n_groups, k, 4))
     arr[:] = fill
-    arr[gi, pos] = boxes[src, :4]
+    arr.reshape(-1, 4)[cell] = np.take(boxes[:, :4], src, axis=0)  # take: several times faster than [src, :4]
     idx = np.full((n_groups, k), -1, dtype=np.int64)
-    idx[gi, pos] = src
+    idx.reshape(-1)[cell] = src
     return arr, idx
 
 
