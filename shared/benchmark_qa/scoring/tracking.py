@@ -270,6 +270,20 @@ def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, inverse
 
 
+def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """np.searchsorted(ids, values) for distinct non-negative ids ascending (_compact's): a table lookup where every
+    value is one of the ids, a search otherwise."""
+    top = int(ids[-1]) if len(ids) else -1
+    if len(values) and int(values.min()) >= 0 and int(values.max()) <= top <= 4 * len(values) + 4096:
+        table = np.zeros(top + 1, dtype=np.intp)
+        table[ids] = np.arange(len(ids))
+        at: np.ndarray = table[values]
+        if np.array_equal(ids[at], values):
+            return at
+    found: np.ndarray = np.searchsorted(ids, values)
+    return found
+
+
 def _member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """np.isin for non-negative integers (frames): a table lookup where the range is small."""
     if len(values) == 0 or len(members) == 0:
@@ -377,7 +391,7 @@ def _clear(
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
     # ID switches: a truth track matched to another annotator track than the last one
-    by_track = lexsort_ints((frame, g))
+    by_track = np.argsort(g, kind="stable")  # = lexsort((frame, g)): the pairs are in frame order already
     sg, st, sf = g[by_track], t[by_track], frame[by_track]
     switch = np.flatnonzero((sg[1:] == sg[:-1]) & (st[1:] != st[:-1])) + 1
     out.idsw = len(switch)
@@ -520,15 +534,15 @@ def _hota_assignment(
         chosen = pick[rr, cc]
         parts.append(chosen[chosen >= 0])
         start = end
-    return np.sort(np.concatenate(parts))
+    return np.sort(np.concatenate(parts), kind="stable")  # stable: merges the long sorted first part in one pass
 
 
 def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
     gt_ids, gt_inv = _compact(seq.gt_obj)
     tr_ids, tr_inv = _compact(seq.tr_obj)
     ng, nt = len(gt_ids), len(tr_ids)
-    gi = np.searchsorted(gt_ids, seq.p_gt)
-    ti = np.searchsorted(tr_ids, seq.p_tr)
+    gi = _positions(gt_ids, seq.p_gt)
+    ti = _positions(tr_ids, seq.p_tr)
     gt_count = np.bincount(gt_inv, minlength=ng).astype(np.float64)
     tr_count = np.bincount(tr_inv, minlength=nt).astype(np.float64)
     out, events = _clear(seq, gi, ti, gt_count)
