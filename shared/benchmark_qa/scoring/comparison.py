@@ -574,22 +574,20 @@ class _FamilyMatcher:
             np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
         )
         n = len(groups)
-        fast, pairs, kept = self.box_chunks((tb, ab), (tidx, aidx), (tc, ac), rotated)
-        gi, c_t, c_a, c_sim, take = (np.concatenate(column) for column in zip(*pairs, strict=True))
-        mt, ma, mg = c_t[take], c_a[take], gi[take]
-        self.matched.append((mt, ma, c_sim[take]))
+        first = len(self.matched)
+        fast, matched_rows, slow_pairs, kept = self.box_chunks((tb, ab), (tidx, aidx), (tc, ac), rotated)
         if ctx.continuity:
+            mt = np.concatenate([m[0] for m in self.matched[first:]])
+            ma = np.concatenate([m[1] for m in self.matched[first:]])
+            mg = np.concatenate(matched_rows)
             codes = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
             self.fast_pairs = (groups[mg].astype(np.int64), codes)
             cut = np.searchsorted(mg, np.arange(n + 1))
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        # the one-to-one frames' candidate pairs now, the others' when their frames are solved (batch_candidates)
-        on_fast = fast[gi]
-        on_slow = ~on_fast & ~rotated[gi]
-        self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
-        self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
+        c_t, c_a, c_sim = (np.concatenate(column) for column in zip(*slow_pairs, strict=True))
+        self.slow_candidates = (c_t, c_a, c_sim)
         if kept:
             slow_rows, slow_sim, slow_cand, slow_allowed = (
                 np.concatenate(column) for column in zip(*kept, strict=True)
@@ -613,16 +611,19 @@ class _FamilyMatcher:
         idx: tuple[np.ndarray, np.ndarray],
         classes: tuple[np.ndarray, ...],
         rotated: np.ndarray,
-    ) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
-        """box_batch()'s pass over the padded frames, a chunk at a time. Returns which frames are one-to-one, the
-        chunks' pairs with similarity > 0 (frame, truth, annotator, similarity, matched here), and the frames left
-        for a solver (rows, similarities, threshold candidates, candidates of the class mode)."""
+    ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
+        """box_batch()'s pass over the padded frames, a chunk at a time: the one-to-one frames' matches and
+        candidate pairs go to `matched` and `candidates` chunk by chunk (in frame order, as one array would).
+        Returns which frames are one-to-one, the batch rows of those matches, the other frames' candidate pairs
+        (truth, annotator, similarity; listed once they are solved) and those frames' rows, similarities,
+        threshold candidates and candidates of the class mode."""
         (tb, ab), (tidx, aidx), (tc, ac) = boxes, idx, classes
         n, kt, ka = len(tb), tb.shape[1], ab.shape[1]
         thr = self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12
         class_aware = self.ctx.config.mode == "class_aware"
         fast = np.zeros(n, dtype=bool)
-        pairs: list[tuple[np.ndarray, ...]] = []
+        matched_rows: list[np.ndarray] = []
+        slow_pairs: list[tuple[np.ndarray, ...]] = []
         kept: list[tuple[np.ndarray, ...]] = []
         step = max(1, _IOU_CHUNK // max(kt * ka, 1))
         buffer = np.empty((min(step, n), kt, ka))
@@ -634,19 +635,29 @@ class _FamilyMatcher:
             threshold_cand = (sim >= thr[lo:hi]) & positive
             cand = threshold_cand & (tc[lo:hi, :, None] == ac[lo:hi, None, :]) if class_aware else threshold_cand
             one = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
-            one &= ~rotated[lo:hi]  # rotated boxes need the exact polygon IoU: per frame
+            solvable = ~rotated[lo:hi]  # rotated boxes need the exact polygon IoU: per frame
+            one &= solvable
             fast[lo:hi] = one
             # every pair with similarity > 0, frame by frame, row-major; a candidate has similarity > 0, so the
             # matches of the one-to-one frames are among them, in the same order
             pos = np.flatnonzero(positive)
             gi, i, j = _cells(pos, sim.shape)
-            gi += lo
-            take = fast[gi] & cand.reshape(-1)[pos]
-            pairs.append((gi, tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos], take))
-            slow = np.flatnonzero(~one & ~rotated[lo:hi])
+            c_t, c_a, c_sim = (
+                tidx[lo:hi].reshape(-1)[gi * kt + i],
+                aidx[lo:hi].reshape(-1)[gi * ka + j],
+                sim.reshape(-1)[pos],
+            )
+            on_fast = one[gi]
+            take = on_fast & cand.reshape(-1)[pos]
+            self.matched.append((c_t[take], c_a[take], c_sim[take]))
+            matched_rows.append(gi[take] + lo)
+            self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
+            on_slow = ~on_fast & solvable[gi]
+            slow_pairs.append((c_t[on_slow], c_a[on_slow], c_sim[on_slow]))
+            slow = np.flatnonzero(~one & solvable)
             if len(slow):  # copies: the buffer is reused
                 kept.append((slow + lo, sim[slow], threshold_cand[slow], cand[slow]))
-        return fast, pairs, kept
+        return fast, matched_rows, slow_pairs, kept
 
     def find_row_best(
         self, groups: np.ndarray, rows: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
