@@ -56,6 +56,9 @@ def _take(values: list[str], index: np.ndarray) -> list[str]:
     """[values[i] for i in index], for non-negative indices."""
     if not len(index):
         return []
+    low, high = int(index.min()), int(index.max())
+    if low == high:  # one family, data unit or class throughout: the same str n times
+        return [values[low]] * len(index)
     table = np.empty(len(values), dtype=object)
     table[:] = values
     taken: list[str] = table[index].tolist()
