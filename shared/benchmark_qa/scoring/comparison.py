@@ -557,25 +557,14 @@ class _FamilyMatcher:
         matched here without a solver. Only the other frames' similarities and candidates are kept (batch_sim,
         batch_cand, batch_idx, numbered by batch_row). Returns the frames that still need a solver."""
         t, a, ctx = self.t, self.a, self.ctx
-        assert t.boxes is not None
-        assert a.boxes is not None
-        assert t.rotated is not None
-        assert a.rotated is not None
         nt = (self.t_end - self.t_start)[groups]
         na = (self.a_end - self.a_start)[groups]
         kt, ka = int(nt.max()), int(na.max())
         if len(groups) * kt * ka > _MAX_BATCH:
             return [int(g) for g in groups]
-        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes, _TRUTH_PAD)
-        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes, _LABELS_PAD)
-        tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
-        ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
-        rotated = (np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)) | (
-            np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
-        )
         n = len(groups)
         first = len(self.matched)
-        fast, matched_rows, slow_pairs, kept = self.box_chunks((tb, ab), (tidx, aidx), (tc, ac), rotated)
+        fast, matched_rows, slow_pairs, kept = self.box_chunks(groups, nt, na)
         if ctx.continuity:
             mt = np.concatenate([m[0] for m in self.matched[first:]])
             ma = np.concatenate([m[1] for m in self.matched[first:]])
@@ -589,37 +578,39 @@ class _FamilyMatcher:
         c_t, c_a, c_sim = (np.concatenate(column) for column in zip(*slow_pairs, strict=True))
         self.slow_candidates = (c_t, c_a, c_sim)
         if kept:
-            slow_rows, slow_sim, slow_cand, slow_allowed = (
+            slow_rows, slow_sim, slow_cand, slow_allowed, slow_t, slow_a, slow_tc, slow_ac = (
                 np.concatenate(column) for column in zip(*kept, strict=True)
             )
         else:
             slow_rows = np.zeros(0, dtype=np.intp)
             slow_sim = np.zeros((0, kt, ka))
             slow_cand = slow_allowed = np.zeros((0, kt, ka), dtype=bool)
+            slow_t = slow_tc = np.zeros((0, kt), dtype=np.int64)
+            slow_a = slow_ac = np.zeros((0, ka), dtype=np.int64)
         self.batch_sim = slow_sim
         self.batch_cand = slow_cand
-        self.batch_idx = (tidx[slow_rows], aidx[slow_rows])
+        self.batch_idx = (slow_t, slow_a)
         slow_groups = groups[slow_rows]
         self.batch_row = {g: k for k, g in enumerate(slow_groups.tolist())}
         everyone = np.arange(len(slow_rows))
-        self.find_row_best(slow_groups, everyone, slow_sim, slow_allowed, tc[slow_rows], ac[slow_rows])
+        self.find_row_best(slow_groups, everyone, slow_sim, slow_allowed, slow_tc, slow_ac)
         return [int(g) for g in groups[~fast]]
 
     def box_chunks(
-        self,
-        boxes: tuple[np.ndarray, np.ndarray],
-        idx: tuple[np.ndarray, np.ndarray],
-        classes: tuple[np.ndarray, ...],
-        rotated: np.ndarray,
+        self, groups: np.ndarray, nt: np.ndarray, na: np.ndarray
     ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
-        """box_batch()'s pass over the padded frames, a chunk at a time: the one-to-one frames' matches and
-        candidate pairs go to `matched` and `candidates` chunk by chunk (in frame order, as one array would).
-        Returns which frames are one-to-one, the batch rows of those matches, the other frames' candidate pairs
-        (truth, annotator, similarity; listed once they are solved) and those frames' rows, similarities,
-        threshold candidates and candidates of the class mode."""
-        (tb, ab), (tidx, aidx), (tc, ac) = boxes, idx, classes
-        n, kt, ka = len(tb), tb.shape[1], ab.shape[1]
-        thr = self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12
+        """box_batch()'s pass over the frames, a chunk at a time (padded to the most truth and annotator boxes of
+        a frame): the one-to-one frames' matches and candidate pairs go to `matched` and `candidates` chunk by
+        chunk (in frame order, as one array would). Returns which frames are one-to-one, the batch rows of those
+        matches, the other frames' candidate pairs (truth, annotator, similarity; listed once they are solved)
+        and those frames' rows, similarities, threshold candidates, candidates of the class mode, annotation
+        indices and classes."""
+        t, a = self.t, self.a
+        assert t.boxes is not None
+        assert a.boxes is not None
+        assert t.rotated is not None
+        assert a.rotated is not None
+        n, kt, ka = len(groups), int(nt.max()), int(na.max())
         class_aware = self.ctx.config.mode == "class_aware"
         fast = np.zeros(n, dtype=bool)
         matched_rows: list[np.ndarray] = []
@@ -629,24 +620,28 @@ class _FamilyMatcher:
         buffer = np.empty((min(step, n), kt, ka))
         for lo in range(0, n, step):
             hi = min(lo + step, n)
+            tb, tidx = _pad(self.t_order, self.t_start[groups[lo:hi]], nt[lo:hi], kt, t.boxes, _TRUTH_PAD)
+            ab, aidx = _pad(self.a_order, self.a_start[groups[lo:hi]], na[lo:hi], ka, a.boxes, _LABELS_PAD)
+            tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
+            ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
             sim = buffer[: hi - lo]
-            box_iou(tb[lo:hi], ab[lo:hi], out=sim)
+            box_iou(tb, ab, out=sim)
             positive = sim > 0
-            threshold_cand = (sim >= thr[lo:hi]) & positive
-            cand = threshold_cand & (tc[lo:hi, :, None] == ac[lo:hi, None, :]) if class_aware else threshold_cand
+            threshold_cand = (sim >= self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & positive
+            cand = threshold_cand & (tc[:, :, None] == ac[:, None, :]) if class_aware else threshold_cand
             one = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
-            solvable = ~rotated[lo:hi]  # rotated boxes need the exact polygon IoU: per frame
+            # rotated boxes need the exact polygon IoU: per frame
+            t_rotated = np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)
+            solvable = np.logical_not(
+                t_rotated | np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
+            )
             one &= solvable
             fast[lo:hi] = one
             # every pair with similarity > 0, frame by frame, row-major; a candidate has similarity > 0, so the
             # matches of the one-to-one frames are among them, in the same order
             pos = np.flatnonzero(positive)
             gi, i, j = _cells(pos, sim.shape)
-            c_t, c_a, c_sim = (
-                tidx[lo:hi].reshape(-1)[gi * kt + i],
-                aidx[lo:hi].reshape(-1)[gi * ka + j],
-                sim.reshape(-1)[pos],
-            )
+            c_t, c_a, c_sim = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos]
             on_fast = one[gi]
             take = on_fast & cand.reshape(-1)[pos]
             self.matched.append((c_t[take], c_a[take], c_sim[take]))
@@ -656,7 +651,9 @@ class _FamilyMatcher:
             slow_pairs.append((c_t[on_slow], c_a[on_slow], c_sim[on_slow]))
             slow = np.flatnonzero(~one & solvable)
             if len(slow):  # copies: the buffer is reused
-                kept.append((slow + lo, sim[slow], threshold_cand[slow], cand[slow]))
+                kept.append(
+                    (slow + lo, sim[slow], threshold_cand[slow], cand[slow], tidx[slow], aidx[slow], tc[slow], ac[slow])
+                )
         return fast, matched_rows, slow_pairs, kept
 
     def find_row_best(
