@@ -21,7 +21,7 @@ from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
-from benchmark_qa.scoring.ordering import lexsort_ints, union_sorted
+from benchmark_qa.scoring.ordering import contains, lexsort_ints, union_sorted
 from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
@@ -500,7 +500,7 @@ class _FamilyMatcher:
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        kept = follows & _contains(np.sort(done), (cg - 1) * span + code)
+        kept = follows & contains(np.sort(done, kind="stable"), (cg - 1) * span + code)  # stable: runs in frame order
         fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
@@ -717,15 +717,6 @@ def _cells(flat: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.nda
     return frame, row, col
 
 
-def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
-    if len(ordered) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
-    found: np.ndarray = ordered[at] == keys
-    return found
-
-
 # Padding of the box batch: boxes without area far apart, so their IoU with any box (and each other) is exactly 0
 _TRUTH_PAD = (-1e300, -1e300, 0.0, 0.0)
 _LABELS_PAD = (1e300, 1e300, 0.0, 0.0)
@@ -793,6 +784,9 @@ def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]
     t_cls = np.array([o.class_index for o in tobjs], dtype=np.int64)
     a_cls = np.array([o.class_index for o in aobjs], dtype=np.int64)
     same = t_cls[matches.t_obj] == a_cls[matches.a_obj] if len(matches.t_obj) else np.zeros(0, dtype=bool)
+    # pairs of a class without attributes have no answers to compare: left out before sorting
+    with_attributes = np.array([bool(o.attributes) for o in ctx.ontology.objects] or [False])
+    same &= with_attributes[t_cls[matches.t_obj]] if len(matches.t_obj) else same
     if not same.any():
         return
     sel = np.nonzero(same)[0]

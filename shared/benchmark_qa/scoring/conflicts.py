@@ -14,7 +14,7 @@ from benchmark_qa.scoring.conflict import SEVERITY, Conflict
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import Ontology
-from benchmark_qa.scoring.ordering import lexsort_ints
+from benchmark_qa.scoring.ordering import contains, lexsort_ints
 
 
 def _plural(n: int, word: str) -> str:
@@ -220,7 +220,7 @@ def _unmatched(comp: Comparison, t_cls: np.ndarray, a_cls: np.ndarray) -> list[R
     loose: list[tuple[int, int, int, int, float]] = []
     if len(cand.du) and len(missed.du) and len(extra.du):
         ck = _frame_key(cand)
-        both = np.isin(ck, _frame_key(missed)) & np.isin(ck, _frame_key(extra))
+        both = contains(np.sort(_frame_key(missed)), ck) & contains(np.sort(_frame_key(extra)), ck)
         both &= t_cls[np.maximum(cand.t_obj, 0)] == a_cls[np.maximum(cand.a_obj, 0)]
         rows = np.nonzero(both)[0]
         free_t, free_a = _positions(missed, missed.t_obj), _positions(extra, extra.a_obj)

@@ -78,3 +78,12 @@ def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     np.not_equal(both[1:], both[:-1], out=first[1:])
     out: np.ndarray = both[first]
     return out
+
+
+def contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
+    if len(ordered) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    found: np.ndarray = ordered[at] == keys
+    return found

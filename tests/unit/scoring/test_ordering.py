@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from benchmark_qa.scoring import comparison, engine, tracking
-from benchmark_qa.scoring.ordering import common_ints, distinct_ints, lexsort_ints, union_sorted
+from benchmark_qa.scoring.ordering import common_ints, contains, distinct_ints, lexsort_ints, union_sorted
 
 DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32]
 
@@ -51,6 +51,7 @@ def test_distinct_and_common_ints_are_numpys_unique_and_intersect1d(seed: int) -
                 (common_ints(a, b), np.intersect1d(a, b)),
                 (union_sorted(np.sort(a), np.sort(b)), np.union1d(a, b)),
                 (union_sorted(a, b), np.union1d(a, b)),  # not sorted: still the union, only slower
+                (contains(np.sort(b), a), np.isin(a, b)),
             ):
                 np.testing.assert_array_equal(got, want)
                 assert got.dtype == want.dtype
