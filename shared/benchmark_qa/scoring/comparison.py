@@ -592,8 +592,7 @@ class _FamilyMatcher:
         self.batch_idx = (slow_t, slow_a)
         slow_groups = groups[slow_rows]
         self.batch_row = {g: k for k, g in enumerate(slow_groups.tolist())}
-        everyone = np.arange(len(slow_rows))
-        self.find_row_best(slow_groups, everyone, slow_sim, slow_allowed, slow_tc, slow_ac)
+        self.find_row_best(slow_groups, slow_sim, slow_allowed, slow_tc, slow_ac)
         return [int(g) for g in groups[~fast]]
 
     def box_chunks(
@@ -657,21 +656,24 @@ class _FamilyMatcher:
         return fast, matched_rows, slow_pairs, kept
 
     def find_row_best(
-        self, groups: np.ndarray, rows: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
+        self, groups: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
     ) -> None:
         """Frames where giving every truth box its best candidate uses distinct annotator boxes: that assignment
         is optimal (LP duals u = row maximum, v = 0 are feasible and tight on it, every unmatched vertex has dual
         0) and matches every row that has a candidate, so no solver is needed. In two_stage mode only frames
-        without cross-class candidates qualify (there the stages coincide)."""
-        if len(rows) == 0:
+        without cross-class candidates qualify (there the stages coincide). `groups[k]` is the frame of row k of
+        the (frames, truth, annotator) arrays."""
+        if len(groups) == 0:
             return
-        c = cand[rows]
+        rows = np.arange(len(groups))
+        c = cand
         if self.ctx.config.mode == "two_stage":
-            cross = (c & (tc[rows][:, :, None] != ac[rows][:, None, :])).any(axis=(1, 2))
-            rows, c = rows[~cross], c[~cross]
-        masked = np.where(c, sim[rows], -1.0)
+            cross = np.asarray((c & (tc[:, :, None] != ac[:, None, :])).any(axis=(1, 2)))
+            if cross.any():
+                rows, c, sim = rows[~cross], c[~cross], sim[~cross]
+        masked = np.where(c, sim, -1.0)
         best = masked.argmax(axis=2)
-        has = c.any(axis=2)
+        has = np.asarray(c.any(axis=2))
         chosen = np.where(has, best, -1 - np.arange(best.shape[1])[None, :])  # rows without candidates never clash
         srt = np.sort(chosen, axis=1)
         distinct = (srt[:, 1:] != srt[:, :-1]).all(axis=1)
