@@ -89,6 +89,10 @@ class Columns:
             z = np.zeros(0, dtype=np.int64)
             return Columns(z.astype(np.int8), z, z, z, z, z.astype(np.float64))
         kinds = (np.int8, np.int64, np.int64, np.int64, np.int64, np.float64)
+        if len(parts) == 1:  # one shape family: its (fresh) arrays themselves, cast where they differ
+            return Columns(
+                *(part.astype(kind, casting="unsafe", copy=False) for part, kind in zip(parts[0], kinds, strict=True))
+            )
         cols = [np.concatenate([p[i] for p in parts], dtype=kind, casting="unsafe") for i, kind in enumerate(kinds)]
         return Columns(*cols)
 
