@@ -451,9 +451,8 @@ class _FamilyMatcher:
         has_best = at >= 0
         fi, ii = np.nonzero(self.best_has[at[has_best]])
         is_best[np.flatnonzero(has_best)[fi], ii, self.best_cols[at[has_best]][fi, ii]] = True
-        bs, bi, bj = _cells(
-            np.flatnonzero(is_best), is_best.shape
-        )  # frame by frame, rows ascending: the order solve_group() lists them
+        # frame by frame, rows ascending: the order solve_group() lists them
+        bs, bi, bj = _cells(np.flatnonzero(is_best), is_best.shape)
         b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
         b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
         continuity = self.ctx.continuity

@@ -66,7 +66,8 @@ def common_ints(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.union1d(a, b) of two ascending arrays of one dtype: a stable sort merges the two runs in one pass."""
+    """np.union1d(a, b) for arrays of one dtype; fast when each is ascending (a stable sort merges the two runs in
+    one pass), right for any."""
     if a.dtype != b.dtype:
         return np.union1d(a, b)
     both = np.concatenate([a, b])

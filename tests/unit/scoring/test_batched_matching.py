@@ -50,8 +50,16 @@ def mixed_video(seed: int, frames: int = 60, tracks: int = 8) -> tuple[dict[str,
         truth_frames[str(f)] = {"objects": truth, "classifications": []}
         label_frames[str(f)] = {"objects": annotated, "classifications": []}
 
+    return video_rows(truth_frames, label_frames, 1280, 720)
+
+
+def video_rows(
+    truth_frames: dict[str, Any], label_frames: dict[str, Any], width: int, height: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The truth and annotator label rows of one video data unit with these frames."""
+
     def row(label_hash: str, frames_: dict[str, Any]) -> dict[str, Any]:
-        unit = {"data_hash": "v1", "data_title": "v", "width": 1280, "height": 720, "labels": frames_}
+        unit = {"data_hash": "v1", "data_title": "v", "width": width, "height": height, "labels": frames_}
         return {"label_hash": label_hash, "data_hash": "v1", "data_type": "video", "data_units": {"v1": unit}}
 
     return row("truth", truth_frames), row("labels", label_frames)
@@ -173,11 +181,7 @@ def crowded_video(seed: int, frames: int = 40, tracks: int = 10) -> tuple[dict[s
         truth_frames[str(f)] = {"objects": truth, "classifications": []}
         label_frames[str(f)] = {"objects": annotated, "classifications": []}
 
-    def row(label_hash: str, frames_: dict[str, Any]) -> dict[str, Any]:
-        unit = {"data_hash": "v1", "data_title": "v", "width": 640, "height": 480, "labels": frames_}
-        return {"label_hash": label_hash, "data_hash": "v1", "data_type": "video", "data_units": {"v1": unit}}
-
-    return row("truth", truth_frames), row("labels", label_frames)
+    return video_rows(truth_frames, label_frames, 640, 480)
 
 
 @pytest.mark.parametrize("mode", ["two_stage", "class_aware", "class_agnostic"])
