@@ -21,6 +21,7 @@ from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
+from benchmark_qa.scoring.ordering import contains, lexsort_ints, union_sorted
 from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_region
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
@@ -88,6 +89,10 @@ class Columns:
             z = np.zeros(0, dtype=np.int64)
             return Columns(z.astype(np.int8), z, z, z, z, z.astype(np.float64))
         kinds = (np.int8, np.int64, np.int64, np.int64, np.int64, np.float64)
+        if len(parts) == 1:  # one shape family: its (fresh) arrays themselves, cast where they differ
+            return Columns(
+                *(part.astype(kind, casting="unsafe", copy=False) for part, kind in zip(parts[0], kinds, strict=True))
+            )
         cols = [np.concatenate([p[i] for p in parts], dtype=kind, casting="unsafe") for i, kind in enumerate(kinds)]
         return Columns(*cols)
 
@@ -359,7 +364,7 @@ def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
 
 def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key = (ann.du.astype(np.int64) << 40) | ann.frame.astype(np.int64)
-    order = np.lexsort((rank[ann.obj] if len(ann) else ann.obj, key))
+    order = lexsort_ints((rank[ann.obj] if len(ann) else ann.obj, key))
     return order, key[order]
 
 
@@ -382,7 +387,7 @@ class _FamilyMatcher:
         self.ctx, self.family, self.t, self.a = ctx, family, t, a
         self.t_order, t_keys = _sorted_view(t, ctx.t_rank)
         self.a_order, a_keys = _sorted_view(a, ctx.a_rank)
-        self.keys = np.union1d(t_keys, a_keys)
+        self.keys = union_sorted(t_keys, a_keys)
         self.t_start = np.searchsorted(t_keys, self.keys, "left")
         self.t_end = np.searchsorted(t_keys, self.keys, "right")
         self.a_start = np.searchsorted(a_keys, self.keys, "left")
@@ -446,7 +451,8 @@ class _FamilyMatcher:
         has_best = at >= 0
         fi, ii = np.nonzero(self.best_has[at[has_best]])
         is_best[np.flatnonzero(has_best)[fi], ii, self.best_cols[at[has_best]][fi, ii]] = True
-        bs, bi, bj = np.nonzero(is_best)  # frame by frame, rows ascending: the order solve_group() lists them
+        # frame by frame, rows ascending: the order solve_group() lists them
+        bs, bi, bj = _cells(np.flatnonzero(is_best), is_best.shape)
         b_t, b_a = tidx[rows[bs], bi], aidx[rows[bs], bj]
         b_code = t.obj[b_t].astype(np.int64) * base + a.obj[b_a]
         continuity = self.ctx.continuity
@@ -492,11 +498,12 @@ class _FamilyMatcher:
         span = (len(self.ctx.truth.objects) + 1) * base
         fast_g, fast_code = self.fast_pairs
         done = np.concatenate([fast_g, groups[bs]]) * span + np.concatenate([fast_code, b_code])
-        cs, ci, cj = np.nonzero(self.batch_cand[rows])
+        in_rows = self.batch_cand[rows]
+        cs, ci, cj = _cells(np.flatnonzero(in_rows), in_rows.shape)
         cg = groups[cs]
         code = t.obj[tidx[rows[cs], ci]].astype(np.int64) * base + a.obj[aidx[rows[cs], cj]]
         follows = (cg > 0) & (du[np.maximum(cg - 1, 0)] == du[cg])
-        kept = follows & _contains(np.sort(done), (cg - 1) * span + code)
+        kept = follows & contains(np.sort(done, kind="stable"), (cg - 1) * span + code)  # stable: runs in frame order
         fail[cs[kept & ~is_best[cs, ci, cj]]] = True
         after_slow[1:] = (groups[1:] - 1 == groups[:-1]) & (du[groups[1:]] == du[groups[:-1]])
         return fail, after_slow
@@ -548,76 +555,128 @@ class _FamilyMatcher:
                 _pair_note(ctx, self.family, note, du, int(t.frame[ti[r]]), int(t.obj[ti[r]]), int(a.obj[ai[c]]), out)
 
     def box_batch(self, groups: np.ndarray) -> list[int]:
-        """All frames' box IoU at once on padded (frames, truth, annotator) arrays; frames whose candidate pairs
-        are already one-to-one are matched here without a solver. Returns the frames that still need one."""
+        """All frames' box IoU on padded (frames, truth, annotator) arrays, a chunk of frames at a time (the
+        chunk's arrays stay in cache and are reused); frames whose candidate pairs are already one-to-one are
+        matched here without a solver. Only the other frames' similarities and candidates are kept (batch_sim,
+        batch_cand, batch_idx, numbered by batch_row). Returns the frames that still need a solver."""
         t, a, ctx = self.t, self.a, self.ctx
-        assert t.boxes is not None
-        assert a.boxes is not None
-        assert t.rotated is not None
-        assert a.rotated is not None
         nt = (self.t_end - self.t_start)[groups]
         na = (self.a_end - self.a_start)[groups]
         kt, ka = int(nt.max()), int(na.max())
         if len(groups) * kt * ka > _MAX_BATCH:
             return [int(g) for g in groups]
-        tb, tidx = _pad(self.t_order, self.t_start[groups], nt, kt, t.boxes, _TRUTH_PAD)
-        ab, aidx = _pad(self.a_order, self.a_start[groups], na, ka, a.boxes, _LABELS_PAD)
-        sim = np.empty((len(groups), kt, ka))
-        step = max(1, _IOU_CHUNK // max(kt * ka, 1))
-        for c in range(0, len(groups), step):  # frame chunks: box_iou's temporaries stay in cache
-            box_iou(tb[c : c + step], ab[c : c + step], out=sim[c : c + step])
-        tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
-        ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
-        cand = (sim >= ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & (sim > 0)
-        self.batch_cand = cand
-        if ctx.config.mode == "class_aware":
-            cand = cand & (tc[:, :, None] == ac[:, None, :])
-        fast = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
-        rotated = (np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)) | (
-            np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
-        )
-        fast &= ~rotated  # rotated boxes need the exact polygon IoU: per frame
-        gi, i, j = np.nonzero(cand & fast[:, None, None])
-        mt, ma = tidx[gi, i], aidx[gi, j]
-        self.matched.append((mt, ma, sim[gi, i, j]))
+        n = len(groups)
+        first = len(self.matched)
+        fast, matched_rows, slow_pairs, kept = self.box_chunks(groups, nt, na)
         if ctx.continuity:
+            mt = np.concatenate([m[0] for m in self.matched[first:]])
+            ma = np.concatenate([m[1] for m in self.matched[first:]])
+            mg = np.concatenate(matched_rows)
             codes = t.obj[mt].astype(np.int64) * self.pair_base + a.obj[ma]
-            self.fast_pairs = (groups[gi].astype(np.int64), codes)
-            cut = np.searchsorted(gi, np.arange(len(groups) + 1))
+            self.fast_pairs = (groups[mg].astype(np.int64), codes)
+            cut = np.searchsorted(mg, np.arange(n + 1))
             for row in np.nonzero(~fast)[0].tolist():  # only the frame before a slow frame is ever looked up
                 if row > 0 and fast[row - 1]:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
-        # every pair with similarity > 0, frame by frame, row-major: the one-to-one frames' now, the others' when
-        # their frames are solved (batch_candidates)
-        gi, i, j = np.nonzero(sim > 0)
-        c_t, c_a, c_sim = tidx[gi, i], aidx[gi, j], sim[gi, i, j]
-        on_fast: np.ndarray = fast[gi]
-        on_slow: np.ndarray = ~on_fast & ~np.asarray(rotated)[gi]
-        self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
-        self.slow_candidates = (c_t[on_slow], c_a[on_slow], c_sim[on_slow])
-        slow_rows = np.nonzero(~fast & ~rotated)[0]
-        self.batch_sim = sim
-        self.batch_idx = (tidx, aidx)
-        self.batch_row = {int(groups[r]): int(r) for r in slow_rows.tolist()}
-        self.find_row_best(groups, slow_rows, sim, cand, tc, ac)
+        c_t, c_a, c_sim = (np.concatenate(column) for column in zip(*slow_pairs, strict=True))
+        self.slow_candidates = (c_t, c_a, c_sim)
+        if kept:
+            slow_rows, slow_sim, slow_cand, slow_allowed, slow_t, slow_a, slow_tc, slow_ac = (
+                np.concatenate(column) for column in zip(*kept, strict=True)
+            )
+        else:
+            slow_rows = np.zeros(0, dtype=np.intp)
+            slow_sim = np.zeros((0, kt, ka))
+            slow_cand = slow_allowed = np.zeros((0, kt, ka), dtype=bool)
+            slow_t = slow_tc = np.zeros((0, kt), dtype=np.int64)
+            slow_a = slow_ac = np.zeros((0, ka), dtype=np.int64)
+        self.batch_sim = slow_sim
+        self.batch_cand = slow_cand
+        self.batch_idx = (slow_t, slow_a)
+        slow_groups = groups[slow_rows]
+        self.batch_row = {g: k for k, g in enumerate(slow_groups.tolist())}
+        self.find_row_best(slow_groups, slow_sim, slow_allowed, slow_tc, slow_ac)
         return [int(g) for g in groups[~fast]]
 
+    def box_chunks(
+        self, groups: np.ndarray, nt: np.ndarray, na: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
+        """box_batch()'s pass over the frames, a chunk at a time (padded to the most truth and annotator boxes of
+        a frame): the one-to-one frames' matches and candidate pairs go to `matched` and `candidates` chunk by
+        chunk (in frame order, as one array would). Returns which frames are one-to-one, the batch rows of those
+        matches, the other frames' candidate pairs (truth, annotator, similarity; listed once they are solved)
+        and those frames' rows, similarities, threshold candidates, candidates of the class mode, annotation
+        indices and classes."""
+        t, a = self.t, self.a
+        assert t.boxes is not None
+        assert a.boxes is not None
+        assert t.rotated is not None
+        assert a.rotated is not None
+        n, kt, ka = len(groups), int(nt.max()), int(na.max())
+        class_aware = self.ctx.config.mode == "class_aware"
+        fast = np.zeros(n, dtype=bool)
+        matched_rows: list[np.ndarray] = []
+        slow_pairs: list[tuple[np.ndarray, ...]] = []
+        kept: list[tuple[np.ndarray, ...]] = []
+        step = max(1, _IOU_CHUNK // max(kt * ka, 1))
+        buffer = np.empty((min(step, n), kt, ka))
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            tb, tidx = _pad(self.t_order, self.t_start[groups[lo:hi]], nt[lo:hi], kt, t.boxes, _TRUTH_PAD)
+            ab, aidx = _pad(self.a_order, self.a_start[groups[lo:hi]], na[lo:hi], ka, a.boxes, _LABELS_PAD)
+            tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
+            ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
+            sim = buffer[: hi - lo]
+            box_iou(tb, ab, out=sim)
+            positive = sim > 0
+            threshold_cand = (sim >= self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & positive
+            cand = threshold_cand & (tc[:, :, None] == ac[:, None, :]) if class_aware else threshold_cand
+            one = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
+            # rotated boxes need the exact polygon IoU: per frame
+            t_rotated = np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)
+            solvable = np.logical_not(
+                t_rotated | np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
+            )
+            one &= solvable
+            fast[lo:hi] = one
+            # every pair with similarity > 0, frame by frame, row-major; a candidate has similarity > 0, so the
+            # matches of the one-to-one frames are among them, in the same order
+            pos = np.flatnonzero(positive)
+            gi, i, j = _cells(pos, sim.shape)
+            c_t, c_a, c_sim = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos]
+            on_fast = one[gi]
+            take = on_fast & cand.reshape(-1)[pos]
+            self.matched.append((c_t[take], c_a[take], c_sim[take]))
+            matched_rows.append(gi[take] + lo)
+            self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
+            on_slow = ~on_fast & solvable[gi]
+            slow_pairs.append((c_t[on_slow], c_a[on_slow], c_sim[on_slow]))
+            slow = np.flatnonzero(~one & solvable)
+            if len(slow):  # copies: the buffer is reused
+                kept.append(
+                    (slow + lo, sim[slow], threshold_cand[slow], cand[slow], tidx[slow], aidx[slow], tc[slow], ac[slow])
+                )
+        return fast, matched_rows, slow_pairs, kept
+
     def find_row_best(
-        self, groups: np.ndarray, rows: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
+        self, groups: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
     ) -> None:
         """Frames where giving every truth box its best candidate uses distinct annotator boxes: that assignment
         is optimal (LP duals u = row maximum, v = 0 are feasible and tight on it, every unmatched vertex has dual
         0) and matches every row that has a candidate, so no solver is needed. In two_stage mode only frames
-        without cross-class candidates qualify (there the stages coincide)."""
-        if len(rows) == 0:
+        without cross-class candidates qualify (there the stages coincide). `groups[k]` is the frame of row k of
+        the (frames, truth, annotator) arrays."""
+        if len(groups) == 0:
             return
-        c = cand[rows]
+        rows = np.arange(len(groups))
+        c = cand
         if self.ctx.config.mode == "two_stage":
-            cross = (c & (tc[rows][:, :, None] != ac[rows][:, None, :])).any(axis=(1, 2))
-            rows, c = rows[~cross], c[~cross]
-        masked = np.where(c, sim[rows], -1.0)
+            cross = np.asarray((c & (tc[:, :, None] != ac[:, None, :])).any(axis=(1, 2)))
+            if cross.any():
+                rows, c, sim = rows[~cross], c[~cross], sim[~cross]
+        masked = np.where(c, sim, -1.0)
         best = masked.argmax(axis=2)
-        has = c.any(axis=2)
+        has = np.asarray(c.any(axis=2))
         chosen = np.where(has, best, -1 - np.arange(best.shape[1])[None, :])  # rows without candidates never clash
         srt = np.sort(chosen, axis=1)
         distinct = (srt[:, 1:] != srt[:, :-1]).all(axis=1)
@@ -654,13 +713,13 @@ class _FamilyMatcher:
             out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
 
 
-def _contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
-    if len(ordered) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
-    found: np.ndarray = ordered[at] == keys
-    return found
+def _cells(flat: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.nonzero's (frame, row, column) of a 3-d array from the flat positions of its true cells (np.flatnonzero):
+    the same indices in the same order, several times faster than np.nonzero on the box batch's millions of cells."""
+    _, rows, cols = shape
+    frame, cell = np.divmod(flat, rows * cols)
+    row, col = np.divmod(cell, cols)
+    return frame, row, col
 
 
 # Padding of the box batch: boxes without area far apart, so their IoU with any box (and each other) is exactly 0
@@ -673,14 +732,17 @@ def _pad(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
     n_groups = len(counts)
-    pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    gi = np.repeat(np.arange(n_groups), counts)
+    offsets = np.cumsum(counts) - counts
+    pos = np.arange(int(counts.sum())) - np.repeat(offsets, counts)
     src = order[np.repeat(starts, counts) + pos]
+    cell = np.repeat(np.arange(n_groups) * k, counts) + pos  # (group, position) as a flat index
     arr = np.empty((n_groups, k, 4))
     arr[:] = fill
-    arr[gi, pos] = boxes[src, :4]
+    # take whole rows, then the columns: several times faster than boxes[src, :4], and np.take of the (strided)
+    # column view would copy all of `boxes` on every call
+    arr.reshape(-1, 4)[cell] = np.take(boxes, src, axis=0)[:, :4]
     idx = np.full((n_groups, k), -1, dtype=np.int64)
-    idx[gi, pos] = src
+    idx.reshape(-1)[cell] = src
     return arr, idx
 
 
@@ -729,10 +791,13 @@ def _object_answers(ctx: _Context, matches: Columns, records: list[AnswerRecord]
     t_cls = np.array([o.class_index for o in tobjs], dtype=np.int64)
     a_cls = np.array([o.class_index for o in aobjs], dtype=np.int64)
     same = t_cls[matches.t_obj] == a_cls[matches.a_obj] if len(matches.t_obj) else np.zeros(0, dtype=bool)
+    # pairs of a class without attributes have no answers to compare: left out before sorting
+    with_attributes = np.array([bool(o.attributes) for o in ctx.ontology.objects] or [False])
+    same &= with_attributes[t_cls[matches.t_obj]] if len(matches.t_obj) else same
     if not same.any():
         return
     sel = np.nonzero(same)[0]
-    order = sel[np.lexsort((matches.frame[sel], matches.a_obj[sel], matches.t_obj[sel], matches.du[sel]))]
+    order = sel[lexsort_ints((matches.frame[sel], matches.a_obj[sel], matches.t_obj[sel], matches.du[sel]))]
     key = np.stack([matches.du[order], matches.t_obj[order], matches.a_obj[order]], axis=1)
     cut = np.nonzero((np.diff(key, axis=0) != 0).any(axis=1))[0] + 1
     rules_by_class: dict[int, Callable[[AttributeNode], AttributeRule]] = {}  # one memo per class, not per pair

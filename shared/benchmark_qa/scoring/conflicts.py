@@ -14,6 +14,7 @@ from benchmark_qa.scoring.conflict import SEVERITY, Conflict
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import Ontology
+from benchmark_qa.scoring.ordering import contains, lexsort_ints
 
 
 def _plural(n: int, word: str) -> str:
@@ -77,7 +78,7 @@ def build_conflicts(
     for kind, du_raw, frame_raw, t_raw, a_raw, sim_raw in records:
         if len(du_raw) == 0:
             continue
-        order = np.lexsort((frame_raw, a_raw, t_raw, du_raw))
+        order = lexsort_ints((frame_raw, a_raw, t_raw, du_raw))
         du, frame, t, a, sim = du_raw[order], frame_raw[order], t_raw[order], a_raw[order], sim_raw[order]
         brk = np.concatenate(
             [[True], (du[1:] != du[:-1]) | (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (frame[1:] != frame[:-1] + 1)]
@@ -219,13 +220,13 @@ def _unmatched(comp: Comparison, t_cls: np.ndarray, a_cls: np.ndarray) -> list[R
     loose: list[tuple[int, int, int, int, float]] = []
     if len(cand.du) and len(missed.du) and len(extra.du):
         ck = _frame_key(cand)
-        both = np.isin(ck, _frame_key(missed)) & np.isin(ck, _frame_key(extra))
+        both = contains(np.sort(_frame_key(missed)), ck) & contains(np.sort(_frame_key(extra)), ck)
         both &= t_cls[np.maximum(cand.t_obj, 0)] == a_cls[np.maximum(cand.a_obj, 0)]
         rows = np.nonzero(both)[0]
         free_t, free_a = _positions(missed, missed.t_obj), _positions(extra, extra.a_obj)
         keys_t, keys_a = _keys(cand, cand.t_obj, rows), _keys(cand, cand.a_obj, rows)
         rows = rows[[kt in free_t and ka in free_a for kt, ka in zip(keys_t, keys_a, strict=True)]]
-        rows = rows[np.lexsort((cand.frame[rows], cand.du[rows], cand.family[rows]))]
+        rows = rows[lexsort_ints((cand.frame[rows], cand.du[rows], cand.family[rows]))]
         group = np.stack([cand.family[rows], cand.du[rows], cand.frame[rows]], axis=1)
         first = np.ones(len(rows), dtype=bool)  # first row of each frame
         first[1:] = (group[1:] != group[:-1]).any(axis=1)

@@ -52,6 +52,19 @@ def check_same_data(t: LabelSet, a: LabelSet) -> None:
         )
 
 
+def _take(values: list[str], index: np.ndarray) -> list[str]:
+    """[values[i] for i in index], for non-negative indices."""
+    if not len(index):
+        return []
+    low, high = int(index.min()), int(index.max())
+    if low == high:  # one family, data unit or class throughout: the same str n times
+        return [values[low]] * len(index)
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    taken: list[str] = table[index].tolist()
+    return taken
+
+
 def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: ScoringConfig) -> ScoreReport:
     comp = compare(ontology, t, a, config)
     rules = [config.resolve(o.name, o.shape, t.data_type) for o in ontology.objects]
@@ -87,22 +100,21 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     names = [o.name for o in ontology.objects]
     m = comp.matches
     du_names = [u.hash for u in t.units]
-    du_list = m.du.tolist()
-    if du_list and max(du_list) >= len(du_names):
-        du_names += [str(d) for d in range(len(du_names), max(du_list) + 1)]
-    t_list, a_list = m.t_obj.tolist(), m.a_obj.tolist()
+    top_du = int(m.du.max()) if len(m.du) else -1
+    if top_du >= len(du_names):
+        du_names += [str(d) for d in range(len(du_names), top_du + 1)]
     t_hash, a_hash = [o.hash for o in t.objects], [o.hash for o in a.objects]
     t_names, a_names = [names[o.class_index] for o in t.objects], [names[o.class_index] for o in a.objects]
-    # lists of per-object values indexed by map(): no attribute lookups per matched pair; built from typed columns,
-    # so not validated again (hundreds of thousands of values on a long video)
+    # per-object values taken by the matched pairs' indices from object arrays (the same str objects, no lookups
+    # per pair); built from typed columns, so not validated again (hundreds of thousands of values on a long video)
     table = MatchTable.model_construct(
-        family=list(map(FAMILIES.__getitem__, m.family.tolist())),
-        data_unit=list(map(du_names.__getitem__, du_list)),
+        family=_take(list(FAMILIES), m.family),
+        data_unit=_take(du_names, m.du),
         frame=m.frame.tolist(),
-        truth_hash=list(map(t_hash.__getitem__, t_list)),
-        labels_hash=list(map(a_hash.__getitem__, a_list)),
-        truth_class=list(map(t_names.__getitem__, t_list)),
-        labels_class=list(map(a_names.__getitem__, a_list)),
+        truth_hash=_take(t_hash, m.t_obj),
+        labels_hash=_take(a_hash, m.a_obj),
+        truth_class=_take(t_names, m.t_obj),
+        labels_class=_take(a_names, m.a_obj),
         similarity=m.sim.tolist(),
     )
     return ScoreReport.model_construct(

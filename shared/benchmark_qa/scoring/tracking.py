@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from benchmark_qa.scoring.assignment import linear_sum_assignment
 from benchmark_qa.scoring.comparison import Comparison
 from benchmark_qa.scoring.metrics import Stat, f1_stat
+from benchmark_qa.scoring.ordering import common_ints, distinct_ints, lexsort_ints
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's array_labels, the same expression
 EPS = float(np.finfo(float).eps)  # TrackEval's slack on thresholds
@@ -269,6 +270,20 @@ def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, inverse
 
 
+def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """np.searchsorted(ids, values) for distinct non-negative ids ascending (_compact's): a table lookup where every
+    value is one of the ids, a search otherwise."""
+    top = int(ids[-1]) if len(ids) else -1
+    if len(values) and int(values.min()) >= 0 and int(values.max()) <= top <= 4 * len(values) + 4096:
+        table = np.zeros(top + 1, dtype=np.intp)
+        table[ids] = np.arange(len(ids))
+        at: np.ndarray = table[values]
+        if np.array_equal(ids[at], values):
+            return at
+    found: np.ndarray = np.searchsorted(ids, values)
+    return found
+
+
 def _member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """np.isin for non-negative integers (frames): a table lookup where the range is small."""
     if len(values) == 0 or len(members) == 0:
@@ -364,8 +379,8 @@ def _clear(
     cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
     frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
     # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
-    processed = np.intersect1d(seq.gt_frame, seq.tr_frame)
-    order = np.lexsort((t, g, frame))
+    processed = common_ints(seq.gt_frame, seq.tr_frame)
+    order = lexsort_ints((t, g, frame))
     frame, g, t, sim = frame[order], g[order], t[order], sim[order]
     step = np.searchsorted(processed, frame)
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
@@ -376,7 +391,7 @@ def _clear(
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
     # ID switches: a truth track matched to another annotator track than the last one
-    by_track = np.lexsort((frame, g))
+    by_track = np.argsort(g, kind="stable")  # = lexsort((frame, g)): the pairs are in frame order already
     sg, st, sf = g[by_track], t[by_track], frame[by_track]
     switch = np.flatnonzero((sg[1:] == sg[:-1]) & (st[1:] != st[:-1])) + 1
     out.idsw = len(switch)
@@ -519,15 +534,15 @@ def _hota_assignment(
         chosen = pick[rr, cc]
         parts.append(chosen[chosen >= 0])
         start = end
-    return np.sort(np.concatenate(parts))
+    return np.sort(np.concatenate(parts), kind="stable")  # stable: merges the long sorted first part in one pass
 
 
 def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
     gt_ids, gt_inv = _compact(seq.gt_obj)
     tr_ids, tr_inv = _compact(seq.tr_obj)
     ng, nt = len(gt_ids), len(tr_ids)
-    gi = np.searchsorted(gt_ids, seq.p_gt)
-    ti = np.searchsorted(tr_ids, seq.p_tr)
+    gi = _positions(gt_ids, seq.p_gt)
+    ti = _positions(tr_ids, seq.p_tr)
     gt_count = np.bincount(gt_inv, minlength=ng).astype(np.float64)
     tr_count = np.bincount(tr_inv, minlength=nt).astype(np.float64)
     out, events = _clear(seq, gi, ti, gt_count)
@@ -572,14 +587,14 @@ def tracking_metrics(
     same = p_cls == (a_class[cand.a_obj] if len(cand.a_obj) else cand.a_obj)
     last_frame: dict[int, int] = {}
     for du, f in ((gt_du, gt_frame), (tr_du, tr_frame)):
-        for d in np.unique(du).tolist():
+        for d in distinct_ints(du).tolist():
             last_frame[d] = max(last_frame.get(d, -1), int(f[du == d].max()))
     per_class: dict[str, TrackingFigures] = {}
     total = _Sums()
     events: list[SwitchEvent] = []
-    for c in sorted({*gt_cls.tolist(), *tr_cls.tolist()}):
+    for c in distinct_ints(np.concatenate([gt_cls, tr_cls])).tolist():
         sums = _Sums()
-        for d in sorted({*gt_du[gt_cls == c].tolist(), *tr_du[tr_cls == c].tolist()}):
+        for d in distinct_ints(np.concatenate([gt_du[gt_cls == c], tr_du[tr_cls == c]])).tolist():
             g_sel, t_sel = (gt_cls == c) & (gt_du == d), (tr_cls == c) & (tr_du == d)
             p_sel = same & (p_cls == c) & (cand.du == d)
             g_frame, g_obj = _selected(g_sel, gt_frame, gt_obj)

@@ -50,8 +50,16 @@ def mixed_video(seed: int, frames: int = 60, tracks: int = 8) -> tuple[dict[str,
         truth_frames[str(f)] = {"objects": truth, "classifications": []}
         label_frames[str(f)] = {"objects": annotated, "classifications": []}
 
+    return video_rows(truth_frames, label_frames, 1280, 720)
+
+
+def video_rows(
+    truth_frames: dict[str, Any], label_frames: dict[str, Any], width: int, height: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The truth and annotator label rows of one video data unit with these frames."""
+
     def row(label_hash: str, frames_: dict[str, Any]) -> dict[str, Any]:
-        unit = {"data_hash": "v1", "data_title": "v", "width": 1280, "height": 720, "labels": frames_}
+        unit = {"data_hash": "v1", "data_title": "v", "width": width, "height": height, "labels": frames_}
         return {"label_hash": label_hash, "data_hash": "v1", "data_type": "video", "data_units": {"v1": unit}}
 
     return row("truth", truth_frames), row("labels", label_frames)
@@ -138,3 +146,59 @@ def test_box_columns_keep_frame_order_with_rotated_boxes(
         columns = zip(boxes.frame.tolist(), boxes.boxes.tolist(), boxes.rotated.tolist(), strict=True)
         got = [(f, *b, r) for f, b, r in columns]
         assert got == expected
+
+
+def crowded_video(seed: int, frames: int = 40, tracks: int = 10) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Boxes on a coarse grid (many exact ties: identical boxes, equal overlaps), some without width or height,
+    annotator identities drawn at random each frame (a new pair almost every frame), misses, two classes."""
+    rng = np.random.default_rng(seed)
+
+    def box(object_hash: str, k: int, x: float, y: float, w: float, h: float) -> dict[str, Any]:
+        return {
+            "objectHash": object_hash,
+            "featureHash": "car00001" if k % 3 else "truck001",
+            "shape": "bounding_box",
+            "boundingBox": {"x": x, "y": y, "w": w, "h": h},
+        }
+
+    truth_frames: dict[str, Any] = {}
+    label_frames: dict[str, Any] = {}
+    for f in range(frames):
+        truth, annotated, used = [], [], set()
+        for k in range(tracks):
+            x, y = (float(v) for v in np.round(rng.uniform(0, 0.5, 2) * 4) / 4)
+            w = 0.0 if rng.random() < 0.15 else float(rng.choice([0.1, 0.25]))
+            h = 0.0 if rng.random() < 0.1 else float(rng.choice([0.1, 0.25]))
+            truth.append(box(f"gt{k:04d}", k, x, y, w, h))
+            j = int(rng.integers(tracks + 3))
+            if rng.random() < 0.1 or j in used:
+                continue
+            used.add(j)
+            if rng.random() < 0.5:  # exactly the truth box
+                annotated.append(box(f"an{j:04d}", j, x, y, w, h))
+            else:
+                annotated.append(box(f"an{j:04d}", j, x + float(rng.normal(0, 0.03)), y, w, h))
+        truth_frames[str(f)] = {"objects": truth, "classifications": []}
+        label_frames[str(f)] = {"objects": annotated, "classifications": []}
+
+    return video_rows(truth_frames, label_frames, 640, 480)
+
+
+@pytest.mark.parametrize("mode", ["two_stage", "class_aware", "class_agnostic"])
+@pytest.mark.parametrize("continuity", [True, False])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_box_batch_chunks_change_nothing(
+    mode: str, continuity: bool, seed: int, ontology: Ontology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The box batch runs a chunk of frames at a time: a frame per chunk, a few frames, or the whole video in
+    one chunk give the same report as each other and as solving every frame on its own, also with exact ties
+    and boxes without area (and last frame's pairs looked up across chunk boundaries)."""
+    video = crowded_video(seed) if seed % 2 else mixed_video(seed)
+    config = ScoringConfig.model_validate({"mode": mode, "track_continuity": continuity})
+    reports = []
+    for pairs_per_chunk in (1, 7 * 14 * 14, 10**9):
+        monkeypatch.setattr(comparison, "_IOU_CHUNK", pairs_per_chunk)
+        reports.append(score_label_rows(ontology, *video, config).to_json())
+    monkeypatch.setattr(comparison._FamilyMatcher, "run", _one_by_one)
+    reports.append(score_label_rows(ontology, *video, config).to_json())
+    assert len(set(reports)) == 1
