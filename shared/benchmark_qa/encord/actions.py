@@ -174,8 +174,7 @@ def _after_refusal(
             extra={"tasks": len(batch), "error": _describe(error)},
         )
         remaining = list(batch)
-    kept = {id(item) for item in remaining}
-    results = _left([item for item in batch if id(item) not in kept], arrived)
+    results = _left(_gone(batch, remaining), arrived)
     if not remaining:
         return results, 0
     try:
@@ -205,9 +204,14 @@ def _after_failure(
     except Exception as error:  # advisory: they stay FAILED, the next run lists the stage again
         logger.warning("could not tell which tasks a failed bundle moved", extra={"error": _describe(error)})
         return [Applied(item, ActionOutcome.FAILED, message) for item in batch]
+    failed = [Applied(item, ActionOutcome.FAILED, message) for item in remaining]
+    return _left(_gone(batch, remaining), arrived) + failed
+
+
+def _gone(batch: Sequence[T], remaining: Sequence[T]) -> list[T]:
+    """The items of `batch` a listing no longer found in the stage."""
     kept = {id(item) for item in remaining}
-    left = _left([item for item in batch if id(item) not in kept], arrived)
-    return left + [Applied(item, ActionOutcome.FAILED, message) for item in remaining]
+    return [item for item in batch if id(item) not in kept]
 
 
 def _left(items: Sequence[T], arrived: Callable[[Sequence[T]], Sequence[T]] | None) -> list[Applied[T]]:

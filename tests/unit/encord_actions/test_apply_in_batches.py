@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
-from benchmark_qa.encord.actions import ActionOutcome, apply_in_batches, batched
+from benchmark_qa.encord.actions import ActionOutcome, Applied, apply_in_batches, batched
 
 
 class Refused(Exception):
@@ -50,15 +50,26 @@ class Stage:
         return there
 
 
-def apply(stage: Stage, items: Sequence[int], size: int) -> tuple[dict[int, ActionOutcome], int]:
-    results, requests = apply_in_batches(
+def run(
+    stage: Stage,
+    items: Sequence[int],
+    size: int,
+    still_in_stage: Callable[[Sequence[int]], Sequence[int]] | None = None,
+    arrived: Callable[[Sequence[int]], Sequence[int]] | None = None,
+) -> tuple[list[Applied[int]], int]:
+    return apply_in_batches(
         items,
         batch_size=size,
         act_batch=stage.act_batch,
         act_one=stage.act_one,
-        still_in_stage=stage.still_in_stage,
+        still_in_stage=still_in_stage or stage.still_in_stage,
         is_refused=lambda e: isinstance(e, Refused),
+        arrived=arrived,
     )
+
+
+def apply(stage: Stage, items: Sequence[int], size: int) -> tuple[dict[int, ActionOutcome], int]:
+    results, requests = run(stage, items, size)
     assert len(results) == len(items)
     return {r.item: r.outcome for r in results}, requests
 
@@ -120,14 +131,7 @@ def test_a_failed_listing_falls_back_to_one_request_per_task() -> None:
     def broken(batch: Sequence[int]) -> list[int]:
         raise ConnectionError("listing failed")
 
-    results, requests = apply_in_batches(
-        list(range(5)),
-        batch_size=5,
-        act_batch=stage.act_batch,
-        act_one=stage.act_one,
-        still_in_stage=broken,
-        is_refused=lambda e: isinstance(e, Refused),
-    )
+    results, requests = run(stage, list(range(5)), 5, still_in_stage=broken)
     outcomes = {r.item: r.outcome for r in results}
     assert outcomes[2] is ActionOutcome.LEFT_STAGE
     assert sum(o is ActionOutcome.DONE for o in outcomes.values()) == 4
@@ -136,14 +140,7 @@ def test_a_failed_listing_falls_back_to_one_request_per_task() -> None:
 
 def test_other_failures_stop_and_leave_the_rest() -> None:
     stage = Stage(range(25), failing=True)
-    results, requests = apply_in_batches(
-        list(range(25)),
-        batch_size=10,
-        act_batch=stage.act_batch,
-        act_one=stage.act_one,
-        still_in_stage=stage.still_in_stage,
-        is_refused=lambda e: isinstance(e, Refused),
-    )
+    results, requests = run(stage, list(range(25)), 10)
     assert requests == 1
     assert {r.outcome for r in results} == {ActionOutcome.FAILED}
     assert len(results) == 25
@@ -165,15 +162,7 @@ class LostAnswerStage(Stage):
 @pytest.mark.parametrize("ours_arrived", [True, False])
 def test_a_failed_batch_encord_applied_is_recorded_by_where_its_tasks_are(ours_arrived: bool) -> None:
     stage = LostAnswerStage(range(25))
-    results, requests = apply_in_batches(
-        list(range(25)),
-        batch_size=10,
-        act_batch=stage.act_batch,
-        act_one=stage.act_one,
-        still_in_stage=stage.still_in_stage,
-        is_refused=lambda e: isinstance(e, Refused),
-        arrived=list if ours_arrived else None,
-    )
+    results, requests = run(stage, list(range(25)), 10, arrived=list if ours_arrived else None)
     outcomes = {r.item: r.outcome for r in results}
     moved = ActionOutcome.DONE if ours_arrived else ActionOutcome.LEFT_STAGE
     assert {outcomes[i] for i in range(10)} == {moved}, "gone from the stage: not FAILED"
@@ -188,14 +177,6 @@ def test_a_failed_batch_whose_tasks_stay_is_failed_and_a_failed_listing_keeps_it
     def unlisted(batch: Sequence[int]) -> list[int]:
         raise ConnectionError("listing failed too")
 
-    results, _ = apply_in_batches(
-        list(range(5)),
-        batch_size=5,
-        act_batch=stage.act_batch,
-        act_one=stage.act_one,
-        still_in_stage=unlisted,
-        is_refused=lambda e: isinstance(e, Refused),
-        arrived=list,
-    )
+    results, _ = run(stage, list(range(5)), 5, still_in_stage=unlisted, arrived=list)
     assert {r.outcome for r in results} == {ActionOutcome.FAILED}
     assert all("502" not in (r.error or "") and "503" in (r.error or "") for r in results)
