@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import cast
 
 import numpy as np
 
 from benchmark_qa.scoring.comparison import Columns, Comparison
 from benchmark_qa.scoring.config import Resolved
-from benchmark_qa.scoring.conflict import SEVERITY, Conflict, ConflictKind
+from benchmark_qa.scoring.conflict import SEVERITY, Conflict
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import Ontology
@@ -100,10 +99,9 @@ def build_conflicts(
         totals[kind] += n
         # A loose box below the match threshold costs a miss and an extra in the metrics: an error, not a warning.
         below_match = kind == "low_overlap" and t_i >= 0 and mean_sim < rules[tobj[t_i].class_index].match
-        # one per run of frames (thousands on a long video), from typed columns: not validated again
         out.append(
-            Conflict.model_construct(
-                kind=cast(ConflictKind, kind),
+            Conflict(
+                kind=kind,
                 severity="error" if below_match else SEVERITY[kind],
                 data_unit=unit(du_i),
                 frame=first,

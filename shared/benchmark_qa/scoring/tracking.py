@@ -339,23 +339,26 @@ def _match_frames(
     before = np.where(key[at] == wanted, at, -1).tolist()
     frames = step[pairs]
     bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
-    pair_list, g_list, t_list, sim_list = pairs.tolist(), g.tolist(), t.tolist(), sim.tolist()
+    # lists of the tangled pairs only (a small share of the pairs), indexed by k like `pairs`
+    pair_list, g_list, t_list, sim_list = pairs.tolist(), g[pairs].tolist(), t[pairs].tolist(), sim[pairs].tolist()
     for lo, hi in itertools.pairwise(bounds):
-        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, pair), the first on ties
+        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, k), the first on ties
         for k in range(lo, hi):
-            i, b = pair_list[k], before[k]
-            score = sim_list[i] + (1000.0 if b >= 0 and matched[b] else 0.0)
-            held = best.get(g_list[i])
+            b = before[k]
+            score = sim_list[k] + (1000.0 if b >= 0 and matched[b] else 0.0)
+            held = best.get(g_list[k])
             if held is None or score > held[0]:
-                best[g_list[i]] = (score, i)
-        chosen = [i for _, i in best.values()]
-        if len({t_list[i] for i in chosen}) == len(chosen):
-            matched[chosen] = True
+                best[g_list[k]] = (score, k)
+        chosen = [k for _, k in best.values()]
+        if len({t_list[k] for k in chosen}) == len(chosen):
+            matched[[pair_list[k] for k in chosen]] = True
         else:  # the whole frame, as TrackEval's solver sees it
             f = int(frames[lo])
             a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
-            last = {(g_list[i], t_list[i]) for i in range(y, a) if matched[i]}
-            score = [sim_list[i] + (1000.0 if (g_list[i], t_list[i]) in last else 0.0) for i in range(a, z)]
+            held_before = np.flatnonzero(matched[y:a]) + y
+            last = set(zip(g[held_before].tolist(), t[held_before].tolist(), strict=True))
+            frame_pairs = zip(g[a:z].tolist(), t[a:z].tolist(), sim[a:z].tolist(), strict=True)
+            score = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
             matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
     return matched
 
