@@ -620,6 +620,7 @@ class _FamilyMatcher:
         kept: list[tuple[np.ndarray, ...]] = []
         step = max(1, _IOU_CHUNK // max(kt * ka, 1))
         buffer = np.empty((min(step, n), kt, ka))
+        work = np.empty((2, *buffer.shape))  # box_iou's intermediates: allocated (and page-faulted) once
         for lo in range(0, n, step):
             hi = min(lo + step, n)
             tb, tidx = _pad(self.t_order, self.t_start[groups[lo:hi]], nt[lo:hi], kt, t.boxes, _TRUTH_PAD)
@@ -627,7 +628,7 @@ class _FamilyMatcher:
             tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
             ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
             sim = buffer[: hi - lo]
-            box_iou(tb, ab, out=sim)
+            box_iou(tb, ab, out=sim, work=work[:, : hi - lo])
             positive = sim > 0
             threshold_cand = (sim >= self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & positive
             cand = threshold_cand & (tc[:, :, None] == ac[:, None, :]) if class_aware else threshold_cand
@@ -694,23 +695,30 @@ class _FamilyMatcher:
     def emit(self, out: dict[str, list[Any]]) -> None:
         t, a = self.t, self.a
         code = FAMILY_CODE[self.family]
-        mt = np.concatenate([m[0] for m in self.matched]).astype(np.int64) if self.matched else np.zeros(0, np.int64)
-        ma = np.concatenate([m[1] for m in self.matched]).astype(np.int64) if self.matched else np.zeros(0, np.int64)
+        none = np.zeros(0, np.int64)
+        # indices (int64, or int32 chunks widened by the concatenation): no copy of what already is int64
+        mt = np.concatenate([m[0] for m in self.matched]).astype(np.int64, copy=False) if self.matched else none
+        ma = np.concatenate([m[1] for m in self.matched]).astype(np.int64, copy=False) if self.matched else none
         ms = np.concatenate([m[2] for m in self.matched]) if self.matched else np.zeros(0)
-        out["matches"].append((np.full(len(mt), code), t.du[mt], t.frame[mt], t.obj[mt], a.obj[ma], ms))
+        # family codes as int8, the dtype of Columns.family: no int64 column to allocate and cast
+        out["matches"].append((np.full(len(mt), code, np.int8), t.du[mt], t.frame[mt], t.obj[mt], a.obj[ma], ms))
         t_free = np.ones(len(t), dtype=bool)
         t_free[mt] = False
         a_free = np.ones(len(a), dtype=bool)
         a_free[ma] = False
         ft, fa = np.nonzero(t_free)[0], np.nonzero(a_free)[0]
         nt, na = len(ft), len(fa)
-        out["missed"].append((np.full(nt, code), t.du[ft], t.frame[ft], t.obj[ft], np.full(nt, -1), np.zeros(nt)))
-        out["extra"].append((np.full(na, code), a.du[fa], a.frame[fa], np.full(na, -1), a.obj[fa], np.zeros(na)))
+        out["missed"].append(
+            (np.full(nt, code, np.int8), t.du[ft], t.frame[ft], t.obj[ft], np.full(nt, -1), np.zeros(nt))
+        )
+        out["extra"].append(
+            (np.full(na, code, np.int8), a.du[fa], a.frame[fa], np.full(na, -1), a.obj[fa], np.zeros(na))
+        )
         if self.candidates:
-            ct = np.concatenate([c[0] for c in self.candidates]).astype(np.int64)
-            ca = np.concatenate([c[1] for c in self.candidates]).astype(np.int64)
+            ct = np.concatenate([c[0] for c in self.candidates]).astype(np.int64, copy=False)  # fresh already
+            ca = np.concatenate([c[1] for c in self.candidates]).astype(np.int64, copy=False)
             cs = np.concatenate([c[2] for c in self.candidates])
-            out["candidates"].append((np.full(len(ct), code), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
+            out["candidates"].append((np.full(len(ct), code, np.int8), t.du[ct], t.frame[ct], t.obj[ct], a.obj[ca], cs))
 
 
 def _cells(flat: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -86,10 +86,19 @@ def build_conflicts(
         starts = np.nonzero(brk)[0]
         ends = np.concatenate([starts[1:], [len(du)]])
         sums = np.add.reduceat(sim, starts)
-        for s, e, total in zip(starts.tolist(), ends.tolist(), sums.tolist(), strict=True):
-            rows.append(
-                (kind, int(du[s]), int(frame[s]), int(t[s]), int(a[s]), e - s, total / (e - s), int(frame[e - 1]))
-            )
+        # each run's first and last values as lists at once, not two numpy scalars per value (thousands of runs)
+        runs = zip(
+            du[starts].tolist(),
+            frame[starts].tolist(),
+            t[starts].tolist(),
+            a[starts].tolist(),
+            (ends - starts).tolist(),
+            sums.tolist(),
+            frame[ends - 1].tolist(),
+            strict=True,
+        )
+        for du_s, first_s, t_s, a_s, n_s, total, last_s in runs:
+            rows.append((kind, du_s, first_s, t_s, a_s, n_s, total / n_s, last_s))
     out: list[Conflict] = []
     totals: dict[str, int] = defaultdict(int)
     for kind, du_i, first, t_i, a_i, n, mean_sim, last in rows:

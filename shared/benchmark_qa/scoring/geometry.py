@@ -11,9 +11,10 @@ import numpy as np
 # ----------------------------------------------------------------------------------------------------------- boxes
 
 
-def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
     """IoU of axis-aligned boxes given as (..., 4) x, y, w, h; broadcasts like a[..., :, None] vs b[..., None, :]
-    (into `out` when given, which must have the broadcast shape).
+    (into `out` when given, which must have the broadcast shape; `work`, of shape (2, *that shape), holds the
+    intermediate arrays, so a caller running chunk after chunk allocates them once).
 
     Widths and heights are taken from the corners (x + w - x need not be w in floating point), the same way as the
     intersection's, so identical boxes give intersection == union exactly. Two identical boxes without area score 1,
@@ -24,10 +25,10 @@ def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     bx1, by1 = bx0 + b[..., None, :, 2], by0 + b[..., None, :, 3]
     # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs
     inter = np.minimum(ax1, bx1, out=out)
-    inter -= np.maximum(ax0, bx0)
+    inter -= np.maximum(ax0, bx0, out=None if work is None else work[0])
     np.clip(inter, 0.0, None, out=inter)
-    ih = np.minimum(ay1, by1)
-    ih -= np.maximum(ay0, by0)
+    ih = np.minimum(ay1, by1, out=None if work is None else work[1])
+    ih -= np.maximum(ay0, by0, out=None if work is None else work[0])
     np.clip(ih, 0.0, None, out=ih)
     inter *= ih
     area_a = np.clip(ax1 - ax0, 0.0, None) * np.clip(ay1 - ay0, 0.0, None)

@@ -28,8 +28,14 @@ def lexsort_ints(keys: Sequence[np.ndarray]) -> np.ndarray:
         width = high - low + 1
         if span * width >= _FOLD_LIMIT:
             return np.lexsort(keys)
-        part = key.astype(np.int64) - low if low else key.astype(np.int64)
-        folded = part if folded is None else folded + part * span
+        part = key.astype(np.int64)  # a copy, so the steps below can be in place (no temporary per step)
+        if low:
+            part -= low
+        if folded is None:
+            folded = part
+        else:
+            part *= span
+            folded += part
         span *= width
     assert folded is not None
     order: np.ndarray = np.argsort(folded, kind="stable")
@@ -82,9 +88,19 @@ def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def contains(ordered: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both."""
+    """np.isin(keys, ordered) for an ascending array: one binary search per key instead of sorting both, or a
+    presence table over ordered's range where that is small (int64 columns: frame keys of one data unit)."""
     if len(ordered) == 0:
         return np.zeros(len(keys), dtype=bool)
+    low, high = int(ordered[0]), int(ordered[-1])
+    if ordered.dtype == keys.dtype == np.int64 and high - low <= 4 * (len(ordered) + len(keys)) + 4096:
+        table = np.zeros(high - low + 1, dtype=bool)
+        table[ordered - low] = True
+        at = np.clip(keys, low, high)  # low and high are members: a clipped key is found only if it was in range
+        inside: np.ndarray = at == keys
+        at -= low
+        inside &= table[at]
+        return inside
     at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
     found: np.ndarray = ordered[at] == keys
     return found

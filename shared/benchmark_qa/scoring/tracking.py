@@ -250,7 +250,9 @@ def _group_ids(keys: np.ndarray) -> np.ndarray:
     if top <= 4 * len(keys) + 4096:
         present = np.zeros(top, dtype=bool)
         present[keys] = True
-        ids: np.ndarray = (np.cumsum(present) - 1)[keys]
+        rank = np.cumsum(present)
+        rank -= 1
+        ids: np.ndarray = rank[keys]
         return ids
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
@@ -329,29 +331,34 @@ def _match_frames(
     # each tangled pair's own pair (same truth and annotator track) on the frame before, or -1
     nt = int(t.max()) + 1
     width = (int(g.max()) + 1) * nt
-    key = step * width + g * nt + t  # ascending: pairs are sorted
+    key = step * width  # ascending: pairs are sorted
+    key += g * nt
+    key += t
     wanted = key[pairs] - width
     at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
     before = np.where(key[at] == wanted, at, -1).tolist()
     frames = step[pairs]
     bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
-    pair_list, g_list, t_list, sim_list = pairs.tolist(), g.tolist(), t.tolist(), sim.tolist()
+    # lists of the tangled pairs only (a small share of the pairs), indexed by k like `pairs`
+    pair_list, g_list, t_list, sim_list = pairs.tolist(), g[pairs].tolist(), t[pairs].tolist(), sim[pairs].tolist()
     for lo, hi in itertools.pairwise(bounds):
-        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, pair), the first on ties
+        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, k), the first on ties
         for k in range(lo, hi):
-            i, b = pair_list[k], before[k]
-            score = sim_list[i] + (1000.0 if b >= 0 and matched[b] else 0.0)
-            held = best.get(g_list[i])
+            b = before[k]
+            score = sim_list[k] + (1000.0 if b >= 0 and matched[b] else 0.0)
+            held = best.get(g_list[k])
             if held is None or score > held[0]:
-                best[g_list[i]] = (score, i)
-        chosen = [i for _, i in best.values()]
-        if len({t_list[i] for i in chosen}) == len(chosen):
-            matched[chosen] = True
+                best[g_list[k]] = (score, k)
+        chosen = [k for _, k in best.values()]
+        if len({t_list[k] for k in chosen}) == len(chosen):
+            matched[[pair_list[k] for k in chosen]] = True
         else:  # the whole frame, as TrackEval's solver sees it
             f = int(frames[lo])
             a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
-            last = {(g_list[i], t_list[i]) for i in range(y, a) if matched[i]}
-            score = [sim_list[i] + (1000.0 if (g_list[i], t_list[i]) in last else 0.0) for i in range(a, z)]
+            held_before = np.flatnonzero(matched[y:a]) + y
+            last = set(zip(g[held_before].tolist(), t[held_before].tolist(), strict=True))
+            frame_pairs = zip(g[a:z].tolist(), t[a:z].tolist(), sim[a:z].tolist(), strict=True)
+            score = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
             matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
     return matched
 
@@ -385,7 +392,12 @@ def _clear(
     step = np.searchsorted(processed, frame)
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
     n_tr = int(ti.max()) + 1 if len(ti) else 1
-    tangled = _repeated(step * ng + g) | _repeated(step * n_tr + t)
+    key = step * ng
+    key += g
+    tangled = _repeated(key)
+    np.multiply(step, n_tr, out=key)
+    key += t
+    tangled |= _repeated(key)
     matched = _match_frames(tangled, step, cut, g, t, sim)
     frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
     out.tp = len(g)
@@ -414,7 +426,7 @@ def _clear(
 def _repeated(keys: np.ndarray) -> np.ndarray:
     """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
     ids = _group_ids(keys)
-    out: np.ndarray = np.bincount(ids)[ids] > 1
+    out: np.ndarray = (np.bincount(ids) > 1)[ids]  # a bool per id, then per entry: no int64 column per entry
     return out
 
 
@@ -437,14 +449,27 @@ def _hota(
         return
     ng, nt = len(gt_count), len(tr_count)
     f, sim = seq.p_frame, seq.p_sim
-    row_id, col_id = _group_ids(f * ng + gi), _group_ids(f * nt + ti)
-    row_sum = np.bincount(row_id, weights=sim)[row_id]
-    col_sum = np.bincount(col_id, weights=sim)[col_id]
-    denom = row_sum + col_sum - sim
-    scaled = np.where(denom > EPS, sim / np.where(denom > EPS, denom, 1.0), 0.0)
-    potential = np.bincount(gi * nt + ti, weights=scaled, minlength=ng * nt).reshape(ng, nt)
+    # in-place steps on the pairs' columns (hundreds of thousands long): the same operations in the same order,
+    # without a fresh temporary (and its page faults) for each
+    key = f * ng
+    key += gi
+    row_id = _group_ids(key)
+    np.multiply(f, nt, out=key)
+    key += ti
+    col_id = _group_ids(key)
+    denom = np.bincount(row_id, weights=sim)[row_id]
+    denom += np.bincount(col_id, weights=sim)[col_id]
+    denom -= sim
+    positive = denom > EPS
+    scaled = np.divide(sim, denom, out=denom, where=positive)
+    scaled[~positive] = 0.0
+    np.multiply(gi, nt, out=key)
+    key += ti
+    potential = np.bincount(key, weights=scaled, minlength=ng * nt).reshape(ng, nt)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
-    chosen = _hota_assignment(f, gi, ti, alignment[gi, ti] * sim, row_id, col_id)
+    weight = alignment[gi, ti]
+    weight *= sim
+    chosen = _hota_assignment(f, gi, ti, weight, row_id, col_id)
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
     # every alpha at once: a chosen pair counts at the alphas up to its similarity (alpha - EPS <= similarity)
     levels = len(ALPHAS) + 1
@@ -488,7 +513,7 @@ def _argmax_if_optimal(
     every unmatched vertex has dual 0), so the solver is not needed. Returns (chosen idx, solved mask)."""
     best = _row_argmax(row, score)
     chosen_col = col[best]
-    dup_col = np.bincount(chosen_col)[chosen_col] > 1  # columns chosen by more than one row (of one frame)
+    dup_col = (np.bincount(chosen_col) > 1)[chosen_col]  # columns chosen by more than one row (of one frame)
     bad_frames = frame[best][dup_col]
     solved = ~_member(frame, bad_frames)
     keep = best[~_member(frame[best], bad_frames)]
@@ -501,7 +526,8 @@ def _hota_assignment(
     """Indices of the candidate pairs chosen per frame (max total score). Frames whose pairs are already
     one-to-one keep them all; only the others go through the solver. `frow` / `fcol` number the distinct
     (frame, truth track) and (frame, annotator track) of the pairs."""
-    ambiguous_pair = (np.bincount(frow)[frow] > 1) | (np.bincount(fcol)[fcol] > 1)
+    ambiguous_pair = (np.bincount(frow) > 1)[frow]
+    ambiguous_pair |= (np.bincount(fcol) > 1)[fcol]
     # an isolated pair (alone in its row and column) is always chosen; only the ambiguous pairs of a frame
     # go to the solver, and they are few
     parts = [np.nonzero(~ambiguous_pair)[0]]
@@ -534,7 +560,9 @@ def _hota_assignment(
         chosen = pick[rr, cc]
         parts.append(chosen[chosen >= 0])
         start = end
-    return np.sort(np.concatenate(parts), kind="stable")  # stable: merges the long sorted first part in one pass
+    chosen_all = np.concatenate(parts)
+    chosen_all.sort(kind="stable")  # in place; stable: merges the long sorted first part in one pass
+    return chosen_all
 
 
 def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:

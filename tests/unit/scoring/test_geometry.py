@@ -101,6 +101,23 @@ def test_box_iou_matches_pycocotools(a: list[tuple[float, ...]], b: list[tuple[f
     np.testing.assert_allclose(box_iou(np.array(a), np.array(b)), want, rtol=1e-9, atol=1e-12)
 
 
+def test_box_iou_into_reused_buffers_is_box_iou_bit_for_bit() -> None:
+    """The box batch passes `out` and `work` buffers that still hold the last chunk's values: the result is the
+    freshly allocated one's, bit for bit (degenerate, identical and far-apart padding boxes included)."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 6, (9, 5, 4)).astype(np.float64) / 4
+    b = rng.integers(0, 6, (9, 7, 4)).astype(np.float64) / 4
+    a[:, 0], b[:, 1] = (-1e300, -1e300, 0.0, 0.0), (1e300, 1e300, 0.0, 0.0)  # the batch's padding
+    b[:, 2] = a[:, 1]  # identical boxes
+    a[:, 3, 2:] = 0.0  # boxes without area
+    b[:, 4] = a[:, 3]
+    want = box_iou(a, b)
+    out, work = np.full((9, 5, 7), np.nan), np.full((2, 9, 5, 7), -3.0)
+    got = box_iou(a, b, out=out, work=work)
+    assert got is out
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 30), st.integers(1, 30), st.integers(0, 2**31 - 1))
 def test_mask_iou_matches_pycocotools_without_decoding(h: int, w: int, seed: int) -> None:

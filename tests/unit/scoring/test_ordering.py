@@ -103,3 +103,18 @@ def test_take_is_the_list_of_each_indexed_value() -> None:
         got = engine._take(names, index)
         assert got == [names[i] for i in index.tolist()]
         assert all(a is names[i] for a, i in zip(got, index.tolist(), strict=True))  # the same str objects
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_contains_is_numpys_isin_on_int64_columns_dense_and_sparse(seed: int) -> None:
+    """contains() answers from a presence table where the sorted column's range is small, by binary search
+    otherwise: both are np.isin, with keys below, inside and above the range."""
+    rng = np.random.default_rng(seed)
+    for low, high in [(0, 50), (-30, 30), (10**6, 10**6 + 5_000), (0, 2**40), (-(2**62), 2**62)]:
+        ordered = np.sort(rng.integers(low, high, int(rng.integers(1, 300)), endpoint=True))
+        span = high - low
+        keys = rng.integers(max(low - span // 4, -(2**63)), min(high + span // 4, 2**63 - 1), 500, endpoint=True)
+        keys[::7] = ordered[rng.integers(0, len(ordered), len(keys[::7]))]  # many hits, ties included
+        got = contains(ordered, keys)
+        np.testing.assert_array_equal(got, np.isin(keys, ordered))
+        assert got.dtype == np.bool_
