@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark_qa_local.deployment import LocalDeployment
-from benchmark_qa_local.lambda_modules import function_layers, guard_code
+from benchmark_qa_local.lambda_modules import function_layers, guard_code, import_parameters
 from benchmark_qa_local.template import SamTemplate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ FIRST_EVENT = {
         "import aws_xray_sdk.core, boto3, aws_lambda_powertools.utilities.batch, benchmark_qa.bucket, "
         "benchmark_qa.ingest.pipeline"
     ),
+    "IngestLayer": "import pydicom, filetype",
     "EncordLayer": "import encord, benchmark_qa.encord.client, benchmark_qa.encord.consensus",
     "ScoringLayer": "import benchmark_qa.scoring.engine, benchmark_qa.scoring.typed_row",
 }
@@ -82,11 +83,7 @@ def _size(path: Path) -> int:
 def run() -> None:
     template = SamTemplate.load(REPO / "template.yaml")
     # Every parameter gets a value, as a deployment would give it; no AWS call is made at import.
-    parameters = {
-        name: "bench" for name, spec in template.body.get("Parameters", {}).items() if not spec.get("Default")
-    }
-    parameters["ScoringConfig"] = ""  # optional JSON: empty means the engine's defaults ("bench" is not JSON)
-    parameters["AnnotatorHourlyRate"] = "0"  # a number ("bench" is not one)
+    parameters = import_parameters(template, "bench")
     deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=parameters)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     base_env["PYTHONPATH"] = str(REPO / "shared")

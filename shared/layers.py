@@ -1,9 +1,10 @@
 """Which locked package each Lambda layer ships (`sam build` runs `make build-<Layer>` from shared/Makefile).
 
-Every function has CoreLayer; the Encord-facing ones add EncordLayer (the SDK and its HTTP and crypto stack)
-and the scoring ones ScoringLayer (numpy and the typed JSON decoder), so no function carries what it never
-imports (numpy alone is 55 MB unzipped). botocore is the runtime's: Lambda's python3.12 image has boto3 and
-botocore, and a copy in a layer would only shadow the runtime's with another version under the runtime's boto3.
+Every function has CoreLayer; the ones that read uploads' content add IngestLayer (pydicom, filetype), the
+Encord-facing ones EncordLayer (the SDK and its HTTP and crypto stack) and the scoring ones ScoringLayer (numpy
+and the typed JSON decoder), so no function carries what it never imports (numpy alone is 55 MB unzipped).
+botocore is the runtime's: Lambda's python3.12 image has boto3 and botocore, and a copy in a layer would only
+shadow the runtime's with another version under the runtime's boto3.
 
     python layers.py LAYER    the lines of requirements.txt for that layer (pins and hashes), for pip --no-deps
 """
@@ -18,8 +19,10 @@ LAYERS: dict[str, frozenset[str]] = {
     "CoreLayer": frozenset({
         "aws-lambda-powertools", "jmespath", "aws-xray-sdk", "wrapt", "pydantic", "pydantic-core", "annotated-types",
         "typing-extensions", "typing-inspection", "pydantic-settings", "python-dotenv", "orjson",
-        "pydicom", "filetype",  # ingest: DICOM headers and file types by content (ManifestFunction)
     }),
+    # ingest's content checks (DICOM headers, file types by their first bytes): only the functions that read
+    # uploads' content carry them (pydicom alone is 15 MB built, which pushed the scoring functions past 100 MB)
+    "IngestLayer": frozenset({"pydicom", "filetype"}),
     "EncordLayer": frozenset({
         "encord", "cryptography", "cffi", "pycparser", "requests", "urllib3", "idna", "certifi", "charset-normalizer",
         "python-dateutil", "six", "tqdm", "colorama",

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from benchmark_qa_local.template import FunctionSpec
+from benchmark_qa_local.template import FunctionSpec, SamTemplate
 
 REPO = Path(__file__).resolve().parents[2]
 # In Lambda's python3.12 image (boto3 and its dependencies), not in a layer.
@@ -29,6 +29,21 @@ def layer_definitions() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# Parameters whose empty default means "left out" (the engine's defaults, no annotator policy, no hourly rate). The
+# other empty defaults are values a deployment must give (`benchmark-qa setup` writes them: folders, datasets).
+OPTIONAL_PARAMETERS = frozenset({"ScoringConfig", "AnnotatorPolicy", "AnnotatorHourlyRate"})
+
+
+def import_parameters(template: SamTemplate, placeholder: str = "x") -> dict[str, str]:
+    """Parameter values that let every handler import as it would in a deployment (the import test and `bench
+    handlers`): `placeholder` for each value a deployment must give, empty for the optional settings."""
+    return {
+        name: "" if name in OPTIONAL_PARAMETERS else placeholder
+        for name, spec in template.body.get("Parameters", {}).items()
+        if not spec.get("Default")
+    }
 
 
 def function_layers(spec: FunctionSpec) -> list[str]:

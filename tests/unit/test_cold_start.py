@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from benchmark_qa_local.deployment import LocalDeployment
-from benchmark_qa_local.lambda_modules import function_layers, guard_code
+from benchmark_qa_local.lambda_modules import function_layers, guard_code, import_parameters
 from benchmark_qa_local.template import SamTemplate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +35,15 @@ _FIRST_EVENT = {
         "from benchmark_qa.bucket import S3Bucket\n"
         "boto3.client('s3', region_name='us-east-1')"
     ),
+    # the content checks themselves, as a first upload runs them (both import their package lazily)
+    "IngestLayer": (
+        "from benchmark_qa.ingest import content, dicom\n"
+        "assert content.detect(b'\\x89PNG\\r\\n\\x1a\\n' + bytes(64)) == 'image/png'\n"
+        "try:\n"
+        "    dicom.parse_header(bytes(128) + b'DICM' + bytes(64))\n"
+        "except dicom.NotDicom:\n"
+        "    pass"
+    ),
     "EncordLayer": "import encord, benchmark_qa.encord.client, benchmark_qa.encord.consensus",
     "ScoringLayer": (
         "import pathlib\n"
@@ -51,10 +60,7 @@ _FIRST_EVENT = {
 
 def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], Any]:
     template = SamTemplate.load(REPO / "template.yaml")
-    parameters = {name: "x" for name, spec in template.body.get("Parameters", {}).items() if not spec.get("Default")}
-    parameters["ScoringConfig"] = ""
-    parameters["AnnotatorHourlyRate"] = parameters["AnnotatorPolicy"] = ""  # "x" is no number and no policy
-    deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=parameters)
+    deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=import_parameters(template))
     spec = next(f for f in template.functions() if f.logical_id == logical_id)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env |= deployment.function_environment(logical_id) | {"PYTHONPATH": str(REPO / "shared")}
@@ -77,6 +83,7 @@ def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], A
 
 FUNCTIONS = [
     "ManifestFunction",
+    "BackfillBatchFunction",
     "RegisterFunction",
     "RouteFunction",
     "ScoreFunction",
@@ -94,6 +101,15 @@ def test_a_function_runs_with_only_its_layers(logical_id: str) -> None:
     assert layers[0] == "CoreLayer"
     assert ("numpy" in modules) == ("ScoringLayer" in layers)
     assert ("encord" in modules) == ("EncordLayer" in layers)
+    assert ("pydicom" in modules) == ("IngestLayer" in layers)
+
+
+@pytest.mark.parametrize("logical_id", ["ManifestFunction", "BackfillBatchFunction"])
+def test_the_functions_that_read_uploads_carry_the_content_checks(logical_id: str) -> None:
+    """Both run the ingest scan, whose content checks import pydicom and filetype only when an upload needs them:
+    without IngestLayer the first DICOM or unknown file would fail there, not at import."""
+    _, spec = imported_by(logical_id)
+    assert "IngestLayer" in function_layers(spec)
 
 
 def test_manifest_function_imports_neither_encord_nor_numpy() -> None:
