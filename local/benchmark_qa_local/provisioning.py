@@ -202,12 +202,19 @@ def _queue_url_from_arn(p: Provisioner, arn: str) -> str:
 
 
 def _delete_bucket(p: Provisioner, physical: PhysicalResource) -> None:
+    """Every version and delete marker, then the bucket. Each round lists from the start again: moto's listing does
+    not go on past a page whose keys were deleted in the meantime (a bucket of more than 1,000 versions stayed
+    non-empty, BucketNotEmpty)."""
     s3 = p.client("s3")
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=physical.name):
+    while True:
+        page = s3.list_object_versions(Bucket=physical.name)
         doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", [])]
         doomed += [{"Key": m["Key"], "VersionId": m["VersionId"]} for m in page.get("DeleteMarkers", [])]
-        if doomed:
-            s3.delete_objects(Bucket=physical.name, Delete={"Objects": doomed, "Quiet": True})
+        if not doomed:
+            break
+        done = s3.delete_objects(Bucket=physical.name, Delete={"Objects": doomed[:1000], "Quiet": True})
+        if done.get("Errors"):  # would be listed again for ever
+            raise RuntimeError(f"could not delete {done['Errors'][0]}")
     s3.delete_bucket(Bucket=physical.name)
 
 

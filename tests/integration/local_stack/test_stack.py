@@ -153,6 +153,19 @@ def test_stop_removes_the_resources_and_a_second_stack_can_reuse_the_names(tmp_p
         assert bucket not in names
 
 
+def test_stop_empties_a_versioned_bucket_of_more_than_one_listing_page(tmp_path: Path) -> None:
+    """1,000 versions plus delete markers: moto's version listing stopped after the first page once its keys were
+    deleted, and the bucket was left behind (BucketNotEmpty, warned on every `make bench`)."""
+    template = write_tiny_project(tmp_path)
+    with LocalStack(template, stack_name="many-versions") as stack:
+        s3, bucket = stack.boto3_client("s3"), stack.physical_id("Bucket")
+        for i in range(1_000):
+            s3.put_object(Bucket=bucket, Key=f"other/{i:04d}", Body=b"x")
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": f"other/{i:04d}"} for i in range(50)]})
+    with LocalStack(template, stack_name="many-versions-observer") as observer:
+        assert bucket not in [b["Name"] for b in observer.boto3_client("s3").list_buckets()["Buckets"]]
+
+
 def test_attaching_to_a_running_stack_creates_nothing_and_finds_secret_arns(tiny_stack: LocalStack) -> None:
     attached = LocalStack(
         tiny_stack.template, stack_name=tiny_stack.deployment.stack_name, endpoint_url=tiny_stack.endpoint_url
