@@ -6,8 +6,10 @@ each beside its floor. Never asserts timings.
 
 Floors. Encord: the fewest requests the SDK allows for the stage in one pass: open both projects (project and
 ontology each), list the stage (one request per page), the label-row metadata of the branches and of the truth
-(one listing per 100 data hashes each), read every row (bundles of 100) and move the tasks (bundles of 500).
-DynamoDB: one TransactWriteItems per result (the result and its annotator's aggregates, atomically).
+(one listing per 100 data hashes each), read each task's rows before the next task's (its branches in one bundle,
+its truth row in another: a worker holds one task's rows at a time) and move the tasks (bundles of 500).
+DynamoDB: one TransactWriteItems per result (the result and its annotator's aggregates, atomically) and one PutItem
+per task (its inter-annotator agreement).
 """
 
 from __future__ import annotations
