@@ -35,15 +35,7 @@ _FIRST_EVENT = {
         "from benchmark_qa.bucket import S3Bucket\n"
         "boto3.client('s3', region_name='us-east-1')"
     ),
-    # the content checks themselves, as a first upload runs them (both import their package lazily)
-    "IngestLayer": (
-        "from benchmark_qa.ingest import content, dicom\n"
-        "assert content.detect(b'\\x89PNG\\r\\n\\x1a\\n' + bytes(64)) == 'image/png'\n"
-        "try:\n"
-        "    dicom.parse_header(bytes(128) + b'DICM' + bytes(64))\n"
-        "except dicom.NotDicom:\n"
-        "    pass"
-    ),
+    "IngestLayer": "import pydicom, filetype",
     "EncordLayer": "import encord, benchmark_qa.encord.client, benchmark_qa.encord.consensus",
     "ScoringLayer": (
         "import pathlib\n"
@@ -58,7 +50,19 @@ _FIRST_EVENT = {
 }
 
 
-def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], Any]:
+# ingest's content checks as a function's first upload runs them: each imports its package (pydicom, filetype) only
+# then, so a function without them in its layers imports cleanly and fails on its first DICOM or unknown file
+_CONTENT_CHECKS = (
+    "from benchmark_qa.ingest import content, dicom\n"
+    "assert content.detect(b'\\x89PNG\\r\\n\\x1a\\n' + bytes(64)) == 'image/png'\n"
+    "try:\n"
+    "    dicom.parse_header(bytes(128) + b'DICM' + bytes(64))\n"
+    "except dicom.NotDicom:\n"
+    "    pass"
+)
+
+
+def imported_by(logical_id: str, first_event: bool = False, then: str = "") -> tuple[set[str], Any]:
     template = SamTemplate.load(REPO / "template.yaml")
     deployment = LocalDeployment(template, endpoint_url="http://127.0.0.1:9", parameters=import_parameters(template))
     spec = next(f for f in template.functions() if f.logical_id == logical_id)
@@ -68,7 +72,11 @@ def imported_by(logical_id: str, first_event: bool = False) -> tuple[set[str], A
     layers = function_layers(spec)
     code = guard_code(layers) + _IMPORT
     if first_event:
-        code += "\n".join(_FIRST_EVENT[layer] for layer in layers) + "\n" + _IMPORT.splitlines()[-1]
+        code += "\n".join(_FIRST_EVENT[layer] for layer in layers) + "\n"
+    if then:
+        code += then + "\n"
+    if first_event or then:
+        code += _IMPORT.splitlines()[-1]
     fixtures = REPO / "tests" / "fixtures" / "scoring"
     done = subprocess.run(
         [sys.executable, "-c", code, str(module_file), str(fixtures)],
@@ -101,15 +109,16 @@ def test_a_function_runs_with_only_its_layers(logical_id: str) -> None:
     assert layers[0] == "CoreLayer"
     assert ("numpy" in modules) == ("ScoringLayer" in layers)
     assert ("encord" in modules) == ("EncordLayer" in layers)
-    assert ("pydicom" in modules) == ("IngestLayer" in layers)
 
 
 @pytest.mark.parametrize("logical_id", ["ManifestFunction", "BackfillBatchFunction"])
-def test_the_functions_that_read_uploads_carry_the_content_checks(logical_id: str) -> None:
-    """Both run the ingest scan, whose content checks import pydicom and filetype only when an upload needs them:
-    without IngestLayer the first DICOM or unknown file would fail there, not at import."""
-    _, spec = imported_by(logical_id)
-    assert "IngestLayer" in function_layers(spec)
+def test_the_functions_that_read_uploads_run_the_content_checks_with_only_their_layers(logical_id: str) -> None:
+    """Both run the ingest scan on uploads: detecting a file type and reading a DICOM header work with only the
+    function's layers (IngestLayer), and import the packages they need then, not when the handler is imported."""
+    at_import, _ = imported_by(logical_id)
+    modules, _ = imported_by(logical_id, then=_CONTENT_CHECKS)
+    assert not {"pydicom", "filetype"} & at_import
+    assert {"pydicom", "filetype"} <= modules
 
 
 def test_manifest_function_imports_neither_encord_nor_numpy() -> None:

@@ -696,7 +696,7 @@ class _FamilyMatcher:
         t, a = self.t, self.a
         code = FAMILY_CODE[self.family]
         none = np.zeros(0, np.int64)
-        # indices (int64, or int32 chunks widened by the concatenation): no copy of what already is int64
+        # the chunks' indices are int64 or int32; astype copies only when the concatenation is not int64 already
         mt = np.concatenate([m[0] for m in self.matched]).astype(np.int64, copy=False) if self.matched else none
         ma = np.concatenate([m[1] for m in self.matched]).astype(np.int64, copy=False) if self.matched else none
         ms = np.concatenate([m[2] for m in self.matched]) if self.matched else np.zeros(0)
