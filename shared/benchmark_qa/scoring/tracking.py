@@ -24,7 +24,7 @@ those with at least one object in the video. Golden tests compare every number w
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from benchmark_qa.scoring.assignment import linear_sum_assignment
 from benchmark_qa.scoring.comparison import Comparison
 from benchmark_qa.scoring.metrics import Stat, f1_stat
-from benchmark_qa.scoring.ordering import common_ints, distinct_ints, lexsort_ints
+from benchmark_qa.scoring.ordering import distinct_ints, lexsort_ints
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's array_labels, the same expression
 EPS = float(np.finfo(float).eps)  # TrackEval's slack on thresholds
@@ -264,23 +264,35 @@ def _group_ids(keys: np.ndarray) -> np.ndarray:
     return ids
 
 
-def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct values ascending, each value's position among them), for non-negative integers."""
-    inverse = _group_ids(values)
-    ids = np.zeros(int(inverse.max()) + 1 if len(inverse) else 0, dtype=values.dtype)
-    ids[inverse] = values
-    return ids, inverse
+def _counts(parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values of the parts ascending, how often each occurs as float64), for non-negative integers
+    (object indices): counted per part in a table where they are dense, so no per-detection column is built."""
+    present = [p for p in parts if len(p)]
+    if not present:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    top = max(int(p.max()) for p in present) + 1
+    if top > 4 * sum(len(p) for p in present) + 4096:
+        ids, counts = np.unique(np.concatenate(present), return_counts=True)
+        return ids, counts.astype(np.float64)
+    table = np.bincount(present[0], minlength=top)
+    for p in present[1:]:
+        table += np.bincount(p, minlength=top)
+    ids = np.flatnonzero(table)
+    return ids, table[ids].astype(np.float64)
 
 
 def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """np.searchsorted(ids, values) for distinct non-negative ids ascending (_compact's): a table lookup where every
-    value is one of the ids, a search otherwise."""
+    """np.searchsorted(ids, values) for distinct non-negative ids ascending (_counts'): the values themselves where
+    the ids are 0 .. n-1 (every object of the row in the video: no copy), a table lookup where every value is one
+    of the ids, a search otherwise. The result may be `values`: not to be changed in place."""
     top = int(ids[-1]) if len(ids) else -1
     if len(values) and int(values.min()) >= 0 and int(values.max()) <= top <= 4 * len(values) + 4096:
-        table = np.zeros(top + 1, dtype=np.intp)
+        if len(ids) == top + 1 and values.dtype == np.intp:
+            return values
+        table = np.full(top + 1, -1, dtype=np.intp)
         table[ids] = np.arange(len(ids))
         at: np.ndarray = table[values]
-        if np.array_equal(ids[at], values):
+        if int(at.min()) >= 0:
             return at
     found: np.ndarray = np.searchsorted(ids, values)
     return found
@@ -302,12 +314,13 @@ def _member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
 
 @dataclass(slots=True)
 class _Sequence:
-    """One class on one data unit: its truth and annotator detections and their candidate pairs."""
+    """One class on one data unit: its truth and annotator detections (in parts, e.g. matched and missed, so the
+    common single-sequence video does not concatenate them) and their candidate pairs."""
 
-    gt_frame: np.ndarray
-    gt_obj: np.ndarray
-    tr_frame: np.ndarray
-    tr_obj: np.ndarray
+    gt_frame: tuple[np.ndarray, ...]
+    gt_obj: tuple[np.ndarray, ...]
+    tr_frame: tuple[np.ndarray, ...]
+    tr_obj: tuple[np.ndarray, ...]
     p_frame: np.ndarray
     p_gt: np.ndarray  # object indices
     p_tr: np.ndarray
@@ -386,10 +399,14 @@ def _clear(
     cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
     frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
     # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
-    processed = common_ints(seq.gt_frame, seq.tr_frame)
+    processed, before = _processed(seq)
     order = lexsort_ints((t, g, frame))
     frame, g, t, sim = frame[order], g[order], t[order], sim[order]
-    step = np.searchsorted(processed, frame)
+    step = (
+        before[frame]
+        if before is not None and len(frame) and frame[0] >= 0 and frame[-1] < len(before)
+        else np.searchsorted(processed, frame)
+    )
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
     n_tr = int(ti.max()) + 1 if len(ti) else 1
     key = step * ng
@@ -421,6 +438,29 @@ def _clear(
     out.pt = int((ratio[present] >= 0.2).sum()) - out.mt
     out.ml = ng - out.mt - out.pt
     return out, events
+
+
+def _processed(seq: _Sequence) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frames with objects on both sides, ascending, and where frames are dense a table of how many of them
+    precede each frame (np.searchsorted(processed, frame) by lookup)."""
+    gt = [f for f in seq.gt_frame if len(f)]
+    tr = [f for f in seq.tr_frame if len(f)]
+    if not gt or not tr:
+        return np.zeros(0, dtype=np.int64), None
+    top = max(int(f.max()) for f in gt + tr) + 1
+    low = min(int(f.min()) for f in gt + tr)
+    if low < 0 or top > 4 * sum(len(f) for f in gt + tr) + 4096:
+        return np.intersect1d(np.concatenate(gt), np.concatenate(tr)), None
+    both = np.zeros(top, dtype=bool)
+    for f in gt:
+        both[f] = True
+    in_tr = np.zeros(top, dtype=bool)
+    for f in tr:
+        in_tr[f] = True
+    both &= in_tr
+    before = np.cumsum(both, dtype=np.int64)
+    before -= both
+    return np.flatnonzero(both), before
 
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
@@ -566,16 +606,15 @@ def _hota_assignment(
 
 
 def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
-    gt_ids, gt_inv = _compact(seq.gt_obj)
-    tr_ids, tr_inv = _compact(seq.tr_obj)
+    gt_ids, gt_count = _counts(seq.gt_obj)
+    tr_ids, tr_count = _counts(seq.tr_obj)
     ng, nt = len(gt_ids), len(tr_ids)
     gi = _positions(gt_ids, seq.p_gt)
     ti = _positions(tr_ids, seq.p_tr)
-    gt_count = np.bincount(gt_inv, minlength=ng).astype(np.float64)
-    tr_count = np.bincount(tr_inv, minlength=nt).astype(np.float64)
     out, events = _clear(seq, gi, ti, gt_count)
     out.truth_tracks, out.labels_tracks = ng, nt
-    out.truth_detections, out.labels_detections = len(seq.gt_obj), len(seq.tr_obj)
+    out.truth_detections = sum(len(obj) for obj in seq.gt_obj)
+    out.labels_detections = sum(len(obj) for obj in seq.tr_obj)
     # TrackEval's CLEAR returns early (CLR_Frames 0, so FP per frame = FP) when either side has no object
     out.frames = seq.frames if ng and nt else 0
     out.idtp = _identity(seq, gi, ti, ng, nt)
@@ -587,22 +626,55 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
 
 
 def _selected(mask: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The columns where `mask` holds (the columns themselves when it holds everywhere: one class, one video)."""
+    """The columns where `mask` holds (the columns themselves when it holds everywhere)."""
     if mask.all():
         return columns
     return tuple(column[mask] for column in columns)
 
 
-def tracking_metrics(
-    comp: Comparison,
-    t_class: np.ndarray,
-    a_class: np.ndarray,
-    threshold: Callable[[int], float],
-    class_names: list[str],
-) -> tuple[TrackingMetrics, list[SwitchEvent]]:
-    """`t_class[obj]` / `a_class[obj]`: class index of each truth / annotator object; `threshold(class)`: the
-    similarity a pair needs to count (the class's match threshold). Returns the metrics and every ID switch."""
+def _single(comp: Comparison, t_class: np.ndarray, a_class: np.ndarray) -> tuple[int, int] | None:
+    """(class, data unit) when every object is of one class and every detection and pair on one data unit (one
+    video of one class, the common case): then no per-detection class or data unit column is needed."""
     m, cand = comp.matches, comp.candidates
+    if not (len(m.du) or len(comp.missed.du) or len(comp.extra.du)) or not len(t_class) or not len(a_class):
+        return None
+    c = int(t_class[0])
+    if not int(t_class.min()) == int(t_class.max()) == int(a_class.min()) == int(a_class.max()) == c:
+        return None
+    dus = [du for du in (m.du, comp.missed.du, comp.extra.du, cand.du) if len(du)]
+    d = int(dus[0][0])
+    if any(int(du.min()) != d or int(du.max()) != d for du in dus):
+        return None
+    return c, d
+
+
+def _sequences(
+    comp: Comparison, t_class: np.ndarray, a_class: np.ndarray, threshold: Callable[[int], float]
+) -> Iterator[tuple[int, int, _Sequence]]:
+    """(class, data unit, its sequence) for the classes with an object in the video ascending, each class's data
+    units ascending."""
+    m, cand = comp.matches, comp.candidates
+    single = _single(comp, t_class, a_class)
+    if single is not None:
+        c, d = single
+        frames = [f for f in (m.frame, comp.missed.frame, comp.extra.frame) if len(f)]
+        yield (
+            c,
+            d,
+            _Sequence(
+                (m.frame, comp.missed.frame),
+                (m.t_obj, comp.missed.t_obj),
+                (m.frame, comp.extra.frame),
+                (m.a_obj, comp.extra.a_obj),
+                cand.frame,
+                cand.t_obj,
+                cand.a_obj,
+                cand.sim,
+                threshold(c),
+                max(int(f.max()) for f in frames) + 1,
+            ),
+        )
+        return
     gt_du = np.concatenate([m.du, comp.missed.du])
     gt_frame = np.concatenate([m.frame, comp.missed.frame])
     gt_obj = np.concatenate([m.t_obj, comp.missed.t_obj])
@@ -617,18 +689,34 @@ def tracking_metrics(
     for du, f in ((gt_du, gt_frame), (tr_du, tr_frame)):
         for d in distinct_ints(du).tolist():
             last_frame[d] = max(last_frame.get(d, -1), int(f[du == d].max()))
-    per_class: dict[str, TrackingFigures] = {}
-    total = _Sums()
-    events: list[SwitchEvent] = []
     for c in distinct_ints(np.concatenate([gt_cls, tr_cls])).tolist():
-        sums = _Sums()
         for d in distinct_ints(np.concatenate([gt_du[gt_cls == c], tr_du[tr_cls == c]])).tolist():
             g_sel, t_sel = (gt_cls == c) & (gt_du == d), (tr_cls == c) & (tr_du == d)
             p_sel = same & (p_cls == c) & (cand.du == d)
             g_frame, g_obj = _selected(g_sel, gt_frame, gt_obj)
             t_frame, t_obj = _selected(t_sel, tr_frame, tr_obj)
             p_frame, p_gt, p_tr, p_sim = _selected(p_sel, cand.frame, cand.t_obj, cand.a_obj, cand.sim)
-            seq = _Sequence(g_frame, g_obj, t_frame, t_obj, p_frame, p_gt, p_tr, p_sim, threshold(c), last_frame[d] + 1)
+            seq = _Sequence(
+                (g_frame,), (g_obj,), (t_frame,), (t_obj,), p_frame, p_gt, p_tr, p_sim, threshold(c), last_frame[d] + 1
+            )
+            yield c, d, seq
+
+
+def tracking_metrics(
+    comp: Comparison,
+    t_class: np.ndarray,
+    a_class: np.ndarray,
+    threshold: Callable[[int], float],
+    class_names: list[str],
+) -> tuple[TrackingMetrics, list[SwitchEvent]]:
+    """`t_class[obj]` / `a_class[obj]`: class index of each truth / annotator object; `threshold(class)`: the
+    similarity a pair needs to count (the class's match threshold). Returns the metrics and every ID switch."""
+    per_class: dict[str, TrackingFigures] = {}
+    total = _Sums()
+    events: list[SwitchEvent] = []
+    for c, group in itertools.groupby(_sequences(comp, t_class, a_class, threshold), key=lambda item: item[0]):
+        sums = _Sums()
+        for _, d, seq in group:
             seq_sums, seq_events, gt_ids, tr_ids = _sequence_sums(seq)
             sums += seq_sums
             events += [(d, f, int(gt_ids[g]), int(tr_ids[a]), int(tr_ids[b])) for f, g, a, b in seq_events]
