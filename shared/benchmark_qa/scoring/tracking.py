@@ -349,30 +349,46 @@ def _match_frames(
     key += t
     wanted = key[pairs] - width
     at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
-    before = np.where(key[at] == wanted, at, -1).tolist()
+    before = np.where(key[at] == wanted, at, -1)
+    # where that pair is tangled too, its position k among the tangled pairs; -2 where it is not (then matched:
+    # alone in its row and column with a positive score, every optimal assignment takes it)
+    src = np.searchsorted(pairs, before)
+    src[before < 0] = -1
+    src[(before >= 0) & ~tangled[before]] = -2
     frames = step[pairs]
     bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
     # lists of the tangled pairs only (a small share of the pairs), indexed by k like `pairs`
-    pair_list, g_list, t_list, sim_list = pairs.tolist(), g[pairs].tolist(), t[pairs].tolist(), sim[pairs].tolist()
+    src_list, g_list, t_list, sim_list = src.tolist(), g[pairs].tolist(), t[pairs].tolist(), sim[pairs].tolist()
+    won = [False] * len(pairs)  # per k: matched (read by the next frame's bonus)
+    pending: list[int] = []  # k won since `matched` was last brought up to date
     for lo, hi in itertools.pairwise(bounds):
-        best: dict[int, tuple[float, int]] = {}  # truth track -> (score, k), the first on ties
+        chosen: list[int] = []  # per truth track (contiguous: pairs are sorted), its best k, the first on ties
+        g_at, top = -1, 0.0
         for k in range(lo, hi):
-            b = before[k]
-            score = sim_list[k] + (1000.0 if b >= 0 and matched[b] else 0.0)
-            held = best.get(g_list[k])
-            if held is None or score > held[0]:
-                best[g_list[k]] = (score, k)
-        chosen = [k for _, k in best.values()]
+            b = src_list[k]
+            score = sim_list[k] + 1000.0 if b == -2 or (b >= 0 and won[b]) else sim_list[k]
+            if g_list[k] != g_at:
+                g_at, top = g_list[k], score
+                chosen.append(k)
+            elif score > top:
+                top = score
+                chosen[-1] = k
         if len({t_list[k] for k in chosen}) == len(chosen):
-            matched[[pair_list[k] for k in chosen]] = True
+            for k in chosen:
+                won[k] = True
+            pending += chosen
         else:  # the whole frame, as TrackEval's solver sees it
+            matched[pairs[pending]] = True  # the solver reads the frame before from `matched`
+            pending.clear()
             f = int(frames[lo])
             a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
             held_before = np.flatnonzero(matched[y:a]) + y
             last = set(zip(g[held_before].tolist(), t[held_before].tolist(), strict=True))
             frame_pairs = zip(g[a:z].tolist(), t[a:z].tolist(), sim[a:z].tolist(), strict=True)
-            score = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
-            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
+            score_list = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
+            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score_list))
+            won[lo:hi] = matched[pairs[lo:hi]].tolist()
+    matched[pairs[pending]] = True
     return matched
 
 
@@ -390,7 +406,7 @@ def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 
 def _clear(
-    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray
+    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray
 ) -> tuple[_Sums, list[tuple[int, int, int, int]]]:
     """CLEAR-MOT as trackeval/metrics/clear.py, vectorised: only frames whose candidate pairs are not already
     one-to-one are solved, in frame order, each knowing the previous processed frame's pairs."""
@@ -408,13 +424,10 @@ def _clear(
         else np.searchsorted(processed, frame)
     )
     cut = np.searchsorted(step, np.arange(len(processed) + 1))
-    n_tr = int(ti.max()) + 1 if len(ti) else 1
     key = step * ng
     key += g
     tangled = _repeated(key)
-    np.multiply(step, n_tr, out=key)
-    key += t
-    tangled |= _repeated(key)
+    tangled |= _repeated(_frame_track_keys(step, t, tr_count))
     matched = _match_frames(tangled, step, cut, g, t, sim)
     frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
     out.tp = len(g)
@@ -463,6 +476,29 @@ def _processed(seq: _Sequence) -> tuple[np.ndarray, np.ndarray | None]:
     return np.flatnonzero(both), before
 
 
+def _frame_track_keys(frame: np.ndarray, track: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """A non-negative integer per (frame, annotator track) of the pairs, equal exactly where both are, for
+    _group_ids: frame x track, unless that is sparse and keying a track with one detection (`counts`, the
+    sequence's detections per track: its pairs are all on that frame) by itself alone makes it dense (a long video
+    whose annotator tracks are mostly one-frame extras: a table, no sort)."""
+    nt = len(counts)
+    if not len(frame):
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(frame.min()), int(frame.max())
+    span = high - low + 1
+    multi = counts > 1
+    n_multi = int(multi.sum())
+    if low < 0 or (high + 1) * nt <= 4 * len(frame) + 4096 or n_multi * span + nt > 4 * len(frame) + 4096:
+        key = frame * nt
+        key += track
+        return key
+    multi_rank = np.cumsum(multi) - 1
+    base = np.where(multi, multi_rank * span - low, n_multi * span + np.arange(nt) - multi_rank - 1)
+    split: np.ndarray = base[track]
+    np.add(split, frame, out=split, where=multi[track])
+    return split
+
+
 def _repeated(keys: np.ndarray) -> np.ndarray:
     """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
     ids = _group_ids(keys)
@@ -494,9 +530,7 @@ def _hota(
     key = f * ng
     key += gi
     row_id = _group_ids(key)
-    np.multiply(f, nt, out=key)
-    key += ti
-    col_id = _group_ids(key)
+    col_id = _group_ids(_frame_track_keys(f, ti, tr_count))
     denom = np.bincount(row_id, weights=sim)[row_id]
     denom += np.bincount(col_id, weights=sim)[col_id]
     denom -= sim
@@ -611,7 +645,7 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
     ng, nt = len(gt_ids), len(tr_ids)
     gi = _positions(gt_ids, seq.p_gt)
     ti = _positions(tr_ids, seq.p_tr)
-    out, events = _clear(seq, gi, ti, gt_count)
+    out, events = _clear(seq, gi, ti, gt_count, tr_count)
     out.truth_tracks, out.labels_tracks = ng, nt
     out.truth_detections = sum(len(obj) for obj in seq.gt_obj)
     out.labels_detections = sum(len(obj) for obj in seq.tr_obj)
