@@ -405,19 +405,29 @@ def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
     return out
 
 
+def _clear_pairs(seq: _Sequence, gi: np.ndarray, ti: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(frame, truth track, annotator track, similarity) of the pairs CLEAR may match (similarity >= the threshold
+    less EPS, and > EPS), sorted by frame, truth track, annotator track. Index gathers: a mask's are slower."""
+    low = seq.threshold - EPS
+    cand = seq.p_sim >= low
+    if not low > EPS:
+        cand &= seq.p_sim > EPS
+    sel = np.flatnonzero(cand)
+    sel = sel[lexsort_ints((ti[sel], gi[sel], seq.p_frame[sel]))]
+    return seq.p_frame[sel], gi[sel], ti[sel], seq.p_sim[sel]
+
+
 def _clear(
-    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, gt_count: np.ndarray, tr_count: np.ndarray
+    seq: _Sequence, pairs: tuple[np.ndarray, ...], gt_count: np.ndarray, tr_count: np.ndarray
 ) -> tuple[_Sums, list[tuple[int, int, int, int]]]:
-    """CLEAR-MOT as trackeval/metrics/clear.py, vectorised: only frames whose candidate pairs are not already
-    one-to-one are solved, in frame order, each knowing the previous processed frame's pairs."""
+    """CLEAR-MOT as trackeval/metrics/clear.py on `pairs` (_clear_pairs'), vectorised: only frames whose candidate
+    pairs are not already one-to-one are solved, in frame order, each knowing the previous processed frame's
+    pairs."""
     out = _Sums()
     ng = len(gt_count)
-    cand = (seq.p_sim >= seq.threshold - EPS) & (seq.p_sim > EPS)
-    frame, g, t, sim = seq.p_frame[cand], gi[cand], ti[cand], seq.p_sim[cand]
+    frame, g, t, sim = pairs
     # processed timesteps: frames with objects on both sides (TrackEval skips the others, keeping its state)
     processed, before = _processed(seq)
-    order = lexsort_ints((t, g, frame))
-    frame, g, t, sim = frame[order], g[order], t[order], sim[order]
     step = (
         before[frame]
         if before is not None and len(frame) and frame[0] >= 0 and frame[-1] < len(before)
@@ -429,15 +439,18 @@ def _clear(
     tangled = _repeated(key)
     tangled |= _repeated(_frame_track_keys(step, t, tr_count))
     matched = _match_frames(tangled, step, cut, g, t, sim)
-    frame, g, t, sim, step = frame[matched], g[matched], t[matched], sim[matched], step[matched]
+    kept = np.flatnonzero(matched)
+    frame, g, t, sim, step = frame[kept], g[kept], t[kept], sim[kept], step[kept]
     out.tp = len(g)
     out.motp_sum = float(sim.sum())
     # ID switches: a truth track matched to another annotator track than the last one
-    by_track = np.argsort(g, kind="stable")  # = lexsort((frame, g)): the pairs are in frame order already
-    sg, st, sf = g[by_track], t[by_track], frame[by_track]
+    # by_track = lexsort((frame, g)), the pairs being in frame order already; stable sorts agree, and numpy's of
+    # small integer types is a radix sort
+    by_track = np.argsort(g.astype(np.uint16) if ng <= 2**16 else g, kind="stable")
+    sg, st = g[by_track], t[by_track]
     switch = np.flatnonzero((sg[1:] == sg[:-1]) & (st[1:] != st[:-1])) + 1
     out.idsw = len(switch)
-    events = [(int(sf[i]), int(sg[i]), int(st[i - 1]), int(st[i])) for i in switch.tolist()]
+    events = [(int(frame[by_track[i]]), int(sg[i]), int(st[i - 1]), int(st[i])) for i in switch.tolist()]
     # fragmentations: starts of tracking after a processed frame on which the track was not tracked
     ss = step[by_track]
     starts = np.ones(len(sg), dtype=bool)
@@ -506,12 +519,21 @@ def _repeated(keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _identity(seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int) -> int:
-    """IDTP of the global track assignment (identity.py's min FN + FP is max IDTP)."""
-    ok = seq.p_sim >= seq.threshold
-    if not ok.any():
+def _identity(
+    seq: _Sequence, gi: np.ndarray, ti: np.ndarray, ng: int, nt: int, clear_pairs: tuple[np.ndarray, ...]
+) -> int:
+    """IDTP of the global track assignment (identity.py's min FN + FP is max IDTP). Its pairs (similarity >= the
+    threshold) are among CLEAR's where the threshold exceeds EPS: then taken from those, a smaller set."""
+    if seq.threshold > EPS:
+        _, gi, ti, sim = clear_pairs
+    else:
+        sim = seq.p_sim
+    ok = np.flatnonzero(sim >= seq.threshold)
+    if not len(ok):
         return 0
-    counts = np.bincount(gi[ok] * nt + ti[ok], minlength=ng * nt).reshape(ng, nt).astype(np.float64)
+    key = gi[ok] * nt
+    key += ti[ok]
+    counts = np.bincount(key, minlength=ng * nt).reshape(ng, nt).astype(np.float64)
     r, c = linear_sum_assignment(counts, maximize=True)
     return int(counts[r, c].sum())
 
@@ -543,7 +565,7 @@ def _hota(
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
     weight = alignment[gi, ti]
     weight *= sim
-    chosen = _hota_assignment(f, gi, ti, weight, row_id, col_id)
+    chosen = np.flatnonzero(_hota_assignment(f, gi, ti, weight, row_id, col_id))  # indices: faster gathers
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
     # every alpha at once: a chosen pair counts at the alphas up to its similarity (alpha - EPS <= similarity)
     levels = len(ALPHAS) + 1
@@ -597,20 +619,23 @@ def _argmax_if_optimal(
 def _hota_assignment(
     key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, frow: np.ndarray, fcol: np.ndarray
 ) -> np.ndarray:
-    """Indices of the candidate pairs chosen per frame (max total score). Frames whose pairs are already
+    """Which candidate pairs are chosen per frame (max total score), as a mask. Frames whose pairs are already
     one-to-one keep them all; only the others go through the solver. `frow` / `fcol` number the distinct
     (frame, truth track) and (frame, annotator track) of the pairs."""
-    ambiguous_pair = (np.bincount(frow) > 1)[frow]
-    ambiguous_pair |= (np.bincount(fcol) > 1)[fcol]
-    # an isolated pair (alone in its row and column) is always chosen; only the ambiguous pairs of a frame
-    # go to the solver, and they are few
-    parts = [np.nonzero(~ambiguous_pair)[0]]
-    amb = np.nonzero(ambiguous_pair)[0]
-    for row_ids, col_ids in ((frow, fcol), (fcol, frow)):
-        if len(amb) == 0:
-            break
-        chosen, solved = _argmax_if_optimal(amb, row_ids[amb], col_ids[amb], key[amb], score[amb])
-        parts.append(chosen)
+    ambiguous = (np.bincount(frow) > 1)[frow]
+    ambiguous |= (np.bincount(fcol) > 1)[fcol]
+    # an isolated pair (alone in its row and column) is always chosen, and it is its row's best pair whose column
+    # no other row takes: the first pass runs on every pair, without copies of the columns for the ambiguous ones
+    chosen: np.ndarray = ~ambiguous
+    best = _row_argmax(frow, score)
+    chosen_col = fcol[best]
+    dup_col = (np.bincount(chosen_col) > 1)[chosen_col]  # columns chosen by more than one row (of one frame)
+    bad_frames = key[best][dup_col]
+    chosen[best[~_member(key[best], bad_frames)]] = True
+    amb = np.flatnonzero(ambiguous & _member(key, bad_frames))
+    if len(amb):  # the same the other way round, then the solver; these pairs are few
+        picked, solved = _argmax_if_optimal(amb, fcol[amb], frow[amb], key[amb], score[amb])
+        chosen[picked] = True
         amb = amb[~solved]
     amb = amb[np.argsort(key[amb], kind="stable")]
     keys_list, rows_list, cols_list = key[amb].tolist(), cg[amb].tolist(), ca[amb].tolist()
@@ -631,12 +656,10 @@ def _hota_assignment(
             mat[r, c] = scores[start + k]
             pick[r, c] = amb[start + k]
         rr, cc = linear_sum_assignment(mat, maximize=True)
-        chosen = pick[rr, cc]
-        parts.append(chosen[chosen >= 0])
+        solution = pick[rr, cc]
+        chosen[solution[solution >= 0]] = True
         start = end
-    chosen_all = np.concatenate(parts)
-    chosen_all.sort(kind="stable")  # in place; stable: merges the long sorted first part in one pass
-    return chosen_all
+    return chosen
 
 
 def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
@@ -645,13 +668,14 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
     ng, nt = len(gt_ids), len(tr_ids)
     gi = _positions(gt_ids, seq.p_gt)
     ti = _positions(tr_ids, seq.p_tr)
-    out, events = _clear(seq, gi, ti, gt_count, tr_count)
+    clear_pairs = _clear_pairs(seq, gi, ti)
+    out, events = _clear(seq, clear_pairs, gt_count, tr_count)
     out.truth_tracks, out.labels_tracks = ng, nt
     out.truth_detections = sum(len(obj) for obj in seq.gt_obj)
     out.labels_detections = sum(len(obj) for obj in seq.tr_obj)
     # TrackEval's CLEAR returns early (CLR_Frames 0, so FP per frame = FP) when either side has no object
     out.frames = seq.frames if ng and nt else 0
-    out.idtp = _identity(seq, gi, ti, ng, nt)
+    out.idtp = _identity(seq, gi, ti, ng, nt, clear_pairs)
     _hota(seq, gi, ti, gt_count, tr_count, out)
     return out, events, gt_ids, tr_ids
 
