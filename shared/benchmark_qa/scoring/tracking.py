@@ -38,6 +38,7 @@ from benchmark_qa.scoring.ordering import distinct_ints, lexsort_ints
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's array_labels, the same expression
 EPS = float(np.finfo(float).eps)  # TrackEval's slack on thresholds
+_MARGIN = 1e-6  # far above the solver's float error on scores up to ~1001
 SwitchEvent = tuple[int, int, int, int, int]  # data unit, frame, truth object, previous and new annotator object
 
 
@@ -384,12 +385,40 @@ def _match_frames(
             a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
             held_before = np.flatnonzero(matched[y:a]) + y
             last = set(zip(g[held_before].tolist(), t[held_before].tolist(), strict=True))
-            frame_pairs = zip(g[a:z].tolist(), t[a:z].tolist(), sim[a:z].tolist(), strict=True)
+            g_frame, t_frame = g[a:z].tolist(), t[a:z].tolist()
+            frame_pairs = zip(g_frame, t_frame, sim[a:z].tolist(), strict=True)
             score_list = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
-            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score_list))
+            plain = _column_optimum(g_frame, t_frame, score_list)
+            matched[a:z] = plain if plain is not None else _solve_frame(g[a:z], t[a:z], np.asarray(score_list))
             won[lo:hi] = matched[pairs[lo:hi]].tolist()
     matched[pairs[pending]] = True
     return matched
+
+
+def _column_optimum(g: list[int], t: list[int], score: list[float]) -> list[bool] | None:
+    """A frame's pairs that the solver takes, where that is plain: each annotator track's best pair, where those
+    are on distinct truth tracks and each beats the rest of its column and an empty cell (0) by more than float
+    error could make up. An assignment's total is at most the sum of the column maxima, reached only by those
+    pairs, so they are the only optimum and the solver's answer too; otherwise None."""
+    best: dict[int, int] = {}  # annotator track -> k of its best pair
+    rival: dict[int, float] = {}  # annotator track -> its next best score (or 0)
+    for k, (tk, sk) in enumerate(zip(t, score, strict=True)):
+        held = best.get(tk)
+        if held is None:
+            best[tk] = k
+        elif sk > score[held]:
+            best[tk] = k
+            rival[tk] = max(rival.get(tk, 0.0), score[held])
+        else:
+            rival[tk] = max(rival.get(tk, 0.0), sk)
+    if len({g[k] for k in best.values()}) < len(best):
+        return None
+    if any(score[k] - rival.get(tk, 0.0) <= _MARGIN for tk, k in best.items()):
+        return None
+    taken = [False] * len(g)
+    for k in best.values():
+        taken[k] = True
+    return taken
 
 
 def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -563,7 +592,7 @@ def _hota(
     key += ti
     potential = np.bincount(key, weights=scaled, minlength=ng * nt).reshape(ng, nt)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
-    weight = alignment[gi, ti]
+    weight = np.take(alignment, key)  # = alignment[gi, ti], by the flat index at hand
     weight *= sim
     chosen = np.flatnonzero(_hota_assignment(f, gi, ti, weight, row_id, col_id))  # indices: faster gathers
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]

@@ -1,11 +1,14 @@
-"""Identity metrics on small hand-computed videos (values derived in the comments)."""
+"""Identity metrics on small hand-computed videos (values derived in the comments), and the shortcuts of
+tracking.py against the plain computation they replace."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from benchmark_qa.scoring import Ontology, score_label_rows
+import numpy as np
+import pytest
+from benchmark_qa.scoring import Ontology, score_label_rows, tracking
 
 from tests.fixtures.scoring.generate import bbox, data_unit, label_row
 
@@ -112,3 +115,43 @@ def test_perfect_tracks(ontology: Ontology) -> None:
     assert (t.mota, t.idf1, t.hota, t.id_switches) == (1.0, 1.0, 1.0, 0)
     assert report.score == 1.0
     assert report.conflicts == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_column_optimum_is_the_solvers_answer_where_it_answers(seed: int) -> None:
+    """Frames of a few truth and annotator tracks, scores with ties and the 1000 continuity bonus: where
+    _column_optimum answers, the solver takes the same pairs, and it answers for most untied frames."""
+    rng = np.random.default_rng(seed)
+    answered = 0
+    for _ in range(300):
+        cells = sorted({(int(g), int(t)) for g, t in rng.integers(0, [4, 5], (int(rng.integers(1, 12)), 2))})
+        g, t = (list(c) for c in zip(*cells, strict=True))
+        score = [float(rng.choice([rng.random(), 0.5, 0.25])) + 1000.0 * (rng.random() < 0.2) for _ in cells]
+        plain = tracking._column_optimum(g, t, score)
+        if plain is not None:
+            answered += 1
+            solved = tracking._solve_frame(np.array(g), np.array(t), np.array(score))
+            np.testing.assert_array_equal(plain, solved)
+    assert answered > 50
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_frame_track_keys_are_equal_exactly_where_frame_and_track_are(seed: int) -> None:
+    """Long videos whose annotator tracks are mostly one-detection extras (keyed alone) and a few long tracks;
+    and dense ones (frame x track)."""
+    rng = np.random.default_rng(seed)
+    frames = int(rng.choice([50, 20_000]))
+    long_tracks = int(rng.integers(1, 5))
+    extras = int(rng.integers(1, 3_000))
+    frame = np.concatenate([rng.integers(0, frames, 4_000), rng.integers(0, frames, extras)])
+    track = np.concatenate([rng.integers(0, long_tracks, 4_000), long_tracks + np.arange(extras)])
+    counts = np.bincount(track).astype(np.float64)  # one detection per extra: its pairs share its one frame
+    order = rng.permutation(len(frame))
+    frame, track = frame[order], track[order]
+    key = tracking._frame_track_keys(frame, track, counts)
+    assert key.min() >= 0
+    _, by_pair = np.unique(frame * len(counts) + track, return_inverse=True)
+    _, by_key = np.unique(key, return_inverse=True)
+    n = int(by_pair.max()) + 1  # the same partition: as many groups either way, and each group one of the other's
+    assert int(by_key.max()) + 1 == n
+    assert len(np.unique(by_key * n + by_pair)) == n
