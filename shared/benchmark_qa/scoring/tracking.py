@@ -562,7 +562,10 @@ def _identity(
         return 0
     key = gi[ok] * nt
     key += ti[ok]
-    counts = np.bincount(key, minlength=ng * nt).reshape(ng, nt).astype(np.float64)
+    counts = np.bincount(key, minlength=ng * nt).reshape(ng, nt)
+    # only the optimum's value is wanted, and tracks without a pair add nothing to it: the solver sees the tracks
+    # with pairs (a few columns where most annotator tracks are one-frame extras, not thousands)
+    counts = counts[counts.any(axis=1)][:, counts.any(axis=0)].astype(np.float64)
     r, c = linear_sum_assignment(counts, maximize=True)
     return int(counts[r, c].sum())
 
