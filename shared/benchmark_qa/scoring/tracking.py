@@ -648,6 +648,39 @@ def _argmax_if_optimal(
     return idx[keep], solved
 
 
+_LOOP_CELLS = 128  # below this many pairs a frame's matrix is built faster by a Python loop
+
+
+def _frame_matrix(
+    rows: np.ndarray, cols: np.ndarray, score: np.ndarray, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One frame's (score matrix, pair index or -1 per cell) with rows and columns numbered in order of first
+    appearance, for a frame of at least _LOOP_CELLS pairs none of which share a cell; None otherwise."""
+    if len(rows) < _LOOP_CELLS:
+        return None
+    r, c = _first_seen(rows), _first_seen(cols)
+    shape = (int(r.max()) + 1, int(c.max()) + 1)
+    cell = r * shape[1] + c
+    if int(np.bincount(cell).max()) > 1:
+        return None
+    mat = np.zeros(shape)
+    mat.flat[cell] = score
+    pick = np.full(shape, -1, dtype=np.int64)
+    pick.flat[cell] = idx
+    return mat, pick
+
+
+def _first_seen(values: np.ndarray) -> np.ndarray:
+    """Each value's rank among the distinct values in order of first appearance, for non-negative integers (track
+    indices: a table over their range)."""
+    first = np.full(int(values.max()) + 1, len(values))
+    np.minimum.at(first, values, np.arange(len(values)))
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))  # absent values (len(values)) rank last
+    out: np.ndarray = rank[values]
+    return out
+
+
 def _hota_assignment(
     key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, frow: np.ndarray, fcol: np.ndarray
 ) -> np.ndarray:
@@ -676,17 +709,23 @@ def _hota_assignment(
     for end in range(1, len(amb) + 1):
         if end < len(amb) and keys_list[end] == keys_list[start]:
             continue
-        rmap: dict[int, int] = {}
-        cmap: dict[int, int] = {}
-        cells = [
-            (rmap.setdefault(rows_list[k], len(rmap)), cmap.setdefault(cols_list[k], len(cmap)))
-            for k in range(start, end)
-        ]
-        mat = np.zeros((len(rmap), len(cmap)))
-        pick = np.full((len(rmap), len(cmap)), -1, dtype=np.int64)
-        for k, (r, c) in enumerate(cells):
-            mat[r, c] = scores[start + k]
-            pick[r, c] = amb[start + k]
+        # rows and columns in order of first appearance; a crowded frame's matrix by numpy, where no cell repeats
+        # (a repeated cell keeps its last pair, which only the loop guarantees)
+        mat_pick = _frame_matrix(cg[amb[start:end]], ca[amb[start:end]], score[amb[start:end]], amb[start:end])
+        if mat_pick is None:
+            rmap: dict[int, int] = {}
+            cmap: dict[int, int] = {}
+            cells = [
+                (rmap.setdefault(rows_list[k], len(rmap)), cmap.setdefault(cols_list[k], len(cmap)))
+                for k in range(start, end)
+            ]
+            mat = np.zeros((len(rmap), len(cmap)))
+            pick = np.full((len(rmap), len(cmap)), -1, dtype=np.int64)
+            for k, (r, c) in enumerate(cells):
+                mat[r, c] = scores[start + k]
+                pick[r, c] = amb[start + k]
+        else:
+            mat, pick = mat_pick
         rr, cc = linear_sum_assignment(mat, maximize=True)
         solution = pick[rr, cc]
         chosen[solution[solution >= 0]] = True

@@ -155,3 +155,26 @@ def test_frame_track_keys_are_equal_exactly_where_frame_and_track_are(seed: int)
     n = int(by_pair.max()) + 1  # the same partition: as many groups either way, and each group one of the other's
     assert int(by_key.max()) + 1 == n
     assert len(np.unique(by_key * n + by_pair)) == n
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_frame_matrix_is_the_loops_matrix(seed: int) -> None:
+    """A crowded frame's HOTA matrix by numpy: rows and columns numbered in order of first appearance, each cell
+    its pair's score and index, as the loop builds it; None where a cell repeats (the loop keeps the last)."""
+    rng = np.random.default_rng(seed)
+    cells = rng.permutation(200 * 150)[: int(rng.integers(tracking._LOOP_CELLS, 3_000))]
+    rows, cols = 7 + cells // 150, cells % 150
+    score, idx = rng.random(len(cells)), rng.permutation(10 * len(cells))[: len(cells)]
+    built = tracking._frame_matrix(rows, cols, score, idx)
+    assert built is not None
+    rmap: dict[int, int] = {}
+    cmap: dict[int, int] = {}
+    mat = np.zeros((len(set(rows.tolist())), len(set(cols.tolist()))))
+    pick = np.full(mat.shape, -1)
+    for r, c, s, k in zip(rows.tolist(), cols.tolist(), score.tolist(), idx.tolist(), strict=True):
+        mat[rmap.setdefault(r, len(rmap)), cmap.setdefault(c, len(cmap))] = s
+        pick[rmap[r], cmap[c]] = k
+    np.testing.assert_array_equal(built[0], mat)
+    np.testing.assert_array_equal(built[1], pick)
+    repeated = np.concatenate([rows, rows[:1]]), np.concatenate([cols, cols[:1]])
+    assert tracking._frame_matrix(*repeated, np.append(score, 0.5), np.append(idx, -7)) is None
