@@ -466,16 +466,18 @@ def _clear(
     key = step * ng
     key += g
     tangled = _repeated(key)
+    del key
     tangled |= _repeated(_frame_track_keys(step, t, tr_count))
-    matched = _match_frames(tangled, step, cut, g, t, sim)
-    kept = np.flatnonzero(matched)
-    frame, g, t, sim, step = frame[kept], g[kept], t[kept], sim[kept], step[kept]
-    out.tp = len(g)
-    out.motp_sum = float(sim.sum())
+    kept = np.flatnonzero(_match_frames(tangled, step, cut, g, t, sim))
+    del tangled
+    out.tp = len(kept)
+    out.motp_sum = float(sim[kept].sum())
     # ID switches: a truth track matched to another annotator track than the last one
-    # by_track = lexsort((frame, g)), the pairs being in frame order already; stable sorts agree, and numpy's of
-    # small integer types is a radix sort
-    by_track = np.argsort(g.astype(np.uint16) if ng <= 2**16 else g, kind="stable")
+    # the matched pairs by track: lexsort((frame, g)), the pairs being in frame order already; stable sorts agree,
+    # and numpy's of small integer types is a radix sort. Indices into the pairs: one gather per column needed
+    kept_g = g[kept]
+    by_track = kept[np.argsort(kept_g.astype(np.uint16) if ng <= 2**16 else kept_g, kind="stable")]
+    del kept, kept_g
     sg, st = g[by_track], t[by_track]
     switch = np.flatnonzero((sg[1:] == sg[:-1]) & (st[1:] != st[:-1])) + 1
     out.idsw = len(switch)
@@ -487,7 +489,7 @@ def _clear(
     runs = np.bincount(sg[starts], minlength=ng)
     out.frag = int(np.maximum(runs - 1, 0).sum())
     # mostly tracked / partially tracked / mostly lost
-    ratio = np.bincount(g, minlength=ng) / np.maximum(gt_count, 1.0)
+    ratio = np.bincount(sg, minlength=ng) / np.maximum(gt_count, 1.0)
     present = gt_count > 0
     out.mt = int((ratio[present] > 0.8).sum())
     out.pt = int((ratio[present] >= 0.2).sum()) - out.mt
@@ -595,8 +597,10 @@ def _hota(
     key += ti
     potential = np.bincount(key, weights=scaled, minlength=ng * nt).reshape(ng, nt)
     alignment = potential / (gt_count[:, None] + tr_count[None, :] - potential)
-    weight = np.take(alignment, key)  # = alignment[gi, ti], by the flat index at hand
+    # = alignment[gi, ti], by the flat index at hand, into the spent buffer of `scaled`: no fresh column
+    weight = np.take(alignment, key, out=scaled)
     weight *= sim
+    del key, positive  # the assignment's peak comes next
     chosen = np.flatnonzero(_hota_assignment(f, gi, ti, weight, row_id, col_id))  # indices: faster gathers
     cg, ct, cs = gi[chosen], ti[chosen], sim[chosen]
     # every alpha at once: a chosen pair counts at the alphas up to its similarity (alpha - EPS <= similarity)
@@ -747,6 +751,7 @@ def _sequence_sums(seq: _Sequence) -> tuple[_Sums, list[tuple[int, int, int, int
     # TrackEval's CLEAR returns early (CLR_Frames 0, so FP per frame = FP) when either side has no object
     out.frames = seq.frames if ng and nt else 0
     out.idtp = _identity(seq, gi, ti, ng, nt, clear_pairs)
+    del clear_pairs  # not held through HOTA's peak
     _hota(seq, gi, ti, gt_count, tr_count, out)
     return out, events, gt_ids, tr_ids
 
