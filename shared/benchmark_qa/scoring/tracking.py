@@ -337,37 +337,27 @@ def _match_frames(
     its row and column on its frame is matched, whatever the frame before did. The others (`tangled`) are
     settled frame by frame, in order: last frame's pairs first (TrackEval's 1000 bonus), then the maximum total
     similarity. A tangled pair's row and column hold only tangled pairs, so where every truth track's best pair
-    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved."""
+    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved
+    (or taken by columns, where that is its only optimum: _column_optimum)."""
     matched: np.ndarray = ~tangled
     pairs = np.flatnonzero(tangled)
     if not len(pairs):
         return matched
-    # each tangled pair's own pair (same truth and annotator track) on the frame before, or -1
-    nt = int(t.max()) + 1
-    width = (int(g.max()) + 1) * nt
-    key = step * width  # ascending: pairs are sorted
-    key += g * nt
-    key += t
-    wanted = key[pairs] - width
-    at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
-    before = np.where(key[at] == wanted, at, -1)
-    # where that pair is tangled too, its position k among the tangled pairs; -2 where it is not (then matched:
-    # alone in its row and column with a positive score, every optimal assignment takes it)
-    src = np.searchsorted(pairs, before)
-    src[before < 0] = -1
-    src[(before >= 0) & ~tangled[before]] = -2
+    src = _own_before(tangled, pairs, step, g, t)
     frames = step[pairs]
     bounds = np.flatnonzero(np.concatenate([[True], frames[1:] != frames[:-1], [True]])).tolist()
     # lists of the tangled pairs only (a small share of the pairs), indexed by k like `pairs`
     src_list, g_list, t_list, sim_list = src.tolist(), g[pairs].tolist(), t[pairs].tolist(), sim[pairs].tolist()
     won = [False] * len(pairs)  # per k: matched (read by the next frame's bonus)
     pending: list[int] = []  # k won since `matched` was last brought up to date
+    lost: set[int] = set()  # pairs alone in their row and column that a solver left out (see _own_before)
     for lo, hi in itertools.pairwise(bounds):
         chosen: list[int] = []  # per truth track (contiguous: pairs are sorted), its best k, the first on ties
         g_at, top = -1, 0.0
         for k in range(lo, hi):
             b = src_list[k]
-            score = sim_list[k] + 1000.0 if b == -2 or (b >= 0 and won[b]) else sim_list[k]
+            held = won[b] if b >= 0 else b < -1 and (not lost or -2 - b not in lost)
+            score = sim_list[k] + 1000.0 if held else sim_list[k]
             if g_list[k] != g_at:
                 g_at, top = g_list[k], score
                 chosen.append(k)
@@ -391,8 +381,29 @@ def _match_frames(
             plain = _column_optimum(g_frame, t_frame, score_list)
             matched[a:z] = plain if plain is not None else _solve_frame(g[a:z], t[a:z], np.asarray(score_list))
             won[lo:hi] = matched[pairs[lo:hi]].tolist()
+            lost.update((np.flatnonzero(~(matched[a:z] | tangled[a:z])) + a).tolist())
     matched[pairs[pending]] = True
     return matched
+
+
+def _own_before(tangled: np.ndarray, pairs: np.ndarray, step: np.ndarray, g: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For each tangled pair (`pairs`, sorted like every pair by frame, truth track, annotator track), its own pair
+    (same truth and annotator track) on the processed frame before: its position k among the tangled pairs where
+    that is tangled too; -2 - its index where it is not (then matched unless a solver left it out: alone in its
+    row and column with a positive score, every optimal assignment takes it); -1 where there is none."""
+    nt = int(t.max()) + 1
+    width = (int(g.max()) + 1) * nt
+    key = step * width  # ascending: pairs are sorted
+    key += g * nt
+    key += t
+    wanted = key[pairs] - width
+    at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+    before = np.where(key[at] == wanted, at, -1)
+    src = np.searchsorted(pairs, before)
+    src[before < 0] = -1
+    alone = (before >= 0) & ~tangled[np.maximum(before, 0)]
+    src[alone] = -2 - before[alone]
+    return src
 
 
 def _column_optimum(g: list[int], t: list[int], score: list[float]) -> list[bool] | None:
@@ -544,7 +555,8 @@ def _frame_track_keys(frame: np.ndarray, track: np.ndarray, counts: np.ndarray) 
 
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
-    """Which entries share their key with another entry (sparse keys: sorting, not a dense count)."""
+    """Which entries share their key with another entry (_group_ids: a table or a sort, no int64 count per
+    entry)."""
     ids = _group_ids(keys)
     out: np.ndarray = (np.bincount(ids) > 1)[ids]  # a bool per id, then per entry: no int64 column per entry
     return out
