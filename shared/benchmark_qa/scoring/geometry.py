@@ -23,13 +23,14 @@ def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: n
     ax1, ay1 = ax0 + a[..., :, None, 2], ay0 + a[..., :, None, 3]
     bx0, by0 = b[..., None, :, 0], b[..., None, :, 1]
     bx1, by1 = bx0 + b[..., None, :, 2], by0 + b[..., None, :, 3]
-    # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs
+    # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs. Clipping at 0 from
+    # below with an upper bound of inf takes numpy's fast two-sided loop (it only keeps -0.0 as -0.0: never > 0)
     inter = np.minimum(ax1, bx1, out=out)
     inter -= np.maximum(ax0, bx0, out=None if work is None else work[0])
-    np.clip(inter, 0.0, None, out=inter)
+    np.clip(inter, 0.0, np.inf, out=inter)
     ih = np.minimum(ay1, by1, out=None if work is None else work[1])
     ih -= np.maximum(ay0, by0, out=None if work is None else work[0])
-    np.clip(ih, 0.0, None, out=ih)
+    np.clip(ih, 0.0, np.inf, out=ih)
     inter *= ih
     area_a = np.clip(ax1 - ax0, 0.0, None) * np.clip(ay1 - ay0, 0.0, None)
     area_b = np.clip(bx1 - bx0, 0.0, None) * np.clip(by1 - by0, 0.0, None)
@@ -37,7 +38,9 @@ def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: n
     np.add(area_a, area_b, out=union)
     union -= inter
     empty = union <= 0
-    np.divide(inter, union, out=inter, where=~empty)
+    # pairs without union are overwritten below: dividing everywhere is faster than a masked divide
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(inter, union, out=inter)
     np.clip(inter, 0.0, 1.0, out=inter)
     if empty.any():
         same = (ax0 == bx0) & (ay0 == by0) & (ax1 == bx1) & (ay1 == by1)  # broadcasts to the pairs' shape
