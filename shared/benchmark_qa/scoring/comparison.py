@@ -363,7 +363,8 @@ def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
 
 
 def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    key = (ann.du.astype(np.int64) << 40) | ann.frame.astype(np.int64)
+    key = np.left_shift(ann.du, 40, dtype=np.int64)
+    key |= ann.frame
     order = lexsort_ints((rank[ann.obj] if len(ann) else ann.obj, key))
     return order, key[order]
 
