@@ -35,7 +35,7 @@ from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
-_IOU_CHUNK = 262_144  # padded box pairs per box_iou call (2 MB per temporary: fewer calls, still in cache)
+_IOU_CHUNK = 131_072  # padded box pairs per chunk (1 MB per temporary: in L2; fewer page faults than 2 MB, measured)
 
 
 @dataclass(slots=True)
