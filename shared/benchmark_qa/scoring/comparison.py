@@ -17,7 +17,16 @@ from benchmark_qa.scoring.attributes import AnswerOutcome, compare_tree, describ
 from benchmark_qa.scoring.bitmask import mask_iou
 from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
 from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
-from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_similarity, range_iou
+from benchmark_qa.scoring.geometry import (
+    box_iou,
+    box_overlap,
+    keypoint_area,
+    oks,
+    overlap_iou,
+    polyline_similarity,
+    range_iou,
+    same_boxes,
+)
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, Ontology
@@ -26,7 +35,7 @@ from benchmark_qa.scoring.polygon import Region, box_corners, region_iou, valid_
 
 FAMILY_CODE = {name: code for code, name in enumerate(FAMILIES)}
 _MAX_BATCH = 20_000_000  # padded box batch cells before falling back to the per-frame loop
-_IOU_CHUNK = 262_144  # padded box pairs per box_iou call (2 MB per temporary: fewer calls, still in cache)
+_IOU_CHUNK = 131_072  # padded box pairs per chunk (1 MB per temporary: in L2; fewer page faults than 2 MB, measured)
 
 
 @dataclass(slots=True)
@@ -363,7 +372,8 @@ def _same_polygon(p: list[list[np.ndarray]], q: list[list[np.ndarray]]) -> bool:
 
 
 def _sorted_view(ann: Annotations, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    key = (ann.du.astype(np.int64) << 40) | ann.frame.astype(np.int64)
+    key = np.left_shift(ann.du, 40, dtype=np.int64)
+    key |= ann.frame
     order = lexsort_ints((rank[ann.obj] if len(ann) else ann.obj, key))
     return order, key[order]
 
@@ -580,16 +590,7 @@ class _FamilyMatcher:
                     self.prev[int(groups[row - 1])] = codes[cut[row - 1] : cut[row]]
         c_t, c_a, c_sim = (np.concatenate(column) for column in zip(*slow_pairs, strict=True))
         self.slow_candidates = (c_t, c_a, c_sim)
-        if kept:
-            slow_rows, slow_sim, slow_cand, slow_allowed, slow_t, slow_a, slow_tc, slow_ac = (
-                np.concatenate(column) for column in zip(*kept, strict=True)
-            )
-        else:
-            slow_rows = np.zeros(0, dtype=np.intp)
-            slow_sim = np.zeros((0, kt, ka))
-            slow_cand = slow_allowed = np.zeros((0, kt, ka), dtype=bool)
-            slow_t = slow_tc = np.zeros((0, kt), dtype=np.int64)
-            slow_a = slow_ac = np.zeros((0, ka), dtype=np.int64)
+        slow_rows, slow_sim, slow_cand, slow_allowed, slow_t, slow_a, slow_tc, slow_ac = kept
         self.batch_sim = slow_sim
         self.batch_cand = slow_cand
         self.batch_idx = (slow_t, slow_a)
@@ -600,7 +601,7 @@ class _FamilyMatcher:
 
     def box_chunks(
         self, groups: np.ndarray, nt: np.ndarray, na: np.ndarray
-    ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
+    ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, ...]], tuple[np.ndarray, ...]]:
         """box_batch()'s pass over the frames, a chunk at a time (padded to the most truth and annotator boxes of
         a frame): the one-to-one frames' matches and candidate pairs go to `matched` and `candidates` chunk by
         chunk (in frame order, as one array would). Returns which frames are one-to-one, the batch rows of those
@@ -610,54 +611,61 @@ class _FamilyMatcher:
         t, a = self.t, self.a
         assert t.boxes is not None
         assert a.boxes is not None
-        assert t.rotated is not None
-        assert a.rotated is not None
         n, kt, ka = len(groups), int(nt.max()), int(na.max())
         class_aware = self.ctx.config.mode == "class_aware"
+        tidx = _grid(self.t_order, self.t_start[groups], nt, kt)
+        aidx = _grid(self.a_order, self.a_start[groups], na, ka)
+        t_pad, a_pad = tidx < 0, aidx < 0
+        solvable = _unrotated(t.rotated, tidx, t_pad) & _unrotated(a.rotated, aidx, a_pad)
         fast = np.zeros(n, dtype=bool)
-        matched_rows: list[np.ndarray] = []
+        matched_rows: list[np.ndarray] = []  # batch rows of the one-to-one frames' matches
         slow_pairs: list[tuple[np.ndarray, ...]] = []
-        kept: list[tuple[np.ndarray, ...]] = []
+        slow_cells: list[tuple[np.ndarray, ...]] = []  # (frame, row, column, in the class mode) of slow candidates
+        # the slow frames' similarities, copied in as they are found (pages of the unused rest are never touched)
+        slow_sim = np.empty((n, kt, ka))
+        n_slow = 0
         step = max(1, _IOU_CHUNK // max(kt * ka, 1))
+        # every chunk's arrays are allocated (and page-faulted) once
         buffer = np.empty((min(step, n), kt, ka))
-        work = np.empty((2, *buffer.shape))  # box_iou's intermediates: allocated (and page-faulted) once
+        work = np.empty((2, *buffer.shape))  # box_iou's intermediates
+        tb, ab = np.empty((len(buffer), kt, t.boxes.shape[1])), np.empty((len(buffer), ka, a.boxes.shape[1]))
         for lo in range(0, n, step):
             hi = min(lo + step, n)
-            tb, tidx = _pad(self.t_order, self.t_start[groups[lo:hi]], nt[lo:hi], kt, t.boxes, _TRUTH_PAD)
-            ab, aidx = _pad(self.a_order, self.a_start[groups[lo:hi]], na[lo:hi], ka, a.boxes, _LABELS_PAD)
-            tc = np.where(tidx >= 0, self.t_class[np.maximum(tidx, 0)] if len(self.t_class) else 0, -1)
-            ac = np.where(aidx >= 0, self.a_class[np.maximum(aidx, 0)] if len(self.a_class) else 0, -2)
-            sim = buffer[: hi - lo]
-            box_iou(tb, ab, out=sim, work=work[:, : hi - lo])
-            positive = sim > 0
-            threshold_cand = (sim >= self.ctx.match_thr[np.maximum(tc, 0)][:, :, None] - 1e-12) & positive
-            cand = threshold_cand & (tc[:, :, None] == ac[:, None, :]) if class_aware else threshold_cand
-            one = (cand.sum(axis=2) <= 1).all(axis=1) & (cand.sum(axis=1) <= 1).all(axis=1)
-            # rotated boxes need the exact polygon IoU: per frame
-            t_rotated = np.where(tidx >= 0, t.rotated[np.maximum(tidx, 0)], False).any(axis=1)
-            solvable = np.logical_not(
-                t_rotated | np.where(aidx >= 0, a.rotated[np.maximum(aidx, 0)], False).any(axis=1)
+            m = hi - lo
+            sim = buffer[:m]
+            # every pair with similarity > 0, frame by frame, row-major (both boxes real: padding overlaps
+            # nothing); the candidates are among them, so they are tested only there
+            gi, i, j, c_sim = _positive_iou(
+                _fill(t.boxes, tidx[lo:hi], t_pad[lo:hi], tb[:m], _TRUTH_PAD),
+                _fill(a.boxes, aidx[lo:hi], a_pad[lo:hi], ab[:m], _LABELS_PAD),
+                sim,
+                work[:, :m],
             )
-            one &= solvable
+            gi += lo
+            c_t, c_a = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j]
+            t_cls = self.t_class[c_t]
+            threshold_cand = c_sim >= self.ctx.match_thr[t_cls] - 1e-12
+            cand = threshold_cand & (t_cls == self.a_class[c_a]) if class_aware else threshold_cand
+            one = _one_to_one(gi[cand] - lo, i[cand], j[cand], (m, kt, ka)) & solvable[lo:hi]
             fast[lo:hi] = one
-            # every pair with similarity > 0, frame by frame, row-major; a candidate has similarity > 0, so the
-            # matches of the one-to-one frames are among them, in the same order
-            pos = np.flatnonzero(positive)
-            gi, i, j = _cells(pos, sim.shape)
-            c_t, c_a, c_sim = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j], sim.reshape(-1)[pos]
-            on_fast = one[gi]
-            take = on_fast & cand.reshape(-1)[pos]
+            on_fast = one[gi - lo]
+            take = on_fast & cand
             self.matched.append((c_t[take], c_a[take], c_sim[take]))
-            matched_rows.append(gi[take] + lo)
+            matched_rows.append(gi[take])
             self.candidates.append((c_t[on_fast], c_a[on_fast], c_sim[on_fast]))
             on_slow = ~on_fast & solvable[gi]
             slow_pairs.append((c_t[on_slow], c_a[on_slow], c_sim[on_slow]))
-            slow = np.flatnonzero(~one & solvable)
-            if len(slow):  # copies: the buffer is reused
-                kept.append(
-                    (slow + lo, sim[slow], threshold_cand[slow], cand[slow], tidx[slow], aidx[slow], tc[slow], ac[slow])
-                )
-        return fast, matched_rows, slow_pairs, kept
+            slow = np.flatnonzero(~one & solvable[lo:hi])
+            if len(slow):  # a copy: the buffer is reused
+                np.take(sim, slow, axis=0, out=slow_sim[n_slow : n_slow + len(slow)])
+                n_slow += len(slow)
+                on_slow &= threshold_cand
+                slow_cells.append((gi[on_slow], i[on_slow], j[on_slow], cand[on_slow]))
+        slow_rows = np.flatnonzero(~fast & solvable)
+        masks = _slow_masks(n, slow_rows, (kt, ka), slow_cells, class_aware)
+        slow_t, slow_a = tidx[slow_rows], aidx[slow_rows]
+        slow_classes = np.where(slow_t >= 0, self.t_class[slow_t], -1), np.where(slow_a >= 0, self.a_class[slow_a], -2)
+        return fast, matched_rows, slow_pairs, (slow_rows, slow_sim[:n_slow], *masks, slow_t, slow_a, *slow_classes)
 
     def find_row_best(
         self, groups: np.ndarray, sim: np.ndarray, cand: np.ndarray, tc: np.ndarray, ac: np.ndarray
@@ -735,23 +743,90 @@ _TRUTH_PAD = (-1e300, -1e300, 0.0, 0.0)
 _LABELS_PAD = (1e300, 1e300, 0.0, 0.0)
 
 
-def _pad(
-    order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int, boxes: np.ndarray, fill: tuple[float, ...]
+def _grid(order: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """Annotation indices of each group's boxes (`counts` of them from `starts` in `order`) in a (groups, k)
+    array, -1 = padding."""
+    at = np.arange(k)
+    idx = np.take(order, starts[:, None] + at, mode="clip").astype(np.int64, copy=False)
+    idx[at >= counts[:, None]] = -1
+    return idx
+
+
+def _fill(boxes: np.ndarray, idx: np.ndarray, pad: np.ndarray, out: np.ndarray, fill: tuple[float, ...]) -> np.ndarray:
+    """The boxes of a (groups, k) grid of annotation indices (`pad` marks padding) as (groups, k, 4) x, y, w, h, in
+    `out` (groups, k, columns of `boxes`): whole rows are taken, several times faster than boxes[idx, :4]."""
+    np.take(boxes, idx, axis=0, out=out, mode="clip")  # padding (-1) reads box 0 here, then is overwritten
+    xywh = out[..., :4]
+    xywh[pad] = fill
+    return xywh
+
+
+def _positive_iou(
+    t_boxes: np.ndarray, a_boxes: np.ndarray, sim: np.ndarray, work: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """box_iou of a (frames, truth, annotator) chunk into `sim`, finished only on the few pairs that intersect
+    (the rest keeps a value that is not > 0, all any caller reads there): returns the (frame, row, column) of the
+    pairs with IoU > 0, row-major as np.nonzero lists them, and their IoU (box_iou's bit for bit)."""
+    _, kt, ka = sim.shape
+    inter, t_area, a_area = box_overlap(t_boxes, a_boxes, out=sim, work=work)
+    flat = sim.reshape(-1)
+    pos = np.flatnonzero(inter > 0)
+    gi, i, j = _cells(pos, sim.shape)
+    iou = overlap_iou(flat[pos], t_area.reshape(-1)[gi * kt + i], a_area.reshape(-1)[gi * ka + j])
+    flat[pos] = iou
+    t_zero, a_zero = t_area == 0, a_area == 0
+    if t_zero.any() and a_zero.any():  # pairs without union (both areas 0, padding too): identical boxes score 1
+        empty = np.flatnonzero(t_zero & a_zero)
+        empty = empty[flat[empty] >= 0]  # not NaN (a side of infinite length)
+        eg, ei, ej = _cells(empty, sim.shape)
+        same = same_boxes(t_boxes[eg, ei], a_boxes[eg, ej])
+        flat[empty] = same
+        if same.any():
+            pos = np.flatnonzero(sim > 0)
+            gi, i, j = _cells(pos, sim.shape)
+            return gi, i, j, flat[pos]
+    keep = iou > 0  # not all: an intersection can underflow to IoU 0
+    if not keep.all():
+        return gi[keep], i[keep], j[keep], iou[keep]
+    return gi, i, j, iou
+
+
+def _unrotated(rotated: np.ndarray | None, idx: np.ndarray, pad: np.ndarray) -> np.ndarray:
+    """Per group of a (groups, k) grid of annotation indices: has it no rotated box? (Those need the exact polygon
+    IoU, frame by frame.)"""
+    if rotated is None or not rotated.any():
+        return np.ones(len(idx), dtype=bool)
+    out: np.ndarray = ~(rotated[idx] & ~pad).any(axis=1)
+    return out
+
+
+def _one_to_one(frame: np.ndarray, row: np.ndarray, col: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Per frame of a (frames, truth, annotator) batch: does no truth and no annotator box have two of the
+    candidate cells (frame, row, col)? Counted on the few candidates, not on the padded cells."""
+    n, rows, cols = shape
+    rows_used = np.bincount(frame * rows + row, minlength=n * rows).reshape(n, rows)
+    cols_used = np.bincount(frame * cols + col, minlength=n * cols).reshape(n, cols)
+    out: np.ndarray = (rows_used.max(axis=1, initial=0) <= 1) & (cols_used.max(axis=1, initial=0) <= 1)
+    return out
+
+
+def _slow_masks(
+    n: int, rows: np.ndarray, shape: tuple[int, int], cells: list[tuple[np.ndarray, ...]], class_aware: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes of each group into a (groups, k, 4) array; the second array holds annotation indices (-1 = padding)."""
-    n_groups = len(counts)
-    offsets = np.cumsum(counts) - counts
-    pos = np.arange(int(counts.sum())) - np.repeat(offsets, counts)
-    src = order[np.repeat(starts, counts) + pos]
-    cell = np.repeat(np.arange(n_groups) * k, counts) + pos  # (group, position) as a flat index
-    arr = np.empty((n_groups, k, 4))
-    arr[:] = fill
-    # take whole rows, then the columns: several times faster than boxes[src, :4], and np.take of the (strided)
-    # column view would copy all of `boxes` on every call
-    arr.reshape(-1, 4)[cell] = np.take(boxes, src, axis=0)[:, :4]
-    idx = np.full((n_groups, k), -1, dtype=np.int64)
-    idx.reshape(-1)[cell] = src
-    return arr, idx
+    """The (len(rows), *shape) threshold candidate and class-mode candidate masks of the batch's `rows`, from
+    their candidates' (batch row, truth position, annotator position, class-mode candidate) columns; one array
+    for both unless class_aware."""
+    slot = np.zeros(n, dtype=np.int64)
+    slot[rows] = np.arange(len(rows))
+    threshold = np.zeros((len(rows), *shape), dtype=bool)
+    allowed = threshold
+    if cells:
+        cg, ci, cj, cc = (np.concatenate(column) for column in zip(*cells, strict=True))
+        threshold[slot[cg], ci, cj] = True
+        if class_aware:
+            allowed = np.zeros_like(threshold)
+            allowed[slot[cg[cc]], ci[cc], cj[cc]] = True
+    return threshold, allowed
 
 
 def _pair_note(

@@ -14,7 +14,7 @@ from benchmark_qa.scoring.conflict import SEVERITY, Conflict
 from benchmark_qa.scoring.labels import LabelSet
 from benchmark_qa.scoring.matching import assign
 from benchmark_qa.scoring.ontology import Ontology
-from benchmark_qa.scoring.ordering import contains, lexsort_ints
+from benchmark_qa.scoring.ordering import common_ints, contains, lexsort_ints
 
 
 def _plural(n: int, word: str) -> str:
@@ -228,10 +228,10 @@ def _unmatched(comp: Comparison, t_cls: np.ndarray, a_cls: np.ndarray) -> list[R
     keep_extra = np.ones(len(extra.du), dtype=bool)
     loose: list[tuple[int, int, int, int, float]] = []
     if len(cand.du) and len(missed.du) and len(extra.du):
-        ck = _frame_key(cand)
-        both = contains(np.sort(_frame_key(missed)), ck) & contains(np.sort(_frame_key(extra)), ck)
-        both &= t_cls[np.maximum(cand.t_obj, 0)] == a_cls[np.maximum(cand.a_obj, 0)]
-        rows = np.nonzero(both)[0]
+        # the frames with a miss and an extra are few: candidates are looked up there once, then tested by class
+        both = common_ints(_frame_key(missed), _frame_key(extra))
+        rows = np.flatnonzero(contains(both, _frame_key(cand)))
+        rows = rows[t_cls[np.maximum(cand.t_obj[rows], 0)] == a_cls[np.maximum(cand.a_obj[rows], 0)]]
         free_t, free_a = _positions(missed, missed.t_obj), _positions(extra, extra.a_obj)
         keys_t, keys_a = _keys(cand, cand.t_obj, rows), _keys(cand, cand.a_obj, rows)
         rows = rows[[kt in free_t and ka in free_a for kt, ka in zip(keys_t, keys_a, strict=True)]]
@@ -270,7 +270,9 @@ def _unmatched(comp: Comparison, t_cls: np.ndarray, a_cls: np.ndarray) -> list[R
 
 
 def _frame_key(c: Columns) -> np.ndarray:
-    return (c.du.astype(np.int64) << 32) | c.frame.astype(np.int64)
+    key: np.ndarray = np.left_shift(c.du, 32, dtype=np.int64)
+    key |= c.frame
+    return key
 
 
 def _keys(c: Columns, obj: np.ndarray, rows: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:

@@ -73,10 +73,10 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     class_attrs = attribute_metrics(comp.answers, "classification")
     tracking = None
     switches: list[SwitchEvent] = []
+    t_class = np.array([o.class_index for o in t.objects] or [0])
+    a_class = np.array([o.class_index for o in a.objects] or [0])
     detections = len(comp.matches.t_obj) + len(comp.missed.t_obj) + len(comp.extra.a_obj)
     if t.data_type in TRACK_TYPES and detections:  # also without truth objects: MOTA = -FP, as TrackEval
-        t_class = np.array([o.class_index for o in t.objects] or [0])
-        a_class = np.array([o.class_index for o in a.objects] or [0])
         names = [o.name for o in ontology.objects]
         tracking, switches = tracking_metrics(comp, t_class, a_class, lambda c: rules[c].match, names)
     conflicts, totals = build_conflicts(ontology, t, a, comp, rules, config.max_conflicts, switches)
@@ -104,17 +104,17 @@ def score_label_sets(ontology: Ontology, t: LabelSet, a: LabelSet, config: Scori
     if top_du >= len(du_names):
         du_names += [str(d) for d in range(len(du_names), top_du + 1)]
     t_hash, a_hash = [o.hash for o in t.objects], [o.hash for o in a.objects]
-    t_names, a_names = [names[o.class_index] for o in t.objects], [names[o.class_index] for o in a.objects]
     # per-object values taken by the matched pairs' indices from object arrays (the same str objects, no lookups
-    # per pair); built from typed columns, so not validated again (hundreds of thousands of values on a long video)
+    # per pair); class names through the objects' classes (one class throughout is one list repeat); built from
+    # typed columns, so not validated again (hundreds of thousands of values on a long video)
     table = MatchTable.model_construct(
         family=_take(list(FAMILIES), m.family),
         data_unit=_take(du_names, m.du),
         frame=m.frame.tolist(),
         truth_hash=_take(t_hash, m.t_obj),
         labels_hash=_take(a_hash, m.a_obj),
-        truth_class=_take(t_names, m.t_obj),
-        labels_class=_take(a_names, m.a_obj),
+        truth_class=_take(names, t_class[m.t_obj]),
+        labels_class=_take(names, a_class[m.a_obj]),
         similarity=m.sim.tolist(),
     )
     return ScoreReport.model_construct(

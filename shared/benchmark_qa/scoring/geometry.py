@@ -11,6 +11,55 @@ import numpy as np
 # ----------------------------------------------------------------------------------------------------------- boxes
 
 
+def _corners(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """x0, y0, x1, y1 of (..., 4) x, y, w, h boxes."""
+    x0, y0 = boxes[..., 0], boxes[..., 1]
+    return x0, y0, x0 + boxes[..., 2], y0 + boxes[..., 3]
+
+
+def box_overlap(
+    a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """box_iou's first steps: the intersection areas of the pairs (into `out`; `work` as for box_iou) and the areas
+    of a's and of b's boxes, shaped to broadcast against them ((..., n, 1) and (..., 1, m)). A caller can finish
+    the IoU with overlap_iou only where the intersection is > 0 (and box_iou's rule for pairs without union)."""
+    ax0, ay0, ax1, ay1 = (c[..., :, None] for c in _corners(a))
+    bx0, by0, bx1, by1 = (c[..., None, :] for c in _corners(b))
+    # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs. Clipping at 0 from
+    # below with an upper bound of inf takes numpy's fast two-sided loop (it only keeps -0.0 as -0.0: never > 0)
+    inter = np.minimum(ax1, bx1, out=out)
+    inter -= np.maximum(ax0, bx0, out=None if work is None else work[0])
+    np.clip(inter, 0.0, np.inf, out=inter)
+    ih = np.minimum(ay1, by1, out=None if work is None else work[1])
+    ih -= np.maximum(ay0, by0, out=None if work is None else work[0])
+    np.clip(ih, 0.0, np.inf, out=ih)
+    inter *= ih
+    area_a = np.clip(ax1 - ax0, 0.0, None) * np.clip(ay1 - ay0, 0.0, None)
+    area_b = np.clip(bx1 - bx0, 0.0, None) * np.clip(by1 - by0, 0.0, None)
+    return inter, area_a, area_b
+
+
+def overlap_iou(inter: np.ndarray, area_a: np.ndarray, area_b: np.ndarray) -> np.ndarray:
+    """IoU from box_overlap's intersection and the two boxes' areas (any matching shapes: box_iou's own dense
+    arrays, or the values of just the pairs that intersect), with box_iou's operations, so bit for bit its IoU
+    wherever the union is > 0."""
+    union = np.add(area_a, area_b)
+    union -= inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou: np.ndarray = np.divide(inter, union, out=union)
+    np.clip(iou, 0.0, 1.0, out=iou)
+    return iou
+
+
+def same_boxes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs of (..., 4) x, y, w, h boxes (broadcast) with the same corners: box_iou's answer where the union is
+    empty."""
+    ax0, ay0, ax1, ay1 = _corners(a)
+    bx0, by0, bx1, by1 = _corners(b)
+    same: np.ndarray = (ax0 == bx0) & (ay0 == by0) & (ax1 == bx1) & (ay1 == by1)
+    return same
+
+
 def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
     """IoU of axis-aligned boxes given as (..., 4) x, y, w, h; broadcasts like a[..., :, None] vs b[..., None, :]
     (into `out` when given, which must have the broadcast shape; `work`, of shape (2, *that shape), holds the
@@ -19,28 +68,16 @@ def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: n
     Widths and heights are taken from the corners (x + w - x need not be w in floating point), the same way as the
     intersection's, so identical boxes give intersection == union exactly. Two identical boxes without area score 1,
     any other pair without union 0."""
-    ax0, ay0 = a[..., :, None, 0], a[..., :, None, 1]
-    ax1, ay1 = ax0 + a[..., :, None, 2], ay0 + a[..., :, None, 3]
-    bx0, by0 = b[..., None, :, 0], b[..., None, :, 1]
-    bx1, by1 = bx0 + b[..., None, :, 2], by0 + b[..., None, :, 3]
-    # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs
-    inter = np.minimum(ax1, bx1, out=out)
-    inter -= np.maximum(ax0, bx0, out=None if work is None else work[0])
-    np.clip(inter, 0.0, None, out=inter)
-    ih = np.minimum(ay1, by1, out=None if work is None else work[1])
-    ih -= np.maximum(ay0, by0, out=None if work is None else work[0])
-    np.clip(ih, 0.0, None, out=ih)
-    inter *= ih
-    area_a = np.clip(ax1 - ax0, 0.0, None) * np.clip(ay1 - ay0, 0.0, None)
-    area_b = np.clip(bx1 - bx0, 0.0, None) * np.clip(by1 - by0, 0.0, None)
-    union = ih
-    np.add(area_a, area_b, out=union)
+    inter, area_a, area_b = box_overlap(a, b, out, work)
+    union = np.add(area_a, area_b, out=None if work is None else work[1])
     union -= inter
     empty = union <= 0
-    np.divide(inter, union, out=inter, where=~empty)
+    # pairs without union are overwritten below: dividing everywhere is faster than a masked divide
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(inter, union, out=inter)
     np.clip(inter, 0.0, 1.0, out=inter)
     if empty.any():
-        same = (ax0 == bx0) & (ay0 == by0) & (ax1 == bx1) & (ay1 == by1)  # broadcasts to the pairs' shape
+        same = same_boxes(a[..., :, None, :], b[..., None, :, :])  # broadcasts to the pairs' shape
         inter[empty] = same[empty]
     iou: np.ndarray = inter
     return iou

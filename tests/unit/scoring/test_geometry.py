@@ -7,8 +7,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import shapely.affinity
 import shapely.geometry as sg
+from benchmark_qa.scoring import comparison
 from benchmark_qa.scoring.bitmask import decode_counts, mask_iou
 from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
 from benchmark_qa.scoring.geometry import box_iou, keypoint_area, oks, polyline_similarity, range_iou
@@ -245,3 +247,25 @@ def test_range_iou_with_tolerance() -> None:
     assert range_iou(np.array([[0.0, 10.0]]), np.array([[50.0, 60.0]]), 2.0) == 0.0
     # adjacent closed ranges [0, 4] and [5, 9] cover 0..9 without a gap, as the SDK's IntegerRangeSet merges them
     assert range_iou(np.array([[0.0, 4.0], [5.0, 9.0]]), np.array([[0.0, 9.0]]), 0.0) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_box_batch_iou_on_intersecting_pairs_is_box_iou(seed: int) -> None:
+    """The box batch finishes the IoU only on the pairs that intersect: the pairs with IoU > 0 (identical boxes
+    without area included) and their values are box_iou's, bit for bit, also with boxes of zero, negative,
+    infinite or NaN size and the batch's padding."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 6, (9, 5, 4)).astype(np.float64) / 4
+    b = rng.integers(0, 6, (9, 7, 4)).astype(np.float64) / 4
+    a[:, 0], b[:, 1] = (-1e300, -1e300, 0.0, 0.0), (1e300, 1e300, 0.0, 0.0)  # the batch's padding
+    b[:, 2] = a[:, 1]  # identical boxes
+    a[:, 3, 2:] = 0.0  # boxes without area
+    b[:, 4] = a[:, 3] if seed % 2 else a[:, 2]
+    for side in (a, b):
+        odd = rng.random(side.shape) < 0.08
+        side[odd] = rng.choice([0.0, -0.0, -0.5, np.inf, -np.inf, np.nan, 1e-200], int(odd.sum()))
+    with np.errstate(all="ignore"):  # infinite sizes overflow
+        want = box_iou(a, b)
+        got = comparison._positive_iou(a, b, np.full(want.shape, np.nan), np.full((2, *want.shape), -3.0))
+    for g, w in zip(got, (*np.nonzero(want > 0), want[want > 0]), strict=True):
+        np.testing.assert_array_equal(g, w)

@@ -70,15 +70,16 @@ def test_flat_cells_are_numpys_nonzero(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_padded_boxes_are_each_groups_boxes_in_order(seed: int) -> None:
+def test_box_grid_holds_each_groups_indices_in_order(seed: int) -> None:
     rng = np.random.default_rng(seed)
     counts = rng.integers(0, 6, 40)
     counts[0] = 5
     order = rng.permutation(int(counts.sum()))
     starts = np.cumsum(counts) - counts
+    idx = comparison._grid(order, starts, counts, 5)
     boxes = rng.random((int(counts.sum()), 5))
     fill = (-1.0, -2.0, 0.0, 0.0)
-    arr, idx = comparison._pad(order, starts, counts, 5, boxes, fill)
+    arr = comparison._fill(boxes, idx, idx < 0, np.empty((len(counts), 5, 5)), fill)
     for g, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
         src = order[start : start + count]
         np.testing.assert_array_equal(idx[g], [*src, *[-1] * (5 - count)])
