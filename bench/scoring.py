@@ -8,6 +8,7 @@ scorer too. Benchmarks print; they never assert timings.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -260,10 +261,21 @@ def _child_coco(directory: Path) -> dict[str, Any]:
     }
 
 
-def _in_subprocess(kind: str, directory: Path) -> dict[str, Any]:
+def allocator_environment() -> dict[str, str]:
+    """The glibc allocator settings the scoring functions run with (template.yaml, ScoreWorkerFunction). Both sides
+    of the benchmark run under them: they are part of how the product scores, and COCOeval is measured alike."""
+    from benchmark_qa_local.template import SamTemplate
+
+    spec = SamTemplate.load(Path(__file__).resolve().parents[1] / "template.yaml").function("ScoreWorkerFunction")
+    return {name: str(value) for name, value in spec.environment.items() if name.startswith("MALLOC_")}
+
+
+def _in_subprocess(kind: str, directory: Path, env: dict[str, str]) -> dict[str, Any]:
     call = f"b._child_{kind}(pathlib.Path({str(directory)!r}))"
     code = f"import json, pathlib, bench.scoring as b; print(json.dumps({call}))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env}
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -285,11 +297,12 @@ def run() -> None:
         started = time.perf_counter()
         generate(directory)
         print(f"generated {FRAMES} frames x {OBJECTS} boxes in {time.perf_counter() - started:.1f} s")
+        env = allocator_environment()
         runs, cocos = [], []
         for _ in range(ROUNDS):
-            runs.append(_in_subprocess("score", directory))
-            cocos.append(_in_subprocess("coco", directory))
-        traced = _in_subprocess("trace", directory)
+            runs.append(_in_subprocess("score", directory, env))
+            cocos.append(_in_subprocess("coco", directory, env))
+        traced = _in_subprocess("trace", directory, env)
     ours = {
         key: _median(runs, key)
         for key in runs[0]
@@ -298,6 +311,7 @@ def run() -> None:
     coco = {key: _median(cocos, key) for key in ("seconds", "cpu_seconds", "maxrss_mb")}
     print(f"input: {ours['input_mb']:.1f} MB of label-row JSON (truth + annotator)")
     print(f"medians of {ROUNDS} fresh processes a side, run alternately (range in brackets)")
+    print(f"both sides with the scoring functions' allocator settings: {' '.join(f'{k}={v}' for k, v in env.items())}")
     print(f"{'':36}{'benchmark-qa':>13}{'COCOeval':>10}{'ratio':>8}{'target':>9}")
     ratio = coco["seconds"] / ours["seconds"]
     print(
