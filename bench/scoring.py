@@ -279,7 +279,9 @@ def _in_subprocess(kind: str, directory: Path, env: dict[str, str]) -> dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-ROUNDS = 3  # fresh processes per side, alternating: a single pair of runs moves with the shared machine's load
+# fresh processes per side, alternating: one pair of runs moves with the shared machine's load (COCOeval took
+# 1.68-2.55 s in three processes of one run)
+ROUNDS = 5
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
