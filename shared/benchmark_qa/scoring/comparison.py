@@ -19,13 +19,11 @@ from benchmark_qa.scoring.config import AttributeRule, Resolved, ScoringConfig
 from benchmark_qa.scoring.ellipse import Ellipse, ellipse_iou
 from benchmark_qa.scoring.geometry import (
     box_iou,
-    box_overlap,
+    box_iou_where_positive,
     keypoint_area,
     oks,
-    overlap_iou,
     polyline_similarity,
     range_iou,
-    same_boxes,
 )
 from benchmark_qa.scoring.labels import FRAME_TYPES, IMAGE_TYPES, Annotations, Answer, LabelObject, LabelSet
 from benchmark_qa.scoring.matching import assign
@@ -635,12 +633,13 @@ class _FamilyMatcher:
             sim = buffer[:m]
             # every pair with similarity > 0, frame by frame, row-major (both boxes real: padding overlaps
             # nothing); the candidates are among them, so they are tested only there
-            gi, i, j, c_sim = _positive_iou(
+            pos, c_sim = box_iou_where_positive(
                 _fill(t.boxes, tidx[lo:hi], t_pad[lo:hi], tb[:m], _TRUTH_PAD),
                 _fill(a.boxes, aidx[lo:hi], a_pad[lo:hi], ab[:m], _LABELS_PAD),
                 sim,
                 work[:, :m],
             )
+            gi, i, j = _cells(pos, sim.shape)
             gi += lo
             c_t, c_a = tidx.reshape(-1)[gi * kt + i], aidx.reshape(-1)[gi * ka + j]
             t_cls = self.t_class[c_t]
@@ -759,36 +758,6 @@ def _fill(boxes: np.ndarray, idx: np.ndarray, pad: np.ndarray, out: np.ndarray, 
     xywh = out[..., :4]
     xywh[pad] = fill
     return xywh
-
-
-def _positive_iou(
-    t_boxes: np.ndarray, a_boxes: np.ndarray, sim: np.ndarray, work: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """box_iou of a (frames, truth, annotator) chunk into `sim`, finished only on the few pairs that intersect
-    (the rest keeps a value that is not > 0, all any caller reads there): returns the (frame, row, column) of the
-    pairs with IoU > 0, row-major as np.nonzero lists them, and their IoU (box_iou's bit for bit)."""
-    _, kt, ka = sim.shape
-    inter, t_area, a_area = box_overlap(t_boxes, a_boxes, out=sim, work=work)
-    flat = sim.reshape(-1)
-    pos = np.flatnonzero(inter > 0)
-    gi, i, j = _cells(pos, sim.shape)
-    iou = overlap_iou(flat[pos], t_area.reshape(-1)[gi * kt + i], a_area.reshape(-1)[gi * ka + j])
-    flat[pos] = iou
-    t_zero, a_zero = t_area == 0, a_area == 0
-    if t_zero.any() and a_zero.any():  # pairs without union (both areas 0, padding too): identical boxes score 1
-        empty = np.flatnonzero(t_zero & a_zero)
-        empty = empty[flat[empty] >= 0]  # not NaN (a side of infinite length)
-        eg, ei, ej = _cells(empty, sim.shape)
-        same = same_boxes(t_boxes[eg, ei], a_boxes[eg, ej])
-        flat[empty] = same
-        if same.any():
-            pos = np.flatnonzero(sim > 0)
-            gi, i, j = _cells(pos, sim.shape)
-            return gi, i, j, flat[pos]
-    keep = iou > 0  # not all: an intersection can underflow to IoU 0
-    if not keep.all():
-        return gi[keep], i[keep], j[keep], iou[keep]
-    return gi, i, j, iou
 
 
 def _unrotated(rotated: np.ndarray | None, idx: np.ndarray, pad: np.ndarray) -> np.ndarray:

@@ -17,12 +17,11 @@ def _corners(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return x0, y0, x0 + boxes[..., 2], y0 + boxes[..., 3]
 
 
-def box_overlap(
+def _overlap(
     a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """box_iou's first steps: the intersection areas of the pairs (into `out`; `work` as for box_iou) and the areas
-    of a's and of b's boxes, shaped to broadcast against them ((..., n, 1) and (..., 1, m)). A caller can finish
-    the IoU with overlap_iou only where the intersection is > 0 (and box_iou's rule for pairs without union)."""
+    """The pairs' intersection areas (into `out`; `work`, of shape (2, *out.shape), holds the intermediates) and
+    the areas of a's and of b's boxes, shaped (..., n, 1) and (..., 1, m) to broadcast against them."""
     ax0, ay0, ax1, ay1 = (c[..., :, None] for c in _corners(a))
     bx0, by0, bx1, by1 = (c[..., None, :] for c in _corners(b))
     # in-place steps: this runs on (frames, truth, annotator) batches of millions of pairs. Clipping at 0 from
@@ -39,37 +38,22 @@ def box_overlap(
     return inter, area_a, area_b
 
 
-def overlap_iou(inter: np.ndarray, area_a: np.ndarray, area_b: np.ndarray) -> np.ndarray:
-    """IoU from box_overlap's intersection and the two boxes' areas (any matching shapes: box_iou's own dense
-    arrays, or the values of just the pairs that intersect), with box_iou's operations, so bit for bit its IoU
-    wherever the union is > 0."""
-    union = np.add(area_a, area_b)
-    union -= inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou: np.ndarray = np.divide(inter, union, out=union)
-    np.clip(iou, 0.0, 1.0, out=iou)
-    return iou
-
-
-def same_boxes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairs of (..., 4) x, y, w, h boxes (broadcast) with the same corners: box_iou's answer where the union is
-    empty."""
+def _same_corners(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs of (..., 4) boxes (broadcast) with the same corners: the IoU of a pair without union is 1 for these."""
     ax0, ay0, ax1, ay1 = _corners(a)
     bx0, by0, bx1, by1 = _corners(b)
     same: np.ndarray = (ax0 == bx0) & (ay0 == by0) & (ax1 == bx1) & (ay1 == by1)
     return same
 
 
-def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
-    """IoU of axis-aligned boxes given as (..., 4) x, y, w, h; broadcasts like a[..., :, None] vs b[..., None, :]
-    (into `out` when given, which must have the broadcast shape; `work`, of shape (2, *that shape), holds the
-    intermediate arrays, so a caller running chunk after chunk allocates them once).
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of axis-aligned boxes given as (..., 4) x, y, w, h; broadcasts like a[..., :, None] vs b[..., None, :].
 
     Widths and heights are taken from the corners (x + w - x need not be w in floating point), the same way as the
     intersection's, so identical boxes give intersection == union exactly. Two identical boxes without area score 1,
     any other pair without union 0."""
-    inter, area_a, area_b = box_overlap(a, b, out, work)
-    union = np.add(area_a, area_b, out=None if work is None else work[1])
+    inter, area_a, area_b = _overlap(a, b)
+    union = np.add(area_a, area_b)
     union -= inter
     empty = union <= 0
     # pairs without union are overwritten below: dividing everywhere is faster than a masked divide
@@ -77,10 +61,42 @@ def box_iou(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: n
         np.divide(inter, union, out=inter)
     np.clip(inter, 0.0, 1.0, out=inter)
     if empty.any():
-        same = same_boxes(a[..., :, None, :], b[..., None, :, :])  # broadcasts to the pairs' shape
-        inter[empty] = same[empty]
+        inter[empty] = _same_corners(a[..., :, None, :], b[..., None, :, :])[empty]
     iou: np.ndarray = inter
     return iou
+
+
+def box_iou_where_positive(
+    a: np.ndarray, b: np.ndarray, out: np.ndarray, work: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of box_iou(a, b) with IoU > 0: their flat positions among the (..., n, m) pairs, ascending (the
+    order np.nonzero lists them), and their IoU, bit for bit box_iou's. Only the pairs that intersect (a tenth in
+    a box batch) and those without union get past the intersection. `out` (the pairs' shape) and `work` (2, *that
+    shape) are buffers a caller reuses chunk after chunk; `out` is left holding values that are not > 0 elsewhere."""
+    n, m = out.shape[-2:]
+    inter, area_a, area_b = _overlap(a, b, out, work)
+    flat = inter.reshape(-1)
+    pos = np.flatnonzero(flat > 0)
+    # the same operations as box_iou's, on the intersecting pairs only
+    union = np.add(area_a.reshape(-1)[pos // m], area_b.reshape(-1)[pos // (n * m) * m + pos % m])
+    union -= flat[pos]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.divide(flat[pos], union, out=union)
+    np.clip(iou, 0.0, 1.0, out=iou)
+    flat[pos] = iou
+    a_zero, b_zero = area_a == 0, area_b == 0
+    if a_zero.any() and b_zero.any():  # pairs without union (both areas 0, padding too): identical boxes score 1
+        empty = np.flatnonzero(a_zero & b_zero)
+        empty = empty[flat[empty] >= 0]  # not NaN (a side of infinite length): box_iou leaves those NaN
+        same = _same_corners(a.reshape(-1, 4)[empty // m], b.reshape(-1, 4)[empty // (n * m) * m + empty % m])
+        flat[empty] = same
+        if same.any():
+            pos = np.flatnonzero(flat > 0)
+            return pos, flat[pos]
+    keep = iou > 0  # not all: an intersection can underflow to IoU 0
+    if not keep.all():
+        return pos[keep], iou[keep]
+    return pos, iou
 
 
 # ------------------------------------------------------------------------------------------------------- polylines
