@@ -261,12 +261,13 @@ def _child_coco(directory: Path) -> dict[str, Any]:
     }
 
 
-def allocator_environment() -> dict[str, str]:
-    """The glibc allocator settings the scoring functions run with (template.yaml, ScoreWorkerFunction). Both sides
-    of the benchmark run under them: they are part of how the product scores, and COCOeval is measured alike."""
+def allocator_environment(function: str = "ScoreWorkerFunction") -> dict[str, str]:
+    """The glibc allocator settings a function runs with (its MALLOC_* variables in template.yaml). Both sides of
+    the benchmark run under ScoreWorkerFunction's: they are part of how the product scores, and COCOeval is
+    measured alike."""
     from benchmark_qa_local.template import SamTemplate
 
-    spec = SamTemplate.load(Path(__file__).resolve().parents[1] / "template.yaml").function("ScoreWorkerFunction")
+    spec = SamTemplate.load(Path(__file__).resolve().parents[1] / "template.yaml").function(function)
     return {name: str(value) for name, value in spec.environment.items() if name.startswith("MALLOC_")}
 
 

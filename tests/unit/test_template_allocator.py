@@ -1,6 +1,6 @@
 """The functions that score label rows run glibc's allocator with larger thresholds (template.yaml,
-docs/performance.md "The allocator"): both carry the same settings, the scoring benchmark runs with them, and glibc
-takes them (a misspelt name, e.g. without its trailing underscore, is silently ignored by glibc)."""
+docs/performance.md "The allocator"): both carry the same settings, no other function has any, and glibc takes
+them (a misspelt name, e.g. without its trailing underscore, is silently ignored by glibc)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCORING_FUNCTIONS = ("ScoreFunction", "ScoreWorkerFunction")
 SETTINGS = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"}
 
-# bytes glibc holds in mmapped chunks after a 16 MiB numpy array is made: 0 once the mmap threshold is above it
+# bytes glibc holds in mmapped chunks after a 16 MiB numpy array is made: 0 when the settings serve it from the heap
 MMAPPED = """
 import ctypes, json
 import numpy as np
@@ -33,24 +33,18 @@ print(json.dumps(libc.mallinfo2().hblkhd))
 """
 
 
-def _allocator(logical_id: str) -> dict[str, str]:
-    spec = SamTemplate.load(REPO / "template.yaml").function(logical_id)
-    return {name: str(value) for name, value in spec.environment.items() if name.startswith("MALLOC_")}
-
-
-def test_the_scoring_functions_carry_the_same_allocator_settings_and_the_benchmark_uses_them() -> None:
-    settings = [_allocator(name) for name in SCORING_FUNCTIONS]
+def test_the_scoring_functions_carry_the_same_allocator_settings() -> None:
+    settings = [allocator_environment(name) for name in SCORING_FUNCTIONS]
     assert set(settings[0]) == SETTINGS
     assert settings[0] == settings[1]
     assert all(int(value) > 0 for value in settings[0].values())
-    assert allocator_environment() == settings[0]
 
 
 def test_no_other_function_changes_the_allocator() -> None:
     template = SamTemplate.load(REPO / "template.yaml")
     others = [spec.logical_id for spec in template.functions() if spec.logical_id not in SCORING_FUNCTIONS]
     assert others
-    assert all(not _allocator(name) for name in others)
+    assert all(not allocator_environment(name) for name in others)
 
 
 def _mmapped(env: dict[str, str]) -> int:

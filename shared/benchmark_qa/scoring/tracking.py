@@ -38,7 +38,6 @@ from benchmark_qa.scoring.ordering import distinct_ints, lexsort_ints
 
 ALPHAS = np.arange(0.05, 0.99, 0.05)  # TrackEval's array_labels, the same expression
 EPS = float(np.finfo(float).eps)  # TrackEval's slack on thresholds
-_MARGIN = 1e-6  # far above the solver's float error on scores up to ~1001
 SwitchEvent = tuple[int, int, int, int, int]  # data unit, frame, truth object, previous and new annotator object
 
 
@@ -337,8 +336,7 @@ def _match_frames(
     its row and column on its frame is matched, whatever the frame before did. The others (`tangled`) are
     settled frame by frame, in order: last frame's pairs first (TrackEval's 1000 bonus), then the maximum total
     similarity. A tangled pair's row and column hold only tangled pairs, so where every truth track's best pair
-    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved
-    (or taken by columns, where that is its only optimum: _column_optimum)."""
+    uses its own annotator track that is optimal (duals u = row maximum, v = 0); otherwise the frame is solved."""
     matched: np.ndarray = ~tangled
     pairs = np.flatnonzero(tangled)
     if not len(pairs):
@@ -375,11 +373,9 @@ def _match_frames(
             a, z, y = int(cut[f]), int(cut[f + 1]), int(cut[max(f - 1, 0)])
             held_before = np.flatnonzero(matched[y:a]) + y
             last = set(zip(g[held_before].tolist(), t[held_before].tolist(), strict=True))
-            g_frame, t_frame = g[a:z].tolist(), t[a:z].tolist()
-            frame_pairs = zip(g_frame, t_frame, sim[a:z].tolist(), strict=True)
-            score_list = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
-            plain = _column_optimum(g_frame, t_frame, score_list)
-            matched[a:z] = plain if plain is not None else _solve_frame(g[a:z], t[a:z], np.asarray(score_list))
+            frame_pairs = zip(g[a:z].tolist(), t[a:z].tolist(), sim[a:z].tolist(), strict=True)
+            score = [s + (1000.0 if (gk, tk) in last else 0.0) for gk, tk, s in frame_pairs]
+            matched[a:z] = _solve_frame(g[a:z], t[a:z], np.asarray(score))
             won[lo:hi] = matched[pairs[lo:hi]].tolist()
             lost.update((np.flatnonzero(~(matched[a:z] | tangled[a:z])) + a).tolist())
     matched[pairs[pending]] = True
@@ -404,32 +400,6 @@ def _own_before(tangled: np.ndarray, pairs: np.ndarray, step: np.ndarray, g: np.
     alone = (before >= 0) & ~tangled[np.maximum(before, 0)]
     src[alone] = -2 - before[alone]
     return src
-
-
-def _column_optimum(g: list[int], t: list[int], score: list[float]) -> list[bool] | None:
-    """A frame's pairs that the solver takes, where that is plain: each annotator track's best pair, where those
-    are on distinct truth tracks and each beats the rest of its column and an empty cell (0) by more than float
-    error could make up. An assignment's total is at most the sum of the column maxima, reached only by those
-    pairs, so they are the only optimum and the solver's answer too; otherwise None."""
-    best: dict[int, int] = {}  # annotator track -> k of its best pair
-    rival: dict[int, float] = {}  # annotator track -> its next best score (or 0)
-    for k, (tk, sk) in enumerate(zip(t, score, strict=True)):
-        held = best.get(tk)
-        if held is None:
-            best[tk] = k
-        elif sk > score[held]:
-            best[tk] = k
-            rival[tk] = max(rival.get(tk, 0.0), score[held])
-        else:
-            rival[tk] = max(rival.get(tk, 0.0), sk)
-    if len({g[k] for k in best.values()}) < len(best):
-        return None
-    if any(score[k] - rival.get(tk, 0.0) <= _MARGIN for tk, k in best.items()):
-        return None
-    taken = [False] * len(g)
-    for k in best.values():
-        taken[k] = True
-    return taken
 
 
 def _solve_frame(g: np.ndarray, t: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -664,39 +634,6 @@ def _argmax_if_optimal(
     return idx[keep], solved
 
 
-_LOOP_CELLS = 128  # below this many pairs a frame's matrix is built faster by a Python loop
-
-
-def _frame_matrix(
-    rows: np.ndarray, cols: np.ndarray, score: np.ndarray, idx: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """One frame's (score matrix, pair index or -1 per cell) with rows and columns numbered in order of first
-    appearance, for a frame of at least _LOOP_CELLS pairs none of which share a cell; None otherwise."""
-    if len(rows) < _LOOP_CELLS:
-        return None
-    r, c = _first_seen(rows), _first_seen(cols)
-    shape = (int(r.max()) + 1, int(c.max()) + 1)
-    cell = r * shape[1] + c
-    if int(np.bincount(cell).max()) > 1:
-        return None
-    mat = np.zeros(shape)
-    mat.flat[cell] = score
-    pick = np.full(shape, -1, dtype=np.int64)
-    pick.flat[cell] = idx
-    return mat, pick
-
-
-def _first_seen(values: np.ndarray) -> np.ndarray:
-    """Each value's rank among the distinct values in order of first appearance, for non-negative integers (track
-    indices: a table over their range)."""
-    first = np.full(int(values.max()) + 1, len(values))
-    np.minimum.at(first, values, np.arange(len(values)))
-    rank = np.empty(len(first), dtype=np.intp)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))  # absent values (len(values)) rank last
-    out: np.ndarray = rank[values]
-    return out
-
-
 def _hota_assignment(
     key: np.ndarray, cg: np.ndarray, ca: np.ndarray, score: np.ndarray, frow: np.ndarray, fcol: np.ndarray
 ) -> np.ndarray:
@@ -725,23 +662,17 @@ def _hota_assignment(
     for end in range(1, len(amb) + 1):
         if end < len(amb) and keys_list[end] == keys_list[start]:
             continue
-        # rows and columns in order of first appearance; a crowded frame's matrix by numpy, where no cell repeats
-        # (a repeated cell keeps its last pair, which only the loop guarantees)
-        mat_pick = _frame_matrix(cg[amb[start:end]], ca[amb[start:end]], score[amb[start:end]], amb[start:end])
-        if mat_pick is None:
-            rmap: dict[int, int] = {}
-            cmap: dict[int, int] = {}
-            cells = [
-                (rmap.setdefault(rows_list[k], len(rmap)), cmap.setdefault(cols_list[k], len(cmap)))
-                for k in range(start, end)
-            ]
-            mat = np.zeros((len(rmap), len(cmap)))
-            pick = np.full((len(rmap), len(cmap)), -1, dtype=np.int64)
-            for k, (r, c) in enumerate(cells):
-                mat[r, c] = scores[start + k]
-                pick[r, c] = amb[start + k]
-        else:
-            mat, pick = mat_pick
+        rmap: dict[int, int] = {}
+        cmap: dict[int, int] = {}
+        cells = [
+            (rmap.setdefault(rows_list[k], len(rmap)), cmap.setdefault(cols_list[k], len(cmap)))
+            for k in range(start, end)
+        ]
+        mat = np.zeros((len(rmap), len(cmap)))
+        pick = np.full((len(rmap), len(cmap)), -1, dtype=np.int64)
+        for k, (r, c) in enumerate(cells):
+            mat[r, c] = scores[start + k]
+            pick[r, c] = amb[start + k]
         rr, cc = linear_sum_assignment(mat, maximize=True)
         solution = pick[rr, cc]
         chosen[solution[solution >= 0]] = True

@@ -118,24 +118,6 @@ def test_perfect_tracks(ontology: Ontology) -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_column_optimum_is_the_solvers_answer_where_it_answers(seed: int) -> None:
-    """Frames of a few truth and annotator tracks, scores with ties and the 1000 continuity bonus: where
-    _column_optimum answers, the solver takes the same pairs, and it answers for most untied frames."""
-    rng = np.random.default_rng(seed)
-    answered = 0
-    for _ in range(300):
-        cells = sorted({(int(g), int(t)) for g, t in rng.integers(0, [4, 5], (int(rng.integers(1, 12)), 2))})
-        g, t = (list(c) for c in zip(*cells, strict=True))
-        score = [float(rng.choice([rng.random(), 0.5, 0.25])) + 1000.0 * (rng.random() < 0.2) for _ in cells]
-        plain = tracking._column_optimum(g, t, score)
-        if plain is not None:
-            answered += 1
-            solved = tracking._solve_frame(np.array(g), np.array(t), np.array(score))
-            np.testing.assert_array_equal(plain, solved)
-    assert answered > 50
-
-
-@pytest.mark.parametrize("seed", range(6))
 def test_frame_track_keys_are_equal_exactly_where_frame_and_track_are(seed: int) -> None:
     """Long videos whose annotator tracks are mostly one-detection extras (keyed alone) and a few long tracks;
     and dense ones (frame x track)."""
@@ -155,26 +137,3 @@ def test_frame_track_keys_are_equal_exactly_where_frame_and_track_are(seed: int)
     n = int(by_pair.max()) + 1  # the same partition: as many groups either way, and each group one of the other's
     assert int(by_key.max()) + 1 == n
     assert len(np.unique(by_key * n + by_pair)) == n
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_frame_matrix_is_the_loops_matrix(seed: int) -> None:
-    """A crowded frame's HOTA matrix by numpy: rows and columns numbered in order of first appearance, each cell
-    its pair's score and index, as the loop builds it; None where a cell repeats (the loop keeps the last)."""
-    rng = np.random.default_rng(seed)
-    cells = rng.permutation(200 * 150)[: int(rng.integers(tracking._LOOP_CELLS, 3_000))]
-    rows, cols = 7 + cells // 150, cells % 150
-    score, idx = rng.random(len(cells)), rng.permutation(10 * len(cells))[: len(cells)]
-    built = tracking._frame_matrix(rows, cols, score, idx)
-    assert built is not None
-    rmap: dict[int, int] = {}
-    cmap: dict[int, int] = {}
-    mat = np.zeros((len(set(rows.tolist())), len(set(cols.tolist()))))
-    pick = np.full(mat.shape, -1)
-    for r, c, s, k in zip(rows.tolist(), cols.tolist(), score.tolist(), idx.tolist(), strict=True):
-        mat[rmap.setdefault(r, len(rmap)), cmap.setdefault(c, len(cmap))] = s
-        pick[rmap[r], cmap[c]] = k
-    np.testing.assert_array_equal(built[0], mat)
-    np.testing.assert_array_equal(built[1], pick)
-    repeated = np.concatenate([rows, rows[:1]]), np.concatenate([cols, cols[:1]])
-    assert tracking._frame_matrix(*repeated, np.append(score, 0.5), np.append(idx, -7)) is None
