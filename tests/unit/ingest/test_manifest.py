@@ -20,6 +20,8 @@ from benchmark_qa.ingest.manifest import (
     natural_key,
 )
 from benchmark_qa.ingest.sidecar import Sidecar, SidecarError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 LAYOUT = Layout()
@@ -222,6 +224,31 @@ def test_docs_examples_validate_and_serialise_back() -> None:
     again = ImportManifest.model_validate(orjson.loads(manifest.to_json_bytes()))
     assert again == manifest
     assert orjson.loads(manifest.to_json_bytes()) == manifest.to_dict()
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(metadata=st.lists(st.dictionaries(st.text(max_size=8), _JSON_VALUES, max_size=4), min_size=1, max_size=4))
+def test_json_bytes_are_orjson_of_the_dict(metadata: list[dict[str, object]]) -> None:
+    """to_json_bytes() writes straight from the models (S3's manifest); to_dict() is what registration sends: the
+    same document, byte for byte, compact and indented, whatever a sidecar's metadata holds."""
+    manifest = ImportManifest.model_validate_json(DOCS_EXAMPLE)
+    for entry, meta in zip(
+        manifest.videos + manifest.images + manifest.image_groups + manifest.nifti, metadata, strict=False
+    ):
+        entry.client_metadata = meta
+    assert manifest.to_json_bytes() == orjson.dumps(manifest.to_dict())
+    assert manifest.to_json_bytes(indent=True) == orjson.dumps(manifest.to_dict(), option=orjson.OPT_INDENT_2)
 
 
 @pytest.mark.parametrize(
