@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 from benchmark_qa.ingest.items import Dataset, DataType, S3Object
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.manifest import (
+    _LISTS,
     AudioEntry,
     ImageEntry,
     ImportManifest,
@@ -238,14 +241,14 @@ _JSON_VALUES = st.recursive(
 
 
 @settings(max_examples=150, deadline=None)
-@given(metadata=st.lists(st.dictionaries(st.text(max_size=8), _JSON_VALUES, max_size=4), min_size=1, max_size=4))
+@given(metadata=st.lists(st.dictionaries(st.text(max_size=8), _JSON_VALUES, max_size=4), min_size=1, max_size=6))
 def test_json_bytes_are_orjson_of_the_dict(metadata: list[dict[str, object]]) -> None:
     """to_json_bytes() writes straight from the models (S3's manifest); to_dict() is what registration sends: the
     same document, byte for byte, compact and indented, whatever a sidecar's metadata holds."""
     manifest = ImportManifest.model_validate_json(DOCS_EXAMPLE)
-    for entry, meta in zip(
-        manifest.videos + manifest.images + manifest.image_groups + manifest.nifti, metadata, strict=False
-    ):
+    entries: list[Any] = [entry for name in _LISTS for entry in getattr(manifest, name)]
+    assert len(entries) == 6
+    for entry, meta in zip(entries, metadata, strict=False):
         entry.client_metadata = meta
     assert manifest.to_json_bytes() == orjson.dumps(manifest.to_dict())
     assert manifest.to_json_bytes(indent=True) == orjson.dumps(manifest.to_dict(), option=orjson.OPT_INDENT_2)
