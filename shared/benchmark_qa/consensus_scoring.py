@@ -395,9 +395,6 @@ class ConsensusScorer:
         return TaskOutcome(task.uuid, task.data_hash, TaskStatus.ERROR, error=reason)
 
     def _score_task(self, ontology: Ontology, labels: TaskLabels) -> tuple[TaskOutcome, list[AnnotatorResult]]:
-        from benchmark_qa.scoring import ScoringError
-        from benchmark_qa.task_details import score_with_details
-
         task = labels.task
         problems: list[str] = []
         annotators: list[str] = []
@@ -411,22 +408,7 @@ class ConsensusScorer:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
                 annotators.append(option.annotator)
-        reports: list[Scored] = []
-        if not problems and labels.truth is not None:
-            for option in task.options:
-                try:
-                    scored, details = score_with_details(
-                        ontology, labels.truth, labels.branches[option.branch_name], self._config
-                    )
-                except ScoringError as error:
-                    problems.append(
-                        f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash "
-                        f"{option.label_hash}) or the ground truth does not match the ontology: {error}; fix the row "
-                        "or the ontology, the next run retries"
-                    )
-                    annotators.append(option.annotator)
-                    continue
-                reports.append((option.annotator, option.branch_name, str(option.label_hash), scored, details))
+        reports = [] if problems else self._score_branches(ontology, labels, problems, annotators)
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
@@ -446,6 +428,39 @@ class ConsensusScorer:
             self._store.clear_error(task.uuid)
         outcome = TaskOutcome(task.uuid, task.data_hash, TaskStatus.SCORED, written, replaced, flags_new)
         return outcome, results
+
+    def _score_branches(
+        self, ontology: Ontology, labels: TaskLabels, problems: list[str], annotators: list[str]
+    ) -> list[Scored]:
+        """Every branch scored against the truth, which is read once for all of them (on a long video reading a
+        row is most of scoring it). A row the engine cannot read goes to `problems`, its annotator to `annotators`."""
+        from benchmark_qa.scoring import ScoringError
+        from benchmark_qa.scoring.labels import read_label_row
+        from benchmark_qa.task_details import score_with_details
+
+        task = labels.task
+        assert labels.truth is not None
+        try:
+            truth = read_label_row(ontology, labels.truth)
+        except ScoringError as error:
+            problems.append(
+                f"the ground truth of data hash {task.data_hash} (label hash {labels.truth.get('label_hash')}) "
+                f"does not match the ontology: {error}; fix the row or the ontology, the next run retries"
+            )
+            return []
+        reports: list[Scored] = []
+        for option in task.options:
+            try:
+                scored, details = score_with_details(ontology, truth, labels.branches[option.branch_name], self._config)
+            except ScoringError as error:
+                problems.append(
+                    f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash {option.label_hash}) "
+                    f"does not match the ontology: {error}; fix the row or the ontology, the next run retries"
+                )
+                annotators.append(option.annotator)
+                continue
+            reports.append((option.annotator, option.branch_name, str(option.label_hash), scored, details))
+        return reports
 
     def _write(self, task: ReviewTask, results: Sequence[AnnotatorResult]) -> tuple[int, int]:
         """put_result each result once; a stored one that left out other flags is replaced. (written, replaced)"""

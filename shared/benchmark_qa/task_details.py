@@ -83,19 +83,20 @@ def details_of(ontology: Ontology, truth: LabelSet, labels: LabelSet, report: Sc
 
 def score_with_details(
     ontology: Ontology,
-    truth: Mapping[str, Any] | bytes,
+    truth: LabelSet | Mapping[str, Any] | bytes,
     labels: Mapping[str, Any] | bytes,
     config: ScoringConfig | None = None,
 ) -> tuple[ScoreReport, TaskDetails]:
-    """The engine's `score_label_rows` plus the details, parsing each row once."""
+    """The engine's `score_label_rows` plus the details, parsing each row once. The truth may come parsed
+    already (`read_label_row`): a task's branches share it, and the engine never changes a LabelSet."""
     from benchmark_qa.collector import paused_gc
     from benchmark_qa.scoring.config import ScoringConfig
     from benchmark_qa.scoring.engine import score_label_sets
-    from benchmark_qa.scoring.labels import read_label_row
+    from benchmark_qa.scoring.labels import LabelSet, read_label_row
 
     config = (config or ScoringConfig()).validate_against(ontology)
     with paused_gc():
-        t = read_label_row(ontology, truth)
+        t = truth if isinstance(truth, LabelSet) else read_label_row(ontology, truth)
         a = read_label_row(ontology, labels)
         report = score_label_sets(ontology, t, a, config)
         return report, details_of(ontology, t, a, report)

@@ -9,9 +9,9 @@ Requests for a batch of B tasks with A annotators each (B <= 100, every call bul
      hashes (a worker given task uuids); a page that fails is asked again on its own (benchmark_qa.encord.stage_pages).
   3. `list_label_rows_v2(data_hashes=batch, include_all_label_branches=True)` on the Production Project and
      `list_label_rows_v2(data_hashes=batch)` on the Benchmark Project: metadata only, one request each.
-  4. One bundle (`bundle_size=100`) of `initialise_labels` for the branch rows and the truth rows:
-     ceil(B*A / 100) + ceil(B / 100) reads. A row whose label hash is None is never initialised: that would
-     create it.
+  4. Per task, its rows as the label-row dicts Encord sends (`Project.get_label_rows`, the v1 read a bundle of
+     `initialise_labels` makes, without building LabelRowV2 objects from them): one read for the branch rows and
+     one for the truth row. A row whose label hash is None is never read: initialising it would create it.
   5. One bundle per <= 500 moves (Archive) or <= 1000 rejects. A batch Encord refuses (400: some task already
      left the stage, or our own retried request had already been applied) costs one listing and one more
      bundle for the tasks still there (benchmark_qa.encord.actions).
@@ -22,6 +22,7 @@ The plain records (`ReviewTask`, `TaskLabels`, ...) carry no SDK objects, so the
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from benchmark_qa.collector import paused_gc
 from benchmark_qa.encord.actions import (
     ACTION_BATCH_LIMIT,
     MAX_HASHES_PER_CALL,
@@ -302,9 +304,9 @@ class ConsensusReview:
         by_branch: dict[tuple[str, str], LabelRowV2],
         truth_rows: dict[str, LabelRowV2],
     ) -> TaskLabels:
-        """One task's truth and branch rows, read in one bundled request; each problem on its own branch."""
+        """One task's truth and branch rows (one read per project); each problem on its own branch."""
         entry = TaskLabels(task=task)
-        wanted: list[tuple[ReviewOption | None, LabelRowV2]] = []  # (option, or None: the truth; its row)
+        wanted: list[tuple[ReviewOption | None, str]] = []  # (option, or None: the truth; its label hash)
         truth = truth_rows.get(task.data_hash)
         if truth is None or not truth.label_hash:
             entry.truth_problem = (
@@ -312,37 +314,38 @@ class ConsensusReview:
                 f"Benchmark Project {self.target.benchmark_project_hash}; label and review it there"
             )
         else:
-            wanted.append((None, truth))
+            wanted.append((None, str(truth.label_hash)))
         for option in task.options:
             row = by_branch.get((task.data_hash, option.branch_name))
             problem = _branch_problem(task, option, row)
             if problem is None and row is not None:
-                wanted.append((option, row))
+                wanted.append((option, str(row.label_hash)))
             elif problem is not None:
                 entry.problems[option.branch_name] = problem
-        failures: dict[str, str] = {}
-        # Retried as a whole; rows a failed attempt did initialise are not read again.
-        self.budget.call("read label rows", partial(self._initialise, [row for _, row in wanted], failures))
-        for wanted_option, row in wanted:
-            failure = failures.get(str(row.label_hash))
-            if failure is not None or not row.is_labelling_initialised:
-                _put_problem(entry, wanted_option, row, failure or "not returned by Encord")
-            elif wanted_option is None:
-                entry.truth = row.to_encord_dict()
+        reads = [
+            (self.benchmark, [h for owner, h in wanted if owner is None]),
+            (self.production, [h for owner, h in wanted if owner is not None]),
+        ]
+        read: dict[str, dict[str, Any]] = {}
+        # Retried as a whole; rows a failed attempt did read are not read again.
+        self.budget.call("read label rows", partial(_read_rows, reads, read))
+        for owner, label_hash in wanted:
+            row_dict = read.get(label_hash)
+            if row_dict is None:
+                who = "the ground truth" if owner is None else f"annotator {owner.annotator}'s branch"
+                problem = (
+                    f"{who} of data hash {task.data_hash} (label hash {label_hash}) was not returned by Encord; "
+                    "the next run retries"
+                )
+                if owner is None:
+                    entry.truth_problem = problem
+                else:
+                    entry.problems[owner.branch_name] = problem
+            elif owner is None:
+                entry.truth = row_dict
             else:
-                entry.branches[wanted_option.branch_name] = row.to_encord_dict()
+                entry.branches[owner.branch_name] = row_dict
         return entry
-
-    def _initialise(self, rows: Sequence[LabelRowV2], failures: dict[str, str]) -> None:
-        """Bundled reads (ceil(rows / 100) requests per project) of the rows not read yet. Fills `failures`:
-        label hash -> why the SDK could not parse that row (a class or attribute the ontology lacks), so one bad
-        row fails only its own task."""
-        with self.production.create_bundle(bundle_size=LABEL_BUNDLE_SIZE) as bundle:
-            for row in rows:
-                if row.is_labelling_initialised or str(row.label_hash) in failures:
-                    continue
-                _guard_parsing(row, failures)
-                row.initialise_labels(bundle=bundle)
 
     # ------------------------------------------------------------------ acting
     def act(self, task_uuids: Sequence[str]) -> tuple[dict[str, tuple[ActionOutcome, str | None]], int]:
@@ -406,38 +409,25 @@ def _branch_problem(task: ReviewTask, option: ReviewOption, row: LabelRowV2 | No
     return None
 
 
-def _put_problem(entry: TaskLabels, option: ReviewOption | None, row: LabelRowV2, failure: str) -> None:
-    who = "the ground truth" if option is None else f"annotator {option.annotator}'s branch {row.branch_name!r}"
-    problem = (
-        f"{who} of data hash {entry.task.data_hash} (label hash {row.label_hash}) does not match the ontology: "
-        f"{failure}; fix the row or the ontology, the next run retries"
-    )
-    if option is None:
-        entry.truth_problem = problem
-    else:
-        entry.problems[option.branch_name] = problem
+def _read_rows(reads: Sequence[tuple[Project, Sequence[str]]], read: dict[str, dict[str, Any]]) -> None:
+    """The label-row dicts of each project's label hashes into `read` (label hash -> the dict Encord sent), up to
+    LABEL_BUNDLE_SIZE rows a request, leaving out rows already read.
 
-
-def _guard_parsing(row: LabelRowV2, failures: dict[str, str]) -> None:
-    """The bundle parses each returned row with `row.from_labels_dict`, and one exception there abandons the
-    rest of the bundle. Shadowing that method on this one row object catches the row's own parse error."""
-    parse = row.from_labels_dict
-
-    def from_labels_dict(label_row_dict: dict[str, Any], **kwargs: Any) -> None:
-        try:
-            parse(label_row_dict, **kwargs)
-        except Exception as error:
-            if not _is_parse_error(error):
-                raise
-            failures[str(row.label_hash)] = f"{type(error).__name__}: {str(error).split(' timestamp=')[0]}"
-
-    row.from_labels_dict = from_labels_dict  # type: ignore[method-assign]
-
-
-def _is_parse_error(error: Exception) -> bool:
-    """Failures of reading a row locally (the SDK's parser), as opposed to HTTP failures worth a retry."""
-    from encord.exceptions import EncordException, LabelRowError, OntologyError
-
-    if isinstance(error, EncordException):
-        return isinstance(error, (LabelRowError, OntologyError))
-    return isinstance(error, (KeyError, ValueError, TypeError, AttributeError, AssertionError))
+    `Project.get_label_rows` sends the same v1 `labelrow` GET (`multi_request`) that a bundle of
+    `initialise_labels` sends (encord `client.py:1041-1063`, `objects/ontology_labels_impl.py:1189-1206`), but
+    hands over the rows as Encord sent them. `initialise_labels` builds a LabelRowV2 object model from each, and the
+    engine needs `to_encord_dict()` back from it: 7 of the 8 s of reading one row of a 10,000-frame video with 20
+    boxes a frame (docs/performance.md, "Reading label rows in the worker"). The SDK marks `get_label_rows`
+    deprecated (since 0.1.123, in favour of those objects); its warning is silenced here. A row the engine cannot
+    read is refused by the engine, with the object and field named (benchmark_qa.scoring.labels).
+    """
+    for project, label_hashes in reads:
+        missing = [h for h in dict.fromkeys(label_hashes) if h not in read]
+        for chunk in batched(missing, LABEL_BUNDLE_SIZE):
+            # The collector paused: the SDK decodes a long video's row into millions of dicts and lists, and
+            # collections while they are built took 0.87 s of a 10,000-frame row's 1.25 s (0.27 s paused).
+            with warnings.catch_warnings(), paused_gc():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                rows = project.get_label_rows(list(chunk), get_signed_url=False)
+            for row in rows:  # in any order (the SDK's docstring): matched on label hash, as bundles are
+                read[str(row["label_hash"])] = dict(row)

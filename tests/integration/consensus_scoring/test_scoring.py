@@ -244,3 +244,40 @@ def test_a_message_reads_and_scores_one_task_at_a_time(app: App) -> None:
     # per task: one bundled read of its branch rows and one of its truth row (before: 2 for the whole batch)
     assert app.double.counts.get("v1 labelrow GET") == 2 * 3
     assert app.double.counts.get("v1 labelrowmetadata GET") == 2, "listed in bulk: one call per project"
+
+
+def test_rows_as_encord_sends_them_score_as_the_sdk_objects_do(app: App) -> None:
+    """The worker reads label rows with `Project.get_label_rows` (the dicts Encord sends) instead of building
+    LabelRowV2 objects with `initialise_labels` and `to_encord_dict()` back: each branch's report is the same
+    either way, and reading asks for each row once."""
+    from benchmark_qa.encord.consensus import _read_rows
+    from benchmark_qa.scoring import Ontology, score_label_rows
+
+    with app.double.locked() as state:
+        seeded = put_in_review(state, app.setup, app.setup.benchmark_data_hashes, branches=precise_and_sloppy(app))
+    client = app.client()
+    production = client.get_project(app.setup.production_project_hash)
+    benchmark = client.get_project(app.setup.benchmark_project_hash)
+    ontology = Ontology.from_dict(structure_of(app))
+    compared = 0
+    for data_hash in sorted(set(seeded.tasks.values())):
+        [truth] = benchmark.list_label_rows_v2(data_hashes=[data_hash])
+        listed = production.list_label_rows_v2(data_hashes=[data_hash], include_all_label_branches=True)
+        branches = [r for r in listed if r.label_hash and r.branch_name != "main"]
+        assert len(branches) == 2
+        read: dict[str, dict[str, Any]] = {}
+        wanted = [(benchmark, [str(truth.label_hash)]), (production, [str(r.label_hash) for r in branches])]
+        app.double.counts.reset()
+        _read_rows(wanted, read)
+        assert app.double.counts.total() == 2  # one read per project
+        _read_rows(wanted, read)  # a retry asks for nothing already read
+        assert app.double.counts.total() == 2
+        assert set(read) == {str(truth.label_hash), *(str(r.label_hash) for r in branches)}
+        truth.initialise_labels()
+        for row in branches:
+            row.initialise_labels()
+            as_sent = score_label_rows(ontology, read[str(truth.label_hash)], read[str(row.label_hash)])
+            as_objects = score_label_rows(ontology, truth.to_encord_dict(), row.to_encord_dict())
+            assert as_sent.model_dump() == as_objects.model_dump()
+            compared += 1
+    assert compared == 2 * len(set(seeded.tasks.values()))

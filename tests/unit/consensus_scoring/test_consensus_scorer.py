@@ -22,7 +22,7 @@ from benchmark_qa.consensus_scoring import (
 )
 from benchmark_qa.encord.actions import ActionOutcome
 from benchmark_qa.encord.consensus import ConsensusSetupError, ReviewOption, ReviewTask, TaskLabels, TaskRef
-from benchmark_qa.scoring import ScoringConfig
+from benchmark_qa.scoring import Ontology, ScoringConfig
 from benchmark_qa.store.scores import AnnotatorResult
 from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, Box, precise_boxes, sloppy_boxes
 from benchmark_qa_local.encord_double.box_rows import label_row as box_label_row
@@ -397,14 +397,21 @@ def unknown_class(review: FakeReview) -> ReviewTask:
     return task
 
 
+def truth_of_unknown_class(review: FakeReview) -> ReviewTask:
+    task = review.put(make_task(7))
+    review.truth[task.data_hash] = label_row(task.data_hash, "truth-f00", TRUTH_BOXES, "good", feature_hash="f00")
+    return task
+
+
 @pytest.mark.parametrize(
     ("make", "annotator", "what", "to_do"),
     [
         (missing_truth, "", "no ground-truth label row", "label and review it there"),
         (empty_branch, SLOPPY, "has no label row", "send the task back to the annotator"),
         (unknown_class, SLOPPY, "does not match the ontology", "the next run retries"),
+        (truth_of_unknown_class, "", "the ground truth of data hash", "does not match the ontology"),
     ],
-    ids=["missing truth", "empty branch", "scoring error"],
+    ids=["missing truth", "empty branch", "scoring error", "truth the engine cannot read"],
 )
 def test_a_task_that_cannot_be_scored_is_recorded_and_stays(make: Any, annotator: str, what: str, to_do: str) -> None:
     review, store = FakeReview(), FakeStore()
@@ -441,6 +448,49 @@ def test_a_scoring_error_names_the_branch_and_the_engine_problem() -> None:
     assert str(bad.options[1].label_hash) in outcome.error
     assert "'f00'" in outcome.error
     assert "fix the row or the ontology" in outcome.error
+
+
+def test_a_truth_the_engine_cannot_read_is_named_as_the_truth_not_as_a_branch() -> None:
+    review, store = FakeReview(), FakeStore()
+    bad = truth_of_unknown_class(review)
+
+    outcome = outcome_of(scorer_of(review, store).score([bad]), bad)
+
+    assert outcome.error is not None
+    assert "label hash truth-f00" in outcome.error
+    assert "'f00'" in outcome.error
+    assert "'s branch" not in outcome.error  # no annotator is blamed for the ground truth
+    assert store.errors[bad.uuid]["annotator"] == ""
+
+
+def test_the_truth_is_read_once_a_task_and_every_branch_scores_as_if_read_on_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmark_qa.scoring import labels
+    from benchmark_qa.scoring.engine import score_label_rows
+
+    review, store = FakeReview(), FakeStore()
+    task = review.put(make_task(3, annotators=(PRECISE, SLOPPY, "third@example.com")))
+    truth = review.truth[task.data_hash]
+    read = labels.read_label_row
+    truth_reads = []
+
+    def counting(ontology: Any, row: Any) -> Any:
+        if row["label_hash"] == truth["label_hash"]:
+            truth_reads.append(row)
+        return read(ontology, row)
+
+    monkeypatch.setattr(labels, "read_label_row", counting)
+    report = scorer_of(review, store).score([task])
+
+    assert outcome_of(report, task).status is TaskStatus.SCORED
+    assert len(truth_reads) == 1
+    results = {r.annotator: r for r in store.results_of_task(task.uuid)}
+    assert len(results) == 3
+    ontology = Ontology.from_dict(STRUCTURE)
+    for option in task.options:  # the same score as the engine gives the two rows read afresh
+        alone = score_label_rows(ontology, copy.deepcopy(truth), review.rows[(task.data_hash, str(option.label_hash))])
+        assert results[option.annotator].score == pytest.approx(alone.score, abs=0, rel=0)
 
 
 def test_a_task_without_branches_is_recorded() -> None:
