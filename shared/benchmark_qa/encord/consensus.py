@@ -416,7 +416,7 @@ def _read_rows(reads: Sequence[tuple[Project, Sequence[str]]], read: dict[str, d
     `Project.get_label_rows` sends the same v1 `labelrow` GET (`multi_request`) that a bundle of
     `initialise_labels` sends (encord `client.py:1041-1063`, `objects/ontology_labels_impl.py:1189-1206`), but
     hands over the rows as Encord sent them. `initialise_labels` builds a LabelRowV2 object model from each, and the
-    engine needs `to_encord_dict()` back from it: 7 of the 8 s of reading one row of a 10,000-frame video with 20
+    engine needs `to_encord_dict()` back from it: 6.5 of the 8.5 s of reading one row of a 10,000-frame video with 20
     boxes a frame (docs/performance.md, "Reading label rows in the worker"). The SDK marks `get_label_rows`
     deprecated (since 0.1.123, in favour of those objects); its warning is silenced here. A row the engine cannot
     read is refused by the engine, with the object and field named (benchmark_qa.scoring.labels).
