@@ -11,7 +11,7 @@ from benchmark_qa.scoring import Ontology
 from benchmark_qa.task_details import score_with_details, size_bucket
 
 from tests.fixtures.scoring.generate import answer, bbox, bitmask, data_unit, label_row, object_answer, polygon
-from tests.unit.scoring.conftest import load, pair
+from tests.unit.scoring.conftest import MODALITIES, load, pair
 
 W, H = 1000, 500  # frame pixels: a normalised box of w x h covers w*1000 x h*500 px
 
@@ -99,3 +99,18 @@ def test_scoring_with_details_scores_like_the_engine(ontology: Ontology) -> None
     for modality in ("image", "video", "pdf"):
         report, _ = score_with_details(ontology, *pair(modality))
         assert report.model_dump() == score_label_rows(ontology, *pair(modality)).model_dump(), modality
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_a_truth_read_once_scores_every_branch_as_if_read_with_it(ontology: Ontology, modality: str) -> None:
+    """The worker reads a task's truth once and scores every branch against that LabelSet: reports and details
+    are those of reading the truth afresh for each branch, also for a branch scored after others."""
+    from benchmark_qa.scoring.labels import read_label_row
+
+    truth, labels = pair(modality)
+    shared = read_label_row(ontology, truth)
+    for row in (labels, truth, labels):  # another annotator, a perfect one, and the first again
+        report, details = score_with_details(ontology, shared, row)
+        fresh_report, fresh_details = score_with_details(ontology, load(f"{modality}.truth.json"), row)
+        assert report.model_dump() == fresh_report.model_dump(), modality
+        assert details.model_dump() == fresh_details.model_dump(), modality
