@@ -18,13 +18,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, repeat
 from typing import Any
 
+import numpy as np
+
+from benchmark_qa.scoring.comparison import compare
 from benchmark_qa.scoring.config import ScoringConfig
 from benchmark_qa.scoring.engine import score_label_sets
 from benchmark_qa.scoring.labels import Answer, LabelSet, read_label_row
-from benchmark_qa.scoring.ontology import AttributeNode, ClassificationClass, ObjectClass, Ontology
+from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, ClassificationClass, ObjectClass, Ontology
 from benchmark_qa.scoring.report import MatchTable
 
 TRUTH = "<ground truth>"
@@ -97,35 +100,124 @@ def _marks(ls: LabelSet, coder: str, names: Sequence[str]) -> list[Mark]:
     return out
 
 
-def _pairs(table: MatchTable) -> list[tuple[Place, str, str, float]]:
-    return [
-        ((du, f, fam), a, b, s)
-        for fam, du, f, a, b, s in zip(
-            table.family,
-            table.data_unit,
-            table.frame,
-            table.truth_hash,
-            table.labels_hash,
-            table.similarity,
-            strict=True,
-        )
-    ]
+_FAMILY_RANK = {name: rank for rank, name in enumerate(sorted(FAMILIES))}  # places sort by family name
+_RANK_OF_CODE = np.array([_FAMILY_RANK[name] for name in FAMILIES], dtype=np.int64)  # the engine's family codes
+Key = tuple[int, int, int, int, int]  # coder, data unit rank, frame, family rank, object index
 
 
-def _cluster(place: Place, marks: list[Mark], edges: list[tuple[float, Mark, Mark]]) -> list[ConsensusObject]:
-    """Complete-linkage grouping: strongest edges first; two groups join only when they share no annotator and
-    every cross pair matched."""
-    group_of: dict[Mark, int] = {m: i for i, m in enumerate(marks)}
-    members: dict[int, list[Mark]] = {i: [m] for i, m in enumerate(marks)}
-    sim: dict[tuple[Mark, Mark], float] = {}
-    for s, a, b in edges:
-        sim[(a, b)] = sim[(b, a)] = s
-    for _, a, b in sorted(edges, key=lambda e: (-e[0], e[1].coder, e[1].object_hash, e[2].coder, e[2].object_hash)):
+class _MarkTable:
+    """Every mark of some coders, numbered coder by coder in `_marks` order, with the columns that place and
+    identify them. A mark is known by its key; when one object has two marks on one frame (a malformed row) the
+    last one stands for both, as a dict of equal `Mark`s keeps it."""
+
+    def __init__(self, sets: Sequence[tuple[str, LabelSet]], names: Sequence[str], unit_rank: Mapping[str, int]):
+        self.marks: list[Mark] = []
+        self.coder: list[str] = []
+        self.object_hash: list[str] = []
+        keys: list[Key] = []
+        du: list[np.ndarray] = []
+        frame: list[np.ndarray] = []
+        family: list[np.ndarray] = []
+        for c, (coder, ls) in enumerate(sets):
+            self.marks += _marks(ls, coder, names)
+            units = np.array([unit_rank[u.hash] for u in ls.units] or [0], dtype=np.int64)
+            hashes = [lo.hash for lo in ls.objects]
+            for name, ann in ls.families.items():
+                rank, n = _FAMILY_RANK[name], len(ann.obj)
+                du.append(units[ann.du] if n else np.zeros(0, dtype=np.int64))
+                frame.append(ann.frame.astype(np.int64))
+                family.append(np.full(n, rank, dtype=np.int64))
+                obj = ann.obj.tolist()
+                keys += zip(repeat(c, n), du[-1].tolist(), frame[-1].tolist(), repeat(rank, n), obj, strict=True)
+                self.coder += repeat(coder, n)
+                self.object_hash += map(hashes.__getitem__, obj)
+        self.index: dict[Key, int] = dict(zip(keys, range(len(keys)), strict=True))  # key -> its last mark
+        self.canon: list[int] = list(map(self.index.__getitem__, keys))
+        empty = np.zeros(0, dtype=np.int64)
+        self.du = np.concatenate(du) if du else empty
+        self.frame = np.concatenate(frame) if frame else empty
+        self.family = np.concatenate(family) if family else empty
+
+    def find(
+        self,
+        coder: int,
+        du: Sequence[int | None],
+        frame: Sequence[int],
+        family: Sequence[int | None],
+        obj: Sequence[int | None],
+    ) -> list[int | None]:
+        """The marks of `coder` at these columns (None where there is none)."""
+        return list(map(self.index.get, zip(repeat(coder, len(frame)), du, frame, family, obj, strict=True)))
+
+
+def _places(table: _MarkTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The marks ordered by place (data unit hash, frame, family), each place's marks in mark order; the place
+    number of every mark; where each place starts in that order (and the end)."""
+    order = np.lexsort((table.family, table.frame, table.du))
+    du, frame, family = table.du[order], table.frame[order], table.family[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (du[1:] != du[:-1]) | (frame[1:] != frame[:-1]) | (family[1:] != family[:-1])
+    place_of = np.empty(len(order), dtype=np.int64)
+    place_of[order] = np.cumsum(new) - 1
+    starts = np.append(np.flatnonzero(new), len(order))
+    return order, place_of, starts
+
+
+def _edges(
+    table: _MarkTable, place_of: np.ndarray, found: Sequence[tuple[list[int | None], list[int | None], list[float]]]
+) -> tuple[np.ndarray, list[tuple[float, float, int, int]]]:
+    """The matched mark pairs (`found`: a's marks, b's marks, similarities, pair by pair), grouped by place and in
+    each place strongest first, ties by (coder, objectHash) of a, then of b, then as found: the order `_cluster`
+    merges in. Each as (similarity, the similarity the pair keeps, a, b) with its place; a pair found twice (only
+    in a malformed row) keeps the similarity found last."""
+    a_marks: list[int] = []
+    b_marks: list[int] = []
+    sims: list[float] = []
+    for a_found, b_found, sim in found:
+        for ma, mb, s in zip(a_found, b_found, sim, strict=True):
+            if ma is not None and mb is not None:
+                a_marks.append(ma)
+                b_marks.append(mb)
+                sims.append(s)
+    if not sims:
+        return np.zeros(0, dtype=np.int64), []
+    who = {k: r for r, k in enumerate(sorted(set(zip(table.coder, table.object_hash, strict=True))))}
+    rank = np.fromiter(
+        map(who.__getitem__, zip(table.coder, table.object_hash, strict=True)), np.int64, len(table.coder)
+    )
+    a, b, s = np.array(a_marks, dtype=np.int64), np.array(b_marks, dtype=np.int64), np.array(sims)
+    pair = a * len(table.marks) + b
+    kept = s
+    unique, inverse = np.unique(pair, return_inverse=True)
+    if len(unique) < len(pair):
+        last = np.zeros(len(unique), dtype=np.int64)
+        np.maximum.at(last, inverse, np.arange(len(pair)))
+        kept = s[last[inverse]]
+    order = np.lexsort((rank[b], rank[a], -s, place_of[a]))
+    edges = list(zip(s[order].tolist(), kept[order].tolist(), a[order].tolist(), b[order].tolist(), strict=True))
+    return place_of[a][order], edges
+
+
+def _cluster(
+    place: Place, group: list[int], edges: Sequence[tuple[float, float, int, int]], table: _MarkTable
+) -> list[tuple[ConsensusObject, list[int]]]:
+    """Complete-linkage grouping of one place's marks (their numbers, in mark order), edges in `_edges`' order
+    (strongest first): two groups join only when they share no annotator and every cross pair matched. Each object
+    with the keys of its marks."""
+    coder, marks, canon = table.coder, table.marks, table.canon
+    if not edges:
+        return [(ConsensusObject(place, {coder[m]: marks[m]}), [canon[m]]) for m in group]
+    group_of: dict[int, int] = {canon[m]: i for i, m in enumerate(group)}
+    members: dict[int, list[int]] = {i: [canon[m]] for i, m in enumerate(group)}
+    sim: dict[tuple[int, int], float] = {}
+    for _, kept, a, b in edges:
+        sim[(a, b)] = sim[(b, a)] = kept
+    for _, _, a, b in edges:
         ga, gb = group_of[a], group_of[b]
         if ga == gb:
             continue
         left, right = members[ga], members[gb]
-        if {m.coder for m in left} & {m.coder for m in right}:
+        if {coder[m] for m in left} & {coder[m] for m in right}:
             continue
         if not all((x, y) in sim for x in left for y in right):
             continue
@@ -134,12 +226,12 @@ def _cluster(place: Place, marks: list[Mark], edges: list[tuple[float, Mark, Mar
         members[ga] = left + right
         del members[gb]
     objects = []
-    for group in members.values():
-        obj = ConsensusObject(place, {m.coder: m for m in group})
-        for x, y in combinations(group, 2):
-            key = (x.coder, y.coder) if x.coder < y.coder else (y.coder, x.coder)
-            obj.similarity[key] = sim[(x, y)]
-        objects.append(obj)
+    for together in members.values():
+        obj = ConsensusObject(place, {coder[m]: marks[m] for m in together})
+        for x, y in combinations(together, 2):
+            cx, cy = coder[x], coder[y]
+            obj.similarity[(cx, cy) if cx < cy else (cy, cx)] = sim[(x, y)]
+        objects.append((obj, together))
     return objects
 
 
@@ -153,67 +245,130 @@ def _answer_nodes(ontology: Ontology) -> dict[str, tuple[str, AttributeNode]]:
     return nodes
 
 
+def _label_set(ontology: Ontology, row: LabelSet | Mapping[str, Any] | bytes) -> LabelSet:
+    return row if isinstance(row, LabelSet) else read_label_row(ontology, row)
+
+
 def build_consensus(
     ontology: Ontology,
-    branches: Mapping[str, Mapping[str, Any] | bytes],
-    truth: Mapping[str, Any] | bytes | None = None,
+    branches: Mapping[str, LabelSet | Mapping[str, Any] | bytes],
+    truth: LabelSet | Mapping[str, Any] | bytes | None = None,
     config: ScoringConfig | None = None,
     truth_matches: Mapping[str, MatchTable] | None = None,
 ) -> Consensus:
-    """`branches`: annotator -> label row. `truth_matches` (annotator -> the MatchTable of their score report
-    against `truth`) saves scoring them again; missing ones are computed."""
+    """`branches`: annotator -> label row, or the row parsed already (`read_label_row`; a LabelSet is never
+    changed). `truth_matches` (annotator -> the MatchTable of their score report against `truth`) saves
+    scoring them again; missing ones are computed."""
     config = (config or ScoringConfig()).validate_against(ontology)
     names = [o.name for o in ontology.objects]
-    sets = {a: read_label_row(ontology, row) for a, row in sorted(branches.items())}
+    sets = {a: _label_set(ontology, row) for a, row in sorted(branches.items())}
+    truth_set = _label_set(ontology, truth) if truth is not None else None
     annotators = tuple(sets)
-    marks = {a: _marks(ls, a, names) for a, ls in sets.items()}
-    by_key = {(m.du, m.frame, m.family, m.coder, m.object_hash): m for ms in marks.values() for m in ms}
+    unit_hashes = {u.hash for ls in [*sets.values(), *([truth_set] if truth_set else [])] for u in ls.units}
+    unit_rank = {h: r for r, h in enumerate(sorted(unit_hashes))}
+    table = _MarkTable(list(sets.items()), names, unit_rank)
 
-    edges: dict[Place, list[tuple[float, Mark, Mark]]] = {}
-    for a, b in combinations(annotators, 2):
-        report = score_label_sets(ontology, sets[a], sets[b], config)
-        for place, ha, hb, s in _pairs(report.matches):
-            ma, mb = by_key.get((*place, a, ha)), by_key.get((*place, b, hb))
-            if ma is not None and mb is not None:
-                edges.setdefault(place, []).append((s, ma, mb))
-    places: dict[Place, list[Mark]] = {}
-    for m in (m for ms in marks.values() for m in ms):
-        places.setdefault((m.du, m.frame, m.family), []).append(m)
-    objects = [o for place, ms in sorted(places.items()) for o in _cluster(place, ms, edges.get(place, []))]
-    object_of: dict[Mark, ConsensusObject] = {m: o for o in objects for m in o.marks.values()}
-
+    objects, object_of = _objects(ontology, sets, table, unit_rank, config)
     unlinked: list[Mark] = []
     truth_frames: dict[str, int] = {}
-    truth_set: LabelSet | None = None
-    if truth is not None:
-        truth_set = read_label_row(ontology, truth)
-        truth_marks = _marks(truth_set, TRUTH, names)
-        for m in truth_marks:
+    if truth_set is not None:
+        truth_table = _MarkTable([(TRUTH, truth_set)], names, unit_rank)
+        for m in truth_table.marks:
             truth_frames[m.object_hash] = truth_frames.get(m.object_hash, 0) + 1
-        partners: dict[Mark, dict[str, tuple[Mark, float]]] = {m: {} for m in truth_marks}
-        truth_key = {(m.du, m.frame, m.family, m.object_hash): m for m in truth_marks}
-        for a in annotators:
-            table = (truth_matches or {}).get(a)
-            if table is None:
-                table = score_label_sets(ontology, truth_set, sets[a], config).matches
-            for place, th, ah, s in _pairs(table):
-                tm, am = truth_key.get((*place, th)), by_key.get((*place, a, ah))
-                if tm is not None and am is not None:
-                    partners[tm][a] = (am, s)
-        # Strongest truth marks first, so two truth marks never claim one object and the better one keeps it.
-        for tm in sorted(truth_marks, key=lambda m: (-sum(s for _, s in partners[m].values()), m.object_hash)):
-            votes = Counter(id(object_of[am]) for am, _ in partners[tm].values())
-            claimed = {id(object_of[am]): object_of[am] for am, _ in partners[tm].values()}
-            free = [o for o in claimed.values() if o.truth is None]
-            if not free:
-                unlinked.append(tm)
-                continue
-            linked = min(free, key=lambda o: (-votes[id(o)], sorted(m.object_hash for m in o.marks.values())))
-            linked.truth = tm
-            linked.truth_similarity = {a: s for a, (am, s) in partners[tm].items() if object_of[am] is linked}
-
+        given = truth_matches or {}
+        matches = {
+            a: given[a] if given.get(a) is not None else score_label_sets(ontology, truth_set, ls, config).matches
+            for a, ls in sets.items()
+        }
+        unlinked = _link_truth(truth_table, truth_set, sets, matches, table, unit_rank, object_of)
     answers = _answers(ontology, sets, truth_set, objects)
     return Consensus(annotators, objects, unlinked, answers, truth_frames, truth is not None)
+
+
+def _objects(
+    ontology: Ontology,
+    sets: Mapping[str, LabelSet],
+    table: _MarkTable,
+    unit_rank: Mapping[str, int],
+    config: ScoringConfig,
+) -> tuple[list[ConsensusObject], list[ConsensusObject | None]]:
+    """The annotators' marks grouped into objects, place by place in order; and by mark key, the last object
+    holding that mark."""
+    found = []
+    # every two annotators matched as the engine matches a row with the truth (only the matches are needed)
+    for (i, a), (j, b) in combinations(enumerate(sets), 2):
+        m = compare(ontology, sets[a], sets[b], config).matches
+        units = np.array([unit_rank[u.hash] for u in sets[a].units] or [0], dtype=np.int64)
+        du = units[m.du].tolist() if len(m.du) else []
+        frame, family = m.frame.tolist(), _RANK_OF_CODE[m.family].tolist()
+        a_marks = table.find(i, du, frame, family, m.t_obj.tolist())
+        found.append((a_marks, table.find(j, du, frame, family, m.a_obj.tolist()), m.sim.tolist()))
+    order, place_of, starts = _places(table)
+    edge_place, edges = _edges(table, place_of, found)
+    edge_starts = np.searchsorted(edge_place, np.arange(len(starts)), side="left").tolist()
+    objects: list[ConsensusObject] = []
+    object_of: list[ConsensusObject | None] = [None] * len(table.marks)
+    sorted_marks, bounds = order.tolist(), starts.tolist()
+    for p in range(len(bounds) - 1):
+        group = sorted_marks[bounds[p] : bounds[p + 1]]
+        first = table.marks[group[0]]
+        for obj, together in _cluster(
+            (first.du, first.frame, first.family), group, edges[edge_starts[p] : edge_starts[p + 1]], table
+        ):
+            objects.append(obj)
+            for m in together:
+                object_of[m] = obj
+    return objects, object_of
+
+
+def _link_truth(
+    truth_table: _MarkTable,
+    truth_set: LabelSet,
+    sets: Mapping[str, LabelSet],
+    matches: Mapping[str, MatchTable],
+    table: _MarkTable,
+    unit_rank: Mapping[str, int],
+    object_of: Sequence[ConsensusObject | None],
+) -> list[Mark]:
+    """Each truth mark linked to the object holding most of its partners (the annotator marks the engine matched
+    to it, `matches`); the truth marks left unlinked."""
+    partners: dict[int, dict[str, tuple[int, float]]] = {m: {} for m in truth_table.canon}
+    family_rank, unit_get = _FAMILY_RANK.get, unit_rank.get
+    truth_objects = {lo.hash: i for i, lo in enumerate(truth_set.objects)}
+    for i, (a, ls) in enumerate(sets.items()):
+        table_a = matches[a]
+        du, frame = list(map(unit_get, table_a.data_unit)), table_a.frame
+        family = list(map(family_rank, table_a.family))
+        objects_a = {lo.hash: k for k, lo in enumerate(ls.objects)}
+        tms = truth_table.find(0, du, frame, family, list(map(truth_objects.get, table_a.truth_hash)))
+        ams = table.find(i, du, frame, family, list(map(objects_a.get, table_a.labels_hash)))
+        for tm, am, s in zip(tms, ams, table_a.similarity, strict=True):
+            if tm is not None and am is not None:
+                partners[tm][a] = (am, s)
+    unlinked: list[Mark] = []
+    # Strongest truth marks first, so two truth marks never claim one object and the better one keeps it.
+    strength = [-sum(s for _, s in partners[c].values()) for c in truth_table.canon]
+    for t in sorted(range(len(truth_table.marks)), key=lambda t: (strength[t], truth_table.object_hash[t])):
+        tm, mine = truth_table.marks[t], partners[truth_table.canon[t]]
+        claimed: dict[int, ConsensusObject] = {}
+        votes: dict[int, int] = {}
+        for am, _ in mine.values():
+            o = object_of[am]
+            assert o is not None
+            claimed[id(o)] = o
+            votes[id(o)] = votes.get(id(o), 0) + 1
+        free = [o for o in claimed.values() if o.truth is None]
+        if not free:
+            unlinked.append(tm)
+            continue
+        linked = (
+            free[0]
+            if len(free) == 1
+            else min(free, key=lambda o: (-votes[id(o)], sorted(m.object_hash for m in o.marks.values())))
+        )
+        linked.truth = tm
+        linked.truth_similarity = {a: s for a, (am, s) in mine.items() if object_of[am] is linked}
+    return unlinked
 
 
 def _answers(
