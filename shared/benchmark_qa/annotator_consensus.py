@@ -16,7 +16,7 @@ Pure: label-row dicts in, plain records out; no AWS, no SDK.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, repeat
 from typing import Any
@@ -147,7 +147,8 @@ class _MarkTable:
         obj: Sequence[int | None],
     ) -> list[int | None]:
         """The marks of `coder` at these columns (None where there is none)."""
-        return list(map(self.index.get, zip(repeat(coder, len(frame)), du, frame, family, obj, strict=True)))
+        keys: Iterable[Any] = zip(repeat(coder, len(frame)), du, frame, family, obj, strict=True)
+        return list(map(self.index.get, keys))
 
 
 def _places(table: _MarkTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,8 +174,8 @@ def _edges(
     a_marks: list[int] = []
     b_marks: list[int] = []
     sims: list[float] = []
-    for a_found, b_found, sim in found:
-        for ma, mb, s in zip(a_found, b_found, sim, strict=True):
+    for a_found, b_found, similarity in found:
+        for ma, mb, s in zip(a_found, b_found, similarity, strict=True):
             if ma is not None and mb is not None:
                 a_marks.append(ma)
                 b_marks.append(mb)
@@ -185,16 +186,16 @@ def _edges(
     rank = np.fromiter(
         map(who.__getitem__, zip(table.coder, table.object_hash, strict=True)), np.int64, len(table.coder)
     )
-    a, b, s = np.array(a_marks, dtype=np.int64), np.array(b_marks, dtype=np.int64), np.array(sims)
+    a, b, sim = np.array(a_marks, dtype=np.int64), np.array(b_marks, dtype=np.int64), np.array(sims)
     pair = a * len(table.marks) + b
-    kept = s
+    kept = sim
     unique, inverse = np.unique(pair, return_inverse=True)
     if len(unique) < len(pair):
         last = np.zeros(len(unique), dtype=np.int64)
         np.maximum.at(last, inverse, np.arange(len(pair)))
-        kept = s[last[inverse]]
-    order = np.lexsort((rank[b], rank[a], -s, place_of[a]))
-    edges = list(zip(s[order].tolist(), kept[order].tolist(), a[order].tolist(), b[order].tolist(), strict=True))
+        kept = sim[last[inverse]]
+    order = np.lexsort((rank[b], rank[a], -sim, place_of[a]))
+    edges = list(zip(sim[order].tolist(), kept[order].tolist(), a[order].tolist(), b[order].tolist(), strict=True))
     return place_of[a][order], edges
 
 
@@ -297,12 +298,12 @@ def _objects(
     found = []
     # every two annotators matched as the engine matches a row with the truth (only the matches are needed)
     for (i, a), (j, b) in combinations(enumerate(sets), 2):
-        m = compare(ontology, sets[a], sets[b], config).matches
+        pairs = compare(ontology, sets[a], sets[b], config).matches
         units = np.array([unit_rank[u.hash] for u in sets[a].units] or [0], dtype=np.int64)
-        du = units[m.du].tolist() if len(m.du) else []
-        frame, family = m.frame.tolist(), _RANK_OF_CODE[m.family].tolist()
-        a_marks = table.find(i, du, frame, family, m.t_obj.tolist())
-        found.append((a_marks, table.find(j, du, frame, family, m.a_obj.tolist()), m.sim.tolist()))
+        du = units[pairs.du].tolist() if len(pairs.du) else []
+        frame, family = pairs.frame.tolist(), _RANK_OF_CODE[pairs.family].tolist()
+        a_marks = table.find(i, du, frame, family, pairs.t_obj.tolist())
+        found.append((a_marks, table.find(j, du, frame, family, pairs.a_obj.tolist()), pairs.sim.tolist()))
     order, place_of, starts = _places(table)
     edge_place, edges = _edges(table, place_of, found)
     edge_starts = np.searchsorted(edge_place, np.arange(len(starts)), side="left").tolist()
@@ -342,9 +343,9 @@ def _link_truth(
         objects_a = {lo.hash: k for k, lo in enumerate(ls.objects)}
         tms = truth_table.find(0, du, frame, family, list(map(truth_objects.get, table_a.truth_hash)))
         ams = table.find(i, du, frame, family, list(map(objects_a.get, table_a.labels_hash)))
-        for tm, am, s in zip(tms, ams, table_a.similarity, strict=True):
-            if tm is not None and am is not None:
-                partners[tm][a] = (am, s)
+        for t, am, s in zip(tms, ams, table_a.similarity, strict=True):
+            if t is not None and am is not None:
+                partners[t][a] = (am, s)
     unlinked: list[Mark] = []
     # Strongest truth marks first, so two truth marks never claim one object and the better one keeps it.
     strength = [-sum(s for _, s in partners[c].values()) for c in truth_table.canon]

@@ -13,6 +13,7 @@ from benchmark_qa.annotator_consensus import build_consensus
 from benchmark_qa.ground_truth_audit import AuditSettings, Flag, exclusions, without
 from benchmark_qa.ground_truth_audit import audit as audit_truth
 from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig, score_label_rows
+from benchmark_qa.scoring.labels import LabelSet
 
 
 @dataclass
@@ -24,13 +25,14 @@ class TaskQuality:
 def assess(
     ontology: Ontology,
     data_hash: str,
-    truth: Mapping[str, Any] | None,
-    branches: Mapping[str, Mapping[str, Any]],
+    truth: LabelSet | Mapping[str, Any] | None,
+    branches: Mapping[str, LabelSet | Mapping[str, Any]],
     reports: Mapping[str, ScoreReport],
     config: ScoringConfig | None = None,
     settings: AuditSettings | None = None,
 ) -> TaskQuality:
-    """`branches` and `reports` are keyed by annotator; the reports (against `truth`) are reused, not redone."""
+    """`branches` and `reports` are keyed by annotator; the reports (against `truth`) are reused, not redone.
+    The rows may come parsed already (`read_label_row`), as the score worker has them."""
     consensus = build_consensus(
         ontology, branches, truth, config, truth_matches={a: r.matches for a, r in reports.items()}
     )
