@@ -15,7 +15,6 @@ Pure: label-row dicts in, plain records out; no AWS, no SDK.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, repeat
@@ -61,7 +60,12 @@ class ConsensusObject:
 
     @property
     def majority_class(self) -> str:
-        counts = Counter(m.cls for m in self.marks.values())
+        """The class most marks give (ties: the first by name)."""
+        counts: dict[str, int] = {}
+        for m in self.marks.values():
+            counts[m.cls] = counts.get(m.cls, 0) + 1
+        if len(counts) == 1:  # nearly every object: no vote to count
+            return next(iter(counts))
         return min(counts, key=lambda c: (-counts[c], c)) if counts else (self.truth.cls if self.truth else "")
 
 
@@ -91,12 +95,20 @@ class Consensus:
 
 
 def _marks(ls: LabelSet, coder: str, names: Sequence[str]) -> list[Mark]:
-    out = []
+    hashes, classes = [lo.hash for lo in ls.objects], [names[lo.class_index] for lo in ls.objects]
+    units = [u.hash for u in ls.units]
+    out: list[Mark] = []
     for family, ann in ls.families.items():
-        du, frame, obj = ann.du.tolist(), ann.frame.tolist(), ann.obj.tolist()
-        for d, f, o in zip(du, frame, obj, strict=True):
-            lo = ls.objects[o]
-            out.append(Mark(coder, lo.hash, names[lo.class_index], ls.units[d].hash, int(f), family))
+        n, obj = len(ann.obj), ann.obj.tolist()
+        out += map(
+            Mark,
+            repeat(coder, n),
+            map(hashes.__getitem__, obj),
+            map(classes.__getitem__, obj),
+            map(units.__getitem__, ann.du.tolist()),
+            ann.frame.tolist(),
+            repeat(family, n),
+        )
     return out
 
 
@@ -113,6 +125,7 @@ class _MarkTable:
     def __init__(self, sets: Sequence[tuple[str, LabelSet]], names: Sequence[str], unit_rank: Mapping[str, int]):
         self.marks: list[Mark] = []
         self.coder: list[str] = []
+        self.coder_bit: list[int] = []  # 1 << the coder's number: a group's coders as one int
         self.object_hash: list[str] = []
         keys: list[Key] = []
         du: list[np.ndarray] = []
@@ -130,6 +143,7 @@ class _MarkTable:
                 obj = ann.obj.tolist()
                 keys += zip(repeat(c, n), du[-1].tolist(), frame[-1].tolist(), repeat(rank, n), obj, strict=True)
                 self.coder += repeat(coder, n)
+                self.coder_bit += repeat(1 << c, n)
                 self.object_hash += map(hashes.__getitem__, obj)
         self.index: dict[Key, int] = dict(zip(keys, range(len(keys)), strict=True))  # key -> its last mark
         self.canon: list[int] = list(map(self.index.__getitem__, keys))
@@ -205,26 +219,27 @@ def _cluster(
     """Complete-linkage grouping of one place's marks (their numbers, in mark order), edges in `_edges`' order
     (strongest first): two groups join only when they share no annotator and every cross pair matched. Each object
     with the keys of its marks."""
-    coder, marks, canon = table.coder, table.marks, table.canon
+    coder, marks, canon, bit = table.coder, table.marks, table.canon, table.coder_bit
     if not edges:
         return [(ConsensusObject(place, {coder[m]: marks[m]}), [canon[m]]) for m in group]
     group_of: dict[int, int] = {canon[m]: i for i, m in enumerate(group)}
     members: dict[int, list[int]] = {i: [canon[m]] for i, m in enumerate(group)}
+    coders = [bit[m] for m in group]  # group -> its coders' bits
     sim: dict[tuple[int, int], float] = {}
     for _, kept, a, b in edges:
         sim[(a, b)] = sim[(b, a)] = kept
     for _, _, a, b in edges:
         ga, gb = group_of[a], group_of[b]
-        if ga == gb:
+        if ga == gb or coders[ga] & coders[gb]:
             continue
         left, right = members[ga], members[gb]
-        if {coder[m] for m in left} & {coder[m] for m in right}:
-            continue
-        if not all((x, y) in sim for x in left for y in right):
+        # two single marks are the edge's own two; larger groups need every cross pair matched
+        if (len(left) > 1 or len(right) > 1) and not all((x, y) in sim for x in left for y in right):
             continue
         for m in right:
             group_of[m] = ga
         members[ga] = left + right
+        coders[ga] |= coders[gb]
         del members[gb]
     objects = []
     for together in members.values():
@@ -351,14 +366,17 @@ def _link_truth(
     strength = [-sum(s for _, s in partners[c].values()) for c in truth_table.canon]
     for t in sorted(range(len(truth_table.marks)), key=lambda t: (strength[t], truth_table.object_hash[t])):
         tm, mine = truth_table.marks[t], partners[truth_table.canon[t]]
-        claimed: dict[int, ConsensusObject] = {}
-        votes: dict[int, int] = {}
-        for am, _ in mine.values():
-            o = object_of[am]
-            assert o is not None
-            claimed[id(o)] = o
-            votes[id(o)] = votes.get(id(o), 0) + 1
-        free = [o for o in claimed.values() if o.truth is None]
+        held = [object_of[am] for am, _ in mine.values()]
+        if held and all(o is held[0] for o in held):  # the usual case: one object holds every partner
+            free = [o for o in held[:1] if o is not None and o.truth is None]
+        else:
+            claimed: dict[int, ConsensusObject] = {}
+            votes: dict[int, int] = {}
+            for o in held:
+                assert o is not None
+                claimed[id(o)] = o
+                votes[id(o)] = votes.get(id(o), 0) + 1
+            free = [o for o in claimed.values() if o.truth is None]
         if not free:
             unlinked.append(tm)
             continue
