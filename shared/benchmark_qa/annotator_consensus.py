@@ -15,7 +15,8 @@ Pure: label-row dicts in, plain records out; no AWS, no SDK.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, repeat
 from typing import Any
@@ -114,55 +115,73 @@ def _marks(ls: LabelSet, coder: str, names: Sequence[str]) -> list[Mark]:
 
 _FAMILY_RANK = {name: rank for rank, name in enumerate(sorted(FAMILIES))}  # places sort by family name
 _RANK_OF_CODE = np.array([_FAMILY_RANK[name] for name in FAMILIES], dtype=np.int64)  # the engine's family codes
-Key = tuple[int, int, int, int, int]  # coder, data unit rank, frame, family rank, object index
 
 
 class _MarkTable:
     """Every mark of some coders, numbered coder by coder in `_marks` order, with the columns that place and
-    identify them. A mark is known by its key; when one object has two marks on one frame (a malformed row) the
-    last one stands for both, as a dict of equal `Mark`s keeps it."""
+    identify them. A mark is known by its key (coder, data unit, frame, family, object), one int64 here; when one
+    object has two marks on one frame (a malformed row) the last one stands for both, as a dict of equal `Mark`s
+    keeps it. Keys in numpy, not a dict of tuples: 800,000 marks' tuples took 100 MB."""
 
     def __init__(self, sets: Sequence[tuple[str, LabelSet]], names: Sequence[str], unit_rank: Mapping[str, int]):
         self.marks: list[Mark] = []
         self.coder: list[str] = []
         self.coder_bit: list[int] = []  # 1 << the coder's number: a group's coders as one int
         self.object_hash: list[str] = []
-        keys: list[Key] = []
-        du: list[np.ndarray] = []
-        frame: list[np.ndarray] = []
-        family: list[np.ndarray] = []
+        columns: list[tuple[np.ndarray, ...]] = []  # coder, data unit rank, frame, family rank, object
         for c, (coder, ls) in enumerate(sets):
             self.marks += _marks(ls, coder, names)
             units = np.array([unit_rank[u.hash] for u in ls.units] or [0], dtype=np.int64)
             hashes = [lo.hash for lo in ls.objects]
             for name, ann in ls.families.items():
-                rank, n = _FAMILY_RANK[name], len(ann.obj)
-                du.append(units[ann.du] if n else np.zeros(0, dtype=np.int64))
-                frame.append(ann.frame.astype(np.int64))
-                family.append(np.full(n, rank, dtype=np.int64))
-                obj = ann.obj.tolist()
-                keys += zip(repeat(c, n), du[-1].tolist(), frame[-1].tolist(), repeat(rank, n), obj, strict=True)
+                n = len(ann.obj)
+                du = units[ann.du] if n else np.zeros(0, dtype=np.int64)
+                rank = np.full(n, _FAMILY_RANK[name], dtype=np.int64)
+                columns.append((np.full(n, c, dtype=np.int64), du, ann.frame, rank, ann.obj))
                 self.coder += repeat(coder, n)
                 self.coder_bit += repeat(1 << c, n)
-                self.object_hash += map(hashes.__getitem__, obj)
-        self.index: dict[Key, int] = dict(zip(keys, range(len(keys)), strict=True))  # key -> its last mark
-        self.canon: list[int] = list(map(self.index.__getitem__, keys))
-        empty = np.zeros(0, dtype=np.int64)
-        self.du = np.concatenate(du) if du else empty
-        self.frame = np.concatenate(frame) if frame else empty
-        self.family = np.concatenate(family) if family else empty
+                self.object_hash += map(hashes.__getitem__, ann.obj.tolist())
+        who, self.du, self.frame, self.family, obj = (
+            np.concatenate([col[i] for col in columns]).astype(np.int64) if columns else np.zeros(0, dtype=np.int64)
+            for i in range(5)
+        )
+        self.frames = np.unique(self.frame)  # keys hold a frame's rank among these
+        objects = max((len(ls.objects) for _, ls in sets), default=0)
+        self.radix = (len(unit_rank) or 1, len(self.frames) or 1, len(_FAMILY_RANK), objects or 1)
+        if len(sets) * math.prod(self.radix) >= 2**63:
+            raise ValueError(f"too many marks to key: {len(sets)} coders x {self.radix}")
+        key = self._key(who, self.du, np.searchsorted(self.frames, self.frame), self.family, obj)
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        last = np.ones(len(key), dtype=bool)
+        last[:-1] = ordered[1:] != ordered[:-1]
+        self.keys, self.last = ordered[last], order[last]  # each key, sorted, and its last mark
+        canon = self.last[np.searchsorted(self.keys, key)]
+        # the mark standing for each mark: itself but in malformed rows
+        self.canon: Sequence[int] = range(len(key)) if np.array_equal(canon, np.arange(len(key))) else canon.tolist()
 
-    def find(
-        self,
-        coder: int,
-        du: Sequence[int | None],
-        frame: Sequence[int],
-        family: Sequence[int | None],
-        obj: Sequence[int | None],
-    ) -> list[int | None]:
-        """The marks of `coder` at these columns (None where there is none)."""
-        keys: Iterable[Any] = zip(repeat(coder, len(frame)), du, frame, family, obj, strict=True)
-        return list(map(self.index.get, keys))
+    def _key(
+        self, who: np.ndarray, du: np.ndarray, frame_rank: np.ndarray, family: np.ndarray, obj: np.ndarray
+    ) -> np.ndarray:
+        units, frames, families, objects = self.radix
+        key: np.ndarray = (((who * units + du) * frames + frame_rank) * families + family) * objects + obj
+        return key
+
+    def find(self, coder: int, du: np.ndarray, frame: np.ndarray, family: np.ndarray, obj: np.ndarray) -> np.ndarray:
+        """The marks of `coder` at these columns (-1: a value not known), -1 where there is none."""
+        units, _, families, objects = self.radix
+        frame_rank = np.searchsorted(self.frames, frame)
+        known = (du >= 0) & (du < units) & (frame_rank < len(self.frames)) & (family >= 0) & (family < families)
+        known &= (obj >= 0) & (obj < objects)
+        known[known] = self.frames[frame_rank[known]] == frame[known]
+        out = np.full(len(frame), -1, dtype=np.int64)
+        if not len(self.keys):
+            return out
+        key = self._key(np.full(len(frame), coder, dtype=np.int64), du, frame_rank, family, obj)[known]
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = self.keys[at] == key
+        out[np.flatnonzero(known)[hit]] = self.last[at[hit]]
+        return out
 
 
 def _places(table: _MarkTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,28 +198,23 @@ def _places(table: _MarkTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _edges(
-    table: _MarkTable, place_of: np.ndarray, found: Sequence[tuple[list[int | None], list[int | None], list[float]]]
+    table: _MarkTable, place_of: np.ndarray, found: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, list[tuple[float, float, int, int]]]:
     """The matched mark pairs (`found`: a's marks, b's marks, similarities, pair by pair), grouped by place and in
     each place strongest first, ties by (coder, objectHash) of a, then of b, then as found: the order `_cluster`
     merges in. Each as (similarity, the similarity the pair keeps, a, b) with its place; a pair found twice (only
     in a malformed row) keeps the similarity found last."""
-    a_marks: list[int] = []
-    b_marks: list[int] = []
-    sims: list[float] = []
-    for a_found, b_found, similarity in found:
-        for ma, mb, s in zip(a_found, b_found, similarity, strict=True):
-            if ma is not None and mb is not None:
-                a_marks.append(ma)
-                b_marks.append(mb)
-                sims.append(s)
-    if not sims:
+    a = np.concatenate([f[0] for f in found]) if found else np.zeros(0, dtype=np.int64)
+    b = np.concatenate([f[1] for f in found]) if found else np.zeros(0, dtype=np.int64)
+    sim = np.concatenate([f[2] for f in found]).astype(np.float64) if found else np.zeros(0)
+    both = (a >= 0) & (b >= 0)
+    a, b, sim = a[both], b[both], sim[both]
+    if not len(sim):
         return np.zeros(0, dtype=np.int64), []
     who = {k: r for r, k in enumerate(sorted(set(zip(table.coder, table.object_hash, strict=True))))}
     rank = np.fromiter(
         map(who.__getitem__, zip(table.coder, table.object_hash, strict=True)), np.int64, len(table.coder)
     )
-    a, b, sim = np.array(a_marks, dtype=np.int64), np.array(b_marks, dtype=np.int64), np.array(sims)
     pair = a * len(table.marks) + b
     kept = sim
     unique, inverse = np.unique(pair, return_inverse=True)
@@ -310,15 +324,15 @@ def _objects(
 ) -> tuple[list[ConsensusObject], list[ConsensusObject | None]]:
     """The annotators' marks grouped into objects, place by place in order; and by mark key, the last object
     holding that mark."""
-    found = []
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # every two annotators matched as the engine matches a row with the truth (only the matches are needed)
     for (i, a), (j, b) in combinations(enumerate(sets), 2):
         pairs = compare(ontology, sets[a], sets[b], config).matches
         units = np.array([unit_rank[u.hash] for u in sets[a].units] or [0], dtype=np.int64)
-        du = units[pairs.du].tolist() if len(pairs.du) else []
-        frame, family = pairs.frame.tolist(), _RANK_OF_CODE[pairs.family].tolist()
-        a_marks = table.find(i, du, frame, family, pairs.t_obj.tolist())
-        found.append((a_marks, table.find(j, du, frame, family, pairs.a_obj.tolist()), pairs.sim.tolist()))
+        du = units[pairs.du] if len(pairs.du) else np.zeros(0, dtype=np.int64)
+        frame, family = pairs.frame.astype(np.int64), _RANK_OF_CODE[pairs.family]
+        a_marks = table.find(i, du, frame, family, pairs.t_obj.astype(np.int64))
+        found.append((a_marks, table.find(j, du, frame, family, pairs.a_obj.astype(np.int64)), pairs.sim))
     order, place_of, starts = _places(table)
     edge_place, edges = _edges(table, place_of, found)
     edge_starts = np.searchsorted(edge_place, np.arange(len(starts)), side="left").tolist()
@@ -337,6 +351,11 @@ def _objects(
     return objects, object_of
 
 
+def _column(values: Sequence[str], index: Mapping[str, int]) -> np.ndarray:
+    """index[v] for each value, -1 for one not in it."""
+    return np.fromiter(map(index.get, values, repeat(-1)), np.int64, len(values))
+
+
 def _link_truth(
     truth_table: _MarkTable,
     truth_set: LabelSet,
@@ -349,17 +368,16 @@ def _link_truth(
     """Each truth mark linked to the object holding most of its partners (the annotator marks the engine matched
     to it, `matches`); the truth marks left unlinked."""
     partners: dict[int, dict[str, tuple[int, float]]] = {m: {} for m in truth_table.canon}
-    family_rank, unit_get = _FAMILY_RANK.get, unit_rank.get
     truth_objects = {lo.hash: i for i, lo in enumerate(truth_set.objects)}
     for i, (a, ls) in enumerate(sets.items()):
         table_a = matches[a]
-        du, frame = list(map(unit_get, table_a.data_unit)), table_a.frame
-        family = list(map(family_rank, table_a.family))
+        du, family = _column(table_a.data_unit, unit_rank), _column(table_a.family, _FAMILY_RANK)
+        frame = np.array(table_a.frame, dtype=np.int64)
         objects_a = {lo.hash: k for k, lo in enumerate(ls.objects)}
-        tms = truth_table.find(0, du, frame, family, list(map(truth_objects.get, table_a.truth_hash)))
-        ams = table.find(i, du, frame, family, list(map(objects_a.get, table_a.labels_hash)))
-        for t, am, s in zip(tms, ams, table_a.similarity, strict=True):
-            if t is not None and am is not None:
+        tms = truth_table.find(0, du, frame, family, _column(table_a.truth_hash, truth_objects))
+        ams = table.find(i, du, frame, family, _column(table_a.labels_hash, objects_a))
+        for t, am, s in zip(tms.tolist(), ams.tolist(), table_a.similarity, strict=True):
+            if t >= 0 and am >= 0:
                 partners[t][a] = (am, s)
     unlinked: list[Mark] = []
     # Strongest truth marks first, so two truth marks never claim one object and the better one keeps it.
