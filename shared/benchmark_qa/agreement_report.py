@@ -19,7 +19,16 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
-from benchmark_qa.agreement import ABSENT, AC1Sums, AlphaSums, Shape, Value
+from benchmark_qa.agreement import (
+    ABSENT,
+    AC1Sums,
+    AC1Tally,
+    AlphaSums,
+    AlphaTally,
+    Shape,
+    Value,
+    category_counts,
+)
 from benchmark_qa.annotator_consensus import AnswerSet, Consensus, ConsensusObject
 from benchmark_qa.scoring.labels import Answer
 from benchmark_qa.scoring.ontology import Ontology
@@ -87,47 +96,100 @@ def _answer_value(answer: Answer) -> Value:
     return answer
 
 
+class _NominalTally:
+    def __init__(self, options: int = 0) -> None:
+        self.alpha = AlphaTally()
+        self.ac1 = AC1Tally(options)
+
+    def add_categories(self, counts: dict[str, int]) -> None:
+        self.alpha.add_categories(counts)
+        self.ac1.add_categories(counts)
+
+    def sums(self) -> NominalSums:
+        return NominalSums(alpha=self.alpha.sums(), ac1=self.ac1.sums())
+
+
 def task_agreement(consensus: Consensus, ontology: Ontology) -> TaskAgreement:
+    """Each object is one unit of `AlphaSums.add_unit` (its `_shape_values`, delta 1 - similarity between two
+    marks) for its family, its majority class and every pair of annotators with a mark in it; added up in plain
+    tallies, with each pair's delta worked out once for all three."""
     annotators = list(consensus.annotators)
-    out = TaskAgreement(annotators=annotators, tasks=1)
     if len(annotators) < 2:
-        return out
-    class_count = len(ontology.objects)
-    out.classes.ac1.options = class_count
+        return TaskAgreement(annotators=annotators, tasks=1)
+    k = len(annotators)
+    pairs = [
+        (a, b, (a, b) if a < b else (b, a), pair_key(a, b))
+        for i, a in enumerate(annotators)
+        for b in annotators[i + 1 :]
+    ]
+    shapes: dict[str, AlphaTally] = {}
+    by_class: dict[str, AlphaTally] = {}
+    shape_pairs: dict[str, AlphaTally] = {}
+    classes = _NominalTally(len(ontology.objects))
     for obj in consensus.objects:
-        values = _shape_values(obj, annotators)
-
-        def similarity(x: Value, y: Value, obj: ConsensusObject = obj) -> float:
-            assert isinstance(x, Shape)
-            assert isinstance(y, Shape)
-            return obj.pair_similarity(str(x.key), str(y.key))
-
+        marks, similarity = obj.marks, obj.similarity
+        total = 0.0
+        paired: list[tuple[str, float, int]] = []  # pair key, its unit's total, its ABSENT values
+        for a, b, sorted_pair, key in pairs:
+            has_a, has_b = a in marks, b in marks
+            if has_a and has_b:
+                delta = 1.0 - min(max(similarity.get(sorted_pair, 0.0), 0.0), 1.0)
+                paired.append((key, 2.0 * delta, 0))
+            elif has_a or has_b:
+                delta = 1.0
+                paired.append((key, 2.0, 1))
+            else:
+                delta = 0.0
+            total += 2.0 * delta
+        absent = k - len(marks)
         family = obj.place[2]
-        out.shapes.setdefault(family, AlphaSums()).add_unit(values, similarity)
-        out.shapes_by_class.setdefault(obj.majority_class, AlphaSums()).add_unit(values, similarity)
-        for a, b in combinations(annotators, 2):
-            if a in obj.marks or b in obj.marks:
-                pair = [v for v, who in zip(values, annotators, strict=True) if who in (a, b)]
-                out.shape_pairs.setdefault(pair_key(a, b), AlphaSums()).add_unit(pair, similarity)
-        if len(obj.marks) >= 2:
-            out.classes.add_unit([m.cls for m in obj.marks.values()])
-    for answers in consensus.answers:
-        _add_answers(out, answers, annotators)
-    return out
+        tally = shapes.get(family)
+        if tally is None:
+            tally = shapes[family] = AlphaTally()
+        tally.add(k, total, ABSENT, absent)
+        cls = obj.majority_class
+        tally = by_class.get(cls)
+        if tally is None:
+            tally = by_class[cls] = AlphaTally()
+        tally.add(k, total, ABSENT, absent)
+        for key, pair_total, pair_absent in paired:
+            tally = shape_pairs.get(key)
+            if tally is None:
+                tally = shape_pairs[key] = AlphaTally()
+            tally.add(2, pair_total, ABSENT, pair_absent)
+        if len(marks) >= 2:
+            classes.add_categories(category_counts(m.cls for m in marks.values()))
+    answers: dict[str, _NominalTally] = {}
+    answer_pairs: dict[str, AlphaTally] = {}
+    for entry in consensus.answers:
+        _add_answers(answers, answer_pairs, entry, annotators)
+    return TaskAgreement(
+        annotators=annotators,
+        tasks=1,
+        shapes={f: t.sums() for f, t in shapes.items()},
+        shapes_by_class={c: t.sums() for c, t in by_class.items()},
+        shape_pairs={p: t.sums() for p, t in shape_pairs.items()},
+        classes=classes.sums(),
+        answers={p: t.sums() for p, t in answers.items()},
+        answer_pairs={p: t.sums() for p, t in answer_pairs.items()},
+    )
 
 
-def _add_answers(out: TaskAgreement, entry: AnswerSet, annotators: list[str]) -> None:
+def _add_answers(
+    answers: dict[str, _NominalTally], answer_pairs: dict[str, AlphaTally], entry: AnswerSet, annotators: list[str]
+) -> None:
     given = {a: _answer_value(v) for a, v in entry.answers.items()}
     if not given:
         return
-    sums = out.answers.get(entry.path)
+    sums = answers.get(entry.path)
     if sums is None:
-        sums = out.answers[entry.path] = NominalSums()
-        sums.ac1.options = len(entry.node.options) if entry.node.kind == "radio" else 0
-    sums.add_unit(list(given.values()))
+        sums = answers[entry.path] = _NominalTally(len(entry.node.options) if entry.node.kind == "radio" else 0)
+    sums.add_categories(category_counts(given.values()))
     for a, b in combinations(annotators, 2):
         if a in given and b in given:
             # the path keeps answers to different questions apart in the pooled pair figure
-            out.answer_pairs.setdefault(pair_key(a, b), AlphaSums()).add_unit(
-                [f"{entry.path}={given[a]}", f"{entry.path}={given[b]}"]
-            )
+            pair = category_counts([f"{entry.path}={given[a]}", f"{entry.path}={given[b]}"])
+            tally = answer_pairs.get(pair_key(a, b))
+            if tally is None:
+                tally = answer_pairs[pair_key(a, b)] = AlphaTally()
+            tally.add_categories(pair)

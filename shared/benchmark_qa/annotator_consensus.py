@@ -15,16 +15,19 @@ Pure: label-row dicts in, plain records out; no AWS, no SDK.
 
 from __future__ import annotations
 
-from collections import Counter
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, repeat
 from typing import Any
 
+import numpy as np
+
+from benchmark_qa.scoring.comparison import compare
 from benchmark_qa.scoring.config import ScoringConfig
 from benchmark_qa.scoring.engine import score_label_sets
 from benchmark_qa.scoring.labels import Answer, LabelSet, read_label_row
-from benchmark_qa.scoring.ontology import AttributeNode, ClassificationClass, ObjectClass, Ontology
+from benchmark_qa.scoring.ontology import FAMILIES, AttributeNode, ClassificationClass, ObjectClass, Ontology
 from benchmark_qa.scoring.report import MatchTable
 
 TRUTH = "<ground truth>"
@@ -58,7 +61,12 @@ class ConsensusObject:
 
     @property
     def majority_class(self) -> str:
-        counts = Counter(m.cls for m in self.marks.values())
+        """The class most marks give (ties: the first by name)."""
+        counts: dict[str, int] = {}
+        for m in self.marks.values():
+            counts[m.cls] = counts.get(m.cls, 0) + 1
+        if len(counts) == 1:  # nearly every object: no vote to count
+            return next(iter(counts))
         return min(counts, key=lambda c: (-counts[c], c)) if counts else (self.truth.cls if self.truth else "")
 
 
@@ -88,58 +96,172 @@ class Consensus:
 
 
 def _marks(ls: LabelSet, coder: str, names: Sequence[str]) -> list[Mark]:
-    out = []
+    hashes, classes = [lo.hash for lo in ls.objects], [names[lo.class_index] for lo in ls.objects]
+    units = [u.hash for u in ls.units]
+    out: list[Mark] = []
     for family, ann in ls.families.items():
-        du, frame, obj = ann.du.tolist(), ann.frame.tolist(), ann.obj.tolist()
-        for d, f, o in zip(du, frame, obj, strict=True):
-            lo = ls.objects[o]
-            out.append(Mark(coder, lo.hash, names[lo.class_index], ls.units[d].hash, int(f), family))
+        n, obj = len(ann.obj), ann.obj.tolist()
+        out += map(
+            Mark,
+            repeat(coder, n),
+            map(hashes.__getitem__, obj),
+            map(classes.__getitem__, obj),
+            map(units.__getitem__, ann.du.tolist()),
+            ann.frame.tolist(),
+            repeat(family, n),
+        )
     return out
 
 
-def _pairs(table: MatchTable) -> list[tuple[Place, str, str, float]]:
-    return [
-        ((du, f, fam), a, b, s)
-        for fam, du, f, a, b, s in zip(
-            table.family,
-            table.data_unit,
-            table.frame,
-            table.truth_hash,
-            table.labels_hash,
-            table.similarity,
-            strict=True,
+_FAMILY_RANK = {name: rank for rank, name in enumerate(sorted(FAMILIES))}  # places sort by family name
+_RANK_OF_CODE = np.array([_FAMILY_RANK[name] for name in FAMILIES], dtype=np.int64)  # the engine's family codes
+
+
+class _MarkTable:
+    """Every mark of some coders, numbered coder by coder in `_marks` order, with the columns that place and
+    identify them. A mark is known by its key (coder, data unit, frame, family, object), one int64 here; when one
+    object has two marks on one frame (a malformed row) the last one stands for both, as a dict of equal `Mark`s
+    keeps it. Keys in numpy, not a dict of tuples: 800,000 marks' tuples took 100 MB."""
+
+    def __init__(self, sets: Sequence[tuple[str, LabelSet]], names: Sequence[str], unit_rank: Mapping[str, int]):
+        self.marks: list[Mark] = []
+        self.coder: list[str] = []
+        self.coder_bit: list[int] = []  # 1 << the coder's number: a group's coders as one int
+        self.object_hash: list[str] = []
+        columns: list[tuple[np.ndarray, ...]] = []  # coder, data unit rank, frame, family rank, object
+        for c, (coder, ls) in enumerate(sets):
+            self.marks += _marks(ls, coder, names)
+            units = np.array([unit_rank[u.hash] for u in ls.units] or [0], dtype=np.int64)
+            hashes = [lo.hash for lo in ls.objects]
+            for name, ann in ls.families.items():
+                n = len(ann.obj)
+                du = units[ann.du] if n else np.zeros(0, dtype=np.int64)
+                rank = np.full(n, _FAMILY_RANK[name], dtype=np.int64)
+                columns.append((np.full(n, c, dtype=np.int64), du, ann.frame, rank, ann.obj))
+                self.coder += repeat(coder, n)
+                self.coder_bit += repeat(1 << c, n)
+                self.object_hash += map(hashes.__getitem__, ann.obj.tolist())
+        who, self.du, self.frame, self.family, obj = (
+            np.concatenate([col[i] for col in columns]).astype(np.int64) if columns else np.zeros(0, dtype=np.int64)
+            for i in range(5)
         )
-    ]
+        self.frames = np.unique(self.frame)  # keys hold a frame's rank among these
+        objects = max((len(ls.objects) for _, ls in sets), default=0)
+        self.radix = (len(unit_rank) or 1, len(self.frames) or 1, len(_FAMILY_RANK), objects or 1)
+        if len(sets) * math.prod(self.radix) >= 2**63:
+            raise ValueError(f"too many marks to key: {len(sets)} coders x {self.radix}")
+        key = self._key(who, self.du, np.searchsorted(self.frames, self.frame), self.family, obj)
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        last = np.ones(len(key), dtype=bool)
+        last[:-1] = ordered[1:] != ordered[:-1]
+        self.keys, self.last = ordered[last], order[last]  # each key, sorted, and its last mark
+        canon = self.last[np.searchsorted(self.keys, key)]
+        # the mark standing for each mark: itself but in malformed rows
+        self.canon: Sequence[int] = range(len(key)) if np.array_equal(canon, np.arange(len(key))) else canon.tolist()
+
+    def _key(
+        self, who: np.ndarray, du: np.ndarray, frame_rank: np.ndarray, family: np.ndarray, obj: np.ndarray
+    ) -> np.ndarray:
+        units, frames, families, objects = self.radix
+        key: np.ndarray = (((who * units + du) * frames + frame_rank) * families + family) * objects + obj
+        return key
+
+    def find(self, coder: int, du: np.ndarray, frame: np.ndarray, family: np.ndarray, obj: np.ndarray) -> np.ndarray:
+        """The marks of `coder` at these columns (-1: a value not known), -1 where there is none."""
+        units, _, families, objects = self.radix
+        frame_rank = np.searchsorted(self.frames, frame)
+        known = (du >= 0) & (du < units) & (frame_rank < len(self.frames)) & (family >= 0) & (family < families)
+        known &= (obj >= 0) & (obj < objects)
+        known[known] = self.frames[frame_rank[known]] == frame[known]
+        out = np.full(len(frame), -1, dtype=np.int64)
+        if not len(self.keys):
+            return out
+        key = self._key(np.full(len(frame), coder, dtype=np.int64), du, frame_rank, family, obj)[known]
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = self.keys[at] == key
+        out[np.flatnonzero(known)[hit]] = self.last[at[hit]]
+        return out
 
 
-def _cluster(place: Place, marks: list[Mark], edges: list[tuple[float, Mark, Mark]]) -> list[ConsensusObject]:
-    """Complete-linkage grouping: strongest edges first; two groups join only when they share no annotator and
-    every cross pair matched."""
-    group_of: dict[Mark, int] = {m: i for i, m in enumerate(marks)}
-    members: dict[int, list[Mark]] = {i: [m] for i, m in enumerate(marks)}
-    sim: dict[tuple[Mark, Mark], float] = {}
-    for s, a, b in edges:
-        sim[(a, b)] = sim[(b, a)] = s
-    for _, a, b in sorted(edges, key=lambda e: (-e[0], e[1].coder, e[1].object_hash, e[2].coder, e[2].object_hash)):
+def _places(table: _MarkTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The marks ordered by place (data unit hash, frame, family), each place's marks in mark order; the place
+    number of every mark; where each place starts in that order (and the end)."""
+    order = np.lexsort((table.family, table.frame, table.du))
+    du, frame, family = table.du[order], table.frame[order], table.family[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (du[1:] != du[:-1]) | (frame[1:] != frame[:-1]) | (family[1:] != family[:-1])
+    place_of = np.empty(len(order), dtype=np.int64)
+    place_of[order] = np.cumsum(new) - 1
+    starts = np.append(np.flatnonzero(new), len(order))
+    return order, place_of, starts
+
+
+def _edges(
+    table: _MarkTable, place_of: np.ndarray, found: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, list[tuple[float, float, int, int]]]:
+    """The matched mark pairs (`found`: a's marks, b's marks, similarities, pair by pair), grouped by place and in
+    each place strongest first, ties by (coder, objectHash) of a, then of b, then as found: the order `_cluster`
+    merges in. Each as (similarity, the similarity the pair keeps, a, b) with its place; a pair found twice (only
+    in a malformed row) keeps the similarity found last."""
+    a = np.concatenate([f[0] for f in found]) if found else np.zeros(0, dtype=np.int64)
+    b = np.concatenate([f[1] for f in found]) if found else np.zeros(0, dtype=np.int64)
+    sim = np.concatenate([f[2] for f in found]).astype(np.float64) if found else np.zeros(0)
+    both = (a >= 0) & (b >= 0)
+    a, b, sim = a[both], b[both], sim[both]
+    if not len(sim):
+        return np.zeros(0, dtype=np.int64), []
+    who = {k: r for r, k in enumerate(sorted(set(zip(table.coder, table.object_hash, strict=True))))}
+    rank = np.fromiter(
+        map(who.__getitem__, zip(table.coder, table.object_hash, strict=True)), np.int64, len(table.coder)
+    )
+    pair = a * len(table.marks) + b
+    kept = sim
+    unique, inverse = np.unique(pair, return_inverse=True)
+    if len(unique) < len(pair):
+        last = np.zeros(len(unique), dtype=np.int64)
+        np.maximum.at(last, inverse, np.arange(len(pair)))
+        kept = sim[last[inverse]]
+    order = np.lexsort((rank[b], rank[a], -sim, place_of[a]))
+    edges = list(zip(sim[order].tolist(), kept[order].tolist(), a[order].tolist(), b[order].tolist(), strict=True))
+    return place_of[a][order], edges
+
+
+def _cluster(
+    place: Place, group: list[int], edges: Sequence[tuple[float, float, int, int]], table: _MarkTable
+) -> list[tuple[ConsensusObject, list[int]]]:
+    """Complete-linkage grouping of one place's marks (their numbers, in mark order), edges in `_edges`' order
+    (strongest first): two groups join only when they share no annotator and every cross pair matched. Each object
+    with the keys of its marks."""
+    coder, marks, canon, bit = table.coder, table.marks, table.canon, table.coder_bit
+    if not edges:
+        return [(ConsensusObject(place, {coder[m]: marks[m]}), [canon[m]]) for m in group]
+    group_of: dict[int, int] = {canon[m]: i for i, m in enumerate(group)}
+    members: dict[int, list[int]] = {i: [canon[m]] for i, m in enumerate(group)}
+    coders = [bit[m] for m in group]  # group -> its coders' bits
+    sim: dict[tuple[int, int], float] = {}
+    for _, kept, a, b in edges:
+        sim[(a, b)] = sim[(b, a)] = kept
+    for _, _, a, b in edges:
         ga, gb = group_of[a], group_of[b]
-        if ga == gb:
+        if ga == gb or coders[ga] & coders[gb]:
             continue
         left, right = members[ga], members[gb]
-        if {m.coder for m in left} & {m.coder for m in right}:
-            continue
-        if not all((x, y) in sim for x in left for y in right):
+        # two single marks are the edge's own two; larger groups need every cross pair matched
+        if (len(left) > 1 or len(right) > 1) and not all((x, y) in sim for x in left for y in right):
             continue
         for m in right:
             group_of[m] = ga
         members[ga] = left + right
+        coders[ga] |= coders[gb]
         del members[gb]
     objects = []
-    for group in members.values():
-        obj = ConsensusObject(place, {m.coder: m for m in group})
-        for x, y in combinations(group, 2):
-            key = (x.coder, y.coder) if x.coder < y.coder else (y.coder, x.coder)
-            obj.similarity[key] = sim[(x, y)]
-        objects.append(obj)
+    for together in members.values():
+        obj = ConsensusObject(place, {coder[m]: marks[m] for m in together})
+        for x, y in combinations(together, 2):
+            cx, cy = coder[x], coder[y]
+            obj.similarity[(cx, cy) if cx < cy else (cy, cx)] = sim[(x, y)]
+        objects.append((obj, together))
     return objects
 
 
@@ -153,67 +275,137 @@ def _answer_nodes(ontology: Ontology) -> dict[str, tuple[str, AttributeNode]]:
     return nodes
 
 
+def _label_set(ontology: Ontology, row: LabelSet | Mapping[str, Any] | bytes) -> LabelSet:
+    return row if isinstance(row, LabelSet) else read_label_row(ontology, row)
+
+
 def build_consensus(
     ontology: Ontology,
-    branches: Mapping[str, Mapping[str, Any] | bytes],
-    truth: Mapping[str, Any] | bytes | None = None,
+    branches: Mapping[str, LabelSet | Mapping[str, Any] | bytes],
+    truth: LabelSet | Mapping[str, Any] | bytes | None = None,
     config: ScoringConfig | None = None,
     truth_matches: Mapping[str, MatchTable] | None = None,
 ) -> Consensus:
-    """`branches`: annotator -> label row. `truth_matches` (annotator -> the MatchTable of their score report
-    against `truth`) saves scoring them again; missing ones are computed."""
+    """`branches`: annotator -> label row, or the row parsed already (`read_label_row`; a LabelSet is never
+    changed). `truth_matches` (annotator -> the MatchTable of their score report against `truth`) saves
+    scoring them again; missing ones are computed."""
     config = (config or ScoringConfig()).validate_against(ontology)
     names = [o.name for o in ontology.objects]
-    sets = {a: read_label_row(ontology, row) for a, row in sorted(branches.items())}
+    sets = {a: _label_set(ontology, row) for a, row in sorted(branches.items())}
+    truth_set = _label_set(ontology, truth) if truth is not None else None
     annotators = tuple(sets)
-    marks = {a: _marks(ls, a, names) for a, ls in sets.items()}
-    by_key = {(m.du, m.frame, m.family, m.coder, m.object_hash): m for ms in marks.values() for m in ms}
+    unit_hashes = {u.hash for ls in [*sets.values(), *([truth_set] if truth_set else [])] for u in ls.units}
+    unit_rank = {h: r for r, h in enumerate(sorted(unit_hashes))}
+    table = _MarkTable(list(sets.items()), names, unit_rank)
 
-    edges: dict[Place, list[tuple[float, Mark, Mark]]] = {}
-    for a, b in combinations(annotators, 2):
-        report = score_label_sets(ontology, sets[a], sets[b], config)
-        for place, ha, hb, s in _pairs(report.matches):
-            ma, mb = by_key.get((*place, a, ha)), by_key.get((*place, b, hb))
-            if ma is not None and mb is not None:
-                edges.setdefault(place, []).append((s, ma, mb))
-    places: dict[Place, list[Mark]] = {}
-    for m in (m for ms in marks.values() for m in ms):
-        places.setdefault((m.du, m.frame, m.family), []).append(m)
-    objects = [o for place, ms in sorted(places.items()) for o in _cluster(place, ms, edges.get(place, []))]
-    object_of: dict[Mark, ConsensusObject] = {m: o for o in objects for m in o.marks.values()}
-
+    objects, object_of = _objects(ontology, sets, table, unit_rank, config)
     unlinked: list[Mark] = []
     truth_frames: dict[str, int] = {}
-    truth_set: LabelSet | None = None
-    if truth is not None:
-        truth_set = read_label_row(ontology, truth)
-        truth_marks = _marks(truth_set, TRUTH, names)
-        for m in truth_marks:
+    if truth_set is not None:
+        truth_table = _MarkTable([(TRUTH, truth_set)], names, unit_rank)
+        for m in truth_table.marks:
             truth_frames[m.object_hash] = truth_frames.get(m.object_hash, 0) + 1
-        partners: dict[Mark, dict[str, tuple[Mark, float]]] = {m: {} for m in truth_marks}
-        truth_key = {(m.du, m.frame, m.family, m.object_hash): m for m in truth_marks}
-        for a in annotators:
-            table = (truth_matches or {}).get(a)
-            if table is None:
-                table = score_label_sets(ontology, truth_set, sets[a], config).matches
-            for place, th, ah, s in _pairs(table):
-                tm, am = truth_key.get((*place, th)), by_key.get((*place, a, ah))
-                if tm is not None and am is not None:
-                    partners[tm][a] = (am, s)
-        # Strongest truth marks first, so two truth marks never claim one object and the better one keeps it.
-        for tm in sorted(truth_marks, key=lambda m: (-sum(s for _, s in partners[m].values()), m.object_hash)):
-            votes = Counter(id(object_of[am]) for am, _ in partners[tm].values())
-            claimed = {id(object_of[am]): object_of[am] for am, _ in partners[tm].values()}
-            free = [o for o in claimed.values() if o.truth is None]
-            if not free:
-                unlinked.append(tm)
-                continue
-            linked = min(free, key=lambda o: (-votes[id(o)], sorted(m.object_hash for m in o.marks.values())))
-            linked.truth = tm
-            linked.truth_similarity = {a: s for a, (am, s) in partners[tm].items() if object_of[am] is linked}
-
+        given = truth_matches or {}
+        matches = {
+            a: given[a] if given.get(a) is not None else score_label_sets(ontology, truth_set, ls, config).matches
+            for a, ls in sets.items()
+        }
+        unlinked = _link_truth(truth_table, truth_set, sets, matches, table, unit_rank, object_of)
     answers = _answers(ontology, sets, truth_set, objects)
     return Consensus(annotators, objects, unlinked, answers, truth_frames, truth is not None)
+
+
+def _objects(
+    ontology: Ontology,
+    sets: Mapping[str, LabelSet],
+    table: _MarkTable,
+    unit_rank: Mapping[str, int],
+    config: ScoringConfig,
+) -> tuple[list[ConsensusObject], list[ConsensusObject | None]]:
+    """The annotators' marks grouped into objects, place by place in order; and by mark key, the last object
+    holding that mark."""
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # every two annotators matched as the engine matches a row with the truth (only the matches are needed)
+    for (i, a), (j, b) in combinations(enumerate(sets), 2):
+        pairs = compare(ontology, sets[a], sets[b], config).matches
+        units = np.array([unit_rank[u.hash] for u in sets[a].units] or [0], dtype=np.int64)
+        du = units[pairs.du] if len(pairs.du) else np.zeros(0, dtype=np.int64)
+        frame, family = pairs.frame.astype(np.int64), _RANK_OF_CODE[pairs.family]
+        a_marks = table.find(i, du, frame, family, pairs.t_obj.astype(np.int64))
+        found.append((a_marks, table.find(j, du, frame, family, pairs.a_obj.astype(np.int64)), pairs.sim))
+    order, place_of, starts = _places(table)
+    edge_place, edges = _edges(table, place_of, found)
+    edge_starts = np.searchsorted(edge_place, np.arange(len(starts)), side="left").tolist()
+    objects: list[ConsensusObject] = []
+    object_of: list[ConsensusObject | None] = [None] * len(table.marks)
+    sorted_marks, bounds = order.tolist(), starts.tolist()
+    for p in range(len(bounds) - 1):
+        group = sorted_marks[bounds[p] : bounds[p + 1]]
+        first = table.marks[group[0]]
+        for obj, together in _cluster(
+            (first.du, first.frame, first.family), group, edges[edge_starts[p] : edge_starts[p + 1]], table
+        ):
+            objects.append(obj)
+            for m in together:
+                object_of[m] = obj
+    return objects, object_of
+
+
+def _column(values: Sequence[str], index: Mapping[str, int]) -> np.ndarray:
+    """index[v] for each value, -1 for one not in it."""
+    return np.fromiter(map(index.get, values, repeat(-1)), np.int64, len(values))
+
+
+def _link_truth(
+    truth_table: _MarkTable,
+    truth_set: LabelSet,
+    sets: Mapping[str, LabelSet],
+    matches: Mapping[str, MatchTable],
+    table: _MarkTable,
+    unit_rank: Mapping[str, int],
+    object_of: Sequence[ConsensusObject | None],
+) -> list[Mark]:
+    """Each truth mark linked to the object holding most of its partners (the annotator marks the engine matched
+    to it, `matches`); the truth marks left unlinked."""
+    partners: dict[int, dict[str, tuple[int, float]]] = {m: {} for m in truth_table.canon}
+    truth_objects = {lo.hash: i for i, lo in enumerate(truth_set.objects)}
+    for i, (a, ls) in enumerate(sets.items()):
+        table_a = matches[a]
+        du, family = _column(table_a.data_unit, unit_rank), _column(table_a.family, _FAMILY_RANK)
+        frame = np.array(table_a.frame, dtype=np.int64)
+        objects_a = {lo.hash: k for k, lo in enumerate(ls.objects)}
+        tms = truth_table.find(0, du, frame, family, _column(table_a.truth_hash, truth_objects))
+        ams = table.find(i, du, frame, family, _column(table_a.labels_hash, objects_a))
+        for t, am, s in zip(tms.tolist(), ams.tolist(), table_a.similarity, strict=True):
+            if t >= 0 and am >= 0:
+                partners[t][a] = (am, s)
+    unlinked: list[Mark] = []
+    # Strongest truth marks first, so two truth marks never claim one object and the better one keeps it.
+    strength = [-sum(s for _, s in partners[c].values()) for c in truth_table.canon]
+    for t in sorted(range(len(truth_table.marks)), key=lambda t: (strength[t], truth_table.object_hash[t])):
+        tm, mine = truth_table.marks[t], partners[truth_table.canon[t]]
+        held = [object_of[am] for am, _ in mine.values()]
+        if held and all(o is held[0] for o in held):  # the usual case: one object holds every partner
+            free = [o for o in held[:1] if o is not None and o.truth is None]
+        else:
+            claimed: dict[int, ConsensusObject] = {}
+            votes: dict[int, int] = {}
+            for o in held:
+                assert o is not None
+                claimed[id(o)] = o
+                votes[id(o)] = votes.get(id(o), 0) + 1
+            free = [o for o in claimed.values() if o.truth is None]
+        if not free:
+            unlinked.append(tm)
+            continue
+        linked = (
+            free[0]
+            if len(free) == 1
+            else min(free, key=lambda o: (-votes[id(o)], sorted(m.object_hash for m in o.marks.values())))
+        )
+        linked.truth = tm
+        linked.truth_similarity = {a: s for a, (am, s) in mine.items() if object_of[am] is linked}
+    return unlinked
 
 
 def _answers(

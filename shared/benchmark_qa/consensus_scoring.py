@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from benchmark_qa.config import ScoringSettings
     from benchmark_qa.encord.consensus import ConsensusReview
     from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig
+    from benchmark_qa.scoring.labels import LabelSet
     from benchmark_qa.store.quality import FlagRecord
 
 SQS_BATCH_LIMIT = 10  # entries per SendMessageBatch
@@ -408,11 +409,12 @@ class ConsensusScorer:
             if option.branch_name in labels.problems:
                 problems.append(labels.problems[option.branch_name])
                 annotators.append(option.annotator)
-        reports = [] if problems else self._score_branches(ontology, labels, problems, annotators)
+        parsed: dict[str, LabelSet] = {}  # the rows as scoring read them, for the quality checks
+        reports = [] if problems else self._score_branches(ontology, labels, problems, annotators, parsed)
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
-        reports, excluded, flags_new = self._assess(ontology, labels, reports)
+        reports, excluded, flags_new = self._assess(ontology, labels, reports, parsed)
         results = [
             result_of(self._project_hash, task, annotator, branch, label_hash, scored, details, excluded)
             for annotator, branch, label_hash, scored, details in reports
@@ -430,10 +432,18 @@ class ConsensusScorer:
         return outcome, results
 
     def _score_branches(
-        self, ontology: Ontology, labels: TaskLabels, problems: list[str], annotators: list[str]
+        self,
+        ontology: Ontology,
+        labels: TaskLabels,
+        problems: list[str],
+        annotators: list[str],
+        parsed: dict[str, LabelSet],
     ) -> list[Scored]:
         """Every branch scored against the truth, which is read once for all of them (on a long video reading a
-        row is most of scoring it). A row the engine cannot read goes to `problems`, its annotator to `annotators`."""
+        row is most of scoring it). A row the engine cannot read goes to `problems`, its annotator to `annotators`.
+        The rows read go to `parsed` (annotator -> LabelSet, the truth under TRUTH), so the quality checks do not
+        read them again."""
+        from benchmark_qa.annotator_consensus import TRUTH
         from benchmark_qa.scoring import ScoringError
         from benchmark_qa.scoring.labels import read_label_row
         from benchmark_qa.task_details import score_with_details
@@ -448,10 +458,12 @@ class ConsensusScorer:
                 f"does not match the ontology: {error}; fix the row or the ontology, the next run retries"
             )
             return []
+        parsed[TRUTH] = truth
         reports: list[Scored] = []
         for option in task.options:
             try:
-                scored, details = score_with_details(ontology, truth, labels.branches[option.branch_name], self._config)
+                branch = read_label_row(ontology, labels.branches[option.branch_name])
+                scored, details = score_with_details(ontology, truth, branch, self._config)
             except ScoringError as error:
                 problems.append(
                     f"annotator {option.annotator}'s branch {option.branch_name!r} (label hash {option.label_hash}) "
@@ -459,6 +471,7 @@ class ConsensusScorer:
                 )
                 annotators.append(option.annotator)
                 continue
+            parsed[option.annotator] = branch
             reports.append((option.annotator, option.branch_name, str(option.label_hash), scored, details))
         return reports
 
@@ -478,10 +491,12 @@ class ConsensusScorer:
         return written, replaced
 
     def _assess(
-        self, ontology: Ontology, labels: TaskLabels, reports: list[Scored]
+        self, ontology: Ontology, labels: TaskLabels, reports: list[Scored], parsed: dict[str, LabelSet]
     ) -> tuple[list[Scored], list[str], int]:
-        """Agreement and the ground-truth audit of a scored task; with exclusion on, the branches scored again
-        without the flagged objects that are open or confirmed wrong (docs/annotator-quality.md)."""
+        """Agreement and the ground-truth audit of a scored task (from the rows scoring read, `parsed`); with
+        exclusion on, the branches scored again without the flagged objects that are open or confirmed wrong
+        (docs/annotator-quality.md)."""
+        from benchmark_qa.annotator_consensus import TRUTH
         from benchmark_qa.store.quality import EXCLUDED_STATUSES, FlagRecord
         from benchmark_qa.store.table import now_iso
         from benchmark_qa.task_quality import assess, score_without
@@ -491,7 +506,8 @@ class ConsensusScorer:
         task = labels.task
         rows = {o.annotator: labels.branches[o.branch_name] for o in task.options}
         scored = {a: r for a, _, _, r, _ in reports}
-        quality = assess(ontology, task.data_hash, labels.truth, rows, scored, self._config)
+        sets = {o.annotator: parsed[o.annotator] for o in task.options}
+        quality = assess(ontology, task.data_hash, parsed[TRUTH], sets, scored, self._config)
         self._quality.put_agreement(task.uuid, quality.agreement, now_iso())
         new = sum(1 for f in quality.flags if self._quality.add_flag(FlagRecord(flag=f, task_uuid=task.uuid)))
         if not self._exclude_suspect_truth or not quality.flags:

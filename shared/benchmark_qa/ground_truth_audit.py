@@ -30,7 +30,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -103,8 +102,13 @@ def _label(node: AttributeNode | None, answer: Answer | None) -> str | None:
 
 
 def _median(values: Iterable[float]) -> float | None:
-    values = list(values)
-    return float(median(values)) if values else None
+    """statistics.median's arithmetic (the middle value, or the mean of the two middle ones) without its
+    overhead: the audit takes two medians per object."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    return float(ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2)
 
 
 def audit(consensus: Consensus, data_hash: str, settings: AuditSettings | None = None) -> list[Flag]:
@@ -174,8 +178,10 @@ def _audit_object(obj: ConsensusObject, annotators: set[str], q: int, settings: 
     if len(annotators) - len(matched) >= q:
         note("unconfirmed_object", truth.object_hash, du, frame, _unconfirmed(truth, annotators, matched), {})
         return
-    classes = Counter(obj.marks[a].cls for a in matched)
-    other = [c for c, n in classes.most_common() if c != truth.cls and n >= q]
+    other: list[str] = []
+    if any(obj.marks[a].cls != truth.cls for a in matched):  # else no other class to count
+        classes = Counter(obj.marks[a].cls for a in matched)
+        other = [c for c, n in classes.most_common() if c != truth.cls and n >= q]
     if other:
         against = sorted(a for a in matched if obj.marks[a].cls == other[0])
         sample = {

@@ -84,11 +84,12 @@ def details_of(ontology: Ontology, truth: LabelSet, labels: LabelSet, report: Sc
 def score_with_details(
     ontology: Ontology,
     truth: LabelSet | Mapping[str, Any] | bytes,
-    labels: Mapping[str, Any] | bytes,
+    labels: LabelSet | Mapping[str, Any] | bytes,
     config: ScoringConfig | None = None,
 ) -> tuple[ScoreReport, TaskDetails]:
-    """The engine's `score_label_rows` plus the details, parsing each row once. The truth may come parsed
-    already (`read_label_row`): a task's branches share it, and the engine never changes a LabelSet."""
+    """The engine's `score_label_rows` plus the details, parsing each row once. Either row may come parsed
+    already (`read_label_row`): a task's branches share the truth, the quality checks reuse the branches, and the
+    engine never changes a LabelSet."""
     from benchmark_qa.collector import paused_gc
     from benchmark_qa.scoring.config import ScoringConfig
     from benchmark_qa.scoring.engine import score_label_sets
@@ -97,7 +98,7 @@ def score_with_details(
     config = (config or ScoringConfig()).validate_against(ontology)
     with paused_gc():
         t = truth if isinstance(truth, LabelSet) else read_label_row(ontology, truth)
-        a = read_label_row(ontology, labels)
+        a = labels if isinstance(labels, LabelSet) else read_label_row(ontology, labels)
         report = score_label_sets(ontology, t, a, config)
         return report, details_of(ontology, t, a, report)
 

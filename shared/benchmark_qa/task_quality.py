@@ -10,9 +10,11 @@ from typing import Any
 
 from benchmark_qa.agreement_report import TaskAgreement, task_agreement
 from benchmark_qa.annotator_consensus import build_consensus
+from benchmark_qa.collector import paused_gc
 from benchmark_qa.ground_truth_audit import AuditSettings, Flag, exclusions, without
 from benchmark_qa.ground_truth_audit import audit as audit_truth
 from benchmark_qa.scoring import Ontology, ScoreReport, ScoringConfig, score_label_rows
+from benchmark_qa.scoring.labels import LabelSet
 
 
 @dataclass
@@ -24,18 +26,20 @@ class TaskQuality:
 def assess(
     ontology: Ontology,
     data_hash: str,
-    truth: Mapping[str, Any] | None,
-    branches: Mapping[str, Mapping[str, Any]],
+    truth: LabelSet | Mapping[str, Any] | None,
+    branches: Mapping[str, LabelSet | Mapping[str, Any]],
     reports: Mapping[str, ScoreReport],
     config: ScoringConfig | None = None,
     settings: AuditSettings | None = None,
 ) -> TaskQuality:
-    """`branches` and `reports` are keyed by annotator; the reports (against `truth`) are reused, not redone."""
-    consensus = build_consensus(
-        ontology, branches, truth, config, truth_matches={a: r.matches for a, r in reports.items()}
-    )
-    flags = audit_truth(consensus, data_hash, settings) if truth is not None else []
-    return TaskQuality(task_agreement(consensus, ontology), flags)
+    """`branches` and `reports` are keyed by annotator; the reports (against `truth`) are reused, not redone.
+    The rows may come parsed already (`read_label_row`), as the score worker has them."""
+    with paused_gc():  # builds the consensus's objects and frees none of them until it returns (collector.py)
+        consensus = build_consensus(
+            ontology, branches, truth, config, truth_matches={a: r.matches for a, r in reports.items()}
+        )
+        flags = audit_truth(consensus, data_hash, settings) if truth is not None else []
+        return TaskQuality(task_agreement(consensus, ontology), flags)
 
 
 def score_without(
