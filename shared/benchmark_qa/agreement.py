@@ -153,12 +153,7 @@ class AlphaTally:
             categories[category] = categories.get(category, 0) + count
             same += count * (count - 1)
         # the nominal deltas are 0 and 1, so their sum (2 per unequal pair) is exact in any order
-        total = float(m * (m - 1) - same)
-        self.units += 1
-        self.n += m
-        self.observed += total / (m - 1)
-        self.within_delta += total
-        self.within_pairs += m * (m - 1)
+        self.add(m, float(m * (m - 1) - same))
         self.within_same += same
 
     def sums(self) -> AlphaSums:
@@ -308,14 +303,15 @@ def ratings_table(rows: Iterable[Mapping[str, Value | None]]) -> list[list[Value
 
 
 def alpha_of_categories(units: Iterable[Sequence[Value]]) -> AlphaSums:
-    sums = AlphaSums()
+    """Alpha of units of category values, through the tally task_agreement adds its units in."""
+    tally = AlphaTally()
     for unit in units:
-        sums.add_unit(unit)
-    return sums
+        tally.add_categories(category_counts(unit))
+    return tally.sums()
 
 
 def ac1_of_categories(units: Iterable[Sequence[Value]], options: int = 0) -> AC1Sums:
-    sums = AC1Sums(options=options)
+    tally = AC1Tally(options)
     for unit in units:
-        sums.add_unit(unit)
-    return sums
+        tally.add_categories(category_counts(unit))
+    return tally.sums()

@@ -41,10 +41,6 @@ class NominalSums(BaseModel):
     alpha: AlphaSums = Field(default_factory=AlphaSums)
     ac1: AC1Sums = Field(default_factory=AC1Sums)
 
-    def add_unit(self, values: list[Value]) -> None:
-        self.alpha.add_unit(values)
-        self.ac1.add_unit(values)
-
     def __add__(self, other: NominalSums) -> NominalSums:
         return NominalSums(alpha=self.alpha + other.alpha, ac1=self.ac1 + other.ac1)
 

@@ -52,6 +52,11 @@ def test_tallies_add_categories_as_add_unit_does(units: list[list[Any]]) -> None
     assert ac1_tally.sums().model_dump_json() == ac1.model_dump_json()
 
 
+def _add_nominal(sums: NominalSums, values: list[Any]) -> None:
+    sums.alpha.add_unit(values)
+    sums.ac1.add_unit(values)
+
+
 def _plain_agreement(consensus: Consensus, ontology: Ontology) -> TaskAgreement:
     """task_agreement unit by unit through the models' add_unit (as it was before the tallies)."""
     annotators = list(consensus.annotators)
@@ -74,7 +79,7 @@ def _plain_agreement(consensus: Consensus, ontology: Ontology) -> TaskAgreement:
                 pair = [v for v, who in zip(values, annotators, strict=True) if who in (a, b)]
                 out.shape_pairs.setdefault(pair_key(a, b), AlphaSums()).add_unit(pair, similarity)
         if len(obj.marks) >= 2:
-            out.classes.add_unit([m.cls for m in obj.marks.values()])
+            _add_nominal(out.classes, [m.cls for m in obj.marks.values()])
     for entry in consensus.answers:
         given_answers = dict(entry.answers)
         if not given_answers:
@@ -83,7 +88,7 @@ def _plain_agreement(consensus: Consensus, ontology: Ontology) -> TaskAgreement:
         if sums is None:
             sums = out.answers[entry.path] = NominalSums()
             sums.ac1.options = len(entry.node.options) if entry.node.kind == "radio" else 0
-        sums.add_unit(list(given_answers.values()))
+        _add_nominal(sums, list(given_answers.values()))
         for a, b in combinations(annotators, 2):
             if a in given_answers and b in given_answers:
                 out.answer_pairs.setdefault(pair_key(a, b), AlphaSums()).add_unit(
