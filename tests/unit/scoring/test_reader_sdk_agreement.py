@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from benchmark_qa.scoring import Ontology, typed_row
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.labels import LabelSet, read_label_row
+from benchmark_qa_local.sdk_rows import offline_label_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,40 +20,7 @@ FILES = [f"{m}.{side}.json" for m in MODALITIES for side in ("truth", "labels")]
 
 
 def sdk_row(structure: dict[str, Any], row: dict[str, Any]) -> Any:
-    from encord.objects.ontology_labels_impl import LabelRowV2
-    from encord.objects.ontology_structure import OntologyStructure
-    from encord.ontology import Ontology as SdkOntology
-    from encord.orm.label_row import LabelRowMetadata
-    from encord.orm.ontology import Ontology as OrmOntology
-
-    when = datetime.datetime(2024, 1, 1)
-    orm = OrmOntology(
-        title="t",
-        structure=OntologyStructure.from_dict(structure),
-        ontology_hash="o",
-        created_at=when,
-        last_edited_at=when,
-    )
-    meta = LabelRowMetadata.from_dict(
-        {
-            "label_hash": row["label_hash"],
-            "branch_name": "main",
-            "data_hash": row["data_hash"],
-            "dataset_hash": "d",
-            "dataset_title": "d",
-            "data_title": "d",
-            "data_type": row["data_type"].upper(),
-            "data_link": None,
-            "spaces": {},
-            "label_status": "LABELLED",
-            "number_of_frames": 1000,
-            "created_at": None,
-            "last_edited_at": None,
-        }
-    )
-    label_row = LabelRowV2(meta, None, SdkOntology(orm, api_client=None))  # type: ignore[arg-type]
-    label_row.from_labels_dict(row)
-    return label_row
+    return offline_label_row(structure, row, frames=1000)
 
 
 def sdk_coordinates(coords: Any) -> Any:  # noqa: PLR0911 - one return per coordinate class reads best flat
