@@ -3,10 +3,6 @@ JSON and CSV serialisation, with objects per second and peak memory (tracemalloc
 
 from __future__ import annotations
 
-import json
-import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
 
@@ -14,6 +10,8 @@ import orjson
 from benchmark_qa.ingest.items import S3Object, classify
 from benchmark_qa.ingest.layout import Layout
 from benchmark_qa.ingest.scan import scan
+
+from bench._fresh import in_fresh_process, median, spread
 
 N_OBJECTS = 100_000
 SIDECAR = orjson.dumps({"title": "t", "clientMetadata": {"site": "a", "score": 0.5}})
@@ -92,20 +90,10 @@ def _child() -> dict[str, float | int]:
     }
 
 
-def _in_subprocess() -> dict[str, float | int]:
-    code = "import json, bench.manifest as b; print(json.dumps(b._child()))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def run() -> None:
     print(f"{N_OBJECTS:,} objects (mixed types, groups of 20, sidecars on 1 in 5 single files)")
-    runs = [_in_subprocess() for _ in range(ROUNDS)]
+    runs = [in_fresh_process("bench.manifest", "m._child()") for _ in range(ROUNDS)]
     print(f"medians of {ROUNDS} fresh processes (range in brackets)")
-
-    def median(key: str) -> float:
-        return float(statistics.median(r[key] for r in runs))
-
     for label, key in (
         ("classify only", "classify"),
         ("scan (classify + sidecars + build)", "scan"),
@@ -113,18 +101,17 @@ def run() -> None:
         ("serialise CSV", "csv"),
         ("total", "total"),
     ):
-        seconds = median(key)
-        low, high = min(r[key] for r in runs), max(r[key] for r in runs)
+        seconds = median(runs, key)
         print(
             f"{label:<34} {seconds * 1000:9.1f} ms {N_OBJECTS / seconds:12,.0f} objects/s"
-            f"  [{low * 1000:.0f}-{high * 1000:.0f} ms]"
+            f"  [{spread(runs, key, 0, 1000)} ms]"
         )
     last = runs[-1]
     print(f"entries {last['entries']:,}, JSON {last['json_size'] / 1e6:.1f} MB, CSV {last['csv_size'] / 1e6:.1f} MB")
-    rate = N_OBJECTS / median("total")
+    rate = N_OBJECTS / median(runs, "total")
     print(f"total {rate:,.0f} objects/s; target >= 50,000 with flat memory (anchor: 38,854 when issue 16 was filed)")
     # CPU seconds: what other sessions' load on a shared machine moves least.
-    cpu_s = median("cpu")
+    cpu_s = median(runs, "cpu")
     print(f"total on CPU time {cpu_s * 1000:.1f} ms: {N_OBJECTS / cpu_s:,.0f} objects per CPU second")
     layout = Layout()
     objects = _objects(N_OBJECTS)

@@ -8,10 +8,7 @@ scorer too. Benchmarks print; they never assert timings.
 from __future__ import annotations
 
 import json
-import os
 import resource
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench._fresh import in_fresh_process, median, spread
 
 FRAMES, OBJECTS, WIDTH, HEIGHT = 10_000, 20, 1920, 1080
 WHEN = "Tue, 05 Nov 2024 10:00:00 UTC"
@@ -272,26 +271,12 @@ def allocator_environment(function: str = "ScoreWorkerFunction") -> dict[str, st
 
 
 def _in_subprocess(kind: str, directory: Path, env: dict[str, str]) -> dict[str, Any]:
-    call = f"b._child_{kind}(pathlib.Path({str(directory)!r}))"
-    code = f"import json, pathlib, bench.scoring as b; print(json.dumps({call}))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env}
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return in_fresh_process("bench.scoring", f"m._child_{kind}(pathlib.Path({str(directory)!r}))", env)
 
 
 # fresh processes per side, alternating: one pair of runs moves with the shared machine's load (COCOeval took
 # 1.68-2.55 s in three processes of one run)
 ROUNDS = 5
-
-
-def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return float(statistics.median(r[key] for r in runs))
-
-
-def _spread(runs: list[dict[str, Any]], key: str, digits: int = 3) -> str:
-    values = sorted(r[key] for r in runs)
-    return f"{values[0]:.{digits}f}-{values[-1]:.{digits}f}"
 
 
 def run() -> None:
@@ -307,11 +292,11 @@ def run() -> None:
             cocos.append(_in_subprocess("coco", directory, env))
         traced = _in_subprocess("trace", directory, env)
     ours = {
-        key: _median(runs, key)
+        key: median(runs, key)
         for key in runs[0]
         if isinstance(runs[0][key], float | int) and not isinstance(runs[0][key], bool)
     }
-    coco = {key: _median(cocos, key) for key in ("seconds", "cpu_seconds", "maxrss_mb")}
+    coco = {key: median(cocos, key) for key in ("seconds", "cpu_seconds", "maxrss_mb")}
     print(f"input: {ours['input_mb']:.1f} MB of label-row JSON (truth + annotator)")
     print(f"medians of {ROUNDS} fresh processes a side, run alternately (range in brackets)")
     print(f"both sides with the scoring functions' allocator settings: {' '.join(f'{k}={v}' for k, v in env.items())}")
@@ -319,7 +304,7 @@ def run() -> None:
     ratio = coco["seconds"] / ours["seconds"]
     print(
         f"{'JSON bytes -> report (s)':36}{ours['seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x{'>= 4.0x':>9}"
-        f"  [{_spread(runs, 'seconds')} | {_spread(cocos, 'seconds')}]"
+        f"  [{spread(runs, 'seconds')} | {spread(cocos, 'seconds')}]"
     )
     ratio = coco["seconds"] / ours["warm_seconds"]
     times = f"{ours['warm_seconds']:>13.3f}{coco['seconds']:>10.3f}{ratio:>7.1f}x"
@@ -330,7 +315,7 @@ def run() -> None:
         ratio = coco["cpu_seconds"] / ours[key]
         print(
             f"{label:36}{ours[key]:>13.3f}{coco['cpu_seconds']:>10.3f}{ratio:>7.1f}x{'':9}"
-            f"  [{_spread(runs, key)} | {_spread(cocos, 'cpu_seconds')}]"
+            f"  [{spread(runs, key)} | {spread(cocos, 'cpu_seconds')}]"
         )
     print(f"{'  page faults of the first call':36}{ours['page_faults']:>13,.0f}")
     print(f"{'  parsing JSON, on its own (s)':36}{ours['parse_seconds']:>13.3f}")

@@ -10,46 +10,19 @@ No HTTP in either: the request itself is the same v1 `labelrow` GET both ways. P
 
 from __future__ import annotations
 
-import datetime
 import json
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmark_qa_local.sdk_rows import offline_label_row
+
+from bench._fresh import in_fresh_process, median
 from bench.scoring import FRAMES, OBJECTS, _load, _peak_rss_mb, generate
 
 ROUNDS = 3
 WAYS = ("as_sent", "objects")
-
-
-def _sdk_row(structure: dict[str, Any], row: dict[str, Any]) -> Any:
-    """A LabelRowV2 parsed from `row` offline (docs: encord-sdk.md, "Offline LabelRowV2")."""
-    from encord.objects.ontology_labels_impl import LabelRowV2
-    from encord.objects.ontology_structure import OntologyStructure
-    from encord.ontology import Ontology as SdkOntology
-    from encord.orm.label_row import LabelRowMetadata
-    from encord.orm.ontology import Ontology as OrmOntology
-
-    when = datetime.datetime(2024, 1, 1)
-    orm = OrmOntology(
-        title="bench", structure=OntologyStructure.from_dict(structure), ontology_hash="o", created_at=when,
-        last_edited_at=when,
-    )  # fmt: skip
-    meta = LabelRowMetadata.from_dict(
-        {
-            "label_hash": row["label_hash"], "branch_name": "main", "data_hash": row["data_hash"],
-            "dataset_hash": "d", "dataset_title": "d", "data_title": "d", "data_type": row["data_type"].upper(),
-            "data_link": None, "spaces": {}, "label_status": "LABELLED", "number_of_frames": FRAMES,
-            "created_at": None, "last_edited_at": None,
-        }
-    )  # fmt: skip
-    label_row = LabelRowV2(meta, None, SdkOntology(orm, api_client=None))  # type: ignore[arg-type]
-    label_row.from_labels_dict(row)
-    return label_row
 
 
 def _child(directory: Path, way: str) -> dict[str, float]:
@@ -64,7 +37,8 @@ def _child(directory: Path, way: str) -> dict[str, float]:
     empty = orjson.loads(truth)
     for unit in empty["data_units"].values():
         unit["labels"] = {}
-    read_label_row(ontology, _sdk_row(structure, empty).to_encord_dict())  # imports are not reading time
+    # imports are not reading time
+    read_label_row(ontology, offline_label_row(structure, empty, FRAMES).to_encord_dict())
     started, cpu = time.perf_counter(), time.process_time()
     if way == "as_sent":  # the worker pauses the collector around get_label_rows (encord.consensus._read_rows)
         with paused_gc():
@@ -73,7 +47,7 @@ def _child(directory: Path, way: str) -> dict[str, float]:
         row = orjson.loads(truth)
     decoded = time.perf_counter()
     if way == "objects":
-        row = _sdk_row(structure, row).to_encord_dict()
+        row = offline_label_row(structure, row, FRAMES).to_encord_dict()
     converted = time.perf_counter()
     read_label_row(ontology, row)
     gc.collect()  # what pausing put off is paid here, inside the time: a full collection over the row
@@ -88,34 +62,29 @@ def _child(directory: Path, way: str) -> dict[str, float]:
     }
 
 
-def _in_subprocess(directory: Path, way: str) -> dict[str, float]:
-    call = f"b._child(pathlib.Path({str(directory)!r}), {way!r})"
-    code = f"import json, pathlib, bench.worker_read as b; print(json.dumps({call}))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         generate(directory)
         size = (directory / "truth.json").stat().st_size / 2**20
-        runs: dict[str, list[dict[str, float]]] = {way: [] for way in WAYS}
+        runs: dict[str, list[dict[str, Any]]] = {way: [] for way in WAYS}
         for _ in range(ROUNDS):  # alternating fresh processes
             for way in WAYS:
-                runs[way].append(_in_subprocess(directory, way))
+                runs[way].append(
+                    in_fresh_process("bench.worker_read", f"m._child(pathlib.Path({str(directory)!r}), {way!r})")
+                )
     print(f"one label row: {FRAMES:,} frames x {OBJECTS} boxes, {size:.1f} MB of JSON; medians of {ROUNDS} processes")
 
-    def median(way: str, key: str) -> float:
-        return float(statistics.median(r[key] for r in runs[way]))
+    def of(way: str, key: str) -> float:
+        return median(runs[way], key)
 
     print(f"{'':34}{'total s':>9}{'CPU s':>8}{'decode':>8}{'SDK objs':>9}{'engine+GC':>10}{'peak RSS MB':>12}")
     for way, label in zip(WAYS, ("as Encord sends it (the worker)", "through LabelRowV2 objects"), strict=True):
-        parts = (median(way, "decode_seconds"), median(way, "sdk_seconds"), median(way, "read_seconds"))
+        parts = (of(way, "decode_seconds"), of(way, "sdk_seconds"), of(way, "read_seconds"))
         print(
-            f"{label:34}{median(way, 'seconds'):>9.2f}{median(way, 'cpu_seconds'):>8.2f}"
-            f"{parts[0]:>8.2f}{parts[1]:>9.2f}{parts[2]:>10.2f}{median(way, 'maxrss_mb'):>12.0f}"
+            f"{label:34}{of(way, 'seconds'):>9.2f}{of(way, 'cpu_seconds'):>8.2f}"
+            f"{parts[0]:>8.2f}{parts[1]:>9.2f}{parts[2]:>10.2f}{of(way, 'maxrss_mb'):>12.0f}"
         )
-    ratio = median("objects", "cpu_seconds") / median("as_sent", "cpu_seconds")
+    ratio = of("objects", "cpu_seconds") / of("as_sent", "cpu_seconds")
     print(f"reading a row as Encord sends it: {ratio:.1f}x less CPU than through the SDK's objects")
     print("  a task reads its truth once and each annotator's branch once: 4 rows with 3 annotators")
