@@ -454,7 +454,7 @@ class ConsensusScorer:
             truth = read_label_row(ontology, labels.truth)
         except ScoringError as error:
             problems.append(
-                f"the ground truth of data hash {task.data_hash} (label hash {labels.truth.get('label_hash')}) "
+                f"the ground truth of data hash {task.data_hash} (label hash {labels.truth_label_hash}) "
                 f"does not match the ontology: {error}; fix the row or the ontology, the next run retries"
             )
             return []

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, Field
 
 from benchmark_qa.annotator_consensus import AnswerSet, Consensus, ConsensusObject, Mark
@@ -327,11 +328,11 @@ def exclusions(flags: Iterable[Flag]) -> Exclusions:
 
 
 def without(
-    row: Mapping[str, Any], objects: frozenset[str], classifications: frozenset[str] = frozenset()
+    row: Mapping[str, Any] | bytes, objects: frozenset[str], classifications: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """A copy of a label-row dict without the objects `objects` (objectHash) and without every classification
-    instance that answers one of `classifications` (attribute featureHash)."""
-    out = copy.deepcopy(dict(row))
+    """A copy of a label row (a dict, or its JSON) without the objects `objects` (objectHash) and without every
+    classification instance that answers one of `classifications` (attribute featureHash)."""
+    out = orjson.loads(row) if isinstance(row, bytes) else copy.deepcopy(dict(row))
     if not objects and not classifications:
         return out
 

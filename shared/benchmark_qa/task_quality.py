@@ -44,12 +44,12 @@ def assess(
 
 def score_without(
     ontology: Ontology,
-    truth: Mapping[str, Any],
-    branches: Mapping[str, Mapping[str, Any]],
+    truth: Mapping[str, Any] | bytes,
+    branches: Mapping[str, Mapping[str, Any] | bytes],
     flags: Collection[Flag],
     config: ScoringConfig | None = None,
 ) -> dict[str, ScoreReport]:
-    """Every branch scored against the truth with the objects of `flags` left out of both."""
+    """Every branch scored against the truth with the objects of `flags` left out of both (rows as dicts or JSON)."""
     left_out = exclusions(flags)
     clean_truth = without(truth, left_out.truth_objects, left_out.classifications)
     return {

@@ -11,7 +11,9 @@ Requests for a batch of B tasks with A annotators each (B <= 100, every call bul
      `list_label_rows_v2(data_hashes=batch)` on the Benchmark Project: metadata only, one request each.
   4. Per task, its rows as the label-row dicts Encord sends (`Project.get_label_rows`, the v1 read a bundle of
      `initialise_labels` makes, without building LabelRowV2 objects from them): one read for the branch rows and
-     one for the truth row. A row whose label hash is None is never read: initialising it would create it.
+     one for the truth row, or one read a row where rows together label more than FRAMES_PER_READ frames (a long
+     video's rows are ~0.3 GB of dicts each). A row whose label hash is None is never read: initialising it would
+     create it.
   5. One bundle per <= 500 moves (Archive) or <= 1000 rejects. A batch Encord refuses (400: some task already
      left the stage, or our own retried request had already been applied) costs one listing and one more
      bundle for the tasks still there (benchmark_qa.encord.actions).
@@ -24,12 +26,14 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+import orjson
 
 from benchmark_qa.collector import paused_gc
 from benchmark_qa.encord.actions import (
@@ -58,6 +62,13 @@ if TYPE_CHECKING:
     from benchmark_qa.config import ScoringSettings
 
 LABEL_BUNDLE_SIZE = 100  # Encord answers MULTI_LABEL_LIMIT_ERROR above 100 rows per read
+# Frames of frame-keyed rows one read asks for at most (a longer row is read alone): the SDK hands a read's rows
+# over as dicts all at once, ~0.3 GB for a 10,000-frame row with 20 boxes a frame (docs/performance.md, "Memory of
+# a long video"). A task of short rows is still one read per project.
+FRAMES_PER_READ = 5_000
+# Data types whose rows label frame by frame, so their size grows with number_of_frames (an audio row's
+# number_of_frames counts samples, and its labels are ranges)
+_FRAME_KEYED = frozenset({"video", "img_group", "dicom", "nifti", "pdf"})
 REVIEW_KIND = "CONSENSUS_REVIEW"
 FINAL_KIND = "DONE"
 
@@ -117,14 +128,20 @@ class TaskRef:
     data_hash: str
 
 
+# A label row as the engine reads it: the JSON Encord sent (re-encoded from the SDK's dicts, a third of their
+# memory), or the dict itself where it cannot be encoded
+Row = bytes | Mapping[str, Any]
+
+
 @dataclass
 class TaskLabels:
-    """The label rows of one task, as the engine reads them (label-row dicts), or why one is missing."""
+    """The label rows of one task, as the engine reads them, or why one is missing."""
 
     task: ReviewTask
-    truth: dict[str, Any] | None = None
+    truth: Row | None = None
+    truth_label_hash: str | None = None
     truth_problem: str | None = None
-    branches: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch name -> label-row dict
+    branches: dict[str, Row] = field(default_factory=dict)  # branch name -> label row
     problems: dict[str, str] = field(default_factory=dict)  # branch name -> why it cannot be scored
 
 
@@ -304,9 +321,11 @@ class ConsensusReview:
         by_branch: dict[tuple[str, str], LabelRowV2],
         truth_rows: dict[str, LabelRowV2],
     ) -> TaskLabels:
-        """One task's truth and branch rows (one read per project); each problem on its own branch."""
+        """One task's truth and branch rows (one read per project, or per long row); each problem on its own
+        branch."""
         entry = TaskLabels(task=task)
         wanted: list[tuple[ReviewOption | None, str]] = []  # (option, or None: the truth; its label hash)
+        frames: dict[str, int] = {}  # label hash -> the frames its row labels (from the listing)
         truth = truth_rows.get(task.data_hash)
         if truth is None or not truth.label_hash:
             entry.truth_problem = (
@@ -314,24 +333,27 @@ class ConsensusReview:
                 f"Benchmark Project {self.target.benchmark_project_hash}; label and review it there"
             )
         else:
-            wanted.append((None, str(truth.label_hash)))
+            entry.truth_label_hash = str(truth.label_hash)
+            wanted.append((None, entry.truth_label_hash))
+            frames[entry.truth_label_hash] = _frames_of(truth)
         for option in task.options:
             row = by_branch.get((task.data_hash, option.branch_name))
             problem = _branch_problem(task, option, row)
             if problem is None and row is not None:
                 wanted.append((option, str(row.label_hash)))
+                frames[str(row.label_hash)] = _frames_of(row)
             elif problem is not None:
                 entry.problems[option.branch_name] = problem
         reads = [
             (self.benchmark, [h for owner, h in wanted if owner is None]),
             (self.production, [h for owner, h in wanted if owner is not None]),
         ]
-        read: dict[str, dict[str, Any]] = {}
+        read: dict[str, Row] = {}
         # Retried as a whole; rows a failed attempt did read are not read again.
-        self.budget.call("read label rows", partial(_read_rows, reads, read))
+        self.budget.call("read label rows", partial(_read_rows, reads, frames, read))
         for owner, label_hash in wanted:
-            row_dict = read.get(label_hash)
-            if row_dict is None:
+            row_json = read.get(label_hash)
+            if row_json is None:
                 who = "the ground truth" if owner is None else f"annotator {owner.annotator}'s branch"
                 problem = (
                     f"{who} of data hash {task.data_hash} (label hash {label_hash}) was not returned by Encord; "
@@ -342,9 +364,9 @@ class ConsensusReview:
                 else:
                     entry.problems[owner.branch_name] = problem
             elif owner is None:
-                entry.truth = row_dict
+                entry.truth = row_json
             else:
-                entry.branches[owner.branch_name] = row_dict
+                entry.branches[owner.branch_name] = row_json
         return entry
 
     # ------------------------------------------------------------------ acting
@@ -409,9 +431,49 @@ def _branch_problem(task: ReviewTask, option: ReviewOption, row: LabelRowV2 | No
     return None
 
 
-def _read_rows(reads: Sequence[tuple[Project, Sequence[str]]], read: dict[str, dict[str, Any]]) -> None:
-    """The label-row dicts of each project's label hashes into `read` (label hash -> the dict Encord sent), up to
-    LABEL_BUNDLE_SIZE rows a request, leaving out rows already read.
+def _frames_of(row: LabelRowV2) -> int:
+    """The frames a listed row labels (`number_of_frames` of its metadata, encord `orm/label_row.py:300`,
+    `objects/ontology_labels_impl.py:856`); 1 for a row that is not labelled frame by frame, or whose count is
+    missing (it is then read with others, as any short row)."""
+    data_type = str(getattr(row.data_type, "value", row.data_type) or "").lower()
+    try:
+        count = int(row.number_of_frames or 1) if data_type in _FRAME_KEYED else 1
+    except (TypeError, ValueError):
+        count = 1
+    return max(count, 1)
+
+
+def _reads(label_hashes: Sequence[str], frames: Mapping[str, int]) -> Iterator[list[str]]:
+    """The label hashes in reads of at most LABEL_BUNDLE_SIZE rows and FRAMES_PER_READ frames (a row of more frames
+    alone), in order."""
+    read: list[str] = []
+    total = 0
+    for label_hash in label_hashes:
+        count = frames.get(label_hash, 1)
+        if read and (len(read) == LABEL_BUNDLE_SIZE or total + count > FRAMES_PER_READ):
+            yield read
+            read, total = [], 0
+        read.append(label_hash)
+        total += count
+    if read:
+        yield read
+
+
+def _row_json(row: Mapping[str, Any]) -> Row:
+    """A row the SDK decoded, encoded again (~73 MB against ~300 MB of dicts for a 10,000-frame row with 20 boxes a
+    frame); the engine reads the bytes by typed decoding. A row orjson cannot encode (an integer beyond 64 bits)
+    stays a dict: the engine reads that too."""
+    try:
+        return orjson.dumps(row)
+    except orjson.JSONEncodeError:
+        return dict(row)
+
+
+def _read_rows(reads: Sequence[tuple[Project, Sequence[str]]], frames: Mapping[str, int], read: dict[str, Row]) -> None:
+    """The label rows of each project's label hashes into `read` (label hash -> the row as Encord sent it, see
+    `Row`), in reads of up to LABEL_BUNDLE_SIZE rows and FRAMES_PER_READ frames (`frames`: label hash -> its row's
+    frames), leaving out rows already read. A read's dicts are encoded and let go before the next read, so a
+    worker holds one read's dicts at most, not a long video task's four rows of them.
 
     `Project.get_label_rows` sends the same v1 `labelrow` GET (`multi_request`) that a bundle of
     `initialise_labels` sends (encord `client.py:1041-1063`, `objects/ontology_labels_impl.py:1189-1206`), but
@@ -423,11 +485,13 @@ def _read_rows(reads: Sequence[tuple[Project, Sequence[str]]], read: dict[str, d
     """
     for project, label_hashes in reads:
         missing = [h for h in dict.fromkeys(label_hashes) if h not in read]
-        for chunk in batched(missing, LABEL_BUNDLE_SIZE):
+        for chunk in _reads(missing, frames):
             # The collector paused: the SDK decodes a long video's row into millions of dicts and lists, and
             # collections while they are built took 0.87 s of a 10,000-frame row's 1.25 s (0.27 s paused).
             with warnings.catch_warnings(), paused_gc():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                rows = project.get_label_rows(list(chunk), get_signed_url=False)
-            for row in rows:  # in any order (the SDK's docstring): matched on label hash, as bundles are
-                read[str(row["label_hash"])] = dict(row)
+                rows = project.get_label_rows(chunk, get_signed_url=False)
+                while rows:  # in any order (the SDK's docstring): matched on label hash, as bundles are
+                    row = rows.pop()  # each row's dicts go as soon as it is encoded
+                    read[str(row["label_hash"])] = _row_json(row)
+                    del row

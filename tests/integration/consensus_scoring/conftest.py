@@ -7,6 +7,7 @@ would do, without thousands of requests), with label rows seeded for the ground 
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ from typing import Any
 
 import pytest
 from benchmark_qa_local.encord_double import DoubleState
-from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, label_row, precise_boxes
+from benchmark_qa_local.encord_double.box_rows import TIMESTAMP, TRUTH_BOXES, label_row, precise_boxes
+from benchmark_qa_local.encord_double.labels import _empty_data_units
 from benchmark_qa_local.encord_double.seed import StandardSetup, seed_standard_setup
-from benchmark_qa_local.encord_double.state import LabelRow, Subtask, TaskStatus
+from benchmark_qa_local.encord_double.state import DataUnit, LabelRow, Subtask, TaskStatus
 from benchmark_qa_local.encord_double.workflow import consensus_branch_name
 from benchmark_qa_local.offline import OfflineApp, offline_app
 
@@ -120,3 +122,63 @@ def start_app(
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     yield from start_app(monkeypatch)
+
+
+def _video_row(
+    structure: dict[str, Any], unit: DataUnit, author: str, jitter: float, seed: int, frames: int, objects: int
+) -> dict[str, Any]:
+    """A video's label row: `objects` boxes (tracks) on each of `frames` frames, drawn by `author`, moved by up to
+    `jitter` from a shared grid."""
+    box = structure["objects"][0]
+    rng = random.Random(seed)
+    labels: dict[str, Any] = {}
+    for frame in range(frames):
+        drawn = []
+        for k in range(objects):
+            x, y = (k % 5) * 0.18 + 0.01 + frame * 1e-6, (k // 5) * 0.22 + 0.01
+            drawn.append(
+                {
+                    "objectHash": f"{author[:2]}{k:06d}",
+                    "featureHash": box["featureNodeHash"],
+                    "name": box["name"],
+                    "value": box["name"].lower(),
+                    "color": box.get("color", "#FF0000"),
+                    "shape": "bounding_box",
+                    "createdAt": TIMESTAMP,
+                    "createdBy": author,
+                    "confidence": 1.0,
+                    "manualAnnotation": True,
+                    "boundingBox": {
+                        "x": x + rng.uniform(-jitter, jitter),
+                        "y": y + rng.uniform(-jitter, jitter),
+                        "w": 0.1,
+                        "h": 0.12,
+                    },
+                }
+            )
+        labels[str(frame)] = {"objects": drawn, "classifications": []}
+    (units,) = [_empty_data_units(unit)]
+    units[unit.data_hash]["labels"] = labels
+    answers = {
+        f"{author[:2]}{k:06d}": {"objectHash": f"{author[:2]}{k:06d}", "classifications": []} for k in range(objects)
+    }
+    return {"data_units": units, "object_answers": answers}
+
+
+def put_video_in_review(app: App, annotators: Sequence[str], frames: int, objects: int) -> Consensus:
+    """The first benchmark data unit made a video of `frames` frames, its truth and each annotator's branch drawn by
+    `_video_row` (each annotator a little further from the truth), and its task put in review."""
+    with app.double.locked() as state:
+        data_hash = app.setup.benchmark_data_hashes[0]
+        unit = state.data_units[data_hash]
+        unit.data_type, unit.frames, unit.fps = "video", frames, 25.0
+        structure = state.ontologies[app.setup.ontology_hash].structure
+        branches = {
+            a: (lambda dh, author, i=i: _video_row(structure, unit, author, 0.002 * (i + 1), i, frames, objects))
+            for i, a in enumerate(annotators)
+        }
+        seeded = put_in_review(state, app.setup, [data_hash], branches=branches)
+        for row in state.projects[app.setup.benchmark_project_hash].label_rows.values():
+            if row.data_hash == data_hash:
+                row.labels = _video_row(structure, unit, "truth@benchmark-qa.local", 0.0, 99, frames, objects)
+    return seeded

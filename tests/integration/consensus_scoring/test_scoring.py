@@ -11,7 +11,7 @@ import pytest
 from benchmark_qa.store.table import state_table
 from benchmark_qa_local.encord_double.box_rows import TRUTH_BOXES, label_row, precise_boxes, sloppy_boxes
 
-from .conftest import PRECISE, SLOPPY, App, put_in_review, start_app
+from .conftest import PRECISE, SLOPPY, App, put_in_review, put_video_in_review, start_app
 
 pytestmark = pytest.mark.integration
 
@@ -246,11 +246,42 @@ def test_a_message_reads_and_scores_one_task_at_a_time(app: App) -> None:
     assert app.double.counts.get("v1 labelrowmetadata GET") == 2, "listed in bulk: one call per project"
 
 
+def test_long_rows_are_read_one_at_a_time_and_score_as_the_rows_encord_sends(app: App) -> None:
+    """A read hands its rows over as dicts all at once (~0.3 GB for a 10,000-frame row with 20 boxes a frame), and
+    a task's rows were read in one request per project: a long video task held four rows of dicts. Rows that
+    together label more than FRAMES_PER_READ frames (the listing's number_of_frames) are now read one at a time
+    and kept as JSON; each branch still scores exactly as the engine scores the dicts Encord sends."""
+    from benchmark_qa.encord.consensus import FRAMES_PER_READ
+    from benchmark_qa.scoring import Ontology, score_label_rows
+
+    seeded = put_video_in_review(app, (PRECISE, SLOPPY), FRAMES_PER_READ, 2)
+    app.double.counts.reset()
+
+    payload = score(app)
+
+    assert payload["counts"]["results_written"] == 2
+    # the truth (Benchmark Project), then each branch on its own: two rows of FRAMES_PER_READ frames exceed it
+    assert app.double.counts.get("v1 labelrow GET") == 3
+    client = app.client()
+    production = client.get_project(app.setup.production_project_hash)
+    benchmark = client.get_project(app.setup.benchmark_project_hash)
+    ontology = Ontology.from_dict(structure_of(app))
+    [data_hash] = set(seeded.tasks.values())
+    [truth] = benchmark.list_label_rows_v2(data_hashes=[data_hash])
+    [truth_row] = benchmark.get_label_rows([str(truth.label_hash)], get_signed_url=False)
+    results = list(app.scores.results())
+    assert {r.annotator for r in results} == {PRECISE, SLOPPY}
+    for result in results:
+        [row] = production.get_label_rows([result.label_hash], get_signed_url=False)
+        assert result.score == score_label_rows(ontology, truth_row, row).score
+    assert {r.annotator: r.score for r in results}[PRECISE] > {r.annotator: r.score for r in results}[SLOPPY]
+
+
 def test_rows_as_encord_sends_them_score_as_the_sdk_objects_do(app: App) -> None:
     """The worker reads label rows with `Project.get_label_rows` (the dicts Encord sends) instead of building
     LabelRowV2 objects with `initialise_labels` and `to_encord_dict()` back: each branch's report is the same
     either way, and reading asks for each row once."""
-    from benchmark_qa.encord.consensus import _read_rows
+    from benchmark_qa.encord.consensus import Row, _read_rows
     from benchmark_qa.scoring import Ontology, score_label_rows
 
     with app.double.locked() as state:
@@ -265,12 +296,12 @@ def test_rows_as_encord_sends_them_score_as_the_sdk_objects_do(app: App) -> None
         listed = production.list_label_rows_v2(data_hashes=[data_hash], include_all_label_branches=True)
         branches = [r for r in listed if r.label_hash and r.branch_name != "main"]
         assert len(branches) == 2
-        read: dict[str, dict[str, Any]] = {}
+        read: dict[str, Row] = {}
         wanted = [(benchmark, [str(truth.label_hash)]), (production, [str(r.label_hash) for r in branches])]
         app.double.counts.reset()
-        _read_rows(wanted, read)
+        _read_rows(wanted, {}, read)
         assert app.double.counts.total() == 2  # one read per project
-        _read_rows(wanted, read)  # a retry asks for nothing already read
+        _read_rows(wanted, {}, read)  # a retry asks for nothing already read
         assert app.double.counts.total() == 2
         assert set(read) == {str(truth.label_hash), *(str(r.label_hash) for r in branches)}
         truth.initialise_labels()

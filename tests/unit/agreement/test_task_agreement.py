@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pytest
 from benchmark_qa.agreement import alpha_of_categories
 from benchmark_qa.agreement_report import pair_key, task_agreement
 from benchmark_qa.annotator_consensus import build_consensus
-from benchmark_qa.ground_truth_audit import audit, exclusions, without
+from benchmark_qa.ground_truth_audit import Flag, audit, exclusions, without
 from benchmark_qa.scoring import Ontology, score_label_rows
+from benchmark_qa.task_quality import score_without
 from benchmark_qa_local.simulation import (
     PROFILES,
     annotator_label_row,
@@ -21,7 +25,7 @@ from benchmark_qa_local.simulation.planted_errors import plant
 ONTOLOGY = Ontology.from_dict(demo_ontology())
 
 
-def _branches(seed: int, title: str, profiles: tuple[str, ...]) -> dict[str, dict]:  # type: ignore[type-arg]
+def _branches(seed: int, title: str, profiles: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     scene = generate_scene("dh", title, seed)
     annotators = demo_annotators(tuple(PROFILES[p] for p in profiles))
     return {e: annotator_label_row(scene, p, seed, annotator=e, image_index=0) for e, p in annotators.items()}
@@ -61,13 +65,18 @@ def test_class_and_answer_agreement_are_the_nominal_statistics_of_the_answers() 
     assert agreement.answers["Weather"].ac1.options == 2
 
 
-def test_left_out_objects_no_longer_count_against_the_annotators() -> None:
+def _task_with_a_disputed_truth_class() -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Flag]]:
+    """A truth with a planted wrong class, every profile's branch, and the audit's flags."""
     seed, title = 11, "excluded"
     real = generate_scene("dh", title, seed)
     truth_scene, _ = plant(real, "wrong_class", seed) or (real, None)
     truth = label_row_dict(truth_scene, author="gt")
     branches = _branches(seed, title, tuple(PROFILES))
-    flags = audit(build_consensus(ONTOLOGY, branches, truth), "dh")
+    return truth, branches, audit(build_consensus(ONTOLOGY, branches, truth), "dh")
+
+
+def test_left_out_objects_no_longer_count_against_the_annotators() -> None:
+    truth, branches, flags = _task_with_a_disputed_truth_class()
     assert [f.kind for f in flags] == ["class_disputed"]
     left_out = exclusions(flags)
     precise = "precise@benchmark-qa.local"
@@ -81,3 +90,14 @@ def test_left_out_objects_no_longer_count_against_the_annotators() -> None:
     assert "wrong_class" not in after.conflict_totals
     assert after.score > before.score
     assert after.n < before.n
+
+
+def test_objects_left_out_of_rows_kept_as_json_score_as_left_out_of_the_dicts() -> None:
+    """The score worker keeps rows as the JSON Encord sent (benchmark_qa.encord.consensus.Row): scoring them
+    without the flagged objects gives the reports of the dicts."""
+    truth, branches, flags = _task_with_a_disputed_truth_class()
+    as_dicts = score_without(ONTOLOGY, truth, branches, flags)
+    as_json = score_without(ONTOLOGY, orjson.dumps(truth), {a: orjson.dumps(r) for a, r in branches.items()}, flags)
+    assert {a: r.model_dump() for a, r in as_json.items()} == {a: r.model_dump() for a, r in as_dicts.items()}
+    precise = "precise@benchmark-qa.local"
+    assert as_json[precise].score > score_label_rows(ONTOLOGY, truth, branches[precise]).score

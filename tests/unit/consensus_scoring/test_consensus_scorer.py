@@ -114,6 +114,7 @@ class FakeReview:
                 )
             else:
                 labels.truth = copy.deepcopy(truth)
+                labels.truth_label_hash = truth.get("label_hash")
             for option in task.options:
                 row = self.rows.get((task.data_hash, option.label_hash or ""))
                 if row is None:
