@@ -414,6 +414,10 @@ class ConsensusScorer:
         if problems:
             reason = f"{_where(task)} was not scored and stays in the stage: " + " | ".join(problems)
             return self._error(task, reason, ", ".join(annotators)), []
+        if not self._exclude_suspect_truth:
+            # The checks read `parsed`; only scoring again without flagged objects reads the rows. A long video's
+            # four rows are ~0.3 GB of JSON: let them go before the checks' own peak (docs/performance.md).
+            labels.truth, labels.branches = None, {}
         reports, excluded, flags_new = self._assess(ontology, labels, reports, parsed)
         results = [
             result_of(self._project_hash, task, annotator, branch, label_hash, scored, details, excluded)
@@ -501,10 +505,9 @@ class ConsensusScorer:
         from benchmark_qa.store.table import now_iso
         from benchmark_qa.task_quality import assess, score_without
 
-        if self._quality is None or labels.truth is None:
+        if self._quality is None or TRUTH not in parsed:
             return reports, [], 0
         task = labels.task
-        rows = {o.annotator: labels.branches[o.branch_name] for o in task.options}
         scored = {a: r for a, _, _, r, _ in reports}
         sets = {o.annotator: parsed[o.annotator] for o in task.options}
         quality = assess(ontology, task.data_hash, parsed[TRUTH], sets, scored, self._config)
@@ -516,6 +519,8 @@ class ConsensusScorer:
         left_out = [f for f in quality.flags if status.get(f.flag_id, "open") in EXCLUDED_STATUSES]
         if not left_out:
             return reports, [], new
+        assert labels.truth is not None  # kept for this (exclusion on)
+        rows = {o.annotator: labels.branches[o.branch_name] for o in task.options}
         again = score_without(ontology, labels.truth, rows, left_out, self._config)
         # the drill-down's details stay those of the whole comparison
         return [(a, b, h, again[a], d) for a, b, h, _, d in reports], sorted(f.flag_id for f in left_out), new

@@ -8,6 +8,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import pytest
 from benchmark_qa.consensus_scoring import (
     ERRORS_IN_SUMMARY,
@@ -73,6 +74,8 @@ class FakeReview:
         self.comments: list[tuple[str, str]] = []
         self.failing_moves: set[str] = set()  # task uuids whose move fails
         self.failing_comments: set[str] = set()  # annotators whose comment fails
+        self.as_json = False  # hand rows over as JSON bytes, as the real stage does (encord.consensus.Row)
+        self.handed: list[TaskLabels] = []  # every TaskLabels fetch() handed over, as the scorer left it
 
     def put(self, task: ReviewTask, *, truth: bool = True, sloppy: bool = True) -> ReviewTask:
         """The task in the stage with the ground truth and a row on every branch that has a label hash."""
@@ -113,7 +116,7 @@ class FakeReview:
                     "label and review it there"
                 )
             else:
-                labels.truth = copy.deepcopy(truth)
+                labels.truth = orjson.dumps(truth) if self.as_json else copy.deepcopy(truth)
                 labels.truth_label_hash = truth.get("label_hash")
             for option in task.options:
                 row = self.rows.get((task.data_hash, option.label_hash or ""))
@@ -123,8 +126,9 @@ class FakeReview:
                         f"{task.data_hash} has no label row (nothing was saved); send the task back to the annotator"
                     )
                 else:
-                    labels.branches[option.branch_name] = copy.deepcopy(row)
+                    labels.branches[option.branch_name] = orjson.dumps(row) if self.as_json else copy.deepcopy(row)
             out.append(labels)
+        self.handed += out
         return out
 
     def act(self, task_uuids: Sequence[str]) -> tuple[dict[str, tuple[ActionOutcome, str | None]], int]:
