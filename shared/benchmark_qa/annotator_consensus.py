@@ -16,7 +16,7 @@ Pure: label-row dicts in, plain records out; no AWS, no SDK.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, repeat
 from typing import Any
@@ -95,7 +95,8 @@ class Consensus:
     has_truth: bool
 
 
-def _marks(ls: LabelSet, coder: str, names: Sequence[str]) -> list[Mark]:
+def _marks(ls: LabelSet, coder: str, names: Sequence[str], frames: list[int] | None = None) -> list[Mark]:
+    """The set's marks; frame numbers as the ints of `frames` (extended as needed) where it is given."""
     hashes, classes = [lo.hash for lo in ls.objects], [names[lo.class_index] for lo in ls.objects]
     units = [u.hash for u in ls.units]
     out: list[Mark] = []
@@ -107,10 +108,20 @@ def _marks(ls: LabelSet, coder: str, names: Sequence[str]) -> list[Mark]:
             map(hashes.__getitem__, obj),
             map(classes.__getitem__, obj),
             map(units.__getitem__, ann.du.tolist()),
-            ann.frame.tolist(),
+            ann.frame.tolist() if frames is None else _shared_ints(ann.frame, frames),
             repeat(family, n),
         )
     return out
+
+
+def _shared_ints(values: np.ndarray, ints: list[int]) -> Iterable[int]:
+    """The values as the int objects of `ints` (ints[k] is k; extended as needed), one object per frame number rather
+    than per mark (a long video's 800,000 marks name 10,000 frames: 24 MB of ints otherwise). Values that are not
+    small non-negative numbers come as they are."""
+    if not len(values) or int(values.min()) < 0 or int(values.max()) > 4 * len(values) + len(ints) + 1024:
+        return values.tolist()  # type: ignore[no-any-return]
+    ints.extend(range(len(ints), int(values.max()) + 1))
+    return map(ints.__getitem__, values.tolist())
 
 
 _FAMILY_RANK = {name: rank for rank, name in enumerate(sorted(FAMILIES))}  # places sort by family name
@@ -128,9 +139,14 @@ class _MarkTable:
         self.coder: list[str] = []
         self.coder_bit: list[int] = []  # 1 << the coder's number: a group's coders as one int
         self.object_hash: list[str] = []
+        # every two coders' similarity key, sorted, one tuple object per pair rather than per consensus object
+        self.pair_key: dict[tuple[str, str], tuple[str, str]] = {}
+        for x, y in combinations(sorted({coder for coder, _ in sets}), 2):
+            self.pair_key[(x, y)] = self.pair_key[(y, x)] = (x, y)
+        frame_ints: list[int] = []  # one int object per frame number, shared by every coder's marks
         columns: list[tuple[np.ndarray, ...]] = []  # coder, data unit rank, frame, family rank, object
         for c, (coder, ls) in enumerate(sets):
-            self.marks += _marks(ls, coder, names)
+            self.marks += _marks(ls, coder, names, frame_ints)
             units = np.array([unit_rank[u.hash] for u in ls.units] or [0], dtype=np.int64)
             hashes = [lo.hash for lo in ls.objects]
             for name, ann in ls.families.items():
@@ -259,8 +275,7 @@ def _cluster(
     for together in members.values():
         obj = ConsensusObject(place, {coder[m]: marks[m] for m in together})
         for x, y in combinations(together, 2):
-            cx, cy = coder[x], coder[y]
-            obj.similarity[(cx, cy) if cx < cy else (cy, cx)] = sim[(x, y)]
+            obj.similarity[table.pair_key[(coder[x], coder[y])]] = sim[(x, y)]
         objects.append((obj, together))
     return objects
 

@@ -272,3 +272,19 @@ def test_majority_class_is_the_most_common_first_by_name(classes: list[str]) -> 
     )
     counts = Counter(classes)
     assert obj.majority_class == min(counts, key=lambda c: (-counts[c], c))
+
+
+def test_marks_share_one_int_per_frame_and_objects_one_key_per_annotator_pair() -> None:
+    """On a long video a frame number per mark and a pair key per object took ~50 MB of the checks' memory
+    (800,000 marks, 200,000 objects; docs/performance.md, "Memory of a long video"): equal values are one object."""
+    truth, branches = _task(3, video=False)
+    frames = 300  # past the interpreter's cached small ints
+    truth = _video(truth, frames, 3)
+    branches = {a: _video(r, frames, 4 + i) for i, (a, r) in enumerate(branches.items())}
+    consensus = build_consensus(ONTOLOGY, branches, truth)
+    marks = [m for o in consensus.objects for m in o.marks.values()]
+    assert max(m.frame for m in marks) > 256
+    assert len({id(m.frame) for m in marks}) == len({m.frame for m in marks})
+    keys = [k for o in consensus.objects for k in o.similarity]
+    assert keys
+    assert len({id(k) for k in keys}) == len(set(keys))
