@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
+from typing import Any
 
-from .ground_truth import is_small
+from .ground_truth import generate_scene, is_small
 from .ontology import CAR, PEDESTRIAN, TRUCK, VEHICLES, WEATHER_OPTIONS
-from .scene import Box, Scene, SceneObject, new_hash, stable_seed
+from .profiles import annotator_label_row, demo_annotators
+from .scene import Box, Scene, SceneObject, label_row_dict, new_hash, stable_seed
 
 KINDS = (
     "wrong_class",
@@ -125,3 +127,23 @@ def plant_errors(
             written[scene.data_hash], error = outcome
             planted.append(error)
     return written, planted
+
+
+def planted_task(
+    data_hash: str, title: str, kind: str | None, seed: int
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], PlantedError | None] | None:
+    """One consensus task on a generated scene: the ground truth's label-row dict with `kind` planted in it (None:
+    the real scene), every demo annotator's branch of the real scene (annotator -> row), and what was planted; None
+    when the scene has no object to plant `kind` on."""
+    real = generate_scene(data_hash, title, seed)
+    truth, planted = real, None
+    if kind is not None:
+        outcome = plant(real, kind, seed)
+        if outcome is None:
+            return None
+        truth, planted = outcome
+    branches = {
+        email: annotator_label_row(real, profile, seed, annotator=email, image_index=i)
+        for i, (email, profile) in enumerate(demo_annotators().items())
+    }
+    return label_row_dict(truth, author="gt"), branches, planted

@@ -20,7 +20,7 @@ from benchmark_qa_local.simulation import (
     generate_scene,
     label_row_dict,
 )
-from benchmark_qa_local.simulation.planted_errors import plant
+from benchmark_qa_local.simulation.planted_errors import planted_task
 
 ONTOLOGY = Ontology.from_dict(demo_ontology())
 
@@ -66,12 +66,10 @@ def test_class_and_answer_agreement_are_the_nominal_statistics_of_the_answers() 
 
 
 def _task_with_a_disputed_truth_class() -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Flag]]:
-    """A truth with a planted wrong class, every profile's branch, and the audit's flags."""
-    seed, title = 11, "excluded"
-    real = generate_scene("dh", title, seed)
-    truth_scene, _ = plant(real, "wrong_class", seed) or (real, None)
-    truth = label_row_dict(truth_scene, author="gt")
-    branches = _branches(seed, title, tuple(PROFILES))
+    """A truth with a planted wrong class, every demo annotator's branch, and the audit's flags."""
+    task = planted_task("dh", "excluded", "wrong_class", 11)
+    assert task is not None
+    truth, branches, _ = task
     return truth, branches, audit(build_consensus(ONTOLOGY, branches, truth), "dh")
 
 

@@ -15,15 +15,8 @@ from benchmark_qa.scoring import Ontology
 from benchmark_qa.store.quality import FlagRecord, Verdict
 from benchmark_qa.store.scores import AnnotatorResult
 from benchmark_qa.task_quality import score_without
-from benchmark_qa_local.simulation import (
-    PROFILES,
-    annotator_label_row,
-    demo_annotators,
-    demo_ontology,
-    generate_scene,
-    label_row_dict,
-)
-from benchmark_qa_local.simulation.planted_errors import plant
+from benchmark_qa_local.simulation import demo_ontology
+from benchmark_qa_local.simulation.planted_errors import planted_task
 
 from .test_consensus_scorer import FakeReview, FakeStore, scorer_of
 
@@ -60,13 +53,10 @@ class FakeQuality:
 
 
 def disputed_truth() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """A truth with a planted wrong class (the audit flags it) and every profile's branch of the same scene."""
-    seed, title = 11, "excluded"
-    scene = generate_scene(DATA_HASH, title, seed)
-    truth_scene, _ = plant(scene, "wrong_class", seed) or (scene, None)
-    annotators = demo_annotators(tuple(PROFILES.values()))
-    branches = {e: annotator_label_row(scene, p, seed, annotator=e, image_index=0) for e, p in annotators.items()}
-    return label_row_dict(truth_scene, author="gt"), branches
+    """A truth with a planted wrong class (the audit flags it) and every demo annotator's branch of the scene."""
+    task = planted_task(DATA_HASH, "excluded", "wrong_class", 11)
+    assert task is not None
+    return task[0], task[1]
 
 
 def review_of(

@@ -6,32 +6,17 @@ import pytest
 from benchmark_qa.annotator_consensus import build_consensus
 from benchmark_qa.ground_truth_audit import Flag, audit
 from benchmark_qa.scoring import Ontology
-from benchmark_qa_local.simulation import (
-    annotator_label_row,
-    demo_annotators,
-    demo_ontology,
-    generate_scene,
-    label_row_dict,
-)
-from benchmark_qa_local.simulation.planted_errors import EXPECTED_FLAGS, KINDS, PlantedError, plant
+from benchmark_qa_local.simulation import demo_ontology
+from benchmark_qa_local.simulation.planted_errors import EXPECTED_FLAGS, KINDS, PlantedError, planted_task
 
 
 def _task(seed: int, title: str, kind: str | None) -> tuple[list[Flag], PlantedError | None] | None:
-    ontology = Ontology.from_dict(demo_ontology())
-    real = generate_scene(f"dh-{title}", title, seed)
-    truth_scene, planted = real, None
-    if kind is not None:
-        outcome = plant(real, kind, seed)
-        if outcome is None:
-            return None
-        truth_scene, planted = outcome
-    truth = label_row_dict(truth_scene, author="gt")
-    branches = {
-        email: annotator_label_row(real, profile, seed, annotator=email, image_index=i)
-        for i, (email, profile) in enumerate(demo_annotators().items())
-    }
-    consensus = build_consensus(ontology, branches, truth)
-    return audit(consensus, real.data_hash), planted
+    task = planted_task(f"dh-{title}", title, kind, seed)
+    if task is None:
+        return None
+    truth, branches, planted = task
+    consensus = build_consensus(Ontology.from_dict(demo_ontology()), branches, truth)
+    return audit(consensus, f"dh-{title}"), planted
 
 
 # Planted on 40 images each (`python -m bench` prints the same table for more): how often the audit finds the
