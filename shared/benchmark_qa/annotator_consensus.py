@@ -95,8 +95,8 @@ class Consensus:
     has_truth: bool
 
 
-def _marks(ls: LabelSet, coder: str, names: Sequence[str], frames: list[int] | None = None) -> list[Mark]:
-    """The set's marks; frame numbers as the ints of `frames` (extended as needed) where it is given."""
+def _marks(ls: LabelSet, coder: str, names: Sequence[str], ints: list[int]) -> list[Mark]:
+    """The set's marks, their frame numbers the int objects of `ints` (`_shared_ints`)."""
     hashes, classes = [lo.hash for lo in ls.objects], [names[lo.class_index] for lo in ls.objects]
     units = [u.hash for u in ls.units]
     out: list[Mark] = []
@@ -108,7 +108,7 @@ def _marks(ls: LabelSet, coder: str, names: Sequence[str], frames: list[int] | N
             map(hashes.__getitem__, obj),
             map(classes.__getitem__, obj),
             map(units.__getitem__, ann.du.tolist()),
-            ann.frame.tolist() if frames is None else _shared_ints(ann.frame, frames),
+            _shared_ints(ann.frame, ints),
             repeat(family, n),
         )
     return out

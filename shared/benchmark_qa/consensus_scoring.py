@@ -416,7 +416,8 @@ class ConsensusScorer:
             return self._error(task, reason, ", ".join(annotators)), []
         if not self._exclude_suspect_truth:
             # The checks read `parsed`; only scoring again without flagged objects reads the rows. A long video's
-            # four rows are ~0.3 GB of JSON: let them go before the checks' own peak (docs/performance.md).
+            # four rows are ~270 MiB of JSON at 10,000 frames: let them go before the checks' own peak
+            # (docs/performance.md).
             labels.truth, labels.branches = None, {}
         reports, excluded, flags_new = self._assess(ontology, labels, reports, parsed)
         results = [

@@ -12,8 +12,8 @@ Requests for a batch of B tasks with A annotators each (B <= 100, every call bul
   4. Per task, its rows as the label-row dicts Encord sends (`Project.get_label_rows`, the v1 read a bundle of
      `initialise_labels` makes, without building LabelRowV2 objects from them): one read for the branch rows and
      one for the truth row, or one read a row where rows together label more than FRAMES_PER_READ frames (a long
-     video's rows are ~0.3 GB of dicts each). A row whose label hash is None is never read: initialising it would
-     create it.
+     video's rows are large: 276 MiB of dicts for a 10,000-frame row with 20 boxes a frame). A row whose label hash
+     is None is never read: initialising it would create it.
   5. One bundle per <= 500 moves (Archive) or <= 1000 rejects. A batch Encord refuses (400: some task already
      left the stage, or our own retried request had already been applied) costs one listing and one more
      bundle for the tasks still there (benchmark_qa.encord.actions).
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 LABEL_BUNDLE_SIZE = 100  # Encord answers MULTI_LABEL_LIMIT_ERROR above 100 rows per read
 # Frames of frame-keyed rows one read asks for at most (a longer row is read alone): the SDK hands a read's rows
-# over as dicts all at once, ~0.3 GB for a 10,000-frame row with 20 boxes a frame (docs/performance.md, "Memory of
+# over as dicts all at once, 276 MiB for a 10,000-frame row with 20 boxes a frame (docs/performance.md, "Memory of
 # a long video"). A task of short rows is still one read per project.
 FRAMES_PER_READ = 5_000
 # Data types whose rows label frame by frame, so their size grows with number_of_frames (an audio row's
@@ -128,7 +128,7 @@ class TaskRef:
     data_hash: str
 
 
-# A label row as the engine reads it: the JSON Encord sent (re-encoded from the SDK's dicts, a third of their
+# A label row as the engine reads it: the JSON Encord sent (re-encoded from the SDK's dicts, a quarter of their
 # memory), or the dict itself where it cannot be encoded
 Row = bytes | Mapping[str, Any]
 
@@ -460,7 +460,7 @@ def _reads(label_hashes: Sequence[str], frames: Mapping[str, int]) -> Iterator[l
 
 
 def _row_json(row: Mapping[str, Any]) -> Row:
-    """A row the SDK decoded, encoded again (~73 MB against ~300 MB of dicts for a 10,000-frame row with 20 boxes a
+    """A row the SDK decoded, encoded again (67 MiB against 276 MiB of dicts for a 10,000-frame row with 20 boxes a
     frame); the engine reads the bytes by typed decoding. A row orjson cannot encode (an integer beyond 64 bits)
     stays a dict: the engine reads that too."""
     try:

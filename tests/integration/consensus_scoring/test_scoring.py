@@ -247,7 +247,7 @@ def test_a_message_reads_and_scores_one_task_at_a_time(app: App) -> None:
 
 
 def test_long_rows_are_read_one_at_a_time_and_score_as_the_rows_encord_sends(app: App) -> None:
-    """A read hands its rows over as dicts all at once (~0.3 GB for a 10,000-frame row with 20 boxes a frame), and
+    """A read hands its rows over as dicts all at once (276 MiB for a 10,000-frame row with 20 boxes a frame), and
     a task's rows were read in one request per project: a long video task held four rows of dicts. Rows that
     together label more than FRAMES_PER_READ frames (the listing's number_of_frames) are now read one at a time
     and kept as JSON; each branch still scores exactly as the engine scores the dicts Encord sends."""

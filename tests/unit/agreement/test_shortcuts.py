@@ -198,7 +198,7 @@ def _plain_consensus(
     config = ScoringConfig().validate_against(ontology)
     names = [o.name for o in ontology.objects]
     sets = {a: read_label_row(ontology, row) for a, row in sorted(branches.items())}
-    marks = {a: _marks(ls, a, names) for a, ls in sets.items()}
+    marks = {a: _marks(ls, a, names, []) for a, ls in sets.items()}
     by_key = {(m.du, m.frame, m.family, m.coder, m.object_hash): m for ms in marks.values() for m in ms}
     edges: dict[Place, list[tuple[float, Mark, Mark]]] = {}
     for a, b in combinations(sets, 2):
@@ -212,7 +212,7 @@ def _plain_consensus(
     objects = [o for place, ms in sorted(places.items()) for o in _plain_cluster(place, ms, edges.get(place, []))]
     object_of = {m: o for o in objects for m in o.marks.values()}
     truth_set = read_label_row(ontology, truth)
-    truth_marks = _marks(truth_set, TRUTH, names)
+    truth_marks = _marks(truth_set, TRUTH, names, [])
     partners: dict[Mark, dict[str, tuple[Mark, float]]] = {m: {} for m in truth_marks}
     truth_key = {(m.du, m.frame, m.family, m.object_hash): m for m in truth_marks}
     for a, ls in sets.items():

@@ -109,8 +109,8 @@ def test_a_verdict_that_the_truth_is_right_keeps_its_objects_in() -> None:
 
 @pytest.mark.parametrize("exclude", [False, True], ids=["exclusion off", "exclusion on"])
 def test_rows_are_let_go_before_the_checks_unless_exclusion_scores_them_again(exclude: bool) -> None:
-    """A long video's four rows are ~0.3 GB of JSON; the checks read the parsed rows. Only exclusion needs the rows
-    again, so only then are they kept."""
+    """A long video's four rows are ~270 MiB of JSON at 10,000 frames; the checks read the parsed rows. Only
+    exclusion needs the rows again, so only then are they kept."""
     results, review = scored(exclude=exclude, as_json=True)
     [labels] = review.handed
     assert results, "the task was scored"
