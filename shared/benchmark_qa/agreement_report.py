@@ -69,9 +69,6 @@ class TaskAgreement(BaseModel):
             answer_pairs=_add(self.answer_pairs, other.answer_pairs),
         )
 
-    def overall_shapes(self) -> AlphaSums:
-        return sum(self.shapes.values(), AlphaSums())
-
 
 def _add(a: dict[str, T], b: dict[str, T]) -> dict[str, T]:
     out = dict(a)
