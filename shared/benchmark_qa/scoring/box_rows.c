@@ -17,6 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Eight bytes are read as one little-endian word (strings, digits): x86-64 and arm64 are both little-endian. */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "box_rows.c reads bytes eight at a time as little-endian words"
+#endif
+
 enum {
     BR_OK = 0,
     BR_MALFORMED = 1,      /* not JSON (or not UTF-8) */
