@@ -42,7 +42,13 @@ $(GUARD): guard/package.json guard/package-lock.json
 	npm ci --prefix guard --no-audit --no-fund --ignore-scripts --omit=peer --loglevel=error
 	touch $@
 
-install: $(BIN)/.installed $(EMULATORS) $(GUARD)
+# The compiled box-row reader (shared/benchmark_qa/scoring/box_rows.py) for this machine, built with the locked zig;
+# the CoreLayer build makes Lambda's (shared/Makefile). Without it every row is read by msgspec, as before.
+BOX_ROWS := shared/benchmark_qa/scoring/libbox_rows.so
+$(BOX_ROWS): shared/benchmark_qa/scoring/box_rows.c $(BIN)/.installed
+	$(BIN)/python -m ziglang cc -O2 -shared -fPIC -o $@ $<
+
+install: $(BIN)/.installed $(BOX_ROWS) $(EMULATORS) $(GUARD)
 
 # Rewrite the lock files from pyproject.toml, shared/requirements.in and requirements/checkov.in, keeping every
 # pin that still satisfies them; `make lock UPGRADE=1` moves everything to the newest allowed versions.
@@ -119,4 +125,4 @@ bench: install build
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(LOCK_VENV) .aws-sam build .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(LOCK_VENV) .aws-sam build .mypy_cache .ruff_cache $(BOX_ROWS)

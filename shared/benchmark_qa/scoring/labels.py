@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from benchmark_qa.collector import paused_gc
+from benchmark_qa.scoring import box_rows
 from benchmark_qa.scoring.errors import LabelRowError
 from benchmark_qa.scoring.ontology import SHAPE_FAMILY, AttributeNode, Ontology
 from benchmark_qa.scoring.streaming import SplitRow, split_frames
@@ -338,9 +339,16 @@ class _RowReader:
     """One pass over a label-row dict; `read()` returns the columns."""
 
     def __init__(
-        self, ontology: Ontology, data: Mapping[str, Any], split: SplitRow | None = None, boxes_only: bool = False
+        self,
+        ontology: Ontology,
+        data: Mapping[str, Any],
+        split: SplitRow | None = None,
+        boxes_only: bool = False,
+        box_row: box_rows.BoxRow | None = None,
     ) -> None:
         self.ontology = ontology
+        self.box_row = box_row  # frames read by the compiled reader (data holds their labels as {})
+        self.box_row_index: list[int] = []  # the compiled reader's object id -> index into objects
         self.boxes_only = boxes_only  # frames decoded with box-only types (typed_row)
         self.classes = tuple(o.hash for o in ontology.objects)
         self.data = data
@@ -461,11 +469,27 @@ class _RowReader:
                 self.split_index += 1
             elif self.data_type in IMAGE_TYPES:
                 self.add_frame(du_index, sequence, labels)
+            elif self.data_type in FRAME_TYPES and self.box_row is not None:
+                self.add_box_row(du_index, self.box_row)
             elif self.data_type in FRAME_TYPES:
                 self.add_frames(du_index, labels)
             elif self.data_type not in RANGE_TYPES:
                 label_hash = self.data.get("label_hash")
                 raise LabelRowError(f"label row {label_hash!r}: unsupported data_type {self.data_type!r}")
+
+    def add_box_row(self, du_index: int, row: box_rows.BoxRow) -> None:
+        """One data unit's frames as the compiled reader read them: its new objects registered in order of first
+        sighting, with new_object's checks and errors, as add_box_frames() does; then its columns."""
+        runs_from, boxes_from, objects_from = row.units[du_index - 1, 2:].tolist() if du_index else (0, 0, 0)
+        runs_to, boxes_to, objects_to = row.units[du_index, 2:].tolist()
+        for object_hash, feature_hash in row.objects[objects_from:objects_to]:
+            self.box_row_index.append(self.new_object(object_hash, feature_hash))
+        if boxes_to > boxes_from:
+            index = np.asarray(self.box_row_index, dtype=np.int32)
+            box = self.builders["box"]
+            box.add_box_chunk(row.boxes[boxes_from:boxes_to], index[row.ids[boxes_from:boxes_to]])
+            frames, counts = row.runs[runs_from:runs_to].T.tolist()
+            box.runs.extend(zip(repeat(du_index), frames, counts, strict=False))
 
     def add_frames(self, du_index: int, labels: Mapping[str, Any]) -> None:
         frames: list[int] = []
@@ -609,14 +633,17 @@ class _RowReader:
         )
 
 
-def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> LabelSet:
-    """Parse one label row. Bytes are decoded by typed_row (msgspec), or with orjson when the types refuse them;
-    the decoded row is released as soon as its columns are built."""
+def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str, compiled: bool = True) -> LabelSet:
+    """Parse one label row. Bytes of a row of plain boxes are read by the compiled reader (box_rows) unless
+    `compiled` is False; others are decoded by typed_row (msgspec), or with orjson when the types refuse them. The
+    decoded row is released as soon as its columns are built."""
     with paused_gc():
         split = None
         if isinstance(row, str):
             row = row.encode()
-        typed = _read_typed(ontology, row) if isinstance(row, bytes) else None
+        typed = None
+        if isinstance(row, bytes):
+            typed = (_read_box_row(ontology, row) if compiled else None) or _read_typed(ontology, row)
         if typed is not None:
             return typed
         if isinstance(row, bytes) and len(row) > _STREAM_FROM_BYTES:
@@ -634,6 +661,18 @@ def read_label_row(ontology: Ontology, row: Mapping[str, Any] | bytes | str) -> 
 
 class _OtherShapes(Exception):
     """A row decoded with box-only types holds an object of another shape (whose geometry was not kept)."""
+
+
+def _read_box_row(ontology: Ontology, row: bytes) -> LabelSet | None:
+    """The row by the compiled reader, or None where it declines. The rest of the row (its labels values cut
+    out) is small, and decoded as it always is."""
+    boxes = box_rows.read(row)
+    if boxes is None:
+        return None
+    head = decode_head(boxes.head())
+    if head is None or str(head.data_type).lower() not in FRAME_TYPES or len(head.data_units) != len(boxes.units):
+        return None
+    return _RowReader(ontology, _head(head), box_row=boxes).read()
 
 
 def _read_typed(ontology: Ontology, row: bytes) -> LabelSet | None:

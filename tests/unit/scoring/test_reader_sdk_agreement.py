@@ -232,7 +232,7 @@ def test_streaming_reader_matches_dict_reader(ontology: Ontology, monkeypatch: p
     assert split is not None
     assert len(split.batches[0]) == 3  # 8 frames in batches of 3
     assert split.head["data_units"]["vid00001"]["labels"] == {}
-    streamed = read_label_row(ontology, encoded)
+    streamed = read_label_row(ontology, encoded, compiled=False)
     plain = read_label_row(ontology, raw)
     assert ours(streamed) == ours(plain)
     assert [o.hash for o in streamed.objects] == [o.hash for o in plain.objects]
@@ -279,7 +279,9 @@ def test_frame_split_is_json_exact(texts: list[str], batch: int, indent: bool) -
 @pytest.mark.parametrize("name", FILES)
 def test_typed_decoding_reads_what_the_dict_reader_reads(name: str, ontology: Ontology) -> None:
     raw = load(name)
-    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+    assert columns(read_label_row(ontology, orjson.dumps(raw), compiled=False)) == columns(
+        read_label_row(ontology, raw)
+    )
 
 
 def test_typed_decoding_falls_back_to_the_plain_reader(ontology: Ontology, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,13 +294,15 @@ def test_typed_decoding_falls_back_to_the_plain_reader(ontology: Ontology, monke
     first = next(o for f in frames.values() for o in f["objects"] if o["shape"] == "bounding_box")
     first["boundingBox"]["x"] = str(first["boundingBox"]["x"])  # numpy reads it; the types do not
     assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
-    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+    assert columns(read_label_row(ontology, orjson.dumps(raw), compiled=False)) == columns(
+        read_label_row(ontology, raw)
+    )
     first["boundingBox"] = None
     assert (
         typed_row.decode(orjson.dumps(raw), classes(ontology)) is not None
     )  # null fits the types: the batch is refused later
     with pytest.raises(LabelRowError, match=first["objectHash"]):
-        read_label_row(ontology, orjson.dumps(raw))
+        read_label_row(ontology, orjson.dumps(raw), compiled=False)
     with pytest.raises(LabelRowError, match=first["objectHash"]):
         read_label_row(ontology, raw)
     # a class the ontology does not have, a shape newer than the reader: plain JSON, with the plain reader's answer
@@ -306,14 +310,16 @@ def test_typed_decoding_falls_back_to_the_plain_reader(ontology: Ontology, monke
     known, first["featureHash"] = first["featureHash"], "notAClass"
     assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
     with pytest.raises(LabelRowError, match=rf"{first['objectHash']}.*notAClass"):
-        read_label_row(ontology, orjson.dumps(raw))
+        read_label_row(ontology, orjson.dumps(raw), compiled=False)
     first["featureHash"], first["shape"] = known, "hologram"
     assert typed_row.decode(orjson.dumps(raw), classes(ontology)) is None
-    assert read_label_row(ontology, orjson.dumps(raw)).not_scored == {"hologram": 1}
+    assert read_label_row(ontology, orjson.dumps(raw), compiled=False).not_scored == {"hologram": 1}
     # batches of one frame: boxes-only frames typed, the others through the plain reader, in the same order
     monkeypatch.setattr(labels_module, "_TYPED_FRAMES_PER_BATCH", 1)
     raw = load("video.truth.json")
-    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+    assert columns(read_label_row(ontology, orjson.dumps(raw), compiled=False)) == columns(
+        read_label_row(ontology, raw)
+    )
 
 
 def test_a_frame_the_types_refuse_after_frames_already_read_sends_the_whole_row_to_the_plain_reader(
@@ -331,10 +337,12 @@ def test_a_frame_the_types_refuse_after_frames_already_read_sends_the_whole_row_
     frames = raw["data_units"]["vid00001"]["labels"]
     last = [o for f in frames.values() for o in f["objects"] if o["shape"] == "bounding_box"][-1]
     last["boundingBox"]["w"] = str(last["boundingBox"]["w"])
-    assert columns(read_label_row(ontology, orjson.dumps(raw))) == columns(read_label_row(ontology, raw))
+    assert columns(read_label_row(ontology, orjson.dumps(raw), compiled=False)) == columns(
+        read_label_row(ontology, raw)
+    )
     last["boundingBox"] = None
     with pytest.raises(LabelRowError, match=last["objectHash"]):
-        read_label_row(ontology, orjson.dumps(raw))
+        read_label_row(ontology, orjson.dumps(raw), compiled=False)
 
 
 def test_typed_decoding_reads_every_shape_on_video_frames(ontology: Ontology) -> None:
@@ -361,7 +369,7 @@ def test_typed_decoding_reads_every_shape_on_video_frames(ontology: Ontology) ->
     }
     unit = data_unit("vid00001", "video/mp4", 0, frames, 200, 100)
     row = label_row("video", "vid00001", "lbT", [unit])
-    typed = read_label_row(ontology, orjson.dumps(row))
+    typed = read_label_row(ontology, orjson.dumps(row), compiled=False)
     assert columns(typed) == columns(read_label_row(ontology, row))
     assert typed.not_scored == {"cuboid": 1, "segmentation": 1}
     assert set(typed.families) >= {"box", "ellipse", "cuboid_2d"}
@@ -378,10 +386,10 @@ def test_box_only_ontology_decodes_without_other_geometry(structure: dict[str, A
     row = label_row("video", "vid00001", "lbT", [data_unit("vid00001", "video/mp4", 0, frames, 200, 100)])
     encoded = orjson.dumps(row)
     assert typed_row.decode(encoded, classes(boxes), boxes_only=True) is not None
-    assert columns(read_label_row(boxes, encoded)) == columns(read_label_row(boxes, row))
+    assert columns(read_label_row(boxes, encoded, compiled=False)) == columns(read_label_row(boxes, row))
     odd = polygon("gtPoly", [[[0.1, 0.1, 0.4, 0.1, 0.4, 0.4]]]) | {"featureHash": car["featureNodeHash"]}
     frames["1"]["objects"].append(odd)
     encoded = orjson.dumps(row)
-    typed = read_label_row(boxes, encoded)
+    typed = read_label_row(boxes, encoded, compiled=False)
     assert columns(typed) == columns(read_label_row(boxes, row))
     assert len(typed.families["polygon"]) == 1
