@@ -11,6 +11,7 @@ The library is plain C without the Python API, so one build serves every Python 
 from __future__ import annotations
 
 import ctypes
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +34,16 @@ _I64 = ctypes.POINTER(ctypes.c_int64)
 def _library() -> ctypes.CDLL | None:
     try:
         lib = ctypes.CDLL(str(LIBRARY))
-    except OSError:
-        return None  # not built here (or for another architecture): the msgspec reader reads every row
+    except OSError as error:
+        # not built here (or for another architecture): the msgspec reader reads every row, as correctly but more
+        # slowly; said once, so that a packaging fault on Lambda shows in the function's log
+        logging.getLogger(__name__).warning(
+            "the compiled box-row reader %s did not load (%s): label rows are read by msgspec, about twice as slowly; "
+            "build it with `make install` (sam build makes Lambda's)",
+            LIBRARY.name,
+            error,
+        )
+        return None
     lib.br_read.restype = ctypes.c_void_p
     lib.br_read.argtypes = [
         ctypes.c_char_p,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -345,3 +346,22 @@ def test_rows_it_reads(ontology: Ontology) -> None:
     assert [o.hash for o in first.objects] == ["o2", "o1"]
     with pytest.raises(Exception, match="notAClass"):
         read_label_row(ontology, rows[2])
+
+
+def test_a_library_that_does_not_load_is_said_once_and_rows_are_read_as_before(
+    ontology: Ontology, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A packaging fault (no library, or one for another machine) costs speed, never a row, and shows in the log."""
+    raw = benchmark_row()
+    (tmp_path / "libbox_rows.so").write_bytes(b"\x7fELF not a library")
+    monkeypatch.setattr(box_rows, "LIBRARY", tmp_path / "libbox_rows.so")
+    box_rows._library.cache_clear()
+    try:
+        assert box_rows.read(raw) is None
+        assert box_rows.decline_reason(raw) == "not built"
+        assert exact(read_label_row(ontology, raw)) == exact(read_label_row(ontology, raw, compiled=False))
+    finally:
+        box_rows._library.cache_clear()
+    warnings = [r for r in caplog.records if r.name == box_rows.__name__]
+    assert len(warnings) == 1
+    assert "libbox_rows.so did not load" in warnings[0].getMessage()
