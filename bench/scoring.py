@@ -207,6 +207,7 @@ def _child_score(directory: Path) -> dict[str, Any]:
         "base_rss_mb": base_rss,
         "json_seconds": json_time,
         "scipy_loaded": any(m.split(".")[0] == "scipy" for m in sys.modules),  # must stay out of the Lambda layer
+        "reader": _reader(truth, labels),
         "parse_seconds": parse_time,
         "compare_seconds": compare_time,
         "json_mb": size / 2**20,
@@ -217,6 +218,17 @@ def _child_score(directory: Path) -> dict[str, Any]:
         "id_switches": t.id_switches if t else None,
         "input_mb": (len(truth) + len(labels)) / 2**20,
     }
+
+
+def _reader(*rows: bytes) -> str:
+    """Which reader read the rows: the compiled box-row reader, or msgspec and why (a figure measured without the
+    library would otherwise pass for one measured with it)."""
+    from benchmark_qa.scoring import box_rows
+
+    reasons = {box_rows.decline_reason(row) for row in rows}
+    if reasons == {None}:
+        return f"the compiled box-row reader ({box_rows.LIBRARY.name})"
+    return f"msgspec (the compiled box-row reader: {', '.join(sorted(r for r in reasons if r))})"
 
 
 def _child_trace(directory: Path) -> dict[str, Any]:
@@ -336,6 +348,7 @@ def run() -> None:
     )
     print(f"  report.to_json(): {ours['json_seconds']:.3f} s, {ours['json_mb']:.1f} MB")
     print(f"  scipy imported while scoring: {'yes' if any(r['scipy_loaded'] for r in runs) else 'no'}")
+    print(f"  rows read by: {first['reader']}")
     print(
         "  COCOeval: evaluate()+accumulate() only (IoU 0.5, one area range, maxDets 100), files pre-loaded; "
         f"AP-precision {cocos[0]['precision']:.4f}"
