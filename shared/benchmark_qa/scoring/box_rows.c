@@ -1,7 +1,8 @@
 /* The box-row reader: one pass over a label row's JSON bytes that, for a frame-keyed row whose every frame object
- * is a plain bounding box and whose frames have no classifications, returns the columns the scoring engine uses
- * (frame runs, x y w h, object ids and each object's objectHash/featureHash spans) without building a Python
- * object per box. Plain C with no Python API, loaded with ctypes (box_rows.py): one library per CPU architecture.
+ * is a plain bounding box, returns the columns the scoring engine uses (frame runs, x y w h, object ids, each
+ * object's objectHash/featureHash spans and each frame classification's classificationHash span) without
+ * building a Python object per box. Plain C with no Python API, loaded with ctypes (box_rows.py): one library
+ * per CPU architecture.
  *
  * It validates the whole document as strict JSON and declines (returns NULL with a reason) on anything it does
  * not read with certainty; the caller then reads the row with msgspec/orjson exactly as before. Declining is
@@ -30,7 +31,7 @@ enum {
     BR_DUPLICATE = 4,      /* a repeated key among those it reads, a repeated data unit or frame number */
     BR_NUMBER = 5,         /* a number outside the ranges converted exactly the same way by every reader */
     BR_SHAPE = 6,          /* an object that is not a plain bounding box */
-    BR_CLASSIFICATION = 7, /* a frame with classifications */
+    BR_CLASSIFICATION = 7, /* a frame classification that is not an object with a plain classificationHash */
     BR_MISSING = 8,        /* a field it needs is absent */
     BR_FRAME_KEY = 9,      /* a labels key that may or may not be a frame number to Python's int() */
     BR_TYPE = 10,          /* a field it reads holds another JSON type */
@@ -54,11 +55,12 @@ struct br_row {
     int reason;
     jmp_buf fail;
     locale_t c_locale;
-    vec units;   /* int64 x 5 per data unit: labels start, end (-1 when absent), runs, boxes, objects so far */
+    vec units;   /* int64 x 6 per data unit: labels start, end (-1 when absent); runs, boxes, objects, classes so far */
     vec runs;    /* int64 x 2 per frame with boxes: frame, box count */
     vec boxes;   /* double x 4 */
     vec ids;     /* int32 */
     vec objects; /* int64 x 4: objectHash start, end, featureHash start, end (string contents) */
+    vec classes; /* int64 x 3 per frame classification, in the row's order: frame, classificationHash start, end */
     vec unit_keys; /* int64 x 2: each data unit's key span, for the duplicate check */
     int32_t *table;  /* objectHash -> object id + 1, open addressing */
     size_t table_cap;
@@ -635,6 +637,30 @@ static void read_object(br_row *r) {
     *(int32_t *)push(r, &r->ids) = id;
 }
 
+/* One entry of a frame's classifications: only its classificationHash is read (the reader lists the frames of
+ * each hash). An entry without one, or whose hash is not a string, is declined: Python would note str(None) or
+ * str() of another value. */
+static void read_classification(br_row *r, int64_t frame) {
+    span hash = {0};
+    int has_hash = 0;
+    if (peek(r) != '{') fail(r, BR_CLASSIFICATION);
+    if (members(r)) do {
+        span key = member(r);
+        if (is(r, key, "classificationHash")) {
+            once(r, &has_hash);
+            if (peek(r) != '"') fail(r, BR_CLASSIFICATION);
+            hash = read_plain_string(r);
+        } else {
+            skip_value(r, 7);
+        }
+    } while (more(r));
+    if (!has_hash) fail(r, BR_CLASSIFICATION);
+    int64_t *c = push(r, &r->classes);
+    c[0] = frame;
+    c[1] = (int64_t)hash.start;
+    c[2] = (int64_t)hash.end;
+}
+
 static void read_frame(br_row *r, int64_t frame) {
     int has_objects = 0, has_classifications = 0;
     int64_t count = 0;
@@ -661,8 +687,17 @@ static void read_frame(br_row *r, int64_t frame) {
             once(r, &has_classifications);
             if (peek(r) != '[') fail(r, BR_TYPE);
             r->p++;
-            if (peek(r) != ']') fail(r, BR_CLASSIFICATION);
-            r->p++;
+            if (peek(r) == ']') {
+                r->p++;
+            } else {
+                for (;;) {
+                    read_classification(r, frame);
+                    int c = peek(r);
+                    r->p++;
+                    if (c == ']') break;
+                    if (c != ',') fail(r, BR_MALFORMED);
+                }
+            }
         } else {
             skip_value(r, 5);
         }
@@ -753,6 +788,7 @@ static void read_units(br_row *r) {
         u[2] = (int64_t)r->runs.size;
         u[3] = (int64_t)r->boxes.size;
         u[4] = (int64_t)r->objects.size;
+        u[5] = (int64_t)r->classes.size;
     } while (more(r));
 }
 
@@ -780,6 +816,7 @@ void br_free(br_row *r) {
     free(r->boxes.data);
     free(r->ids.data);
     free(r->objects.data);
+    free(r->classes.data);
     free(r->unit_keys.data);
     free(r->table);
     free(r->frames);
@@ -795,11 +832,12 @@ br_row *br_read(const char *data, size_t size, int *reason, size_t *where) {
     if (!r) return NULL;
     r->base = r->p = (const unsigned char *)data;
     r->end = r->base + size;
-    r->units.item = 5 * sizeof(int64_t);
+    r->units.item = 6 * sizeof(int64_t);
     r->runs.item = 2 * sizeof(int64_t);
     r->boxes.item = 4 * sizeof(double);
     r->ids.item = sizeof(int32_t);
     r->objects.item = 4 * sizeof(int64_t);
+    r->classes.item = 3 * sizeof(int64_t);
     r->unit_keys.item = 2 * sizeof(int64_t);
     /* room for the boxes of a row of boxes alone (~400 bytes of JSON each in Encord's rows): growing by copying
      * is what costs on a long video */
@@ -824,22 +862,25 @@ br_row *br_read(const char *data, size_t size, int *reason, size_t *where) {
     return r;
 }
 
-/* Counts: data units, frame runs, boxes, objects. */
-void br_sizes(const br_row *r, int64_t out[4]) {
+/* Counts: data units, frame runs, boxes, objects, frame classifications. */
+void br_sizes(const br_row *r, int64_t out[5]) {
     out[0] = (int64_t)r->units.size;
     out[1] = (int64_t)r->runs.size;
     out[2] = (int64_t)r->boxes.size;
     out[3] = (int64_t)r->objects.size;
+    out[4] = (int64_t)r->classes.size;
 }
 
 static void copy(void *out, const vec *v) {
     if (v->size) memcpy(out, v->data, v->size * v->item);
 }
 
-void br_copy(const br_row *r, int64_t *units, int64_t *runs, double *boxes, int32_t *ids, int64_t *objects) {
+void br_copy(const br_row *r, int64_t *units, int64_t *runs, double *boxes, int32_t *ids, int64_t *objects,
+             int64_t *classes) {
     copy(units, &r->units);
     copy(runs, &r->runs);
     copy(boxes, &r->boxes);
     copy(ids, &r->ids);
     copy(objects, &r->objects);
+    copy(classes, &r->classes);
 }

@@ -2,8 +2,9 @@
 all plain bounding boxes, read from its JSON bytes straight into columns, with no Python object per box.
 
 It reads only rows it is sure of and declines everything else (`read()` returns None: another shape, a frame
-classification, an escape or a repeated key where it reads, an unusual number, malformed JSON, ...), and so does
-a machine without the library; the caller then reads the row with msgspec/orjson exactly as before.
+classification without a plain string classificationHash, an escape or a repeated key where it reads, an unusual
+number, malformed JSON, ...), and so does a machine without the library; the caller then reads the row with
+msgspec/orjson exactly as before.
 The library is plain C without the Python API, so one build serves every Python version of an architecture:
 `make install` builds it for the host and the CoreLayer build for Lambda (aarch64), both with the locked zig.
 """
@@ -54,7 +55,7 @@ def _library() -> ctypes.CDLL | None:
     lib.br_sizes.restype = None
     lib.br_sizes.argtypes = [ctypes.c_void_p, _I64]
     lib.br_copy.restype = None
-    lib.br_copy.argtypes = [ctypes.c_void_p, _I64, _I64, ctypes.POINTER(ctypes.c_double), ctypes.c_void_p, _I64]
+    lib.br_copy.argtypes = [ctypes.c_void_p, _I64, _I64, ctypes.POINTER(ctypes.c_double), ctypes.c_void_p, _I64, _I64]
     lib.br_free.restype = None
     lib.br_free.argtypes = [ctypes.c_void_p]
     return lib
@@ -63,15 +64,17 @@ def _library() -> ctypes.CDLL | None:
 @dataclass(frozen=True, slots=True)
 class BoxRow:
     """A row's boxes as columns. Per data unit (in the row's order) `units` holds: its labels value's byte span
-    (-1, -1 when it has none), then the runs, boxes and objects read up to the end of that unit. `objects` are
-    the objectHash and featureHash of each object id, in order of first sighting."""
+    (-1, -1 when it has none), then the runs, boxes, objects and classifications read up to the end of that unit.
+    `objects` are the objectHash and featureHash of each object id, in order of first sighting; `classifications`
+    the frame and classificationHash of each entry of the frames' classifications, in the row's order."""
 
     raw: bytes
-    units: np.ndarray  # (u, 5) int64
+    units: np.ndarray  # (u, 6) int64
     runs: np.ndarray  # (r, 2) int64: frame, box count, for frames with boxes in the row's order
     boxes: np.ndarray  # (n, 4) float64: x, y, w, h
     ids: np.ndarray  # (n,) int32 object id
     objects: list[tuple[str, str]]
+    classifications: list[tuple[int, str]]
 
     def head(self) -> bytes:
         """The row with every labels value replaced by {}: the small rest, for the JSON reader."""
@@ -93,14 +96,15 @@ def _call(raw: bytes) -> tuple[BoxRow | None, int]:
     if not handle:
         return None, reason.value
     try:
-        sizes = np.zeros(4, dtype=np.int64)
+        sizes = np.zeros(5, dtype=np.int64)
         lib.br_sizes(handle, sizes.ctypes.data_as(_I64))
-        n_units, n_runs, n_boxes, n_objects = sizes.tolist()
-        units = np.empty((n_units, 5), dtype=np.int64)
+        n_units, n_runs, n_boxes, n_objects, n_classes = sizes.tolist()
+        units = np.empty((n_units, 6), dtype=np.int64)
         runs = np.empty((n_runs, 2), dtype=np.int64)
         boxes = np.empty((n_boxes, 4), dtype=np.float64)
         ids = np.empty(n_boxes, dtype=np.int32)
         spans = np.empty((n_objects, 4), dtype=np.int64)
+        classes = np.empty((n_classes, 3), dtype=np.int64)
         lib.br_copy(
             handle,
             units.ctypes.data_as(_I64),
@@ -108,11 +112,21 @@ def _call(raw: bytes) -> tuple[BoxRow | None, int]:
             boxes.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
             ids.ctypes.data,
             spans.ctypes.data_as(_I64),
+            classes.ctypes.data_as(_I64),
         )
     finally:
         lib.br_free(handle)
     objects = [(raw[a:b].decode(), raw[c:d].decode()) for a, b, c, d in spans.tolist()]
-    return BoxRow(raw, units, runs, boxes, ids, objects), 0
+    # a video's frames mostly repeat a few hashes: each decoded once
+    names: dict[bytes, str] = {}
+    classifications = []
+    for frame, a, b in classes.tolist():
+        key = raw[a:b]
+        name = names.get(key)
+        if name is None:
+            name = names[key] = key.decode()
+        classifications.append((frame, name))
+    return BoxRow(raw, units, runs, boxes, ids, objects, classifications), 0
 
 
 def read(raw: bytes) -> BoxRow | None:

@@ -479,11 +479,16 @@ class _RowReader:
 
     def add_box_row(self, du_index: int, row: box_rows.BoxRow) -> None:
         """One data unit's frames as the compiled reader read them: its new objects registered in order of first
-        sighting, with new_object's checks and errors, as add_box_frames() does; then its columns."""
-        runs_from, boxes_from, objects_from = row.units[du_index - 1, 2:].tolist() if du_index else (0, 0, 0)
-        runs_to, boxes_to, objects_to = row.units[du_index, 2:].tolist()
+        sighting, with new_object's checks and errors, as add_box_frames() does; then its frame classifications,
+        noted as note_classifications() notes them; then its columns."""
+        start = row.units[du_index - 1, 2:].tolist() if du_index else (0, 0, 0, 0)
+        runs_from, boxes_from, objects_from, classes_from = start
+        runs_to, boxes_to, objects_to, classes_to = row.units[du_index, 2:].tolist()
         for object_hash, feature_hash in row.objects[objects_from:objects_to]:
             self.box_row_index.append(self.new_object(object_hash, feature_hash))
+        noted = self.frame_classifications
+        for frame, class_hash in row.classifications[classes_from:classes_to]:
+            noted.setdefault(class_hash, []).append(frame)
         if boxes_to > boxes_from:
             index = np.asarray(self.box_row_index, dtype=np.int32)
             box = self.builders["box"]

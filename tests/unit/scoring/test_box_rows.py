@@ -1,5 +1,5 @@
 """The compiled box-row reader (box_rows.c) reads a row exactly as the msgspec/orjson reader does (the same objects,
-columns bit for bit and errors), or declines it; and it is what reads the benchmark's rows."""
+classifications, columns bit for bit and errors), or declines it; and it is what reads the benchmark's rows."""
 
 from __future__ import annotations
 
@@ -132,6 +132,7 @@ FRAME_KEYS = ["meta", "", "scene", " 1", "+1", "1_0", "\u0661", "x1", "-1", "1.0
 HASHES = ["o1", "o2", "o3", "é1", "日本", 'o"q', "o\\q", "\U0001f600"]
 FEATURES = ["car00001", "truck001", "sign0001", "notAClass"]
 SHAPES = ["polygon", "rotatable_bounding_box", "hologram", "Bounding_box"]
+CLASS_HASHES = ["c1", "c2", "é3"]
 
 
 @st.composite
@@ -176,14 +177,43 @@ def box_object(draw: st.DrawFn, wild: bool) -> Obj:
 
 
 @st.composite
+def classification(draw: st.DrawFn, wild: bool) -> Any:
+    """An entry of a frame's classifications; in a wild row maybe not an object, its hash of another type or
+    escaped, or (members) its hash left out or repeated."""
+    if rare(draw, wild, 30):
+        return draw(nested)
+    class_hash: Any = Str(draw(st.sampled_from(CLASS_HASHES)), escape=rare(draw, wild))
+    if rare(draw, wild, 20):
+        class_hash = draw(st.sampled_from([None, Num("1"), [], Obj(())]))
+    fields = [("classificationHash", class_hash), ("featureHash", Str("clsweath")), ("value", Str("weather"))]
+    return draw(members(fields, wild))
+
+
+@st.composite
 def frame(draw: st.DrawFn, wild: bool) -> Any:
     if rare(draw, wild, 30):
         return draw(nested)
     fields: list[tuple[str, Any]] = [("objects", draw(st.lists(box_object(wild), max_size=3)))]
     if draw(st.booleans()):
-        classified = [Obj(((Str("classificationHash"), Str("c1")), (Str("featureHash"), Str("clsweath"))))]
-        fields.append(("classifications", classified if rare(draw, wild, 6) else []))
+        fields.append(("classifications", draw(st.lists(classification(wild), max_size=2))))
     return draw(members(fields, wild))
+
+
+@st.composite
+def classification_answers(draw: st.DrawFn) -> Obj:
+    """Entries for some of the frames' hashes, mostly without a "range" (their frames are then the frames that
+    list them)."""
+    out = []
+    for class_hash in draw(st.lists(st.sampled_from(CLASS_HASHES), unique=True)):
+        fields: list[tuple[Str, Any]] = [
+            (Str("classificationHash"), Str(class_hash)),
+            (Str("featureHash"), Str("clsweath")),
+            (Str("classifications"), []),
+        ]
+        if draw(st.integers(0, 3)) == 0:
+            fields.append((Str("range"), [[Num("0"), Num("3")]]))
+        out.append((Str(class_hash), Obj(tuple(fields))))
+    return Obj(tuple(out))
 
 
 @st.composite
@@ -213,7 +243,7 @@ def label_rows(draw: st.DrawFn) -> bytes:
         ("data_type", Str(data_type if rare(draw, wild, 3) else "video")),
         ("data_units", Obj(tuple(units))),
         ("object_answers", Obj(())),
-        ("classification_answers", Obj(())),
+        ("classification_answers", draw(classification_answers())),
     ]
     row: Any = draw(members(fields, wild))
     if rare(draw, wild, 20):
@@ -232,18 +262,50 @@ def label_rows(draw: st.DrawFn) -> bytes:
 @given(label_rows())
 def test_compiled_reader_reads_what_the_msgspec_reader_reads(ontology: Ontology, raw: bytes) -> None:
     event(f"compiled reader: {box_rows.decline_reason(raw) or 'read'}")
+    read = box_rows.read(raw)
+    if read is not None and read.classifications:
+        event("compiled reader: read, with frame classifications")
     assert_same(ontology, raw)
 
 
-def benchmark_row(frames: int = 30, objects: int = 4) -> bytes:
-    """The benchmark's row (bench/scoring.py), shorter."""
+WEATHER = {
+    "classificationHash": "weather1",
+    "featureHash": "clsweath",
+    "name": "Weather",
+    "value": "weather",
+    "confidence": 1.0,
+    "createdAt": "Tue, 05 Nov 2024 10:00:00 UTC",
+    "createdBy": "annotator@example.com",
+    "manualAnnotation": True,
+}
+WEATHER_ANSWERS = {
+    "weather1": {
+        "classificationHash": "weather1",
+        "featureHash": "clsweath",
+        "classifications": [
+            {
+                "name": "weather",
+                "value": "weather",
+                "featureHash": "attweath",
+                "answers": [{"name": "sunny", "value": "sunny", "featureHash": "optsunny"}],
+                "manualAnnotation": True,
+            }
+        ],
+    }
+}
+
+
+def benchmark_row(frames: int = 30, objects: int = 4, classified: bool = False) -> bytes:
+    """The benchmark's row (bench/scoring.py), shorter; `classified`: a classification on every frame, answered
+    in classification_answers without a "range" (as older rows are)."""
     labels = {
         str(f): {"objects": [_box(f"gt{k:06d}", 0.1 + f / 1000, 0.2 + k / 100, 0.05, 0.07) for k in range(objects)]}
-        | {"classifications": []}
+        | {"classifications": [WEATHER] if classified else []}
         for f in range(frames)
     }
     unit = data_unit("video", "video/mp4", 0, labels, 1920, 1080)
-    return json.dumps(label_row("video", "video", "truth", [unit])).encode()
+    answers = WEATHER_ANSWERS if classified else None
+    return json.dumps(label_row("video", "video", "truth", [unit], classification_answers=answers)).encode()
 
 
 def test_the_benchmark_row_is_read_by_the_compiled_reader(ontology: Ontology) -> None:
@@ -257,6 +319,19 @@ def test_the_benchmark_row_is_read_by_the_compiled_reader(ontology: Ontology) ->
     assert [o for o, _ in read.objects] == [f"gt{k:06d}" for k in range(4)]
     assert box_rows.decline_reason(raw) is None
     assert exact(read_label_row(ontology, raw)) == exact(read_label_row(ontology, raw, compiled=False))
+
+
+def test_a_row_with_a_classification_on_every_frame_is_read_by_the_compiled_reader(ontology: Ontology) -> None:
+    """Real videos carry a classification on every frame: its frames are those the frames list."""
+    raw = benchmark_row(classified=True)
+    read = box_rows.read(raw)
+    assert read is not None
+    assert read.classifications == [(f, "weather1") for f in range(30)]
+    assert read.units[:, 2:].tolist() == [[30, 120, 4, 30]]
+    compiled = read_label_row(ontology, raw)
+    assert exact(compiled) == exact(read_label_row(ontology, raw, compiled=False))
+    [weather] = compiled.classifications
+    assert (weather.hash, weather.frames.tolist()) == ("weather1", [[f, f] for f in range(30)])
 
 
 def test_numbers_are_read_as_msgspec_reads_them(ontology: Ontology) -> None:
@@ -304,7 +379,7 @@ DECLINED = {
     "duplicate": unit_row(one_frame(box())[:-1] + ', "0": {"objects": []}}'),
     "number": unit_row(one_frame(box(XYWH.replace("0.1", "1e-320")))),
     "shape": unit_row(one_frame(box(shape="polygon"))),
-    "classification": unit_row(one_frame(box(), more=', "classifications": [{"classificationHash": "c"}]')),
+    "classification": unit_row(one_frame(box(), more=', "classifications": [{"featureHash": "clsweath"}]')),
     "missing": unit_row(one_frame(box(XYWH.replace(', "h": 0.4', "")))),
     "frame key": unit_row(one_frame(box(), key=" 0")),
     "type": unit_row(one_frame(box(XYWH.replace("0.1", '"0.1"')))),
@@ -346,6 +421,52 @@ def test_rows_it_reads(ontology: Ontology) -> None:
     assert [o.hash for o in first.objects] == ["o2", "o1"]
     with pytest.raises(Exception, match="notAClass"):
         read_label_row(ontology, rows[2])
+
+
+def test_frame_classifications_across_data_units(ontology: Ontology) -> None:
+    """Each data unit's classifications noted with that unit, in the row's order, frames without objects too."""
+    classified = (
+        ', "classifications": [{"featureHash": "clsweath", "classificationHash": "c1"}, {"classificationHash": "c2"}]'
+    )
+    answers = ', "classification_answers": {"c1": {"featureHash": "clsweath"}, "c2": {"featureHash": "clsweath"}}'
+    raw = unit_row(
+        one_frame(box(), key="4", more=classified)[:-1] + ", " + one_frame(key="2", more=classified)[1:],
+        ', "du2": {"labels": ' + one_frame(key="1", more=classified) + "}",
+    )
+    raw = raw[:-1] + answers.encode() + b"}"
+    read = box_rows.read(raw)
+    assert read is not None
+    assert read.classifications == [(4, "c1"), (4, "c2"), (2, "c1"), (2, "c2"), (1, "c1"), (1, "c2")]
+    assert read.units[:, 5].tolist() == [4, 6]
+    compiled = read_label_row(ontology, raw)
+    assert exact(compiled) == exact(read_label_row(ontology, raw, compiled=False))
+    assert [(c.hash, c.frames.tolist()) for c in compiled.classifications] == [
+        ("c1", [[1, 1], [2, 2], [4, 4]]),
+        ("c2", [[1, 1], [2, 2], [4, 4]]),
+    ]
+
+
+CLASSIFICATIONS_DECLINED = {
+    "no hash": ('[{"featureHash": "clsweath"}]', "classification"),
+    "a null hash": ('[{"classificationHash": null}]', "classification"),
+    "a number hash": ('[{"classificationHash": 1}]', "classification"),
+    "not an object": ('["c1"]', "classification"),
+    "an escaped hash": ('[{"classificationHash": "\\u00631"}]', "escape"),
+    "an escaped key": ('[{"classification\\u0048ash": "c1"}]', "escape"),
+    "a repeated hash": ('[{"classificationHash": "c1", "classificationHash": "c2"}]', "duplicate"),
+    "null": ("null", "type"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLASSIFICATIONS_DECLINED))
+def test_frame_classifications_it_declines(ontology: Ontology, case: str) -> None:
+    """Where Python would note another hash than the string the reader sees (str(None), a key or value an escape
+    spells, the last of two), the reader declines."""
+    classifications, reason = CLASSIFICATIONS_DECLINED[case]
+    raw = unit_row(one_frame(box(), more=f', "classifications": {classifications}'))
+    raw = raw[:-1] + b', "classification_answers": {"c1": {"featureHash": "clsweath"}}}'
+    assert box_rows.decline_reason(raw) == reason
+    assert_same(ontology, raw)
 
 
 def test_a_library_that_does_not_load_is_said_once_and_rows_are_read_as_before(
