@@ -809,6 +809,10 @@ static void read_row(br_row *r) {
     if (!has_units) fail(r, BR_MISSING);
 }
 
+/* The layout of what br_sizes and br_copy write, checked by box_rows.py (LAYOUT) before it reads anything: a
+ * library built from another version of this file is not used. Bump both together when the columns change. */
+int br_version(void) { return 2; }
+
 void br_free(br_row *r) {
     if (!r) return;
     free(r->units.data);

@@ -29,15 +29,21 @@ REASONS = (
 )  # fmt: skip
 
 _I64 = ctypes.POINTER(ctypes.c_int64)
+LAYOUT = 2  # br_version() of the box_rows.c this module reads: the columns br_sizes and br_copy write
 
 
 @lru_cache(maxsize=1)
 def _library() -> ctypes.CDLL | None:
+    """The library, or None (said once in the log, so that a packaging fault on Lambda shows there): not built
+    here, built for another machine, or built from another version of box_rows.c than this module reads (a
+    stale build would write columns of another layout). The msgspec reader then reads every row, as correctly
+    but more slowly."""
     try:
         lib = ctypes.CDLL(str(LIBRARY))
-    except OSError as error:
-        # not built here (or for another architecture): the msgspec reader reads every row, as correctly but more
-        # slowly; said once, so that a packaging fault on Lambda shows in the function's log
+        version = lib.br_version()
+        if version != LAYOUT:
+            raise OSError(f"it writes layout {version}, this module reads layout {LAYOUT}")
+    except (OSError, AttributeError) as error:  # AttributeError: a build from before br_version
         logging.getLogger(__name__).warning(
             "the compiled box-row reader %s did not load (%s): label rows are read by msgspec, about twice as slowly; "
             "build it with `make install` (sam build makes Lambda's)",

@@ -4,6 +4,8 @@ classifications, columns bit for bit and errors), or declines it; and it is what
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -469,13 +471,36 @@ def test_frame_classifications_it_declines(ontology: Ontology, case: str) -> Non
     assert_same(ontology, raw)
 
 
-def test_a_library_that_does_not_load_is_said_once_and_rows_are_read_as_before(
-    ontology: Ontology, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+# what LIBRARY may be instead of this version's build: not a library (a failed copy, or a build for another
+# machine, which the loader refuses alike), a build from before br_version, a build of another column layout
+NOT_THIS_BUILD = {
+    "not a library": None,
+    "no br_version": "int unrelated(void) { return 0; }",
+    "another layout": (box_rows.LIBRARY.parent / "box_rows.c")
+    .read_text()
+    .replace(
+        f"int br_version(void) {{ return {box_rows.LAYOUT}; }}",
+        f"int br_version(void) {{ return {box_rows.LAYOUT + 1}; }}",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_THIS_BUILD))
+def test_a_library_that_is_not_this_build_is_said_once_and_rows_are_read_as_before(
+    ontology: Ontology, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str
 ) -> None:
-    """A packaging fault (no library, or one for another machine) costs speed, never a row, and shows in the log."""
+    """A packaging fault or a stale build costs speed, never a row (a stale build's columns would be misread), and
+    shows in the log."""
     raw = benchmark_row()
-    (tmp_path / "libbox_rows.so").write_bytes(b"\x7fELF not a library")
-    monkeypatch.setattr(box_rows, "LIBRARY", tmp_path / "libbox_rows.so")
+    library = tmp_path / "libbox_rows.so"
+    source = NOT_THIS_BUILD[case]
+    if source is None:
+        library.write_bytes(b"\x7fELF not a library")
+    else:
+        (tmp_path / "stale.c").write_text(source)
+        compile_c = [sys.executable, "-m", "ziglang", "cc", "-shared", "-fPIC", "-o", str(library)]
+        subprocess.run([*compile_c, str(tmp_path / "stale.c")], check=True, timeout=240)
+    monkeypatch.setattr(box_rows, "LIBRARY", library)
     box_rows._library.cache_clear()
     try:
         assert box_rows.read(raw) is None
