@@ -515,6 +515,24 @@ static int more(br_row *r) {
     return 1;
 }
 
+/* An array's elements, as members() and more() go over an object's: `if (elements(r)) do { <one element,
+ * consumed> } while (more_elements(r));` */
+static int elements(br_row *r) {
+    if (peek(r) != '[') fail(r, BR_TYPE);
+    r->p++;
+    if (peek(r) != ']') return 1;
+    r->p++;
+    return 0;
+}
+
+static int more_elements(br_row *r) {
+    int c = peek(r);
+    r->p++;
+    if (c == ']') return 0;
+    if (c != ',') fail(r, BR_MALFORMED);
+    return 1;
+}
+
 static void once(br_row *r, int *seen) {
     if (*seen) fail(r, BR_DUPLICATE);
     *seen = 1;
@@ -668,36 +686,16 @@ static void read_frame(br_row *r, int64_t frame) {
         span key = member(r);
         if (is(r, key, "objects")) {
             once(r, &has_objects);
-            if (peek(r) != '[') fail(r, BR_TYPE);
-            r->p++;
-            if (peek(r) == ']') {
-                r->p++;
-            } else {
-                for (;;) {
-                    if (peek(r) != '{') fail(r, BR_TYPE);
-                    read_object(r);
-                    count++;
-                    int c = peek(r);
-                    r->p++;
-                    if (c == ']') break;
-                    if (c != ',') fail(r, BR_MALFORMED);
-                }
-            }
+            if (elements(r)) do {
+                if (peek(r) != '{') fail(r, BR_TYPE);
+                read_object(r);
+                count++;
+            } while (more_elements(r));
         } else if (is(r, key, "classifications")) {
             once(r, &has_classifications);
-            if (peek(r) != '[') fail(r, BR_TYPE);
-            r->p++;
-            if (peek(r) == ']') {
-                r->p++;
-            } else {
-                for (;;) {
-                    read_classification(r, frame);
-                    int c = peek(r);
-                    r->p++;
-                    if (c == ']') break;
-                    if (c != ',') fail(r, BR_MALFORMED);
-                }
-            }
+            if (elements(r)) do {
+                read_classification(r, frame);
+            } while (more_elements(r));
         } else {
             skip_value(r, 5);
         }
