@@ -71,6 +71,12 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+# qemu-user and an aarch64 glibc, to run the compiled box-row reader as CoreLayer ships it for Lambda's arm64
+# (tests/unit/scoring/test_box_rows.py); Debian packages, as Chromium.
+QEMU := /usr/bin/qemu-aarch64 /usr/aarch64-linux-gnu/lib/libc.so.6
+$(QEMU):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross >/dev/null
+
 demo: install
 	$(BIN)/benchmark-qa demo
 
@@ -84,7 +90,7 @@ typecheck: install
 # Three workers on two cores: most tests wait on a local server, a subprocess or Chromium, so a third keeps both
 # cores busy (docs/soak.md: the gate's time). Every test uses its own ports and directories, so they share nothing.
 PYTEST_WORKERS ?= 3
-pytest: install $(CHROMIUM)
+pytest: install $(CHROMIUM) $(QEMU)
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 template-checks: install $(CHECKOV_VENV)/.installed

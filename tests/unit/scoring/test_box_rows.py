@@ -4,8 +4,11 @@ classifications, columns bit for bit and errors), or declines it; and it is what
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,8 @@ from bench.scoring import _box
 from tests.fixtures.scoring.generate import data_unit, label_row
 
 from .test_reader_sdk_agreement import columns
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -511,3 +516,50 @@ def test_a_library_that_is_not_this_build_is_said_once_and_rows_are_read_as_befo
     warnings = [r for r in caplog.records if r.name == box_rows.__name__]
     assert len(warnings) == 1
     assert "libbox_rows.so did not load" in warnings[0].getMessage()
+
+
+@pytest.fixture(scope="module")
+def drivers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """box_rows_harness.c built against this machine's library and against Lambda's, as CoreLayer's build makes
+    it (shared/Makefile, the locked zig), with the sysroot qemu runs the latter in."""
+    qemu, sysroot = shutil.which("qemu-aarch64"), Path("/usr/aarch64-linux-gnu")
+    if qemu is None or not (sysroot / "lib" / "libc.so.6").exists():
+        pytest.fail(
+            "qemu-aarch64 and an aarch64 glibc are missing: `make pytest` installs qemu-user and libc6-arm64-cross"
+        )
+    out = tmp_path_factory.mktemp("drivers")
+    lambda_dir = out / "python" / "benchmark_qa" / "scoring"
+    lambda_dir.mkdir(parents=True)
+    make = ["make", "-s", "-C", str(ROOT / "shared"), "box-rows-aarch64", f"ARTIFACTS_DIR={out}"]
+    subprocess.run([*make, f"PYTHON={sys.executable}"], check=True, timeout=240)
+    source = str(Path(__file__).with_name("box_rows_harness.c"))
+    zig = [sys.executable, "-m", "ziglang", "cc", "-O2", source, "-lbox_rows"]
+    host, arm = out / "host", out / "aarch64"
+    subprocess.run([*zig, "-o", str(host), f"-L{box_rows.LIBRARY.parent}"], check=True, timeout=240)
+    subprocess.run(
+        [*zig, "-target", "aarch64-linux-gnu.2.26", "-o", str(arm), f"-L{lambda_dir}"], check=True, timeout=240
+    )
+    return host, arm, lambda_dir
+
+
+def _run(driver: list[str], library: Path, files: list[str]) -> str:
+    env = {"LD_LIBRARY_PATH": str(library), "PATH": os.environ.get("PATH", "")}
+    return subprocess.run([*driver, *files], check=True, capture_output=True, text=True, env=env, timeout=300).stdout
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(label_rows(), min_size=4, max_size=8))
+def test_lambda_s_build_reads_every_row_as_this_machine_s(drivers: tuple[Path, Path, Path], rows: list[bytes]) -> None:
+    """CoreLayer's aarch64 library, run by qemu on Lambda's architecture, makes of each row what this machine's
+    makes: the same columns bit for bit, or the same reason and place to decline."""
+    host, arm, lambda_dir = drivers
+    rows = [*rows, benchmark_row(), benchmark_row(classified=True), *DECLINED.values()]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for k, raw in enumerate(rows):
+            (Path(tmp) / f"{k:03d}.json").write_bytes(raw)
+            files.append(str(Path(tmp) / f"{k:03d}.json"))
+        here = _run([str(host)], box_rows.LIBRARY.parent, files)
+        there = _run(["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", str(arm)], lambda_dir, files)
+    assert there == here
+    assert here.count("layout 2") >= 2  # the benchmark rows at least are read, not only declined alike
