@@ -438,26 +438,43 @@ static double number_value(br_row *r) {
     return v;
 }
 
+static int closing(int open) { return open == '{' ? '}' : ']'; }
+
+/* A container's items, an object's as `if (opens(r, '{')) do { span key = member(r); <its value, consumed> }
+ * while (more(r, '}'));` and an array's alike with '[' and ']'. */
+static int opens(br_row *r, int open) {
+    if (peek(r) != open) fail(r, BR_TYPE);
+    r->p++;
+    if (peek(r) != closing(open)) return 1;
+    r->p++;
+    return 0;
+}
+
+static span member(br_row *r) {
+    span key = read_plain_string(r);
+    expect(r, ':');
+    return key;
+}
+
+static int more(br_row *r, int close) {
+    int c = peek(r);
+    r->p++;
+    if (c == close) return 0;
+    if (c != ',') fail(r, BR_MALFORMED);
+    return 1;
+}
+
 static void skip_value(br_row *r, int depth);
 
-static void skip_container(br_row *r, int depth, int close) {
+static void skip_container(br_row *r, int depth, int open) {
     if (depth > MAX_DEPTH) fail(r, BR_DEPTH);
-    r->p++;
-    if (peek(r) == close) {
-        r->p++;
-        return;
-    }
-    for (;;) {
-        if (close == '}') {
-            read_string(r);
+    if (opens(r, open)) do {
+        if (open == '{') {
+            read_string(r); /* a key it does not read: escapes allowed */
             expect(r, ':');
         }
         skip_value(r, depth);
-        int c = peek(r);
-        r->p++;
-        if (c == close) return;
-        if (c != ',') fail(r, BR_MALFORMED);
-    }
+    } while (more(r, closing(open)));
 }
 
 static void literal(br_row *r, const char *word) {
@@ -470,10 +487,10 @@ static void literal(br_row *r, const char *word) {
 static void skip_value(br_row *r, int depth) {
     switch (peek(r)) {
     case '{':
-        skip_container(r, depth + 1, '}');
+        skip_container(r, depth + 1, '{');
         return;
     case '[':
-        skip_container(r, depth + 1, ']');
+        skip_container(r, depth + 1, '[');
         return;
     case '"':
         read_string(r);
@@ -490,47 +507,6 @@ static void skip_value(br_row *r, int depth) {
     default:
         check_range(r, read_number(r));
     }
-}
-
-/* An object's members: `if (members(r)) do { span key = member(r); <its value, consumed> } while (more(r));` */
-static int members(br_row *r) {
-    if (peek(r) != '{') fail(r, BR_TYPE);
-    r->p++;
-    if (peek(r) != '}') return 1;
-    r->p++;
-    return 0;
-}
-
-static span member(br_row *r) {
-    span key = read_plain_string(r);
-    expect(r, ':');
-    return key;
-}
-
-static int more(br_row *r) {
-    int c = peek(r);
-    r->p++;
-    if (c == '}') return 0;
-    if (c != ',') fail(r, BR_MALFORMED);
-    return 1;
-}
-
-/* An array's elements, as members() and more() go over an object's: `if (elements(r)) do { <one element,
- * consumed> } while (more_elements(r));` */
-static int elements(br_row *r) {
-    if (peek(r) != '[') fail(r, BR_TYPE);
-    r->p++;
-    if (peek(r) != ']') return 1;
-    r->p++;
-    return 0;
-}
-
-static int more_elements(br_row *r) {
-    int c = peek(r);
-    r->p++;
-    if (c == ']') return 0;
-    if (c != ',') fail(r, BR_MALFORMED);
-    return 1;
 }
 
 static void once(br_row *r, int *seen) {
@@ -610,7 +586,7 @@ static void new_frame(br_row *r, int64_t frame) {
 
 static void read_box(br_row *r, double out[4]) {
     int seen[4] = {0, 0, 0, 0};
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         int i = is(r, key, "x") ? 0 : is(r, key, "y") ? 1 : is(r, key, "w") ? 2 : is(r, key, "h") ? 3 : -1;
         if (i < 0) {
@@ -621,7 +597,7 @@ static void read_box(br_row *r, double out[4]) {
             if (c != '-' && !digit(c)) fail(r, BR_TYPE);
             out[i] = number_value(r);
         }
-    } while (more(r));
+    } while (more(r, '}'));
     if (!(seen[0] && seen[1] && seen[2] && seen[3])) fail(r, BR_MISSING);
 }
 
@@ -629,7 +605,7 @@ static void read_object(br_row *r) {
     span object_hash = {0}, feature_hash = {0};
     int has_hash = 0, has_shape = 0, has_feature = 0, has_box = 0;
     double box[4];
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         if (is(r, key, "objectHash")) {
             once(r, &has_hash);
@@ -647,7 +623,7 @@ static void read_object(br_row *r) {
         } else {
             skip_value(r, 7);
         }
-    } while (more(r));
+    } while (more(r, '}'));
     if (!has_shape) fail(r, BR_SHAPE);
     if (!(has_hash && has_feature && has_box)) fail(r, BR_MISSING);
     int32_t id = object_id(r, object_hash, feature_hash);
@@ -662,7 +638,7 @@ static void read_classification(br_row *r, int64_t frame) {
     span hash = {0};
     int has_hash = 0;
     if (peek(r) != '{') fail(r, BR_CLASSIFICATION);
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         if (is(r, key, "classificationHash")) {
             once(r, &has_hash);
@@ -671,7 +647,7 @@ static void read_classification(br_row *r, int64_t frame) {
         } else {
             skip_value(r, 7);
         }
-    } while (more(r));
+    } while (more(r, '}'));
     if (!has_hash) fail(r, BR_CLASSIFICATION);
     int64_t *c = push(r, &r->classes);
     c[0] = frame;
@@ -682,24 +658,24 @@ static void read_classification(br_row *r, int64_t frame) {
 static void read_frame(br_row *r, int64_t frame) {
     int has_objects = 0, has_classifications = 0;
     int64_t count = 0;
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         if (is(r, key, "objects")) {
             once(r, &has_objects);
-            if (elements(r)) do {
+            if (opens(r, '[')) do {
                 if (peek(r) != '{') fail(r, BR_TYPE);
                 read_object(r);
                 count++;
-            } while (more_elements(r));
+            } while (more(r, ']'));
         } else if (is(r, key, "classifications")) {
             once(r, &has_classifications);
-            if (elements(r)) do {
+            if (opens(r, '[')) do {
                 read_classification(r, frame);
-            } while (more_elements(r));
+            } while (more(r, ']'));
         } else {
             skip_value(r, 5);
         }
-    } while (more(r));
+    } while (more(r, '}'));
     if (count) {
         int64_t *run = push(r, &r->runs);
         run[0] = frame;
@@ -722,13 +698,7 @@ static int64_t frame_number(br_row *r, span key) {
 }
 
 static void read_labels(br_row *r) {
-    if (peek(r) != '{') fail(r, BR_TYPE);
-    r->p++;
-    if (peek(r) == '}') {
-        r->p++;
-        return;
-    }
-    for (;;) {
+    if (opens(r, '{')) do {
         span key = read_string(r);
         if (key.escaped) fail(r, BR_FRAME_KEY);
         expect(r, ':');
@@ -740,16 +710,12 @@ static void read_labels(br_row *r) {
             if (peek(r) != '{') fail(r, BR_TYPE);
             read_frame(r, frame);
         }
-        int c = peek(r);
-        r->p++;
-        if (c == '}') return;
-        if (c != ',') fail(r, BR_MALFORMED);
-    }
+    } while (more(r, '}'));
 }
 
 static void read_unit(br_row *r, int64_t *unit) {
     int has_labels = 0;
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         if (is(r, key, "labels")) {
             once(r, &has_labels);
@@ -762,11 +728,11 @@ static void read_unit(br_row *r, int64_t *unit) {
         } else {
             skip_value(r, 3);
         }
-    } while (more(r));
+    } while (more(r, '}'));
 }
 
 static void read_units(br_row *r) {
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         const int64_t *keys = r->unit_keys.data;
         size_t n = key.end - key.start;
@@ -787,12 +753,12 @@ static void read_units(br_row *r) {
         u[3] = (int64_t)r->boxes.size;
         u[4] = (int64_t)r->objects.size;
         u[5] = (int64_t)r->classes.size;
-    } while (more(r));
+    } while (more(r, '}'));
 }
 
 static void read_row(br_row *r) {
     int has_units = 0;
-    if (members(r)) do {
+    if (opens(r, '{')) do {
         span key = member(r);
         if (is(r, key, "data_units")) {
             once(r, &has_units);
@@ -801,7 +767,7 @@ static void read_row(br_row *r) {
         } else {
             skip_value(r, 1);
         }
-    } while (more(r));
+    } while (more(r, '}'));
     skip_ws(r);
     if (r->p != r->end) fail(r, BR_MALFORMED);
     if (!has_units) fail(r, BR_MISSING);
