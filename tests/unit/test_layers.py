@@ -3,11 +3,6 @@ one layer or is the python3.12 runtime's, and each layer's installs come from th
 
 from __future__ import annotations
 
-import struct
-import subprocess
-import sys
-from pathlib import Path
-
 from benchmark_qa_local.lambda_modules import layer_definitions
 from benchmark_qa_local.template import SamTemplate
 
@@ -42,16 +37,3 @@ def test_every_layer_is_built_by_the_makefile_and_used() -> None:
         assert template.resources[name]["Metadata"]["BuildMethod"] == "makefile"
         assert f"build-{name}:" in makefile
         assert name in used
-
-
-def test_the_core_layer_ships_the_box_row_reader_for_arm64(tmp_path: Path) -> None:
-    """CoreLayer's compiled box-row reader (shared/Makefile, with the locked zig) is a 64-bit little-endian AArch64
-    shared library, whatever machine builds it."""
-    scoring = tmp_path / "python" / "benchmark_qa" / "scoring"
-    scoring.mkdir(parents=True)
-    make = ["make", "-s", "-C", str(ROOT / "shared"), "box-rows-aarch64", f"ARTIFACTS_DIR={tmp_path}"]
-    subprocess.run([*make, f"PYTHON={sys.executable}"], check=True, timeout=240)
-    header = (scoring / "libbox_rows.so").read_bytes()[:20]
-    assert header[:4] == b"\x7fELF"
-    assert (header[4], header[5]) == (2, 1)  # ELFCLASS64, little-endian
-    assert struct.unpack_from("<HH", header, 16) == (3, 183)  # ET_DYN, EM_AARCH64

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -22,10 +23,9 @@ from hypothesis import strategies as st
 
 from bench.scoring import _box
 from tests.fixtures.scoring.generate import data_unit, label_row
+from tests.unit.test_lock_files import ROOT
 
 from .test_reader_sdk_agreement import columns
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -532,6 +532,9 @@ def drivers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
     lambda_dir.mkdir(parents=True)
     make = ["make", "-s", "-C", str(ROOT / "shared"), "box-rows-aarch64", f"ARTIFACTS_DIR={out}"]
     subprocess.run([*make, f"PYTHON={sys.executable}"], check=True, timeout=240)
+    header = (lambda_dir / "libbox_rows.so").read_bytes()[:20]  # what CoreLayer ships, whatever machine builds it
+    assert (header[:4], header[4], header[5]) == (b"\x7fELF", 2, 1)  # ELF, 64-bit, little-endian
+    assert struct.unpack_from("<HH", header, 16) == (3, 183)  # a shared library, for AArch64
     source = str(Path(__file__).with_name("box_rows_harness.c"))
     zig = [sys.executable, "-m", "ziglang", "cc", "-O2", source, "-lbox_rows"]
     host, arm = out / "host", out / "aarch64"
